@@ -1,0 +1,121 @@
+// Package audit owns everything between a web root and its findings: the walker over an afero.Fs,
+// the Entry each visited path becomes, the accounts that name its owners, the checks that hold it
+// against a policy, and the Report they produce. It never changes anything on disk.
+package audit
+
+import (
+	"archive/tar"
+	"io/fs"
+	"syscall"
+
+	"github.com/webperm/webperm/policy"
+)
+
+// Type is what kind of file system object an entry is.
+type Type uint8
+
+// Entry types. Their names are part of the JSON report.
+const (
+	TypeFile Type = iota
+	TypeDir
+	TypeSymlink
+	TypeFIFO
+	TypeSocket
+	TypeCharDevice
+	TypeBlockDevice
+	TypeOther
+)
+
+var typeNames = [...]string{
+	TypeFile: "file", TypeDir: "dir", TypeSymlink: "symlink", TypeFIFO: "fifo", TypeSocket: "socket",
+	TypeCharDevice: "char-device", TypeBlockDevice: "block-device", TypeOther: "other",
+}
+
+func (t Type) String() string { return typeNames[t] }
+
+// MarshalText writes the type's name.
+func (t Type) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// TypeOf classifies a file mode.
+func TypeOf(m fs.FileMode) Type {
+	switch {
+	case m.IsRegular():
+		return TypeFile
+	case m&fs.ModeDir != 0:
+		return TypeDir
+	case m&fs.ModeSymlink != 0:
+		return TypeSymlink
+	case m&fs.ModeNamedPipe != 0:
+		return TypeFIFO
+	case m&fs.ModeSocket != 0:
+		return TypeSocket
+	case m&fs.ModeCharDevice != 0:
+		return TypeCharDevice
+	case m&fs.ModeDevice != 0:
+		return TypeBlockDevice
+	}
+	return TypeOther
+}
+
+// Target says what became of a symlink's target when the walker looked it up.
+type Target uint8
+
+// Symlink target states. TargetUnchecked is the state of every entry that is not a symlink.
+const (
+	TargetUnchecked Target = iota // not a symlink, or the lookup failed for another reason
+	TargetExists
+	TargetMissing
+	TargetLoop
+)
+
+// Entry is one visited path, normalised once at the stat boundary; everything after the walker
+// works on Entries and never on fs.FileInfo.
+type Entry struct {
+	Path string // as the user reaches it: absolute for file system audits
+	Rel  string // slash-separated, relative to the audited root; "." is the root
+	Type Type
+	// Mode holds the permission bits and the setuid, setgid and sticky bits, nothing else.
+	Mode fs.FileMode
+	// UID and GID are meaningful only when OwnerKnown: a backend without ownership yields
+	// OwnerKnown false, never uid 0.
+	UID, GID   uint32
+	OwnerKnown bool
+	LinkTarget string // the symlink's target as written in the link
+	Target     Target
+}
+
+// Ownership is implemented by the Sys() value of a file system that carries owners but is neither
+// the operating system nor a tar archive, such as webperm's in-memory test file system.
+type Ownership interface {
+	Owner() (uid, gid uint32)
+}
+
+// NewEntry is the stat boundary: it turns an fs.FileInfo from any afero backend into an Entry.
+func NewEntry(path, rel string, fi fs.FileInfo) Entry {
+	e := Entry{
+		Path: path,
+		Rel:  rel,
+		Type: TypeOf(fi.Mode()),
+		Mode: fi.Mode() & policy.ModeBits,
+	}
+	e.UID, e.GID, e.OwnerKnown = ownerOf(fi.Sys())
+	return e
+}
+
+// ownerOf reads ownership from the backend-specific stat data. An unknown backend means "owner
+// unknown", never root.
+func ownerOf(sys any) (uid, gid uint32, ok bool) {
+	switch st := sys.(type) {
+	case *syscall.Stat_t:
+		return st.Uid, st.Gid, true
+	case *tar.Header:
+		if st.Uid < 0 || st.Gid < 0 || int64(st.Uid) > int64(^uint32(0)) || int64(st.Gid) > int64(^uint32(0)) {
+			return 0, 0, false
+		}
+		return uint32(st.Uid), uint32(st.Gid), true
+	case Ownership:
+		uid, gid := st.Owner()
+		return uid, gid, true
+	}
+	return 0, 0, false
+}

@@ -1,0 +1,144 @@
+package report
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"unicode/utf8"
+
+	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/policy"
+)
+
+// Schema names the JSON report's version. Fields are only ever added to it.
+const Schema = "webperm/report/v1"
+
+type jsonReport struct {
+	Schema   string         `json:"schema"`
+	Roots    []string       `json:"roots"`
+	WebUser  *audit.WebUser `json:"web_user"`
+	Policy   string         `json:"policy"`
+	Complete bool           `json:"complete"`
+	Summary  jsonSummary    `json:"summary"`
+	Findings []jsonFinding  `json:"findings"`
+	Errors   []jsonError    `json:"errors"`
+}
+
+type jsonSummary struct {
+	Entries    int            `json:"entries"`
+	Findings   int            `json:"findings"`
+	Errors     int            `json:"errors"`
+	BySeverity jsonBySeverity `json:"by_severity"`
+}
+
+// jsonBySeverity lists every severity, most severe first, even at zero.
+type jsonBySeverity struct {
+	Critical int `json:"critical"`
+	High     int `json:"high"`
+	Medium   int `json:"medium"`
+	Low      int `json:"low"`
+	Info     int `json:"info"`
+}
+
+type jsonFinding struct {
+	Rule     policy.RuleID   `json:"rule"`
+	Severity policy.Severity `json:"severity"`
+	Path     string          `json:"path"`
+	// PathBase64 carries the exact bytes of a path that is not valid UTF-8, which JSON strings
+	// cannot hold: encoding/json replaces such bytes with U+FFFD in Path.
+	PathBase64 string   `json:"path_base64,omitempty"`
+	Type       string   `json:"type"`
+	Mode       string   `json:"mode"`
+	UID        *uint32  `json:"uid,omitempty"`
+	GID        *uint32  `json:"gid,omitempty"`
+	Owner      string   `json:"owner,omitempty"`
+	Group      string   `json:"group,omitempty"`
+	LinkTarget string   `json:"link_target,omitempty"`
+	Message    string   `json:"message"`
+	Fix        *jsonFix `json:"fix,omitempty"`
+}
+
+type jsonFix struct {
+	Mode string `json:"mode,omitempty"`
+}
+
+type jsonError struct {
+	Path       string `json:"path"`
+	PathBase64 string `json:"path_base64,omitempty"`
+	Error      string `json:"error"`
+}
+
+// JSON writes the report as one JSON document of the webperm/report/v1 schema.
+func JSON(w io.Writer, r *audit.Report, _ Options) error {
+	out := jsonReport{
+		Schema:   Schema,
+		Roots:    r.Roots,
+		WebUser:  r.WebUser,
+		Policy:   r.Policy,
+		Complete: r.Complete(),
+		Findings: make([]jsonFinding, 0, len(r.Findings)),
+		Errors:   make([]jsonError, 0, len(r.Errors)),
+	}
+	out.Summary = jsonSummary{Entries: r.Entries, Findings: len(r.Findings), Errors: len(r.Errors)}
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		out.Summary.BySeverity.add(f.Severity)
+		out.Findings = append(out.Findings, newJSONFinding(f, r.Accounts))
+	}
+	for _, e := range r.Errors {
+		out.Errors = append(out.Errors, jsonError{Path: e.Path, PathBase64: rawBytes(e.Path), Error: e.Err.Error()})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func newJSONFinding(f *audit.Finding, a *audit.Accounts) jsonFinding {
+	e := &f.Entry
+	jf := jsonFinding{
+		Rule:       f.Rule,
+		Severity:   f.Severity,
+		Path:       e.Path,
+		PathBase64: rawBytes(e.Path),
+		Type:       e.Type.String(),
+		Mode:       policy.OctalMode(e.Mode),
+		LinkTarget: e.LinkTarget,
+		Message:    f.Message,
+	}
+	if e.OwnerKnown {
+		uid, gid := e.UID, e.GID
+		jf.UID, jf.GID = &uid, &gid
+		if a != nil {
+			jf.Owner, _ = a.UserName(uid)
+			jf.Group, _ = a.GroupName(gid)
+		}
+	}
+	if f.Fix != nil {
+		jf.Fix = &jsonFix{Mode: policy.OctalMode(f.Fix.Mode)}
+	}
+	return jf
+}
+
+// rawBytes is the base64 of s when s is not valid UTF-8, and empty otherwise.
+func rawBytes(s string) string {
+	if utf8.ValidString(s) {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString([]byte(s))
+}
+
+func (b *jsonBySeverity) add(s policy.Severity) {
+	switch s {
+	case policy.Critical:
+		b.Critical++
+	case policy.High:
+		b.High++
+	case policy.Medium:
+		b.Medium++
+	case policy.Low:
+		b.Low++
+	default:
+		b.Info++
+	}
+}

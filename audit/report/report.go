@@ -1,0 +1,78 @@
+// Package report writes an audit.Report in each format webperm offers. A writer takes an
+// io.Writer and the report; it never opens files, prints to the terminal or decides exit codes.
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/webperm/webperm/audit"
+)
+
+// Options tune a writer.
+type Options struct {
+	Color bool // the text writer may use colour; the caller decides (terminal, NO_COLOR, --color)
+}
+
+// Writer renders a report.
+type Writer func(w io.Writer, r *audit.Report, opt Options) error
+
+var writers = map[string]Writer{
+	"text": Text,
+	"json": JSON,
+}
+
+// Lookup returns the writer of a format name.
+func Lookup(format string) (Writer, error) {
+	if w, ok := writers[format]; ok {
+		return w, nil
+	}
+	return nil, fmt.Errorf("unknown format %q", format)
+}
+
+// Formats lists the format names, sorted.
+func Formats() []string {
+	names := make([]string, 0, len(writers))
+	for n := range writers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Escape makes s safe to print on a terminal or in a mail: a string with control characters or
+// invalid UTF-8 is shown Go-quoted ("up\xffloads/a\nb"), anything else as it is.
+func Escape(s string) string {
+	if !utf8.ValidString(s) {
+		return strconv.Quote(s)
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) && r != ' ' {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
+
+// ownerNames returns the owner and group of e by name, numeric where the system has no name,
+// and "?" where the backend carries no owners.
+func ownerNames(e *audit.Entry, a *audit.Accounts) (owner, group string) {
+	if !e.OwnerKnown {
+		return "?", "?"
+	}
+	owner, group = strconv.FormatUint(uint64(e.UID), 10), strconv.FormatUint(uint64(e.GID), 10)
+	if a == nil {
+		return owner, group
+	}
+	if n, ok := a.UserName(e.UID); ok {
+		owner = n
+	}
+	if n, ok := a.GroupName(e.GID); ok {
+		group = n
+	}
+	return owner, group
+}

@@ -1,0 +1,138 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/policy"
+)
+
+// textStyles are the text report's styles, bound to one renderer so that colour follows the
+// writer the report goes to, not the process's stdout.
+type textStyles struct {
+	title, label, rule, dim, fix, errPath lipgloss.Style
+	severity                              map[policy.Severity]lipgloss.Style
+}
+
+func newTextStyles(w io.Writer, color bool) textStyles {
+	r := lipgloss.NewRenderer(w)
+	if color {
+		r.SetColorProfile(termenv.ANSI256)
+	} else {
+		r.SetColorProfile(termenv.Ascii)
+	}
+	sev := func(c string) lipgloss.Style { return r.NewStyle().Bold(true).Foreground(lipgloss.Color(c)) }
+	return textStyles{
+		title:   r.NewStyle().Bold(true),
+		label:   r.NewStyle().Foreground(lipgloss.Color("245")),
+		rule:    r.NewStyle().Bold(true),
+		dim:     r.NewStyle().Foreground(lipgloss.Color("245")),
+		fix:     r.NewStyle().Foreground(lipgloss.Color("70")),
+		errPath: r.NewStyle().Foreground(lipgloss.Color("203")),
+		severity: map[policy.Severity]lipgloss.Style{
+			policy.Critical: sev("196"),
+			policy.High:     sev("202"),
+			policy.Medium:   sev("214"),
+			policy.Low:      sev("75"),
+			policy.Info:     sev("245"),
+		},
+	}
+}
+
+// Text writes the report for a person: a header with what was audited and the counts, then the
+// findings grouped by severity, most severe first, then the paths that could not be read.
+// Control characters and invalid UTF-8 in names are escaped, so a hostile file name cannot
+// rewrite the terminal or the mail it is read in.
+func Text(w io.Writer, r *audit.Report, opt Options) error {
+	st := newTextStyles(w, opt.Color)
+	var b strings.Builder
+	writeHeader(&b, r, st)
+	bySeverity := make(map[policy.Severity][]*audit.Finding)
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		bySeverity[f.Severity] = append(bySeverity[f.Severity], f)
+	}
+	for _, sev := range policy.Severities() {
+		fs := bySeverity[sev]
+		if len(fs) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\n%s\n", st.severity[sev].Render(fmt.Sprintf("%s (%d)", sev, len(fs))))
+		for _, f := range fs {
+			writeFinding(&b, f, r.Accounts, st)
+		}
+	}
+	if len(r.Findings) == 0 {
+		fmt.Fprintf(&b, "\nno findings\n")
+	}
+	if len(r.Errors) > 0 {
+		fmt.Fprintf(&b, "\n%s\n", st.errPath.Bold(true).Render(fmt.Sprintf("not read (%d): the audit is incomplete", len(r.Errors))))
+		for _, e := range r.Errors {
+			fmt.Fprintf(&b, "  %s: %s\n", st.errPath.Render(Escape(e.Path)), Escape(e.Err.Error()))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeHeader(b *strings.Builder, r *audit.Report, st textStyles) {
+	fmt.Fprintf(b, "%s\n", st.title.Render("webperm audit"))
+	field := func(label, value string) {
+		fmt.Fprintf(b, "  %s %s\n", st.label.Render(fmt.Sprintf("%-9s", label)), value)
+	}
+	roots := make([]string, len(r.Roots))
+	for i, root := range r.Roots {
+		roots[i] = Escape(root)
+	}
+	field("roots", strings.Join(roots, ", "))
+	field("policy", r.Policy)
+	field("web user", webUserLine(r.WebUser))
+	field("entries", fmt.Sprintf("%d examined, %d not read", r.Entries, len(r.Errors)))
+	counts := make(map[policy.Severity]int)
+	for _, f := range r.Findings {
+		counts[f.Severity]++
+	}
+	var parts []string
+	for _, sev := range policy.Severities() {
+		s := fmt.Sprintf("%s %d", sev, counts[sev])
+		if counts[sev] > 0 {
+			s = st.severity[sev].Render(s)
+		}
+		parts = append(parts, s)
+	}
+	field("findings", fmt.Sprintf("%d: %s", len(r.Findings), strings.Join(parts, ", ")))
+}
+
+func webUserLine(u *audit.WebUser) string {
+	if u == nil {
+		return "unknown (the system has none of " + strings.Join(audit.DefaultWebUsers, ", ") + ")"
+	}
+	name := u.Name
+	if name == "" {
+		name = fmt.Sprint(u.UID)
+	}
+	groups := make([]string, len(u.Groups))
+	for i, g := range u.Groups {
+		groups[i] = fmt.Sprint(g)
+	}
+	return fmt.Sprintf("%s (uid %d, gid %d, groups %s; %s)", name, u.UID, u.GID, strings.Join(groups, ","), u.Source)
+}
+
+func writeFinding(b *strings.Builder, f *audit.Finding, a *audit.Accounts, st textStyles) {
+	e := &f.Entry
+	fmt.Fprintf(b, "  %s  %s\n", st.rule.Render(string(f.Rule)), Escape(e.Path))
+	owner, group := ownerNames(e, a)
+	details := fmt.Sprintf("%s %s (%s) %s:%s", e.Type, policy.OctalMode(e.Mode), policy.SymbolicMode(e.Mode), owner, group)
+	if e.Type == audit.TypeSymlink {
+		details = fmt.Sprintf("%s -> %s, %s:%s", e.Type, Escape(e.LinkTarget), owner, group)
+	}
+	fmt.Fprintf(b, "    %s\n", st.dim.Render(details))
+	fmt.Fprintf(b, "    %s\n", Escape(f.Message))
+	if f.Fix != nil {
+		fmt.Fprintf(b, "    %s\n", st.fix.Render("fix: chmod "+policy.OctalMode(f.Fix.Mode)))
+	}
+}

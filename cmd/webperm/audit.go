@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/spf13/afero"
+	"github.com/spf13/cobra"
+	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/report"
+	"github.com/webperm/webperm/policy"
+	"golang.org/x/sys/unix"
+)
+
+type auditFlags struct {
+	format   string
+	output   string
+	failOn   string
+	jobs     int
+	webUser  string
+	webGroup string
+	sysroot  string
+	color    string
+	quiet    bool
+}
+
+func newAuditCommand() *cobra.Command {
+	var fl auditFlags
+	c := &cobra.Command{
+		Use:   "audit [flags] PATH...",
+		Short: "report what in a web root is open too wide or broken",
+		Long: `Audit walks each PATH, a web root directory, and reports every entry that breaks the
+policy. It never follows a symlink below PATH (PATH itself may be one) and changes nothing.
+
+` + exitCodesHelp,
+		Example: `  webperm audit /var/www/html
+  webperm audit --format json -o /var/log/webperm.json /srv/www/site
+  webperm audit --quiet --fail-on high /home/*/public_html`,
+		RunE: func(c *cobra.Command, args []string) error {
+			return runAudit(c.Context(), c.OutOrStdout(), args, &fl)
+		},
+	}
+	f := c.Flags()
+	f.StringVarP(&fl.format, "format", "f", "text", "report format: "+strings.Join(report.Formats(), ", "))
+	f.StringVarP(&fl.output, "output", "o", "", "write the report to `FILE` (replaced atomically) instead of stdout")
+	f.StringVar(&fl.failOn, "fail-on", "low", "exit 1 on findings of this `SEVERITY` or above: critical, high, medium, low, info")
+	f.IntVarP(&fl.jobs, "jobs", "j", runtime.NumCPU(), "read up to `N` directories at once")
+	f.StringVar(&fl.webUser, "web-user", "", "the web server's user, `NAME|UID` (default: the first of "+strings.Join(audit.DefaultWebUsers, ", ")+" the system has)")
+	f.StringVar(&fl.webGroup, "web-group", "", "the web server's group, `NAME|GID` (default: the web user's)")
+	f.StringVar(&fl.sysroot, "root", "/", "the audited system's root `DIR`: users and groups come from DIR/etc/passwd and DIR/etc/group")
+	f.StringVar(&fl.color, "color", "auto", "colour the text report: auto, always, never (auto honours NO_COLOR)")
+	f.BoolVarP(&fl.quiet, "quiet", "q", false, "print nothing when there is nothing at or above --fail-on and the tree was read in full")
+	return c
+}
+
+func runAudit(ctx context.Context, stdout io.Writer, args []string, fl *auditFlags) error {
+	write, err := report.Lookup(fl.format)
+	if err != nil {
+		return withHint(err, "use --format %s", strings.Join(report.Formats(), " or --format "))
+	}
+	failOn, err := policy.ParseSeverity(fl.failOn)
+	if err != nil {
+		return withHint(err, "--fail-on low reports everything but info")
+	}
+	if fl.jobs < 1 {
+		return withHint(fmt.Errorf("--jobs %d: must be at least 1", fl.jobs), "--jobs 1 reads one directory at a time")
+	}
+	color, err := colorWanted(fl.color, stdout, fl.output != "")
+	if err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		return withHint(errors.New("audit needs at least one PATH"), "webperm audit /var/www/html")
+	}
+	osfs := afero.NewOsFs()
+	roots, err := resolveRoots(args)
+	if err != nil {
+		return err
+	}
+	accounts, err := audit.LoadAccounts(osfs, fl.sysroot)
+	if err != nil {
+		return withHint(fmt.Errorf("reading the system's users: %w", err), "--root DIR must name a system root that has etc/passwd and etc/group")
+	}
+	webUser, err := audit.ResolveWebUser(accounts, fl.webUser, fl.webGroup)
+	if err != nil {
+		return withHint(err, "give the user the web server runs as, e.g. --web-user www-data")
+	}
+	a := &audit.Auditor{Fs: osfs, Policy: policy.Default(), Accounts: accounts, WebUser: webUser, Jobs: fl.jobs}
+	rep, err := a.Run(ctx, roots)
+	if err != nil {
+		return describeRootError(err)
+	}
+
+	outcome := auditOutcome(rep, failOn)
+	if fl.output == "" && fl.quiet && outcome == nil {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := write(&buf, rep, report.Options{Color: color}); err != nil {
+		return fmt.Errorf("writing the %s report: %w", fl.format, err)
+	}
+	if fl.output != "" {
+		err = writeFileAtomic(fl.output, buf.Bytes())
+	} else {
+		_, err = stdout.Write(buf.Bytes())
+	}
+	if err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	return outcome
+}
+
+// auditOutcome is the error that carries an audit's exit status: incomplete first, since the
+// findings of an incomplete audit may not be all there are.
+func auditOutcome(rep *audit.Report, failOn policy.Severity) error {
+	if !rep.Complete() {
+		return errIncomplete
+	}
+	for _, f := range rep.Findings {
+		if f.Severity >= failOn {
+			return errFindings
+		}
+	}
+	return nil
+}
+
+// resolveRoots makes every PATH absolute and resolves symlinks in it, so that a web root reached
+// through a link (/var/www/html -> /srv/site) is audited where it really is. Nothing is audited
+// unless every PATH is a directory.
+func resolveRoots(args []string) ([]string, error) {
+	roots := make([]string, 0, len(args))
+	for _, arg := range args {
+		abs, err := filepath.Abs(arg)
+		if err != nil {
+			return nil, err
+		}
+		real, err := filepath.EvalSymlinks(abs)
+		if err != nil {
+			return nil, describeRootError(err)
+		}
+		fi, err := os.Stat(real)
+		if err != nil {
+			return nil, describeRootError(err)
+		}
+		if !fi.IsDir() {
+			return nil, describeRootError(&fs.PathError{Op: "audit", Path: arg, Err: audit.ErrNotDir})
+		}
+		roots = append(roots, real)
+	}
+	return roots, nil
+}
+
+// describeRootError turns a failure to reach a PATH into a message that names it, and a hint.
+func describeRootError(err error) error {
+	var pe *fs.PathError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	msg := fmt.Errorf("%s: %w", report.Escape(pe.Path), pe.Err)
+	switch {
+	case errors.Is(pe.Err, fs.ErrNotExist):
+		return withHint(msg, "check the path; webperm audits a web root directory such as /var/www/html")
+	case errors.Is(pe.Err, audit.ErrNotDir), errors.Is(pe.Err, unix.ENOTDIR):
+		return withHint(msg, "webperm audits directories; to check one file, audit the directory that holds it")
+	case errors.Is(pe.Err, fs.ErrPermission):
+		return withHint(msg, "run webperm as a user that can read the whole web root, usually root")
+	}
+	return msg
+}
+
+// colorWanted decides once whether the text report may use colour: --color always or never wins;
+// auto colours only a terminal on stdout, and never with NO_COLOR set or TERM=dumb.
+func colorWanted(mode string, stdout io.Writer, toFile bool) (bool, error) {
+	switch mode {
+	case "always":
+		return true, nil
+	case "never":
+		return false, nil
+	case "auto":
+		if toFile || os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+			return false, nil
+		}
+		f, ok := stdout.(*os.File)
+		if !ok {
+			return false, nil
+		}
+		_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+		return err == nil, nil
+	}
+	return false, withHint(fmt.Errorf("unknown --color %q", mode), "use --color auto, always or never")
+}
