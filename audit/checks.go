@@ -111,27 +111,35 @@ func checkModeTooOpen(e *Entry, s *policy.Settings, _ *Env) (string, *Fix, bool)
 	return fmt.Sprintf("mode %s gives %s beyond the policy's %s", policy.OctalMode(e.Mode), describeBits(excess), policy.OctalMode(allowed.Perm())), modeFix(e, s), true
 }
 
-// describeBits names permission bits as "group write, others read and execute".
+// describeBits names permission bits as "group write; owner, group and others execute".
 func describeBits(m fs.FileMode) string {
 	var parts []string
-	for _, class := range []struct {
-		name  string
-		shift uint
-	}{{"owner", 6}, {"group", 3}, {"others", 0}} {
-		var perms []string
-		for _, p := range []struct {
-			name string
-			bit  fs.FileMode
-		}{{"read", 4}, {"write", 2}, {"execute", 1}} {
-			if m&(p.bit<<class.shift) != 0 {
-				perms = append(perms, p.name)
+	for _, perm := range []struct {
+		name string
+		bit  fs.FileMode
+	}{{"read", 4}, {"write", 2}, {"execute", 1}} {
+		var who []string
+		for _, class := range []struct {
+			name  string
+			shift uint
+		}{{"owner", 6}, {"group", 3}, {"others", 0}} {
+			if m&(perm.bit<<class.shift) != 0 {
+				who = append(who, class.name)
 			}
 		}
-		if len(perms) > 0 {
-			parts = append(parts, class.name+" "+strings.Join(perms, " and "))
+		if len(who) > 0 {
+			parts = append(parts, joinAnd(who)+" "+perm.name)
 		}
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, "; ")
+}
+
+// joinAnd joins words as a sentence does: "a", "a and b", "a, b and c".
+func joinAnd(words []string) string {
+	if len(words) == 1 {
+		return words[0]
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }
 
 func checkSetuidSetgid(e *Entry, s *policy.Settings, _ *Env) (string, *Fix, bool) {

@@ -1,0 +1,167 @@
+package audit
+
+import (
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/webperm/webperm/policy"
+)
+
+func file(rel string, mode fs.FileMode) Entry {
+	return Entry{Path: "/srv/site/" + rel, Rel: rel, Type: TypeFile, Mode: mode, UID: 1000, GID: 1000, OwnerKnown: true}
+}
+
+func dir(rel string, mode fs.FileMode) Entry {
+	e := file(rel, mode)
+	e.Type = TypeDir
+	return e
+}
+
+func link(rel, target string, state Target) Entry {
+	e := file(rel, 0o777)
+	e.Type, e.LinkTarget, e.Target = TypeSymlink, target, state
+	return e
+}
+
+func TestChecks(t *testing.T) {
+	env := &Env{Root: "/srv/site", Accounts: testAccounts()}
+	special := func(typ Type) Entry { e := file("x", 0o600); e.Type = typ; return e }
+	unknown := file("orphan", 0o644)
+	unknown.UID = 4242
+	noOwner := file("in-memory", 0o644)
+	noOwner.OwnerKnown, noOwner.UID = false, 4242
+	forbidSetgid := policy.Settings{FileMax: 0o644, DirMax: 0o755}
+
+	tests := []struct {
+		name     string
+		entry    Entry
+		settings *policy.Settings // nil: the default policy's, for the entry's path
+		want     []policy.RuleID
+		fix      string // the fix of the first finding, "" for none
+		message  string // a part of the first finding's message
+	}{
+		{"0644 file is fine", file("index.php", 0o644), nil, nil, "", ""},
+		{"0640 file is fine", file("index.php", 0o640), nil, nil, "", ""},
+		{"0664 file", file("index.php", 0o664), nil, []policy.RuleID{policy.ModeTooOpen}, "0644", "group write"},
+		{"0755 file", file("index.php", 0o755), nil, []policy.RuleID{policy.ModeTooOpen}, "0644", "owner, group and others execute"},
+		{"0666 file", file("index.php", 0o666), nil, []policy.RuleID{policy.WorldWritable}, "0644", "can change this file"},
+		{"0777 dir", dir("up", 0o777), nil, []policy.RuleID{policy.WorldWritable}, "0755", "add, replace or delete"},
+		{"1777 dir", dir("tmp", 0o1777|fs.ModeSticky), nil, []policy.RuleID{policy.WorldWritable}, "0755", "sticky bit"},
+		{"0775 dir", dir("up", 0o775), nil, []policy.RuleID{policy.ModeTooOpen}, "0755", "group write"},
+		{"0755 dir is fine", dir("up", 0o755), nil, nil, "", ""},
+		{"setgid dir allowed", dir("shared", 0o755|fs.ModeSetgid), nil, nil, "", ""},
+		{"setgid dir forbidden", dir("shared", 0o755|fs.ModeSetgid), &forbidSetgid, []policy.RuleID{policy.SetuidSetgid}, "0755", "new files take its group"},
+		{"setuid file", file("run.cgi", 0o644|fs.ModeSetuid), nil, []policy.RuleID{policy.SetuidSetgid}, "0644", "runs as uid 1000"},
+		{"setgid file", file("run.cgi", 0o644|fs.ModeSetgid), nil, []policy.RuleID{policy.SetuidSetgid}, "0644", "runs with gid 1000"},
+		{"4755 file", file("run.cgi", 0o755|fs.ModeSetuid), nil, []policy.RuleID{policy.ModeTooOpen, policy.SetuidSetgid}, "0644", ""},
+		{"wp-config 0644", file("wp-config.php", 0o644), nil, []policy.RuleID{policy.SensitiveExposed}, "0640", "at most 0640"},
+		{"wp-config 0640 is fine", file("wp-config.php", 0o640), nil, nil, "", ""},
+		{"wp-config 0664", file("wp-config.php", 0o664), nil, []policy.RuleID{policy.SensitiveExposed}, "0640", ""},
+		{"wp-config 0660", file("wp-config.php", 0o660), nil, []policy.RuleID{policy.ModeTooOpen}, "0640", "group write"},
+		{"wp-config 0666", file("wp-config.php", 0o666), nil, []policy.RuleID{policy.WorldWritable, policy.SensitiveExposed}, "0640", ""},
+		{".git 0755", dir(".git", 0o755), nil, []policy.RuleID{policy.SensitiveExposed}, "0750", "enter this sensitive directory"},
+		{".git 0751", dir(".git", 0o751), nil, []policy.RuleID{policy.SensitiveExposed}, "0750", ""},
+		{".git 0750 is fine", dir(".git", 0o750), nil, nil, "", ""},
+		{"fifo", special(TypeFIFO), nil, []policy.RuleID{policy.SpecialFile}, "", "named pipe"},
+		{"socket", special(TypeSocket), nil, []policy.RuleID{policy.SpecialFile}, "", "unix socket"},
+		{"char device", special(TypeCharDevice), nil, []policy.RuleID{policy.SpecialFile}, "", "char-device"},
+		{"block device", special(TypeBlockDevice), nil, []policy.RuleID{policy.SpecialFile}, "", "block-device"},
+		{"world-writable socket", func() Entry { e := special(TypeSocket); e.Mode = 0o666; return e }(), nil,
+			[]policy.RuleID{policy.WorldWritable, policy.SpecialFile}, "", "write to this socket"},
+		{"symlink mode is ignored", link("a", "b", TargetExists), nil, nil, "", ""},
+		{"symlink to /etc/passwd", link("pw", "/etc/passwd", TargetExists), nil, []policy.RuleID{policy.SymlinkEscapesRoot}, "", "/etc/passwd"},
+		{"symlink up and out", link("sub/x", "../../etc", TargetExists), nil, []policy.RuleID{policy.SymlinkEscapesRoot}, "", "/srv/etc"},
+		{"symlink up and back in", link("sub/x", "../index.php", TargetExists), nil, nil, "", ""},
+		{"absolute symlink inside", link("x", "/srv/site/index.php", TargetExists), nil, nil, "", ""},
+		{"sibling with root's prefix", link("x", "/srv/site2/index.php", TargetExists), nil, []policy.RuleID{policy.SymlinkEscapesRoot}, "", ""},
+		{"dangling symlink", link("x", "gone", TargetMissing), nil, []policy.RuleID{policy.DanglingSymlink}, "", "does not exist"},
+		{"symlink loop", link("x", "x", TargetLoop), nil, []policy.RuleID{policy.DanglingSymlink}, "", "loops"},
+		{"unknown uid", unknown, nil, []policy.RuleID{policy.UnknownOwner}, "", "uid 4242 has no entry in /etc/passwd"},
+		{"owner unknown to the backend", noOwner, nil, nil, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := tt.settings
+			if s == nil {
+				d := policy.Default().For(tt.entry.Rel, tt.entry.Type == TypeDir)
+				s = &d
+			}
+			got := Check(&tt.entry, s, env, nil)
+			var ids []policy.RuleID
+			for _, f := range got {
+				ids = append(ids, f.Rule)
+				if f.Entry.Path != tt.entry.Path {
+					t.Errorf("finding names %q, want %q", f.Entry.Path, tt.entry.Path)
+				}
+				if info, _ := policy.Lookup(f.Rule); f.Severity != info.Severity {
+					t.Errorf("%s: severity %s, want the default %s", f.Rule, f.Severity, info.Severity)
+				}
+				if f.Message != strings.ToLower(f.Message[:1])+f.Message[1:] {
+					t.Errorf("%s: message %q does not start in lower case", f.Rule, f.Message)
+				}
+			}
+			if !sameRules(ids, tt.want) {
+				t.Fatalf("rules %v, want %v", ids, tt.want)
+			}
+			if len(got) == 0 {
+				return
+			}
+			fix := ""
+			if got[0].Fix != nil {
+				fix = policy.OctalMode(got[0].Fix.Mode)
+			}
+			if fix != tt.fix {
+				t.Errorf("fix %q, want %q", fix, tt.fix)
+			}
+			if !strings.Contains(got[0].Message, tt.message) {
+				t.Errorf("message %q does not contain %q", got[0].Message, tt.message)
+			}
+		})
+	}
+}
+
+func sameRules(a, b []policy.RuleID) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := map[policy.RuleID]int{}
+	for _, r := range a {
+		seen[r]++
+	}
+	for _, r := range b {
+		seen[r]--
+	}
+	for _, n := range seen {
+		if n != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func TestSeverityOverride(t *testing.T) {
+	p := &policy.Policy{Rules: []policy.Rule{{Severity: map[policy.RuleID]policy.Severity{policy.WorldWritable: policy.Low}}}}
+	e := file("x", 0o666)
+	s := p.For(e.Rel, false)
+	s.FileMax = 0o644
+	got := Check(&e, &s, &Env{Root: "/srv/site"}, nil)
+	if len(got) != 1 || got[0].Severity != policy.Low {
+		t.Fatalf("got %+v, want one world-writable finding at low", got)
+	}
+}
+
+func TestEveryCatalogRuleHasACheck(t *testing.T) {
+	for _, r := range policy.Catalog {
+		found := false
+		for _, c := range checks {
+			found = found || c.rule == r.ID
+		}
+		if !found {
+			t.Errorf("rule %s is in the catalog but has no check", r.ID)
+		}
+	}
+	if len(checks) != len(policy.Catalog) {
+		t.Errorf("%d checks for %d catalog rules", len(checks), len(policy.Catalog))
+	}
+}

@@ -1,0 +1,74 @@
+package audit
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/spf13/afero"
+	"github.com/webperm/webperm/internal/fixture"
+	"github.com/webperm/webperm/policy"
+)
+
+// asRoot says whether tests can set owners; as another user, trees keep the caller's owner.
+var asRoot = os.Geteuid() == 0
+
+// makeTree materialises a manifest below a new temporary directory and returns the tree's root.
+// Without root, owners are rewritten to the caller's, so the tree can still be made.
+func makeTree(t *testing.T, fsys afero.Fs, manifest string) string {
+	t.Helper()
+	entries, err := fixture.Parse(strings.NewReader(manifest), t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	chown := true
+	if _, isOS := fsys.(*afero.OsFs); isOS && !asRoot {
+		chown = false
+	}
+	root := "/srv/site"
+	if _, isOS := fsys.(*afero.OsFs); isOS {
+		root = filepath.Join(t.TempDir(), "site")
+	}
+	if err := fixture.Materialise(fsys, root, entries, fixture.Options{Chown: chown}); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// testAccounts names root, www-data, deploy (1000) and the user running the tests.
+func testAccounts() *Accounts {
+	users := []User{{"root", 0, 0}, {"www-data", 33, 33}, {"deploy", 1000, 1000}}
+	groups := []Group{{Name: "root", GID: 0}, {Name: "www-data", GID: 33}, {Name: "deploy", GID: 1000}}
+	if uid, gid := uint32(os.Getuid()), uint32(os.Getgid()); uid != 0 {
+		users = append(users, User{"tester", uid, gid})
+		groups = append(groups, Group{Name: "tester", GID: gid})
+	}
+	a := NewAccounts(users, groups)
+	a.PasswdPath, a.GroupPath = "/etc/passwd", "/etc/group"
+	return a
+}
+
+func auditTree(t *testing.T, fsys afero.Fs, root string, jobs int) *Report {
+	t.Helper()
+	a := &Auditor{Fs: fsys, Policy: policy.Default(), Accounts: testAccounts(), Jobs: jobs}
+	rep, err := a.Run(context.Background(), []string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// rulesByRel maps each path, relative to the root, to the sorted rule ids reported for it.
+func rulesByRel(rep *Report) map[string][]string {
+	out := map[string][]string{}
+	for _, f := range rep.Findings {
+		out[f.Entry.Rel] = append(out[f.Entry.Rel], string(f.Rule))
+	}
+	for k := range out {
+		slices.Sort(out[k])
+	}
+	return out
+}
