@@ -1,0 +1,400 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/spf13/afero"
+	"github.com/webperm/webperm/internal/fixture"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden reports under testdata/golden")
+
+// demoSysroot holds the demo's etc/passwd and etc/group, so reports name the same users on any
+// machine.
+var demoSysroot = filepath.Join("..", "..", "testdata", "demo")
+
+// webperm runs the command in-process and returns its exit status, stdout and stderr.
+func webperm(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// tree materialises a manifest in a fresh, traversable temporary directory and returns its root.
+// Without root, owners are left as they are.
+func tree(t *testing.T, manifest string) string {
+	t.Helper()
+	entries, err := fixture.Parse(strings.NewReader(manifest), t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return materialise(t, entries)
+}
+
+func materialise(t *testing.T, entries []fixture.Entry) string {
+	t.Helper()
+	tmp := t.TempDir()
+	if err := os.Chmod(tmp, 0o755); err != nil { // t.TempDir is 0700; other users must get in
+		t.Fatal(err)
+	}
+	root := filepath.Join(tmp, "site")
+	if err := fixture.Materialise(afero.NewOsFs(), root, entries, fixture.Options{Chown: os.Geteuid() == 0}); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func demoTree(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("the demo site's owners (deploy, uid 4242) can only be set as root")
+	}
+	entries, err := fixture.Load(filepath.Join(demoSysroot, "site.manifest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return materialise(t, entries)
+}
+
+func TestGoldenDemo(t *testing.T) {
+	root := demoTree(t)
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			code, out, errOut := webperm(t, "audit", "--root", demoSysroot, "--web-user", "www-data", "--format", format, root)
+			if code != exitFindings || errOut != "" {
+				t.Fatalf("exit %d, stderr %q; want 1 and nothing on stderr", code, errOut)
+			}
+			if strings.Contains(out, "\x1b") {
+				t.Error("the report to a buffer has escape codes")
+			}
+			got := strings.ReplaceAll(out, root, "/srv/demo")
+			golden := filepath.Join("..", "..", "testdata", "golden", "demo."+format)
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run make golden to write it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("report differs from %s (run make golden and review the diff):\n%s", golden, got)
+			}
+		})
+	}
+}
+
+func TestExitStatusAndErrors(t *testing.T) {
+	clean := tree(t, "d 0755 0:0 .\nf 0644 0:0 index.html\n")
+	medium := tree(t, "d 0755 0:0 .\nf 0664 0:0 index.html\n")
+	aFile := filepath.Join(clean, "index.html")
+	missing := filepath.Join(clean, "no-such-dir")
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr []string // parts stderr must contain; none means stderr must be empty
+	}{
+		{"clean tree", []string{"audit", clean}, exitClean, nil},
+		{"findings", []string{"audit", medium}, exitFindings, nil},
+		{"findings below --fail-on", []string{"audit", "--fail-on", "critical", medium}, exitClean, nil},
+		{"findings at --fail-on", []string{"audit", "--fail-on", "MEDIUM", medium}, exitFindings, nil},
+		{"missing path", []string{"audit", missing}, exitError, []string{"webperm: " + missing + ": no such file or directory\n", "webperm: hint: check the path"}},
+		{"path is a file", []string{"audit", aFile}, exitError, []string{aFile + ": not a directory", "hint: webperm audits directories"}},
+		{"one bad path of two", []string{"audit", clean, missing}, exitError, []string{missing}},
+		{"no path", []string{"audit"}, exitError, []string{"webperm: audit needs at least one PATH", "hint: webperm audit /var/www/html"}},
+		{"unknown flag", []string{"audit", "--frobnicate", clean}, exitError, []string{"unknown flag: --frobnicate", "hint: see 'webperm audit --help'"}},
+		{"unknown format", []string{"audit", "--format", "xml", clean}, exitError, []string{`unknown format "xml"`, "hint: use --format json or --format text"}},
+		{"bad severity", []string{"audit", "--fail-on", "severe", clean}, exitError, []string{`unknown severity "severe"`}},
+		{"bad jobs", []string{"audit", "--jobs", "0", clean}, exitError, []string{"--jobs 0: must be at least 1"}},
+		{"bad color", []string{"audit", "--color", "pink", clean}, exitError, []string{`unknown --color "pink"`}},
+		{"root without accounts", []string{"audit", "--root", clean, clean}, exitError, []string{"reading the system's users", "hint: --root DIR must name a system root"}},
+		{"unknown web user", []string{"audit", "--root", demoSysroot, "--web-user", "nginx", clean}, exitError, []string{`web user "nginx" is not in`}},
+		{"unknown command", []string{"audti", clean}, exitError, []string{`unknown command "audti"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := webperm(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stderr %q", code, tt.code, errOut)
+			}
+			if len(tt.stderr) == 0 && errOut != "" {
+				t.Errorf("stderr %q, want nothing", errOut)
+			}
+			for _, part := range tt.stderr {
+				if !strings.Contains(errOut, part) {
+					t.Errorf("stderr %q does not contain %q", errOut, part)
+				}
+			}
+			if code == exitError && out != "" {
+				t.Errorf("nothing may be audited on exit 2, but stdout has %q", out)
+			}
+			if code == exitError && strings.TrimPrefix(errOut, "webperm: ")[:1] != strings.ToLower(strings.TrimPrefix(errOut, "webperm: ")[:1]) {
+				t.Errorf("error %q does not start in lower case", errOut)
+			}
+		})
+	}
+}
+
+func TestQuiet(t *testing.T) {
+	clean := tree(t, "d 0755 0:0 .\nf 0644 0:0 index.html\n")
+	if code, out, _ := webperm(t, "audit", "-q", clean); code != exitClean || out != "" {
+		t.Errorf("quiet on a clean tree: exit %d, stdout %q; want 0 and nothing", code, out)
+	}
+	medium := tree(t, "d 0755 0:0 .\nf 0664 0:0 index.html\n")
+	if code, out, _ := webperm(t, "audit", "-q", "--fail-on", "high", medium); code != exitClean || out != "" {
+		t.Errorf("quiet below --fail-on: exit %d, stdout %q; want 0 and nothing", code, out)
+	}
+	if code, out, _ := webperm(t, "audit", "-q", medium); code != exitFindings || !strings.Contains(out, "mode-too-open") {
+		t.Errorf("quiet with findings: exit %d, stdout %q; want 1 and the report", code, out)
+	}
+}
+
+func TestOutputFile(t *testing.T) {
+	site := tree(t, "d 0755 0:0 .\nf 0666 0:0 index.html\n")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "report.json")
+	_, stdout, _ := webperm(t, "audit", "--format", "json", site)
+	code, printed, errOut := webperm(t, "audit", "--format", "json", "-o", out, site)
+	if code != exitFindings || printed != "" || errOut != "" {
+		t.Fatalf("exit %d stdout %q stderr %q", code, printed, errOut)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil || string(got) != stdout {
+		t.Fatalf("file holds %q (%v), want what stdout gets", got, err)
+	}
+	if fi, _ := os.Stat(out); fi.Mode().Perm() != 0o600 {
+		t.Errorf("new report has mode %v, want 0600", fi.Mode().Perm())
+	}
+	// A symlink at -o is replaced, never written through.
+	target := filepath.Join(dir, "target")
+	if err := os.WriteFile(target, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.json")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := webperm(t, "audit", "-o", link, site); code != exitFindings {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "keep" {
+		t.Errorf("the report was written through the symlink into %s", target)
+	}
+	if fi, _ := os.Lstat(link); !fi.Mode().IsRegular() {
+		t.Errorf("%s is %v, want the report as a regular file", link, fi.Mode())
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, ".*.tmp"))
+	if len(left) != 0 {
+		t.Errorf("temporary files left behind: %v", left)
+	}
+	if code, _, errOut := webperm(t, "audit", "-o", dir, site); code != exitError || !strings.Contains(errOut, "is a directory") {
+		t.Errorf("-o DIR: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// jsonReport is the part of the JSON report the tests read.
+type jsonReport struct {
+	Schema  string   `json:"schema"`
+	Roots   []string `json:"roots"`
+	Summary struct {
+		Entries, Findings, Errors int
+	} `json:"summary"`
+	RawFindings []map[string]any `json:"findings"`
+	Errors      []struct {
+		Path  string `json:"path"`
+		Error string `json:"error"`
+	} `json:"errors"`
+}
+
+func decode(t *testing.T, out string) jsonReport {
+	t.Helper()
+	var r jsonReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("invalid JSON: %v\n%s", err, out)
+	}
+	return r
+}
+
+func TestSameReportForAnyJobs(t *testing.T) {
+	root := tree(t, `
+d 0755 0:0 .
+d 0777 0:0 a
+f 0666 0:0 a/x
+d 0775 0:0 a/b
+f 0664 0:0 a/b/y
+d 0755 0:0 b
+f 0755 0:0 b/run
+f 0644 0:0 b/wp-config.php
+d 0755 0:0 c
+l 0777 0:0 c/out /etc
+l 0777 0:0 c/gone nowhere
+`)
+	_, one, _ := webperm(t, "audit", "--format", "json", "--jobs", "1", root)
+	_, eight, _ := webperm(t, "audit", "--format", "json", "--jobs", "8", root)
+	if one != eight {
+		t.Errorf("--jobs 1 and --jobs 8 differ:\n%s\n---\n%s", one, eight)
+	}
+	if r := decode(t, one); r.Summary.Findings != 8 || r.Summary.Entries != 11 {
+		t.Errorf("summary %+v, want 11 entries and 8 findings", r.Summary)
+	}
+}
+
+func TestHostileNames(t *testing.T) {
+	names := []string{
+		"with space.php", "new\nline.php", "it's.php", "-rf", "--help", "$(touch pwned).php",
+		"bad\xffutf8.php", "\x1b[31mred\x1b[0m.php", "tab\there.php", "ünïcødé.php",
+	}
+	var entries []fixture.Entry
+	entries = append(entries, fixture.Entry{Kind: fixture.Dir, Mode: 0o755, Path: "."})
+	for _, n := range names {
+		entries = append(entries, fixture.Entry{Kind: fixture.File, Mode: 0o666, Path: n})
+	}
+	root := materialise(t, entries)
+
+	code, out, _ := webperm(t, "audit", "--format", "json", root)
+	if code != exitFindings {
+		t.Fatalf("exit %d", code)
+	}
+	r := decode(t, out)
+	got := map[string]bool{}
+	for _, f := range r.RawFindings {
+		p := f["path"].(string)
+		if b64, ok := f["path_base64"].(string); ok {
+			raw, err := base64.StdEncoding.DecodeString(b64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p = string(raw)
+		}
+		got[strings.TrimPrefix(p, root+"/")] = true
+	}
+	for _, n := range names {
+		if !got[n] {
+			t.Errorf("%q did not round-trip through the JSON report", n)
+		}
+	}
+	if len(got) != len(names) {
+		t.Errorf("%d findings for %d names", len(got), len(names))
+	}
+
+	_, text, _ := webperm(t, "audit", root)
+	if strings.ContainsAny(text, "\x1b\t") || !utf8.ValidString(text) {
+		t.Error("the text report carries raw control characters or invalid UTF-8")
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "line.php") {
+			t.Error("a newline in a name broke the text report's lines")
+		}
+	}
+	if !strings.Contains(text, `"`+root+`/new\nline.php"`) || !strings.Contains(text, `bad\xffutf8.php"`) {
+		t.Error("escaped names are not shown quoted")
+	}
+	if _, err := os.Stat(filepath.Join(root, "pwned")); err == nil {
+		t.Error("a name was executed")
+	}
+}
+
+func TestRootThroughSymlink(t *testing.T) {
+	site := tree(t, "d 0755 0:0 .\nf 0666 0:0 index.html\n")
+	link := filepath.Join(t.TempDir(), "html")
+	if err := os.Symlink(site, link); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := webperm(t, "audit", "--format", "json", link)
+	r := decode(t, out)
+	if code != exitFindings || len(r.Roots) != 1 || r.Roots[0] != site || r.Summary.Findings != 1 {
+		t.Errorf("exit %d, roots %v, findings %d; want the link's target audited", code, r.Roots, r.Summary.Findings)
+	}
+}
+
+func TestColor(t *testing.T) {
+	site := tree(t, "d 0755 0:0 .\nf 0666 0:0 index.html\n")
+	if _, out, _ := webperm(t, "audit", "--color", "always", site); !strings.Contains(out, "\x1b[") {
+		t.Error("--color always printed no colour")
+	}
+	if _, out, _ := webperm(t, "audit", "--color", "auto", site); strings.Contains(out, "\x1b") {
+		t.Error("--color auto coloured a pipe")
+	}
+	t.Setenv("NO_COLOR", "1")
+	if ok, _ := colorWanted("auto", os.Stdout, false); ok {
+		t.Error("NO_COLOR did not turn colour off")
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := webperm(t, "version")
+	if code != exitClean || !strings.HasPrefix(out, "webperm ") {
+		t.Errorf("exit %d, %q", code, out)
+	}
+}
+
+// An unreadable directory is reported and the walk goes on: the real binary, as an unprivileged
+// user, audits a tree with a directory only root may read.
+func TestUnreadableDirectory(t *testing.T) {
+	manifest := `
+d 0755 0:0 .
+d 0755 0:0 a
+f 0666 0:0 a/open.html
+d 0700 0:0 private
+f 0644 0:0 private/secret.php
+d 0755 0:0 z
+f 0664 0:0 z/last.html
+`
+	root := tree(t, manifest)
+	var out []byte
+	var code int
+	if os.Geteuid() == 0 {
+		bin := filepath.Join(filepath.Dir(filepath.Dir(root)), "webperm")
+		build := exec.Command("go", "build", "-o", bin, ".")
+		if b, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, b)
+		}
+		if err := os.Chmod(filepath.Dir(bin), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, "audit", "--format", "json", "--root", demoSysroot, root)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		var err error
+		out, err = cmd.Output()
+		code = cmd.ProcessState.ExitCode()
+		if code < 0 {
+			t.Fatal(err)
+		}
+	} else {
+		// Not root: the caller owns the tree, so a 0000 directory is unreadable to it.
+		if err := os.Chmod(filepath.Join(root, "private"), 0); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(filepath.Join(root, "private"), 0o700) })
+		var s string
+		code, s, _ = webperm(t, "audit", "--format", "json", "--root", demoSysroot, root)
+		out = []byte(s)
+	}
+	if code != exitIncomplete {
+		t.Errorf("exit %d, want %d (audit incomplete)", code, exitIncomplete)
+	}
+	r := decode(t, string(out))
+	if len(r.Errors) != 1 || r.Errors[0].Path != filepath.Join(root, "private") || r.Errors[0].Error != "permission denied" {
+		t.Errorf("errors %+v, want %s: permission denied", r.Errors, filepath.Join(root, "private"))
+	}
+	var paths []string
+	for _, f := range r.RawFindings {
+		paths = append(paths, strings.TrimPrefix(f["path"].(string), root+"/"))
+	}
+	if strings.Join(paths, ",") != "a/open.html,z/last.html" {
+		t.Errorf("findings on %v; want the walk to go on past private/ to z/", paths)
+	}
+}
