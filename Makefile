@@ -40,8 +40,9 @@ demo: build
 golden:
 	$(GO) test ./cmd/webperm -run Golden -update
 
-bench:
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./audit/...
+	scripts/bench.sh $(BIN)
 
 # fuzz runs each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
 FUZZTIME ?= 30s

@@ -1,0 +1,122 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/policy"
+)
+
+func TestEscape(t *testing.T) {
+	tests := map[string]string{
+		"/srv/site/index.php":    "/srv/site/index.php",
+		"/srv/my site/a b.php":   "/srv/my site/a b.php",
+		"/srv/ünïcødé":           "/srv/ünïcødé",
+		"/srv/new\nline":         `"/srv/new\nline"`,
+		"/srv/\x1b[31mred":       `"/srv/\x1b[31mred"`,
+		"/srv/bad\xffutf8":       `"/srv/bad\xffutf8"`,
+		"/srv/tab\tname":         `"/srv/tab\tname"`,
+		"/srv/zero\u200bwidth":   `"/srv/zero\u200bwidth"`,
+		"/srv/rtl\u202eoverride": `"/srv/rtl\u202eoverride"`,
+	}
+	for in, want := range tests {
+		if got := Escape(in); got != want {
+			t.Errorf("Escape(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func sampleReport() *audit.Report {
+	a := audit.NewAccounts([]audit.User{{Name: "deploy", UID: 1000, GID: 1000}}, []audit.Group{{Name: "deploy", GID: 1000}})
+	return &audit.Report{
+		Roots:    []string{"/srv/site"},
+		Policy:   "default",
+		Accounts: a,
+		Entries:  3,
+		Findings: []audit.Finding{
+			{Rule: policy.ModeTooOpen, Severity: policy.Medium, Message: "m",
+				Entry: audit.Entry{Path: "/srv/site/a\xff", Type: audit.TypeFile, Mode: 0o664, UID: 1000, GID: 4242, OwnerKnown: true},
+				Fix:   &audit.Fix{Mode: 0o644}},
+			{Rule: policy.SpecialFile, Severity: policy.Medium, Message: "m",
+				Entry: audit.Entry{Path: "/srv/site/p", Type: audit.TypeFIFO, Mode: 0o600}},
+		},
+		Errors: []audit.WalkError{{Path: "/srv/site/private", Err: errors.New("permission denied")}},
+	}
+}
+
+func TestJSONFields(t *testing.T) {
+	var buf bytes.Buffer
+	if err := JSON(&buf, sampleReport(), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc["schema"] != Schema || doc["complete"] != false || doc["web_user"] != nil {
+		t.Errorf("envelope: schema %v complete %v web_user %v", doc["schema"], doc["complete"], doc["web_user"])
+	}
+	fs := doc["findings"].([]any)
+	known, unknown := fs[0].(map[string]any), fs[1].(map[string]any)
+	if known["owner"] != "deploy" || known["uid"] != 1000.0 || known["gid"] != 4242.0 {
+		t.Errorf("known owner: %v", known)
+	}
+	if _, ok := known["group"]; ok {
+		t.Errorf("gid 4242 has no name, but the finding names a group: %v", known["group"])
+	}
+	if known["path_base64"] != "L3Nydi9zaXRlL2H/" || known["fix"].(map[string]any)["mode"] != "0644" {
+		t.Errorf("path_base64 %v, fix %v", known["path_base64"], known["fix"])
+	}
+	for _, key := range []string{"uid", "gid", "owner", "group", "fix", "path_base64"} {
+		if _, ok := unknown[key]; ok {
+			t.Errorf("a finding with unknown ownership and no fix has %q", key)
+		}
+	}
+	sum := doc["summary"].(map[string]any)
+	if sum["entries"] != 3.0 || sum["findings"] != 2.0 || sum["errors"] != 1.0 || sum["by_severity"].(map[string]any)["medium"] != 2.0 {
+		t.Errorf("summary %v", sum)
+	}
+	if !strings.Contains(buf.String(), `"by_severity": {
+      "critical": 0,
+      "high": 0,
+      "medium": 2,
+      "low": 0,
+      "info": 0
+    }`) {
+		t.Errorf("by_severity is not every severity, most severe first:\n%s", buf.String())
+	}
+}
+
+func TestTextOwnersAndErrors(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Text(&buf, sampleReport(), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{
+		"file 0664 (rw-rw-r--) deploy:4242", // numeric where the system has no name
+		"fifo 0600 (rw-------) ?:?",         // unknown where the backend carries no owners
+		`"/srv/site/a\xff"`,
+		"fix: chmod 0644",
+		"not read (1): the audit is incomplete",
+		"/srv/site/private: permission denied",
+		"web user  unknown",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text report lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestLookup(t *testing.T) {
+	if _, err := Lookup("yaml"); err == nil || err.Error() != `unknown format "yaml"` {
+		t.Errorf("Lookup(yaml): %v", err)
+	}
+	if strings.Join(Formats(), ",") != "json,text" {
+		t.Errorf("Formats() = %v", Formats())
+	}
+}
