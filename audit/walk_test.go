@@ -224,7 +224,7 @@ d 0777 33:33 wp-content/uploads
 f 0666 33:33 wp-content/uploads/a.jpg
 f 4755 0:0 wp-content/run.cgi
 d 1777 0:0 tmp
-d 0311 1000:1000 blind
+d 0711 1000:1000 blind
 f 0444 1000:1000 blind/only-by-name.html
 `
 	if !asRoot {

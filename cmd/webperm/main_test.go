@@ -392,7 +392,10 @@ f 0664 0:0 z/last.html
 	}
 	var paths []string
 	for _, f := range r.RawFindings {
-		paths = append(paths, strings.TrimPrefix(f["path"].(string), root+"/"))
+		// Without root the tree is the caller's, whom the demo's accounts do not name.
+		if f["rule"] != "unknown-owner" {
+			paths = append(paths, strings.TrimPrefix(f["path"].(string), root+"/"))
+		}
 	}
 	if strings.Join(paths, ",") != "a/open.html,z/last.html" {
 		t.Errorf("findings on %v; want the walk to go on past private/ to z/", paths)
