@@ -9,39 +9,100 @@ import (
 	"github.com/webperm/webperm/policy"
 )
 
-// Env is what a check knows beyond the entry and its policy settings.
+// Env is what a check knows of the audit beyond the entry.
 type Env struct {
 	Root     string    // the audited root, as entries' paths begin
 	Accounts *Accounts // nil: owners cannot be named, unknown-owner is not checked
 }
 
-// A check looks at one entry under its settings and returns the finding's message and fix, or
-// ok false. Checks are pure: no file system, no globals, no output.
-type check func(e *Entry, s *policy.Settings, env *Env) (msg string, fix *Fix, ok bool)
+// Case is one entry as the checks see it: the entry, the policy's settings for its path, the
+// audit's environment, and what the web server's identities can do on the way to it.
+type Case struct {
+	Entry    *Entry
+	Settings *policy.Settings
+	Env      *Env
+	// Web is the web server's user: it must search every directory down to what it serves and
+	// read static files. PHP is the PHP-FPM pool's user where one is known apart from the web
+	// user: it must read scripts. A Reach without Who is not checked.
+	Web, PHP Reach
+	// Private is set at and below a sensitive directory (.git/): the web server is not meant to
+	// serve anything there, so nothing there is reported for being out of its reach.
+	Private bool
+}
 
-// checks is the rule table: one function per rule id, run in this order on every entry.
-var checks = []struct {
+// Reach is what one identity can do to an entry and on the way to it.
+type Reach struct {
+	Who *WebUser
+	// Way is set when the identity can search every directory from / down to the entry's parent.
+	Way bool
+	// ParentWritable is set when it can also add, replace and delete entries in the parent.
+	ParentWritable bool
+	Access         Verdict // its access to the entry itself
+}
+
+// reaches returns the case's known identities, the web server's first.
+func (c *Case) reaches() []*Reach {
+	rs := make([]*Reach, 0, 2)
+	for _, r := range []*Reach{&c.Web, &c.PHP} {
+		if r.Who != nil {
+			rs = append(rs, r)
+		}
+	}
+	return rs
+}
+
+// A check looks at one case and returns the finding's message and fix, or ok false. Checks are
+// pure: no file system, no globals, no output.
+type check func(c *Case) (msg string, fix *Fix, ok bool)
+
+type ruleCheck struct {
 	rule policy.RuleID
 	fn   check
-}{
+}
+
+// checks is the rule table: one function per rule id, run in this order on every entry.
+var checks = []ruleCheck{
 	{policy.WorldWritable, checkWorldWritable},
 	{policy.SensitiveExposed, checkSensitiveExposed},
+	{policy.WebWritableCode, checkWebWritableCode},
 	{policy.ModeTooOpen, checkModeTooOpen},
 	{policy.SetuidSetgid, checkSetuidSetgid},
+	{policy.WebUntraversable, checkWebUntraversable},
+	{policy.WebUnreadable, checkWebUnreadable},
+	{policy.HtaccessUnreadable, checkHtaccessUnreadable},
+	{policy.ScriptInWritable, checkScriptInWritableDir},
+	{policy.WebUserOwns, checkWebUserOwns},
+	{policy.ACLExtendsAccess, checkACLExtendsAccess},
+	{policy.SELinuxLabel, checkSELinuxLabel},
 	{policy.SpecialFile, checkSpecialFile},
 	{policy.SymlinkEscapesRoot, checkSymlinkEscapesRoot},
 	{policy.DanglingSymlink, checkDanglingSymlink},
 	{policy.UnknownOwner, checkUnknownOwner},
 }
 
-// Check appends to out the findings of every rule e breaks.
-func Check(e *Entry, s *policy.Settings, env *Env, out []Finding) []Finding {
-	for _, c := range checks {
-		if msg, fix, ok := c.fn(e, s, env); ok {
-			out = append(out, Finding{Rule: c.rule, Severity: s.Severity(c.rule), Entry: *e, Message: msg, Fix: fix})
+// ancestorChecks are the rules for a directory above the audited root: webperm audits only the
+// way through it, not its contents or its mode.
+var ancestorChecks = []ruleCheck{
+	{policy.WebUntraversable, checkWebUntraversable},
+}
+
+// Check appends to out the findings of every rule c's entry breaks.
+func Check(c *Case, out []Finding) []Finding { return runChecks(checks, c, out) }
+
+// CheckAncestor appends to out the findings of a directory above the audited root.
+func CheckAncestor(c *Case, out []Finding) []Finding { return runChecks(ancestorChecks, c, out) }
+
+func runChecks(table []ruleCheck, c *Case, out []Finding) []Finding {
+	for _, rc := range table {
+		if msg, fix, ok := rc.fn(c); ok {
+			out = append(out, newFinding(c, rc.rule, msg, fix))
 		}
 	}
 	return out
+}
+
+func newFinding(c *Case, rule policy.RuleID, msg string, fix *Fix) Finding {
+	return Finding{Rule: rule, Severity: c.Settings.Severity(rule), Entry: *c.Entry, Message: msg, Fix: fix}
 }
 
 // hasMode reports whether an entry's own mode bits mean something: a symlink's do not, and a
@@ -56,7 +117,8 @@ func modeFix(e *Entry, s *policy.Settings) *Fix {
 
 func worldWritable(e *Entry) bool { return e.Type != TypeSymlink && e.Mode&0o002 != 0 }
 
-func checkWorldWritable(e *Entry, s *policy.Settings, _ *Env) (string, *Fix, bool) {
+func checkWorldWritable(c *Case) (string, *Fix, bool) {
+	e, s := c.Entry, c.Settings
 	if !worldWritable(e) {
 		return "", nil, false
 	}
@@ -84,7 +146,8 @@ func sensitiveExposed(e *Entry, s *policy.Settings) bool {
 	return e.Mode&0o004 != 0
 }
 
-func checkSensitiveExposed(e *Entry, s *policy.Settings, _ *Env) (string, *Fix, bool) {
+func checkSensitiveExposed(c *Case) (string, *Fix, bool) {
+	e, s := c.Entry, c.Settings
 	if !sensitiveExposed(e, s) {
 		return "", nil, false
 	}
@@ -99,8 +162,9 @@ func checkSensitiveExposed(e *Entry, s *policy.Settings, _ *Env) (string, *Fix, 
 // checkModeTooOpen reports permission bits beyond the policy's maximum. An entry that is
 // world-writable or sensitive and exposed is reported by those rules alone: their fix removes
 // the same excess bits.
-func checkModeTooOpen(e *Entry, s *policy.Settings, _ *Env) (string, *Fix, bool) {
-	if !hasMode(e) || worldWritable(e) || sensitiveExposed(e, s) {
+func checkModeTooOpen(c *Case) (string, *Fix, bool) {
+	e, s := c.Entry, c.Settings
+	if !hasMode(e) || worldWritable(e) || sensitiveExposed(e, s) || codeWriter(c) != nil {
 		return "", nil, false
 	}
 	allowed := s.Max(e.Type == TypeDir)
@@ -142,7 +206,8 @@ func joinAnd(words []string) string {
 	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }
 
-func checkSetuidSetgid(e *Entry, s *policy.Settings, _ *Env) (string, *Fix, bool) {
+func checkSetuidSetgid(c *Case) (string, *Fix, bool) {
+	e, s := c.Entry, c.Settings
 	if !hasMode(e) {
 		return "", nil, false
 	}
@@ -168,14 +233,14 @@ func checkSetuidSetgid(e *Entry, s *policy.Settings, _ *Env) (string, *Fix, bool
 	return fmt.Sprintf("%s (mode %s)", strings.Join(who, "; "), policy.OctalMode(e.Mode)), modeFix(e, s), true
 }
 
-func checkSpecialFile(e *Entry, _ *policy.Settings, _ *Env) (string, *Fix, bool) {
-	switch e.Type {
+func checkSpecialFile(c *Case) (string, *Fix, bool) {
+	switch c.Entry.Type {
 	case TypeFIFO:
 		return "a named pipe in a web root: a request that opens it hangs until something writes to it", nil, true
 	case TypeSocket:
 		return "a unix socket in a web root: it belongs in /run, away from served content", nil, true
 	case TypeCharDevice, TypeBlockDevice:
-		return fmt.Sprintf("a %s in a web root: device nodes give access to hardware and never belong here", e.Type), nil, true
+		return fmt.Sprintf("a %s in a web root: device nodes give access to hardware and never belong here", c.Entry.Type), nil, true
 	}
 	return "", nil, false
 }
@@ -197,18 +262,20 @@ func within(p, root string) bool {
 	return strings.HasPrefix(p, strings.TrimSuffix(root, "/")+"/")
 }
 
-func checkSymlinkEscapesRoot(e *Entry, _ *policy.Settings, env *Env) (string, *Fix, bool) {
+func checkSymlinkEscapesRoot(c *Case) (string, *Fix, bool) {
+	e := c.Entry
 	if e.Type != TypeSymlink || e.LinkTarget == "" {
 		return "", nil, false
 	}
 	dest := linkDestination(e)
-	if within(dest, env.Root) {
+	if within(dest, c.Env.Root) {
 		return "", nil, false
 	}
 	return fmt.Sprintf("symlink leads outside the audited root, to %s: a server that follows symlinks serves it", dest), nil, true
 }
 
-func checkDanglingSymlink(e *Entry, _ *policy.Settings, _ *Env) (string, *Fix, bool) {
+func checkDanglingSymlink(c *Case) (string, *Fix, bool) {
+	e := c.Entry
 	switch {
 	case e.Type != TypeSymlink:
 		return "", nil, false
@@ -220,7 +287,8 @@ func checkDanglingSymlink(e *Entry, _ *policy.Settings, _ *Env) (string, *Fix, b
 	return "", nil, false
 }
 
-func checkUnknownOwner(e *Entry, _ *policy.Settings, env *Env) (string, *Fix, bool) {
+func checkUnknownOwner(c *Case) (string, *Fix, bool) {
+	e, env := c.Entry, c.Env
 	if !e.OwnerKnown || env.Accounts == nil {
 		return "", nil, false
 	}

@@ -82,6 +82,10 @@ type Entry struct {
 	OwnerKnown bool
 	LinkTarget string // the symlink's target as written in the link
 	Target     Target
+	// ACL is the entry's POSIX access ACL, nil when it has none or the file system cannot say.
+	ACL *ACL
+	// Label is the entry's SELinux context, empty where there is none.
+	Label string
 }
 
 // Ownership is implemented by the Sys() value of a file system that carries owners but is neither

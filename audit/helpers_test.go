@@ -30,7 +30,7 @@ func makeTree(t *testing.T, fsys afero.Fs, manifest string) string {
 	}
 	root := "/srv/site"
 	if _, isOS := fsys.(*afero.OsFs); isOS {
-		root = filepath.Join(t.TempDir(), "site")
+		root = filepath.Join(fixture.TempDir(t), "site")
 	}
 	if err := fixture.Materialise(fsys, root, entries, fixture.Options{Chown: chown}); err != nil {
 		t.Fatal(err)
@@ -38,10 +38,11 @@ func makeTree(t *testing.T, fsys afero.Fs, manifest string) string {
 	return root
 }
 
-// testAccounts names root, www-data, deploy (1000) and the user running the tests.
+// testAccounts names root, www-data, deploy (1000), the group shared (2001) and the user running
+// the tests.
 func testAccounts() *Accounts {
 	users := []User{{"root", 0, 0}, {"www-data", 33, 33}, {"deploy", 1000, 1000}}
-	groups := []Group{{Name: "root", GID: 0}, {Name: "www-data", GID: 33}, {Name: "deploy", GID: 1000}}
+	groups := []Group{{Name: "root", GID: 0}, {Name: "www-data", GID: 33}, {Name: "deploy", GID: 1000}, {Name: "shared", GID: 2001}}
 	if uid, gid := uint32(os.Getuid()), uint32(os.Getgid()); uid != 0 {
 		users = append(users, User{"tester", uid, gid})
 		groups = append(groups, Group{Name: "tester", GID: gid})

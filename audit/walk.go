@@ -61,7 +61,11 @@ func (w *Walker) Walk(ctx context.Context, root string, v Visitor) error {
 		workers.Wait()
 	}()
 
-	v.Entry(NewEntry(root, ".", fi))
+	e := NewEntry(root, ".", fi)
+	if err := readAttrs(w.Fs, &e); err != nil {
+		v.Error(root, err)
+	}
+	v.Entry(e)
 	s.walkDir(ctx, newDirJob(root, ".", ""), v)
 	return ctx.Err()
 }
@@ -76,6 +80,9 @@ type listing struct {
 type item struct {
 	entry Entry
 	err   error // this entry could not be examined; entry.Path is still set
+	// attrErr is set when the entry's ACL or label could not be read: it is still visited, with
+	// its mode bits, and the error is reported beside it.
+	attrErr error
 }
 
 // dirJob is one directory to read. It is claimed exactly once, by a worker or by the visiting
@@ -192,6 +199,9 @@ func (s *scheduler) walkDir(ctx context.Context, j *dirJob, v Visitor) {
 			v.Error(it.entry.Path, it.err)
 			continue
 		}
+		if it.attrErr != nil {
+			v.Error(it.entry.Path, it.attrErr)
+		}
 		v.Entry(it.entry)
 		if subs[i] != nil {
 			s.walkDir(ctx, subs[i], v)
@@ -232,7 +242,11 @@ func readDir(fsys afero.Fs, dir, rel string) listing {
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // removed since the directory was read
 		}
-		l.items = append(l.items, item{entry: e, err: err})
+		it := item{entry: e, err: err}
+		if err == nil {
+			it.attrErr = readAttrs(fsys, &it.entry)
+		}
+		l.items = append(l.items, it)
 	}
 	return l
 }

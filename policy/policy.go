@@ -30,6 +30,7 @@ type Rule struct {
 	FileMax   *fs.FileMode
 	DirMax    *fs.FileMode
 	Sensitive *bool
+	Writable  *bool
 	Severity  map[RuleID]Severity
 }
 
@@ -40,7 +41,10 @@ type Settings struct {
 	FileMax, DirMax fs.FileMode
 	// Sensitive paths hold secrets or code history; others must never read them.
 	Sensitive bool
-	severity  map[RuleID]Severity
+	// Writable paths are where the web server or PHP may write (uploads, caches): there the web
+	// user may own and change content.
+	Writable bool
+	severity map[RuleID]Severity
 }
 
 // Max returns the widest mode allowed for a directory or for anything else.
@@ -78,6 +82,9 @@ func (p *Policy) For(rel string, isDir bool) Settings {
 		}
 		if r.Sensitive != nil {
 			s.Sensitive = *r.Sensitive
+		}
+		if r.Writable != nil {
+			s.Writable = *r.Writable
 		}
 		for id, sev := range r.Severity {
 			if s.severity == nil {

@@ -6,6 +6,16 @@ type RuleID string
 
 // The rules webperm checks today. DESIGN.md's catalog lists the ones still to come.
 const (
+	WebUnreadable      RuleID = "web-unreadable"
+	WebUntraversable   RuleID = "web-untraversable"
+	HtaccessUnreadable RuleID = "htaccess-unreadable"
+	WebWritableCode    RuleID = "web-writable-code"
+	ScriptInWritable   RuleID = "script-in-writable-dir"
+	WebUserOwns        RuleID = "web-user-owns"
+	ACLExtendsAccess   RuleID = "acl-extends-access"
+	SELinuxLabel       RuleID = "selinux-label"
+	MissingIndex       RuleID = "missing-index"
+
 	WorldWritable      RuleID = "world-writable"
 	ModeTooOpen        RuleID = "mode-too-open"
 	SetuidSetgid       RuleID = "setuid-setgid"
@@ -29,10 +39,19 @@ var Catalog = []RuleInfo{
 	{ModeTooOpen, Medium, "permission bits beyond the policy's maximum for that path (0664, 0775, 0755 on a plain file)"},
 	{SetuidSetgid, High, "setuid or setgid on a file (setgid on a directory only where the policy forbids it)"},
 	{SensitiveExposed, High, "a sensitive path (wp-config.php, .env, *.key, .htpasswd, .git/, dumps, backups) others can read"},
+	{WebWritableCode, High, "the web user can modify code outside the policy's writable paths (owns it, or group, other or ACL write)"},
+	{ScriptInWritable, High, "a script (.php, .phtml, .cgi…) inside a directory the web user can write"},
+	{WebUnreadable, High, "a file the web server must serve and the web user cannot read: 403"},
+	{WebUntraversable, High, "a directory, in the root or above it, the web user cannot search: 403 for everything below; reported once, at the blocking directory"},
+	{HtaccessUnreadable, High, "an .htaccess the web user cannot read: Apache answers 403 for its directory and everything below"},
 	{SpecialFile, Medium, "a device, FIFO or socket inside a web root"},
 	{SymlinkEscapesRoot, Medium, "a symlink whose target lies outside the audited root"},
 	{DanglingSymlink, Low, "a symlink whose target does not exist"},
+	{ACLExtendsAccess, Medium, "a POSIX ACL grants access the mode bits do not show"},
+	{SELinuxLabel, High, "on an SELinux system, content whose type httpd may not read"},
+	{MissingIndex, Info, "the web root has no index file: 403 for / where autoindex is off"},
 	{UnknownOwner, Medium, "a uid or gid with no name in the audited system's /etc/passwd or /etc/group"},
+	{WebUserOwns, High, "the web server's user owns content outside the policy's writable paths"},
 }
 
 // Lookup returns the catalog entry of id.

@@ -17,6 +17,7 @@ type jsonReport struct {
 	Schema   string         `json:"schema"`
 	Roots    []string       `json:"roots"`
 	WebUser  *audit.WebUser `json:"web_user"`
+	PHPUser  *audit.WebUser `json:"php_user,omitempty"`
 	Policy   string         `json:"policy"`
 	Complete bool           `json:"complete"`
 	Summary  jsonSummary    `json:"summary"`
@@ -54,6 +55,8 @@ type jsonFinding struct {
 	Owner      string   `json:"owner,omitempty"`
 	Group      string   `json:"group,omitempty"`
 	LinkTarget string   `json:"link_target,omitempty"`
+	ACL        string   `json:"acl,omitempty"`     // getfacl's short form, where the entry has an access ACL
+	SELinux    string   `json:"selinux,omitempty"` // the SELinux context, where the entry has one
 	Message    string   `json:"message"`
 	Fix        *jsonFix `json:"fix,omitempty"`
 }
@@ -74,6 +77,7 @@ func JSON(w io.Writer, r *audit.Report, _ Options) error {
 		Schema:   Schema,
 		Roots:    r.Roots,
 		WebUser:  r.WebUser,
+		PHPUser:  r.PHPUser,
 		Policy:   r.Policy,
 		Complete: r.Complete(),
 		Findings: make([]jsonFinding, 0, len(r.Findings)),
@@ -104,7 +108,11 @@ func newJSONFinding(f *audit.Finding, a *audit.Accounts) jsonFinding {
 		Type:       e.Type.String(),
 		Mode:       policy.OctalMode(e.Mode),
 		LinkTarget: e.LinkTarget,
+		SELinux:    e.Label,
 		Message:    f.Message,
+	}
+	if e.ACL != nil {
+		jf.ACL = e.ACL.String()
 	}
 	if e.OwnerKnown {
 		uid, gid := e.UID, e.GID

@@ -91,6 +91,9 @@ func writeHeader(b *strings.Builder, r *audit.Report, st textStyles) {
 	field("roots", strings.Join(roots, ", "))
 	field("policy", r.Policy)
 	field("web user", webUserLine(r.WebUser))
+	if r.PHPUser != nil {
+		field("php user", webUserLine(r.PHPUser))
+	}
 	field("entries", fmt.Sprintf("%d examined, %d not read", r.Entries, len(r.Errors)))
 	counts := make(map[policy.Severity]int)
 	for _, f := range r.Findings {
@@ -119,14 +122,26 @@ func webUserLine(u *audit.WebUser) string {
 	for i, g := range u.Groups {
 		groups[i] = fmt.Sprint(g)
 	}
-	return fmt.Sprintf("%s (uid %d, gid %d, groups %s; %s)", name, u.UID, u.GID, strings.Join(groups, ","), u.Source)
+	how := u.Source
+	if u.Evidence != "" {
+		how += ": " + Escape(u.Evidence)
+	}
+	return fmt.Sprintf("%s (uid %d, gid %d, groups %s; %s)", Escape(name), u.UID, u.GID, strings.Join(groups, ","), how)
+}
+
+// aclMark is ls -l's "+" after the mode of an entry with an access ACL.
+func aclMark(e *audit.Entry) string {
+	if e.ACL != nil {
+		return "+"
+	}
+	return ""
 }
 
 func writeFinding(b *strings.Builder, f *audit.Finding, a *audit.Accounts, st textStyles) {
 	e := &f.Entry
 	fmt.Fprintf(b, "  %s  %s\n", st.rule.Render(string(f.Rule)), Escape(e.Path))
 	owner, group := ownerNames(e, a)
-	details := fmt.Sprintf("%s %s (%s) %s:%s", e.Type, policy.OctalMode(e.Mode), policy.SymbolicMode(e.Mode), owner, group)
+	details := fmt.Sprintf("%s %s (%s%s) %s:%s", e.Type, policy.OctalMode(e.Mode), policy.SymbolicMode(e.Mode), aclMark(e), owner, group)
 	if e.Type == audit.TypeSymlink {
 		details = fmt.Sprintf("%s -> %s, %s:%s", e.Type, Escape(e.LinkTarget), owner, group)
 	}

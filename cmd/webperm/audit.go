@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/afero"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/webperm/webperm/audit"
 	"github.com/webperm/webperm/audit/report"
 	"github.com/webperm/webperm/policy"
@@ -21,15 +22,49 @@ import (
 )
 
 type auditFlags struct {
-	format   string
-	output   string
-	failOn   string
-	jobs     int
-	webUser  string
-	webGroup string
-	sysroot  string
-	color    string
-	quiet    bool
+	format string
+	output string
+	failOn string
+	jobs   int
+	color  string
+	quiet  bool
+	system systemFlags
+}
+
+// systemFlags say which system is audited and who its web server runs as; audit and explain
+// share them.
+type systemFlags struct {
+	ids     audit.IdentityFlags
+	sysroot string
+}
+
+func (sf *systemFlags) register(f *pflag.FlagSet) {
+	f.StringVar(&sf.ids.WebUser, "web-user", "", "the web server's user, `NAME|UID` (default: detected from running workers, then configuration, then the first of "+strings.Join(audit.DefaultWebUsers, ", ")+")")
+	f.StringVar(&sf.ids.WebGroup, "web-group", "", "the web server's group, `NAME|GID` (default: the web user's)")
+	f.StringVar(&sf.ids.PHPUser, "php-user", "", "the PHP-FPM pool's user, `NAME|UID`, where it is not the web user: it must read scripts (default: detected)")
+	f.StringVar(&sf.sysroot, "root", "/", "the audited system's root `DIR`: users, groups and server configuration come from below DIR")
+}
+
+// load reads the audited system's accounts and decides who its web server and PHP run as.
+func (sf *systemFlags) load(fsys afero.Fs) (*audit.Accounts, *audit.WebUser, *audit.WebUser, error) {
+	accounts, err := audit.LoadAccounts(fsys, sf.sysroot)
+	if err != nil {
+		return nil, nil, nil, withHint(fmt.Errorf("reading the system's users: %w", err), "--root DIR must name a system root that has etc/passwd and etc/group")
+	}
+	var found audit.Detected
+	if sf.ids.WebUser == "" || sf.ids.PHPUser == "" {
+		// Running processes are the host's: they say nothing about an image below another root.
+		proc := ""
+		if filepath.Clean(sf.sysroot) == "/" {
+			proc = "/proc"
+		}
+		found = audit.Detect(fsys, sf.sysroot, proc)
+	}
+	web, php, err := audit.ResolveIdentities(accounts, sf.ids, found)
+	if err != nil {
+		return nil, nil, nil, withHint(err, "give the users the web server and PHP run as, e.g. --web-user www-data --php-user deploy")
+	}
+	return accounts, web, php, nil
 }
 
 func newAuditCommand() *cobra.Command {
@@ -53,9 +88,7 @@ policy. It never follows a symlink below PATH (PATH itself may be one) and chang
 	f.StringVarP(&fl.output, "output", "o", "", "write the report to `FILE` (replaced atomically) instead of stdout")
 	f.StringVar(&fl.failOn, "fail-on", "low", "exit 1 on findings of this `SEVERITY` or above: critical, high, medium, low, info")
 	f.IntVarP(&fl.jobs, "jobs", "j", runtime.NumCPU(), "read up to `N` directories at once")
-	f.StringVar(&fl.webUser, "web-user", "", "the web server's user, `NAME|UID` (default: the first of "+strings.Join(audit.DefaultWebUsers, ", ")+" the system has)")
-	f.StringVar(&fl.webGroup, "web-group", "", "the web server's group, `NAME|GID` (default: the web user's)")
-	f.StringVar(&fl.sysroot, "root", "/", "the audited system's root `DIR`: users and groups come from DIR/etc/passwd and DIR/etc/group")
+	fl.system.register(f)
 	f.StringVar(&fl.color, "color", "auto", "colour the text report: auto, always, never (auto honours NO_COLOR)")
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "print nothing when there is nothing at or above --fail-on and the tree was read in full")
 	return c
@@ -85,15 +118,11 @@ func runAudit(ctx context.Context, stdout io.Writer, args []string, fl *auditFla
 	if err != nil {
 		return err
 	}
-	accounts, err := audit.LoadAccounts(osfs, fl.sysroot)
+	accounts, webUser, phpUser, err := fl.system.load(osfs)
 	if err != nil {
-		return withHint(fmt.Errorf("reading the system's users: %w", err), "--root DIR must name a system root that has etc/passwd and etc/group")
+		return err
 	}
-	webUser, err := audit.ResolveWebUser(accounts, fl.webUser, fl.webGroup)
-	if err != nil {
-		return withHint(err, "give the user the web server runs as, e.g. --web-user www-data")
-	}
-	a := &audit.Auditor{Fs: osfs, Policy: policy.Default(), Accounts: accounts, WebUser: webUser, Jobs: fl.jobs}
+	a := &audit.Auditor{Fs: osfs, Policy: policy.Default(), Accounts: accounts, WebUser: webUser, PHPUser: phpUser, Jobs: fl.jobs}
 	rep, err := a.Run(ctx, roots)
 	if err != nil {
 		return describeRootError(err)

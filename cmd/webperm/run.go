@@ -74,7 +74,7 @@ closed to others. It never follows a symlink and never changes anything.
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withHint(err, "see 'webperm %s --help'", c.Name())
 	})
-	root.AddCommand(newAuditCommand(), newVersionCommand())
+	root.AddCommand(newAuditCommand(), newExplainCommand(), newVersionCommand())
 	return root
 }
 
@@ -89,7 +89,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitClean
 	case errors.Is(err, errIncomplete):
 		return exitIncomplete
-	case errors.Is(err, errFindings):
+	case errors.Is(err, errFindings), errors.Is(err, errDenied):
 		return exitFindings
 	}
 	fmt.Fprintf(stderr, "webperm: %s\n", err)

@@ -1,0 +1,239 @@
+package audit
+
+import (
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+
+	"github.com/webperm/webperm/policy"
+)
+
+// Perm is a set of the three access rights the kernel checks: read, write and execute, which on
+// a directory means search (entering it to reach what is below).
+type Perm uint8
+
+// Access rights, with the values they have in mode bits and ACL entries.
+const (
+	PermExec  Perm = 1
+	PermWrite Perm = 2
+	PermRead  Perm = 4
+	PermAll        = PermRead | PermWrite | PermExec
+)
+
+// String writes the rights as ls does: "r-x".
+func (p Perm) String() string {
+	b := []byte("---")
+	for i, r := range "rwx" {
+		if p&(PermRead>>i) != 0 {
+			b[i] = byte(r)
+		}
+	}
+	return string(b)
+}
+
+// words names the rights for a sentence: "nothing", "read", "read and search".
+func (p Perm) words(dir bool) string {
+	var w []string
+	if p&PermRead != 0 {
+		w = append(w, "read")
+	}
+	if p&PermWrite != 0 {
+		w = append(w, "write")
+	}
+	if p&PermExec != 0 {
+		if dir {
+			w = append(w, "search")
+		} else {
+			w = append(w, "execute")
+		}
+	}
+	if len(w) == 0 {
+		return "nothing"
+	}
+	return joinAnd(w)
+}
+
+// Identity is a process's credentials as permission checks see them.
+type Identity struct {
+	UID, GID uint32
+	Groups   []uint32 // supplementary groups; GID need not be repeated here
+}
+
+func (id *Identity) inGroup(gid uint32) bool {
+	return id.GID == gid || slices.Contains(id.Groups, gid)
+}
+
+// Class is the part of an entry's permissions that decides an identity's access.
+type Class uint8
+
+// Permission classes, in the order the kernel tries them.
+const (
+	ClassUnknown   Class = iota // the entry's owner is unknown: nothing can be decided
+	ClassRoot                   // uid 0 bypasses read, write and search checks
+	ClassOwner                  // the owner bits, or the ACL's user:: entry
+	ClassNamedUser              // an ACL user:UID entry, limited by the mask
+	ClassGroup                  // the group bits, or the ACL's group entries limited by the mask
+	ClassOther                  // the other bits
+)
+
+// Verdict is an identity's access to one entry and the reason for it.
+type Verdict struct {
+	Class Class
+	Perm  Perm // what the identity may do
+	// Granted is what the deciding entries give before the ACL mask; Perm differs from it only
+	// where a mask took rights away.
+	Granted Perm
+	ID      uint32 // the named ACL user, or the first matching group, for explanations
+}
+
+// Can reports whether the verdict allows every right in want.
+func (v Verdict) Can(want Perm) bool { return v.Class != ClassUnknown && v.Perm&want == want }
+
+// Access decides what id may do to e, as Linux does (fs/namei.c, fs/posix_acl.c): root bypasses;
+// the owner class applies whenever the uid owns the entry, even if it grants less than the
+// others; then an ACL's named user; then the group class, when the primary or a supplementary
+// group matches the owning group or an ACL named group, limited by the ACL mask; else other.
+//
+// An identity in the group class is denied whatever no matching group entry grants: it never
+// falls through to the other bits. The kernel checks a request's rights together against each
+// group entry; webperm asks for one right at a time, for which the union below is the same.
+func Access(id *Identity, e *Entry) Verdict {
+	switch {
+	case !e.OwnerKnown:
+		return Verdict{Class: ClassUnknown}
+	case id.UID == 0:
+		return rootVerdict(e)
+	case id.UID == e.UID:
+		p := modePerm(e.Mode, 6)
+		return Verdict{Class: ClassOwner, Perm: p, Granted: p}
+	}
+	if e.ACL == nil {
+		if id.inGroup(e.GID) {
+			p := modePerm(e.Mode, 3)
+			return Verdict{Class: ClassGroup, Perm: p, Granted: p, ID: e.GID}
+		}
+		p := modePerm(e.Mode, 0)
+		return Verdict{Class: ClassOther, Perm: p, Granted: p}
+	}
+	return aclVerdict(id, e)
+}
+
+// aclVerdict decides below the owner class for an entry that has an access ACL.
+func aclVerdict(id *Identity, e *Entry) Verdict {
+	mask, hasMask := e.ACL.Mask()
+	if !hasMask {
+		mask = PermAll
+	}
+	for _, ae := range e.ACL.Entries {
+		if ae.Tag == ACLUser && ae.ID == id.UID {
+			return Verdict{Class: ClassNamedUser, Perm: ae.Perm & mask, Granted: ae.Perm, ID: ae.ID}
+		}
+	}
+	v := Verdict{Class: ClassOther}
+	for _, ae := range e.ACL.Entries {
+		var gid uint32
+		switch ae.Tag {
+		case ACLGroupObj:
+			gid = e.GID
+		case ACLGroup:
+			gid = ae.ID
+		default:
+			continue
+		}
+		if !id.inGroup(gid) {
+			continue
+		}
+		if v.Class != ClassGroup {
+			v = Verdict{Class: ClassGroup, ID: gid}
+		}
+		v.Granted |= ae.Perm
+		v.Perm |= ae.Perm & mask
+	}
+	if v.Class == ClassGroup {
+		return v
+	}
+	p := e.ACL.perm(ACLOther)
+	return Verdict{Class: ClassOther, Perm: p, Granted: p}
+}
+
+// rootVerdict is root's access: everything, except executing a file no one may execute.
+func rootVerdict(e *Entry) Verdict {
+	p := PermRead | PermWrite | PermExec
+	if e.Type != TypeDir && e.Mode&0o111 == 0 {
+		p &^= PermExec
+	}
+	return Verdict{Class: ClassRoot, Perm: p, Granted: p}
+}
+
+func modePerm(m fs.FileMode, shift uint) Perm { return Perm(m>>shift) & PermAll }
+
+// Reason explains a verdict for a person, naming ids through a (nil names nothing):
+// "owner class applies: 0044 gives the owner nothing".
+func (v Verdict) Reason(e *Entry, a *Accounts) string {
+	dir := e.Type == TypeDir
+	mode := policy.OctalMode(e.Mode)
+	switch v.Class {
+	case ClassUnknown:
+		return "the owner is unknown, so access cannot be decided"
+	case ClassRoot:
+		return "root bypasses permission checks"
+	case ClassOwner:
+		return fmt.Sprintf("owner class applies: %s gives the owner %s", mode, v.Perm.words(dir))
+	case ClassNamedUser:
+		return fmt.Sprintf("ACL entry user:%s applies: it gives %s%s", userLabel(v.ID, a), v.Granted.words(dir), maskNote(v))
+	case ClassGroup:
+		if e.ACL != nil {
+			return fmt.Sprintf("group class applies (group %s): the ACL's group entries give %s%s", groupLabel(v.ID, a), v.Granted.words(dir), maskNote(v))
+		}
+		return fmt.Sprintf("group class applies (group %s): %s gives the group %s", groupLabel(v.ID, a), mode, v.Perm.words(dir))
+	}
+	return fmt.Sprintf("others class applies: %s gives others %s", mode, v.Perm.words(dir))
+}
+
+func maskNote(v Verdict) string {
+	if v.Perm == v.Granted {
+		return ""
+	}
+	return fmt.Sprintf(", the mask leaves %s", v.Perm.words(false))
+}
+
+func userLabel(uid uint32, a *Accounts) string {
+	if a != nil {
+		if name, ok := a.UserName(uid); ok {
+			return name
+		}
+	}
+	return fmt.Sprint(uid)
+}
+
+func groupLabel(gid uint32, a *Accounts) string {
+	if a != nil {
+		if name, ok := a.GroupName(gid); ok {
+			return name
+		}
+	}
+	return fmt.Sprint(gid)
+}
+
+// describeACLGrants names what an ACL's named entries grant once the mask applies, for instance
+// "user:www-data r-x; group:deploy rw-"; empty when they grant nothing.
+func describeACLGrants(acl *ACL, a *Accounts) string {
+	mask, hasMask := acl.Mask()
+	if !hasMask {
+		mask = PermAll
+	}
+	var parts []string
+	for _, e := range acl.Named() {
+		p := e.Perm & mask
+		if p == 0 {
+			continue
+		}
+		if e.Tag == ACLUser {
+			parts = append(parts, "user:"+userLabel(e.ID, a)+" "+p.String())
+		} else {
+			parts = append(parts, "group:"+groupLabel(e.ID, a)+" "+p.String())
+		}
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,216 @@
+package audit
+
+import (
+	"encoding/binary"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/afero"
+	"github.com/webperm/webperm/internal/fixture"
+)
+
+// acl builds an access ACL from entries; a mask of -1 leaves the mask out.
+func acl(owner, group, other Perm, mask int, named ...ACLEntry) *ACL {
+	a := &ACL{Entries: []ACLEntry{{Tag: ACLUserObj, Perm: owner}}}
+	for _, n := range named {
+		if n.Tag == ACLUser {
+			a.Entries = append(a.Entries, n)
+		}
+	}
+	a.Entries = append(a.Entries, ACLEntry{Tag: ACLGroupObj, Perm: group})
+	for _, n := range named {
+		if n.Tag == ACLGroup {
+			a.Entries = append(a.Entries, n)
+		}
+	}
+	if mask >= 0 {
+		a.Entries = append(a.Entries, ACLEntry{Tag: ACLMask, Perm: Perm(mask)})
+	}
+	a.Entries = append(a.Entries, ACLEntry{Tag: ACLOther, Perm: other})
+	return a
+}
+
+func TestAccess(t *testing.T) {
+	web := Identity{UID: 33, GID: 33, Groups: []uint32{33, 2001}}
+	owned := func(mode fs.FileMode, uid, gid uint32) Entry {
+		return Entry{Path: "/srv/site/f", Type: TypeFile, Mode: mode, UID: uid, GID: gid, OwnerKnown: true}
+	}
+	withACL := func(e Entry, a *ACL) Entry { e.ACL = a; return e }
+	tests := []struct {
+		name   string
+		id     Identity
+		entry  Entry
+		class  Class
+		perm   Perm
+		reason string
+	}{
+		{"root reads a 0000 file", Identity{}, owned(0, 1000, 1000), ClassRoot, PermRead | PermWrite, "root bypasses"},
+		{"root searches a 0000 directory", Identity{}, func() Entry { e := owned(0, 1000, 1000); e.Type = TypeDir; return e }(), ClassRoot, PermAll, "root bypasses"},
+		{"root executes only what someone may", Identity{}, owned(0o100, 1000, 1000), ClassRoot, PermAll, ""},
+		{"owner class first: 0044 owned by the web user", web, owned(0o044, 33, 33), ClassOwner, 0, "owner class applies: 0044 gives the owner nothing"},
+		{"owner class", web, owned(0o640, 33, 1000), ClassOwner, PermRead | PermWrite, ""},
+		{"primary group", web, owned(0o640, 1000, 33), ClassGroup, PermRead, "group class applies (group 33): 0640 gives the group read"},
+		{"supplementary group", web, owned(0o640, 1000, 2001), ClassGroup, PermRead, "group 2001"},
+		{"group class does not fall through to other", web, owned(0o604, 1000, 2001), ClassGroup, 0, "gives the group nothing"},
+		{"other", web, owned(0o640, 1000, 1000), ClassOther, 0, "others class applies: 0640 gives others nothing"},
+		{"other reads 0644", web, owned(0o644, 1000, 1000), ClassOther, PermRead, ""},
+		{"acl named user grants", web, withACL(owned(0o640, 0, 0), acl(6, 0, 0, 4, ACLEntry{Tag: ACLUser, ID: 33, Perm: PermRead})),
+			ClassNamedUser, PermRead, "ACL entry user:33 applies: it gives read"},
+		{"acl mask denies the named user", web, withACL(owned(0o600, 0, 0), acl(6, 0, 0, 0, ACLEntry{Tag: ACLUser, ID: 33, Perm: PermRead})),
+			ClassNamedUser, 0, "the mask leaves nothing"},
+		{"acl named user beats the group", web, withACL(owned(0o650, 0, 33), acl(6, 5, 0, 5, ACLEntry{Tag: ACLUser, ID: 33, Perm: 0})),
+			ClassNamedUser, 0, ""},
+		{"acl owner ignores the mask", web, withACL(owned(0o600, 33, 0), acl(6, 0, 0, 0, ACLEntry{Tag: ACLUser, ID: 33, Perm: PermAll})),
+			ClassOwner, PermRead | PermWrite, ""},
+		{"acl named group", web, withACL(owned(0o650, 0, 0), acl(6, 0, 0, 5, ACLEntry{Tag: ACLGroup, ID: 2001, Perm: PermRead | PermExec})),
+			ClassGroup, PermRead | PermExec, "the ACL's group entries give read and execute"},
+		{"acl named group limited by the mask", web, withACL(owned(0o640, 0, 0), acl(6, 0, 0, 4, ACLEntry{Tag: ACLGroup, ID: 2001, Perm: PermAll})),
+			ClassGroup, PermRead, "the mask leaves read"},
+		{"acl matching group denies, other not consulted", web, withACL(owned(0o604, 0, 33), acl(6, 0, 4, 0)),
+			ClassGroup, 0, ""},
+		{"acl other", web, withACL(owned(0o644, 0, 0), acl(6, 4, 4, 4, ACLEntry{Tag: ACLUser, ID: 1000, Perm: PermAll})), ClassOther, PermRead, ""},
+		{"unknown owner decides nothing", web, Entry{Type: TypeFile, Mode: 0o644}, ClassUnknown, 0, "cannot be decided"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := Access(&tt.id, &tt.entry)
+			if v.Class != tt.class || v.Perm != tt.perm {
+				t.Errorf("class %d perm %s, want class %d perm %s", v.Class, v.Perm, tt.class, tt.perm)
+			}
+			if got := v.Reason(&tt.entry, nil); tt.reason != "" && !strings.Contains(got, tt.reason) {
+				t.Errorf("reason %q does not contain %q", got, tt.reason)
+			}
+			if v.Can(PermRead) != (tt.perm&PermRead != 0) {
+				t.Errorf("Can(read) = %v with perm %s", v.Can(PermRead), v.Perm)
+			}
+		})
+	}
+}
+
+func TestParseACL(t *testing.T) {
+	raw := func(words ...uint32) []byte {
+		b := binary.LittleEndian.AppendUint32(nil, 2)
+		for i := 0; i+2 < len(words); i += 3 {
+			b = binary.LittleEndian.AppendUint16(b, uint16(words[i]))
+			b = binary.LittleEndian.AppendUint16(b, uint16(words[i+1]))
+			b = binary.LittleEndian.AppendUint32(b, words[i+2])
+		}
+		return b
+	}
+	const undef = ^uint32(0)
+	good := raw(0x01, 7, undef, 0x02, 5, 33, 0x04, 5, undef, 0x10, 5, undef, 0x20, 0, undef)
+	a, err := ParseACL(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := a.String(), "user::rwx,user:33:r-x,group::r-x,mask::r-x,other::---"; got != want {
+		t.Errorf("decoded %q, want %q", got, want)
+	}
+	for _, bad := range []struct {
+		name string
+		b    []byte
+		err  string
+	}{
+		{"empty", nil, "shorter than its header"},
+		{"version 1", append([]byte{1, 0, 0, 0}, good[4:]...), "version 1"},
+		{"torn entry", good[:len(good)-3], "not a whole number"},
+		{"unknown tag", raw(0x40, 7, undef), "unknown entry tag 0x40"},
+		{"permission out of range", raw(0x01, 8, undef), "out of range"},
+	} {
+		t.Run(bad.name, func(t *testing.T) {
+			if _, err := ParseACL(bad.b); err == nil || !strings.Contains(err.Error(), bad.err) {
+				t.Errorf("error %v, want one containing %q", err, bad.err)
+			}
+		})
+	}
+}
+
+func FuzzParseACL(f *testing.F) {
+	f.Add([]byte{2, 0, 0, 0, 1, 0, 7, 0, 255, 255, 255, 255})
+	f.Add([]byte{2, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := ParseACL(b)
+		if err != nil {
+			return
+		}
+		// What decodes must survive being explained.
+		_ = a.String()
+		_ = describeACLGrants(a, testAccounts())
+		id := Identity{UID: 33, GID: 33}
+		e := Entry{Type: TypeFile, Mode: 0o640, OwnerKnown: true, ACL: a}
+		_ = Access(&id, &e).Reason(&e, nil)
+	})
+}
+
+// The walker reads ACLs from the real file system, as setfacl wrote them, and never through a
+// symlink.
+func TestWalkerReadsACLs(t *testing.T) {
+	if _, err := exec.LookPath("setfacl"); err != nil {
+		t.Skip("setfacl is not installed (Debian package acl): cannot write ACLs to read back")
+	}
+	root := filepath.Join(fixture.TempDir(t), "site")
+	for _, p := range []string{root, filepath.Join(root, "d")} {
+		if err := os.Mkdir(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"granted", "masked", "plain"} {
+		if err := os.WriteFile(filepath.Join(root, f), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("granted", filepath.Join(root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	setfacl := func(spec, path string) {
+		if out, err := exec.Command("setfacl", "-m", spec, filepath.Join(root, path)).CombinedOutput(); err != nil {
+			t.Skipf("setfacl: %v: %s (the temp dir's file system may not support ACLs)", err, out)
+		}
+	}
+	setfacl("u:33:r", "granted")
+	setfacl("u:33:r,m::---", "masked")
+	setfacl("g:2001:x", "d")
+	got := map[string]string{}
+	err := (&Walker{Fs: afero.NewOsFs(), Jobs: 2}).Walk(t.Context(), root, Visitor{
+		Entry: func(e Entry) {
+			if e.ACL != nil {
+				got[e.Rel] = e.ACL.String()
+			}
+		},
+		Error: func(p string, err error) { t.Errorf("%s: %v", p, err) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"granted": "user::rw-,user:33:r--,group::---,mask::r--,other::---",
+		"masked":  "user::rw-,user:33:r--,group::---,mask::---,other::---",
+		"d":       "user::rwx,group::r-x,group:2001:--x,mask::r-x,other::r-x",
+	}
+	for rel, w := range want {
+		if got[rel] != w {
+			t.Errorf("%s: ACL %q, want %q", rel, got[rel], w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("ACLs on %v; the plain file and the symlink have none", got)
+	}
+	web := Identity{UID: 33, GID: 33}
+	for rel, can := range map[string]bool{"granted": true, "masked": false} {
+		fi, err := os.Lstat(filepath.Join(root, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := NewEntry(filepath.Join(root, rel), rel, fi)
+		if err := readAttrs(afero.NewOsFs(), &e); err != nil {
+			t.Fatal(err)
+		}
+		if Access(&web, &e).Can(PermRead) != can {
+			t.Errorf("%s: uid 33 can read = %v, want %v", rel, !can, can)
+		}
+	}
+}

@@ -1,0 +1,102 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/policy"
+)
+
+// typeChars are ls -l's first column for each entry type.
+var typeChars = map[audit.Type]string{
+	audit.TypeFile: "-", audit.TypeDir: "d", audit.TypeSymlink: "l", audit.TypeFIFO: "p",
+	audit.TypeSocket: "s", audit.TypeCharDevice: "c", audit.TypeBlockDevice: "b", audit.TypeOther: "?",
+}
+
+// Explain writes, for each identity, the way from / to the explained path one component per
+// line as namei -l does, with the identity's verdict on each; then the first blocker, the lines
+// nginx and Apache would log, and the answer a visitor gets.
+func Explain(w io.Writer, x *audit.Explanation, a *audit.Accounts, opt Options) error {
+	st := newTextStyles(w, opt.Color)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s\n", st.title.Render("webperm explain"), Escape(x.Path))
+	for i := range x.Trails {
+		writeTrail(&b, &x.Trails[i], x.Path, a, st)
+	}
+	answer := st.fix.Render("200: the file system lets the server answer")
+	if !x.Allowed() {
+		answer = st.severity[policy.High].Render("403 Forbidden")
+	}
+	fmt.Fprintf(&b, "\n%s %s\n", st.label.Render("answer:"), answer)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeTrail(b *strings.Builder, t *audit.Trail, target string, a *audit.Accounts, st textStyles) {
+	role := "web user"
+	if t.Who.Role == audit.RolePHP {
+		role = "php user"
+	}
+	fmt.Fprintf(b, "\n%s %s\n", st.rule.Render(role), webUserLine(t.Who))
+	rows := make([][4]string, len(t.Steps))
+	widths := [3]int{}
+	for i := range t.Steps {
+		s := &t.Steps[i]
+		e := &s.Entry
+		owner, group := ownerNames(e, a)
+		name := filepath.Base(e.Path)
+		rows[i] = [4]string{typeChars[e.Type] + policy.SymbolicMode(e.Mode) + aclMark(e), owner + ":" + group, Escape(name), verdictText(s, a)}
+		for k := range widths {
+			widths[k] = max(widths[k], len(rows[i][k]))
+		}
+	}
+	for i, r := range rows {
+		verdict := st.fix.Render(r[3])
+		if t.Steps[i].Reached && !t.Steps[i].OK() {
+			verdict = st.errPath.Render(r[3])
+		} else if !t.Steps[i].Reached {
+			verdict = st.dim.Render(r[3])
+		}
+		fmt.Fprintf(b, "  %-*s  %-*s  %-*s  %s\n", widths[0], r[0], widths[1], r[1], widths[2], r[2], verdict)
+	}
+	if blk := t.Blocker(); blk != nil {
+		fmt.Fprintf(b, "  %s %s: %s\n", st.label.Render("blocked at"), Escape(blk.Entry.Path), blk.Verdict.Reason(&blk.Entry, a))
+	}
+	if h := t.Htaccess; h != nil {
+		fmt.Fprintf(b, "  %s %s: %s; where AllowOverride lets Apache read .htaccess files, it answers 403 below %s\n",
+			st.label.Render("unreadable"), Escape(h.Entry.Path), h.Verdict.Reason(&h.Entry, a), Escape(filepath.Dir(h.Entry.Path)))
+	}
+	nginx, apache := t.ServerLogs(target)
+	if t.Who.Role == audit.RolePHP && nginx != "" {
+		nginx, apache = "", ""
+		fmt.Fprintf(b, "  %s PHP-FPM answers 403 Access denied (\"Unable to open primary script\")\n", st.label.Render("php-fpm:"))
+	}
+	if nginx != "" {
+		fmt.Fprintf(b, "  %s  %s\n", st.label.Render("nginx logs:"), Escape(nginx))
+	}
+	if apache != "" {
+		fmt.Fprintf(b, "  %s %s\n", st.label.Render("apache logs:"), Escape(apache))
+	}
+}
+
+// verdictText is one step's verdict: "search ok (others class applies: …)".
+func verdictText(s *audit.Step, a *audit.Accounts) string {
+	if !s.Reached {
+		return "not reached"
+	}
+	need := "search"
+	switch s.Need {
+	case audit.PermRead:
+		need = "read"
+	case 0:
+		return "reached (PHP reads it)"
+	}
+	result := "ok"
+	if !s.OK() {
+		result = "denied"
+	}
+	return fmt.Sprintf("%s %s: %s", need, result, s.Verdict.Reason(&s.Entry, a))
+}

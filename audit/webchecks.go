@@ -1,0 +1,250 @@
+package audit
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/webperm/webperm/policy"
+)
+
+// The checks of the web server's access: what answers 403, and what a break-in through the site
+// could change.
+
+// scriptExts are the extensions web servers hand to an interpreter rather than serve as files.
+var scriptExts = []string{
+	".php", ".php3", ".php4", ".php5", ".php7", ".php8", ".phtml", ".phar", ".pht",
+	".cgi", ".fcgi", ".pl", ".py", ".rb", ".sh",
+}
+
+// configNames are files the web server or PHP read as configuration: writing one is running code.
+var configNames = []string{".htaccess", ".user.ini", "php.ini"}
+
+// IndexNames are the files nginx and Apache answer a directory's URL with, in their usual
+// configurations (index, DirectoryIndex).
+var IndexNames = []string{"index.html", "index.htm", "index.php", "index.xhtml", "index.shtml", "index.cgi", "index.pl"}
+
+func isScript(name string) bool {
+	return slices.Contains(scriptExts, strings.ToLower(path.Ext(name)))
+}
+
+// isCode reports whether a file is code: a script, or configuration that can run one.
+func isCode(name string) bool { return isScript(name) || slices.Contains(configNames, name) }
+
+func isIndex(name string) bool { return slices.Contains(IndexNames, name) }
+
+func (e *Entry) name() string { return path.Base(e.Path) }
+
+// who names the identity in a message: "www-data", or "PHP's user deploy".
+func (r *Reach) who() string {
+	name := r.Who.Name
+	if name == "" {
+		name = fmt.Sprintf("uid %d", r.Who.UID)
+	}
+	if r.Who.Role == RolePHP {
+		return "PHP's user " + name
+	}
+	return name
+}
+
+func (r *Reach) known() bool { return r.Who != nil && r.Access.Class != ClassUnknown }
+
+// servedBy returns the identity that must read a file for the server to answer with it: PHP's
+// user for a script where it is known apart from the web user, otherwise the web user.
+func (c *Case) servedBy() *Reach {
+	if c.PHP.Who != nil && isScript(c.Entry.name()) {
+		return &c.PHP
+	}
+	return &c.Web
+}
+
+func checkWebUntraversable(c *Case) (string, *Fix, bool) {
+	e := c.Entry
+	if e.Type != TypeDir || c.Private || c.Settings.Sensitive {
+		return "", nil, false
+	}
+	var why []string
+	var fix *Fix
+	for _, r := range c.reaches() {
+		if !r.known() || !r.Way || r.Access.Can(PermExec) {
+			continue
+		}
+		effect := "every request below it answers 403"
+		if r.Who.Role == RolePHP {
+			effect = "PHP scripts below it fail with 403"
+		}
+		why = append(why, fmt.Sprintf("%s cannot search this directory: %s (%s)", r.who(), effect, r.Access.Reason(e, c.Env.Accounts)))
+		if f := grantFix(c, r, PermExec); f != nil {
+			fix = combineGrants(fix, f)
+		}
+	}
+	if len(why) == 0 {
+		return "", nil, false
+	}
+	return strings.Join(why, "; "), fix, true
+}
+
+func checkWebUnreadable(c *Case) (string, *Fix, bool) {
+	e := c.Entry
+	if e.Type != TypeFile || c.Private || c.Settings.Sensitive || e.name() == ".htaccess" {
+		return "", nil, false
+	}
+	r := c.servedBy()
+	if !r.known() || !r.Way || r.Access.Can(PermRead) {
+		return "", nil, false
+	}
+	effect := "nginx and Apache answer 403"
+	if r.Who.Role == RolePHP {
+		effect = "PHP-FPM answers 403"
+	}
+	return fmt.Sprintf("%s cannot read this file: %s (%s)", r.who(), effect, r.Access.Reason(e, c.Env.Accounts)), grantFix(c, r, PermRead), true
+}
+
+func checkHtaccessUnreadable(c *Case) (string, *Fix, bool) {
+	e := c.Entry
+	r := &c.Web
+	if e.Type != TypeFile || e.name() != ".htaccess" || !r.known() || !r.Way || r.Access.Can(PermRead) {
+		return "", nil, false
+	}
+	return fmt.Sprintf("%s cannot read this .htaccess: where AllowOverride lets Apache read it, Apache answers 403 for this directory and everything below (AH00529) (%s)",
+		r.who(), r.Access.Reason(e, c.Env.Accounts)), grantFix(c, r, PermRead), true
+}
+
+// codeWriter returns the identity that can change c's entry, a file of code outside the
+// policy's writable paths, by owning it or through a write bit or ACL entry; nil if none can. A
+// world-writable file is the world-writable rule's alone.
+func codeWriter(c *Case) *Reach {
+	e := c.Entry
+	if e.Type != TypeFile || c.Settings.Writable || worldWritable(e) || !isCode(e.name()) {
+		return nil
+	}
+	for _, r := range c.reaches() {
+		if r.Access.Class == ClassOwner || r.Access.Can(PermWrite) {
+			return r
+		}
+	}
+	return nil
+}
+
+func checkWebWritableCode(c *Case) (string, *Fix, bool) {
+	r := codeWriter(c)
+	if r == nil {
+		return "", nil, false
+	}
+	e := c.Entry
+	how := r.Access.Reason(e, c.Env.Accounts)
+	if r.Access.Class == ClassOwner {
+		how = "it owns it, so it can change its mode and content"
+	}
+	fix := modeFix(e, c.Settings)
+	if r.Access.Class == ClassOwner || e.ACL != nil || verdictWith(r, e, fix.Mode).Can(PermWrite) {
+		fix = nil
+	}
+	return fmt.Sprintf("%s can rewrite this code: a break-in through the site can plant a backdoor in it (%s)", r.who(), how), fix, true
+}
+
+func checkScriptInWritableDir(c *Case) (string, *Fix, bool) {
+	e := c.Entry
+	if e.Type != TypeFile || !isScript(e.name()) {
+		return "", nil, false
+	}
+	for _, r := range c.reaches() {
+		if r.ParentWritable {
+			return fmt.Sprintf("%s can write this script's directory: it can replace the script or put another beside it that the server runs", r.who()), nil, true
+		}
+	}
+	return "", nil, false
+}
+
+func checkWebUserOwns(c *Case) (string, *Fix, bool) {
+	e := c.Entry
+	if !e.OwnerKnown || e.Type == TypeSymlink || c.Settings.Writable || codeWriter(c) != nil {
+		return "", nil, false
+	}
+	for _, r := range c.reaches() {
+		if r.Who.UID == e.UID && r.Who.UID != 0 {
+			return fmt.Sprintf("owned by %s, outside the policy's writable paths: a break-in through the site can change it; content belongs to the site's owner", r.who()), nil, true
+		}
+	}
+	return "", nil, false
+}
+
+func checkACLExtendsAccess(c *Case) (string, *Fix, bool) {
+	e := c.Entry
+	if e.ACL == nil || e.Type == TypeSymlink {
+		return "", nil, false
+	}
+	grants := describeACLGrants(e.ACL, c.Env.Accounts)
+	if grants == "" {
+		return "", nil, false
+	}
+	return fmt.Sprintf("an ACL grants %s, which mode %s does not show (ls -l marks it with +; getfacl lists it)", grants, policy.OctalMode(e.Mode)), nil, true
+}
+
+// httpdTypes are the SELinux types httpd may read (httpd_selinux(8)); Fedora and RHEL spell the
+// writable ones httpd_sys_rw_content_t, Debian's reference policy httpd_sys_content_rw_t.
+var httpdTypes = []string{
+	"httpd_sys_content_t", "httpd_sys_rw_content_t", "httpd_sys_content_rw_t",
+	"httpd_sys_ra_content_t", "httpd_sys_content_ra_t", "httpd_sys_script_exec_t",
+	"httpd_user_content_t", "httpd_user_rw_content_t", "httpd_user_ra_content_t",
+	"httpd_user_script_exec_t", "public_content_t", "public_content_rw_t",
+}
+
+// labelType returns the type field of an SELinux context, user:role:type:level.
+func labelType(label string) string {
+	parts := strings.SplitN(label, ":", 4)
+	if len(parts) < 3 {
+		return ""
+	}
+	return parts[2]
+}
+
+func checkSELinuxLabel(c *Case) (string, *Fix, bool) {
+	e := c.Entry
+	if e.Label == "" || !hasMode(e) || c.Private || slices.Contains(httpdTypes, labelType(e.Label)) {
+		return "", nil, false
+	}
+	return fmt.Sprintf("SELinux type %q is not one httpd may read (context %s): the server gets 403 whatever the mode; label it httpd_sys_content_t with semanage fcontext and restorecon",
+		labelType(e.Label), e.Label), nil, true
+}
+
+// checkMissingIndex is called once per root, after its walk, with whether an index file was met.
+func checkMissingIndex(c *Case, hasIndex bool) (string, *Fix, bool) {
+	if hasIndex || !c.Web.known() || !c.Web.Way || !c.Web.Access.Can(PermExec) {
+		return "", nil, false
+	}
+	return fmt.Sprintf("the web root has none of %s: where autoindex is off, a request for / answers 403", strings.Join(IndexNames, ", ")), nil, true
+}
+
+// verdictWith is r's access to e had it mode m.
+func verdictWith(r *Reach, e *Entry, m fs.FileMode) Verdict {
+	t := *e
+	t.Mode = m
+	id := r.Who.Identity()
+	return Access(&id, &t)
+}
+
+// grantFix returns the mode that gives r the rights want on c's entry by adding those bits, for
+// every class, as far as the policy's maximum allows; nil where no such mode change grants them:
+// an ACL decides, or the maximum withholds them (a human must then change the owner or group).
+func grantFix(c *Case, r *Reach, want Perm) *Fix {
+	e := c.Entry
+	if e.ACL != nil {
+		return nil
+	}
+	m := e.Mode | c.Settings.Max(e.Type == TypeDir).Perm()&(fs.FileMode(want)*0o111)
+	if !verdictWith(r, e, m).Can(want) {
+		return nil
+	}
+	return &Fix{Mode: m}
+}
+
+// combineGrants merges two grant fixes of one entry: each only adds bits.
+func combineGrants(a, b *Fix) *Fix {
+	if a == nil {
+		return b
+	}
+	return &Fix{Mode: a.Mode | b.Mode}
+}

@@ -1,0 +1,95 @@
+package audit
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/afero"
+	"golang.org/x/sys/unix"
+)
+
+// labelXattr holds an entry's SELinux context.
+const labelXattr = "security.selinux"
+
+// readAttrs fills in e's ACL and SELinux label from its extended attributes. Only the operating
+// system's file system has them; every other backend leaves both empty. Attributes are read with
+// the l-variants of the calls, which never follow a symlink. A file system without extended
+// attributes has neither ACLs nor labels: the mode bits are the whole truth there.
+func readAttrs(fsys afero.Fs, e *Entry) error {
+	if _, ok := fsys.(*afero.OsFs); !ok {
+		return nil
+	}
+	names, err := listAttrs(e.Path)
+	if err != nil {
+		return err
+	}
+	for name := range bytes.SplitSeq(names, []byte{0}) {
+		switch string(name) {
+		case aclXattr:
+			v, err := getAttr(e.Path, aclXattr)
+			if err != nil {
+				return err
+			}
+			if v == nil {
+				continue
+			}
+			if e.ACL, err = ParseACL(v); err != nil {
+				return err
+			}
+		case labelXattr:
+			v, err := getAttr(e.Path, labelXattr)
+			if err != nil {
+				return err
+			}
+			e.Label = string(bytes.TrimRight(v, "\x00"))
+		}
+	}
+	return nil
+}
+
+// listAttrs returns the NUL-separated names of path's extended attributes: one system call for
+// the common entry that has none.
+func listAttrs(path string) ([]byte, error) {
+	var small [256]byte
+	buf := small[:]
+	for {
+		n, err := unix.Llistxattr(path, buf)
+		switch {
+		case err == nil:
+			return buf[:n], nil
+		case errors.Is(err, unix.ENOTSUP):
+			return nil, nil
+		case errors.Is(err, unix.ERANGE):
+			size, err := unix.Llistxattr(path, nil)
+			if err != nil {
+				return nil, fmt.Errorf("listing extended attributes: %w", err)
+			}
+			buf = make([]byte, max(size, 1)) // a zero-length buffer would ask for the size again
+		default:
+			return nil, fmt.Errorf("listing extended attributes: %w", err)
+		}
+	}
+}
+
+// getAttr reads one extended attribute; nil if it vanished since it was listed.
+func getAttr(path, name string) ([]byte, error) {
+	buf := make([]byte, 256)
+	for {
+		n, err := unix.Lgetxattr(path, name, buf)
+		switch {
+		case err == nil:
+			return buf[:n], nil
+		case errors.Is(err, unix.ENODATA), errors.Is(err, unix.ENOTSUP):
+			return nil, nil
+		case errors.Is(err, unix.ERANGE):
+			size, err := unix.Lgetxattr(path, name, nil)
+			if err != nil {
+				return nil, fmt.Errorf("reading %s: %w", name, err)
+			}
+			buf = make([]byte, max(size, 1))
+		default:
+			return nil, fmt.Errorf("reading %s: %w", name, err)
+		}
+	}
+}
