@@ -27,8 +27,11 @@ func Explain(w io.Writer, x *audit.Explanation, a *audit.Accounts, opt Options) 
 		writeTrail(&b, &x.Trails[i], x.Path, a, st)
 	}
 	answer := st.fix.Render("200: the file system lets the server answer")
-	if !x.Allowed() {
+	switch {
+	case !x.Allowed():
 		answer = st.severity[policy.High].Render("403 Forbidden")
+	case x.Trails[0].Htaccess != nil:
+		answer = st.severity[policy.High].Render("200 from nginx; 403 from Apache wherever AllowOverride has it read .htaccess files")
 	}
 	fmt.Fprintf(&b, "\n%s %s\n", st.label.Render("answer:"), answer)
 	_, err := io.WriteString(w, b.String())

@@ -1,0 +1,112 @@
+package e2e
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// requiredEnv names the variable CI sets, so that a CI machine which lost nginx or root fails the
+// test instead of skipping it and passing.
+const requiredEnv = "WEBPERM_E2E_REQUIRED"
+
+// webUser is the account both servers run as and the one webperm audits for.
+const webUser = "www-data"
+
+// tools maps each program the test runs to its absolute path.
+type tools map[string]string
+
+// requireEnvironment finds what the test needs, skipping (or failing under WEBPERM_E2E_REQUIRED=1)
+// when something is missing.
+func requireEnvironment(t *testing.T) tools {
+	t.Helper()
+	unavailable := func(reason string) {
+		t.Helper()
+		if os.Getenv(requiredEnv) == "1" {
+			t.Fatalf("%s=1, but the test cannot run: %s", requiredEnv, reason)
+		}
+		t.Skip(reason)
+	}
+	if os.Geteuid() != 0 {
+		unavailable("needs root: chown fixtures and start servers as www-data")
+	}
+	found := tools{}
+	for _, name := range []string{"nginx", "apache2", "setfacl", "groupadd", "gpasswd", "groupdel"} {
+		p, err := findTool(name)
+		if err != nil {
+			unavailable(err.Error())
+		}
+		found[name] = p
+	}
+	if _, err := user.Lookup(webUser); err != nil {
+		unavailable("no " + webUser + " user: " + err.Error())
+	}
+	return found
+}
+
+// findTool looks in /usr/sbin too: a root shell that did not log in often lacks it in PATH.
+func findTool(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return filepath.Abs(p)
+	}
+	p := filepath.Join("/usr/sbin", name)
+	if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+		return p, nil
+	}
+	return "", fmt.Errorf("%s not found on PATH or in /usr/sbin", name)
+}
+
+// joinTestGroup creates a group of the test's own and makes www-data a member of it, so that a
+// case can show a file reached only through a supplementary group. The servers, started later,
+// pick the membership up when they drop privileges (initgroups).
+func joinTestGroup(t *testing.T, tl tools) int {
+	t.Helper()
+	name := fmt.Sprintf("wpe2e%08d", rand.IntN(100_000_000))
+	mustRun(t, tl["groupadd"], name)
+	t.Cleanup(func() {
+		if out, err := exec.Command(tl["groupdel"], name).CombinedOutput(); err != nil {
+			t.Errorf("removing the test's group: groupdel %s: %v: %s", name, err, out)
+		}
+	})
+	mustRun(t, tl["gpasswd"], "-a", webUser, name)
+	return lookupGID(t, name)
+}
+
+func lookupGID(t *testing.T, name string) int {
+	t.Helper()
+	g, err := user.LookupGroup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid, err := strconv.Atoi(g.Gid)
+	if err != nil {
+		t.Fatalf("group %s: gid %q: %v", name, g.Gid, err)
+	}
+	return gid
+}
+
+func mustRun(t *testing.T, prog string, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(prog, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", filepath.Base(prog), strings.Join(args, " "), err, out)
+	}
+}
+
+func lookupUID(t *testing.T, name string) int {
+	t.Helper()
+	u, err := user.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, err := strconv.Atoi(u.Uid)
+	if err != nil {
+		t.Fatalf("user %s: uid %q: %v", name, u.Uid, err)
+	}
+	return uid
+}
