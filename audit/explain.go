@@ -129,21 +129,35 @@ func unreadableHtaccess(fsys afero.Fs, id *Identity, dir string) *Step {
 }
 
 // ServerLogs returns the lines nginx and Apache would write to their error logs for a request
-// the trail stops, in the servers' own words; empty where that server answers. The request's URL
-// is not known to webperm, so Apache's lines show the file system path where the URL goes.
-func (t *Trail) ServerLogs(target string) (nginx, apache string) {
-	b := t.Blocker()
-	if b != nil {
-		nginx = fmt.Sprintf("open() %q failed (13: Permission denied)", target)
-		if b.Entry.Path == target && b.Entry.Type != TypeDir {
-			apache = "(13)Permission denied: AH00132: file permissions deny server access: " + target
-		} else {
-			apache = fmt.Sprintf("(13)Permission denied: AH00035: access to %s denied (filesystem path '%s') because search permissions are missing on a component of the path", target, target)
-		}
-	}
+// the trail stops, in the servers' own words; none where that server answers. Apache's depend on
+// AllowOverride: where it reads .htaccess files it tries the blocking directory's first and logs
+// AH00529, else AH00035. The request's URL is not known to webperm, so Apache's lines show the
+// file system path where the URL goes.
+func (t *Trail) ServerLogs(target string) (nginx string, apache []string) {
 	if h := t.Htaccess; h != nil {
 		// Apache reads .htaccess files on its way down, so it stops at this one first.
-		apache = fmt.Sprintf("(13)Permission denied: AH00529: %s pcfg_openfile: unable to check htaccess file, ensure it is readable and that '%s/' is executable", h.Entry.Path, filepath.Dir(h.Entry.Path))
+		return t.nginxLog(target), []string{htaccessLog(filepath.Dir(h.Entry.Path))}
 	}
-	return nginx, apache
+	b := t.Blocker()
+	switch {
+	case b == nil:
+		return "", nil
+	case b.Entry.Type != TypeDir:
+		return t.nginxLog(target), []string{"(13)Permission denied: AH00132: file permissions deny server access: " + target}
+	}
+	return t.nginxLog(target), []string{
+		fmt.Sprintf("(13)Permission denied: AH00035: access to %s denied (filesystem path '%s') because search permissions are missing on a component of the path", target, target),
+		htaccessLog(b.Entry.Path),
+	}
+}
+
+func (t *Trail) nginxLog(target string) string {
+	if t.Blocker() == nil {
+		return ""
+	}
+	return fmt.Sprintf("open() %q failed (13: Permission denied)", target)
+}
+
+func htaccessLog(dir string) string {
+	return fmt.Sprintf("(13)Permission denied: AH00529: %s pcfg_openfile: unable to check htaccess file, ensure it is readable and that '%s/' is executable", filepath.Join(dir, ".htaccess"), dir)
 }

@@ -73,15 +73,21 @@ func writeTrail(b *strings.Builder, t *audit.Trail, target string, a *audit.Acco
 			st.label.Render("unreadable"), Escape(h.Entry.Path), h.Verdict.Reason(&h.Entry, a), Escape(filepath.Dir(h.Entry.Path)))
 	}
 	nginx, apache := t.ServerLogs(target)
-	if t.Who.Role == audit.RolePHP && nginx != "" {
-		nginx, apache = "", ""
-		fmt.Fprintf(b, "  %s PHP-FPM answers 403 Access denied (\"Unable to open primary script\")\n", st.label.Render("php-fpm:"))
+	if t.Who.Role == audit.RolePHP {
+		if t.Blocker() != nil {
+			fmt.Fprintf(b, "  %s PHP-FPM answers 403 Access denied (\"Unable to open primary script\")\n", st.label.Render("php-fpm:"))
+		}
+		return
 	}
 	if nginx != "" {
 		fmt.Fprintf(b, "  %s  %s\n", st.label.Render("nginx logs:"), Escape(nginx))
 	}
-	if apache != "" {
-		fmt.Fprintf(b, "  %s %s\n", st.label.Render("apache logs:"), Escape(apache))
+	for i, line := range apache {
+		label := "apache logs:"
+		if i > 0 {
+			label = "  or, where AllowOverride reads .htaccess files:"
+		}
+		fmt.Fprintf(b, "  %s %s\n", st.label.Render(label), Escape(line))
 	}
 }
 

@@ -42,6 +42,7 @@ f 0644 0:0 apache/page.html
 			"blocked at " + filepath.Join(site, "closed"),
 			"AH00035: access to",
 			"because search permissions are missing on a component of the path",
+			"or, where AllowOverride reads .htaccess files: (13)Permission denied: AH00529: " + filepath.Join(site, "closed", ".htaccess"),
 			"not reached",
 		}},
 		{"unreadable .htaccess on the way", "apache/page.html", exitClean, []string{
