@@ -206,7 +206,7 @@ func TestWalkerReadsACLs(t *testing.T) {
 			t.Fatal(err)
 		}
 		e := NewEntry(filepath.Join(root, rel), rel, fi)
-		if err := readAttrs(afero.NewOsFs(), &e); err != nil {
+		if err := readAttrs(afero.NewOsFs(), &e, nil); err != nil {
 			t.Fatal(err)
 		}
 		if Access(&web, &e).Can(PermRead) != can {

@@ -98,10 +98,7 @@ func (a *Auditor) ancestors(root string, t *tracer, s *policy.Settings, reported
 		return way
 	}
 	for _, dir := range pathTo(filepath.Dir(root)) {
-		e, err := examine(a.Fs, dir, "")
-		if err == nil {
-			err = readAttrs(a.Fs, &e)
-		}
+		e, err := examineAll(a.Fs, dir)
 		if err != nil {
 			t.rep.Errors = append(t.rep.Errors, WalkError{Path: dir, Err: err})
 			continue
@@ -153,6 +150,12 @@ type tracer struct {
 	rootAt int        // where the root's findings begin in rep.Findings
 	root   *Case      // the root, kept for the checks made after the walk
 	index  bool       // the root holds an index file
+
+	// The entry being visited and its case, reused from one entry to the next: a finding copies
+	// what it keeps.
+	entry    Entry
+	settings policy.Settings
+	cur      Case
 }
 
 func (t *tracer) visit(e Entry) {
@@ -161,17 +164,21 @@ func (t *tracer) visit(e Entry) {
 	if e.Rel != "." {
 		depth = strings.Count(e.Rel, "/") + 1
 	}
-	s := t.a.Policy.For(e.Rel, e.Type == TypeDir)
-	c := t.caseOf(&e, &s, t.stack[depth])
-	t.rep.Findings = Check(&c, t.rep.Findings)
-	if e.Rel == "." {
-		t.root = &c
+	t.entry, t.settings = e, t.a.Policy.For(e.Rel, e.Type == TypeDir)
+	t.cur = t.caseOf(&t.entry, &t.settings, t.stack[depth])
+	c := &t.cur
+	t.rep.Findings = Check(c, t.rep.Findings)
+	if depth == 0 {
+		root, s := e, t.settings
+		rc := *c
+		rc.Entry, rc.Settings = &root, &s
+		t.root = &rc
 	}
 	if depth == 1 && isIndex(e.name()) && (e.Type == TypeFile || e.Type == TypeSymlink) {
 		t.index = true
 	}
 	if e.Type == TypeDir {
-		t.stack = append(t.stack[:depth+1], descend(&c, t.stack[depth]))
+		t.stack = append(t.stack[:depth+1], descend(c, t.stack[depth]))
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -19,10 +20,10 @@ import (
 // of entries.
 func BenchmarkAudit(b *testing.B) {
 	for _, size := range []struct{ dirs, depth, files int }{{4, 3, 10}, {4, 4, 10}, {4, 5, 10}} {
-		root := filepath.Join(b.TempDir(), "site")
+		root := filepath.Join(fixture.TempDir(b), "site")
 		n := wideTree(b, afero.NewOsFs(), root, size.dirs, size.depth, size.files)
 		for _, jobs := range []int{1, runtime.NumCPU()} {
-			a := &Auditor{Fs: afero.NewOsFs(), Policy: policy.Default(), Accounts: testAccounts(), Jobs: jobs}
+			a := &Auditor{Fs: afero.NewOsFs(), Policy: policy.Default(), Accounts: testAccounts(), WebUser: webUser(), Jobs: jobs}
 			b.Run(fmt.Sprintf("entries=%d/jobs=%d", n, jobs), func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
@@ -34,7 +35,7 @@ func BenchmarkAudit(b *testing.B) {
 			})
 		}
 		b.Run(fmt.Sprintf("entries=%d/memory", n), func(b *testing.B) {
-			a := &Auditor{Fs: afero.NewOsFs(), Policy: policy.Default(), Accounts: testAccounts(), Jobs: runtime.NumCPU()}
+			a := &Auditor{Fs: afero.NewOsFs(), Policy: policy.Default(), Accounts: testAccounts(), WebUser: webUser(), Jobs: runtime.NumCPU()}
 			var peak uint64
 			for b.Loop() {
 				peak = max(peak, auditPeakHeap(b, a, root, n))

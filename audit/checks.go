@@ -40,12 +40,13 @@ type Reach struct {
 	Access         Verdict // its access to the entry itself
 }
 
-// reaches returns the case's known identities, the web server's first.
-func (c *Case) reaches() []*Reach {
-	rs := make([]*Reach, 0, 2)
+// reaches returns the case's known identities, the web server's first, then nil.
+func (c *Case) reaches() (rs [2]*Reach) {
+	n := 0
 	for _, r := range []*Reach{&c.Web, &c.PHP} {
 		if r.Who != nil {
-			rs = append(rs, r)
+			rs[n] = r
+			n++
 		}
 	}
 	return rs

@@ -70,10 +70,7 @@ func Explain(fsys afero.Fs, path string, web, php *WebUser) (*Explanation, error
 	}
 	var entries []Entry
 	for _, p := range pathTo(real) {
-		e, err := examine(fsys, p, "")
-		if err == nil {
-			err = readAttrs(fsys, &e)
-		}
+		e, err := examineAll(fsys, p)
 		if err != nil {
 			return nil, &fs.PathError{Op: "explain", Path: p, Err: err}
 		}
@@ -114,10 +111,7 @@ func trail(fsys afero.Fs, w *WebUser, entries []Entry, read bool) Trail {
 
 // unreadableHtaccess returns dir's .htaccess when it exists and id cannot read it.
 func unreadableHtaccess(fsys afero.Fs, id *Identity, dir string) *Step {
-	e, err := examine(fsys, filepath.Join(dir, ".htaccess"), "")
-	if err == nil {
-		err = readAttrs(fsys, &e)
-	}
+	e, err := examineAll(fsys, filepath.Join(dir, ".htaccess"))
 	if err != nil || e.Type != TypeFile {
 		return nil
 	}

@@ -62,7 +62,7 @@ func (w *Walker) Walk(ctx context.Context, root string, v Visitor) error {
 	}()
 
 	e := NewEntry(root, ".", fi)
-	if err := readAttrs(w.Fs, &e); err != nil {
+	if err := readAttrs(w.Fs, &e, nil); err != nil {
 		v.Error(root, err)
 	}
 	v.Entry(e)
@@ -232,42 +232,41 @@ func readDir(fsys afero.Fs, dir, rel string) listing {
 	}
 	sort.Strings(names)
 	l.items = make([]item, 0, len(names))
+	scratch := make([]byte, attrScratch)
 	for _, name := range names {
 		p := filepath.Join(dir, name)
 		r := name
 		if rel != "." {
 			r = rel + "/" + name
 		}
-		e, err := examine(fsys, p, r)
+		e, attrErr, err := examine(fsys, p, r, scratch)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // removed since the directory was read
 		}
-		it := item{entry: e, err: err}
-		if err == nil {
-			it.attrErr = readAttrs(fsys, &it.entry)
-		}
-		l.items = append(l.items, it)
+		l.items = append(l.items, item{entry: e, err: err, attrErr: attrErr})
 	}
 	return l
 }
 
-// examine builds the Entry of one path without following it; for a symlink it also reads the
-// link and looks up its target.
-func examine(fsys afero.Fs, path, rel string) (Entry, error) {
+// examine builds the Entry of one path without following it, with its ACL and SELinux label; for
+// a symlink it also reads the link and looks up its target. attrErr says the ACL or label could
+// not be read: the entry still holds its mode bits. scratch may be nil (see readAttrs).
+func examine(fsys afero.Fs, path, rel string, scratch []byte) (e Entry, attrErr, err error) {
 	fi, err := lstat(fsys, path)
 	if err != nil {
-		return Entry{Path: path, Rel: rel}, unwrapPath(err)
+		return Entry{Path: path, Rel: rel}, nil, unwrapPath(err)
 	}
-	e := NewEntry(path, rel, fi)
+	e = NewEntry(path, rel, fi)
+	attrErr = readAttrs(fsys, &e, scratch)
 	if e.Type != TypeSymlink {
-		return e, nil
+		return e, attrErr, nil
 	}
 	lr, ok := fsys.(afero.LinkReader)
 	if !ok {
-		return e, nil
+		return e, attrErr, nil
 	}
 	if e.LinkTarget, err = lr.ReadlinkIfPossible(path); err != nil {
-		return e, fmt.Errorf("readlink: %w", unwrapPath(err))
+		return e, attrErr, fmt.Errorf("readlink: %w", unwrapPath(err))
 	}
 	_, err = fsys.Stat(path)
 	switch {
@@ -278,7 +277,16 @@ func examine(fsys afero.Fs, path, rel string) (Entry, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		e.Target = TargetMissing
 	}
-	return e, nil
+	return e, attrErr, nil
+}
+
+// examineAll is examine for callers to whom an unreadable ACL is as bad as an unreadable entry.
+func examineAll(fsys afero.Fs, path string) (Entry, error) {
+	e, attrErr, err := examine(fsys, path, "", nil)
+	if err == nil {
+		err = attrErr
+	}
+	return e, err
 }
 
 func lstat(fsys afero.Fs, path string) (fs.FileInfo, error) {

@@ -68,7 +68,7 @@ func checkWebUntraversable(c *Case) (string, *Fix, bool) {
 	var why []string
 	var fix *Fix
 	for _, r := range c.reaches() {
-		if !r.known() || !r.Way || r.Access.Can(PermExec) {
+		if r == nil || !r.known() || !r.Way || r.Access.Can(PermExec) {
 			continue
 		}
 		effect := "every request below it answers 403"
@@ -121,7 +121,7 @@ func codeWriter(c *Case) *Reach {
 		return nil
 	}
 	for _, r := range c.reaches() {
-		if r.Access.Class == ClassOwner || r.Access.Can(PermWrite) {
+		if r != nil && (r.Access.Class == ClassOwner || r.Access.Can(PermWrite)) {
 			return r
 		}
 	}
@@ -151,7 +151,7 @@ func checkScriptInWritableDir(c *Case) (string, *Fix, bool) {
 		return "", nil, false
 	}
 	for _, r := range c.reaches() {
-		if r.ParentWritable {
+		if r != nil && r.ParentWritable {
 			return fmt.Sprintf("%s can write this script's directory: it can replace the script or put another beside it that the server runs", r.who()), nil, true
 		}
 	}
@@ -164,7 +164,7 @@ func checkWebUserOwns(c *Case) (string, *Fix, bool) {
 		return "", nil, false
 	}
 	for _, r := range c.reaches() {
-		if r.Who.UID == e.UID && r.Who.UID != 0 {
+		if r != nil && r.Who.UID == e.UID && r.Who.UID != 0 {
 			return fmt.Sprintf("owned by %s, outside the policy's writable paths: a break-in through the site can change it; content belongs to the site's owner", r.who()), nil, true
 		}
 	}

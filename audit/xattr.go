@@ -12,15 +12,20 @@ import (
 // labelXattr holds an entry's SELinux context.
 const labelXattr = "security.selinux"
 
+// attrScratch is the size of the buffer attribute names are listed into: enough for the ACL and
+// SELinux attributes of an ordinary file.
+const attrScratch = 256
+
 // readAttrs fills in e's ACL and SELinux label from its extended attributes. Only the operating
 // system's file system has them; every other backend leaves both empty. Attributes are read with
 // the l-variants of the calls, which never follow a symlink. A file system without extended
-// attributes has neither ACLs nor labels: the mode bits are the whole truth there.
-func readAttrs(fsys afero.Fs, e *Entry) error {
+// attributes has neither ACLs nor labels: the mode bits are the whole truth there. scratch, which
+// may be nil, is a buffer the caller reuses from entry to entry.
+func readAttrs(fsys afero.Fs, e *Entry, scratch []byte) error {
 	if _, ok := fsys.(*afero.OsFs); !ok {
 		return nil
 	}
-	names, err := listAttrs(e.Path)
+	names, err := listAttrs(e.Path, scratch)
 	if err != nil {
 		return err
 	}
@@ -48,11 +53,12 @@ func readAttrs(fsys afero.Fs, e *Entry) error {
 	return nil
 }
 
-// listAttrs returns the NUL-separated names of path's extended attributes: one system call for
-// the common entry that has none.
-func listAttrs(path string) ([]byte, error) {
-	var small [256]byte
-	buf := small[:]
+// listAttrs returns the NUL-separated names of path's extended attributes, in buf if they fit:
+// one system call for the common entry that has none.
+func listAttrs(path string, buf []byte) ([]byte, error) {
+	if len(buf) == 0 {
+		buf = make([]byte, attrScratch)
+	}
 	for {
 		n, err := unix.Llistxattr(path, buf)
 		switch {
