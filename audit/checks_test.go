@@ -2,6 +2,7 @@ package audit
 
 import (
 	"io/fs"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -23,6 +24,30 @@ func link(rel, target string, state Target) Entry {
 	e.Type, e.LinkTarget, e.Target = TypeSymlink, target, state
 	return e
 }
+
+// withACL gives e an access ACL written as getfacl -c does on one line.
+func withACL(e Entry, text string) Entry {
+	e.ACL = &ACL{}
+	tags := map[string]ACLTag{"user": ACLUserObj, "group": ACLGroupObj, "mask": ACLMask, "other": ACLOther}
+	for _, part := range strings.Split(text, ",") {
+		f := strings.Split(part, ":")
+		ae := ACLEntry{Tag: tags[f[0]]}
+		if f[1] != "" {
+			id, _ := strconv.ParseUint(f[1], 10, 32)
+			ae.ID = uint32(id)
+			ae.Tag = map[string]ACLTag{"user": ACLUser, "group": ACLGroup}[f[0]]
+		}
+		for i, c := range f[2] {
+			if c != '-' {
+				ae.Perm |= PermRead >> i
+			}
+		}
+		e.ACL.Entries = append(e.ACL.Entries, ae)
+	}
+	return e
+}
+
+func labelled(e Entry, label string) Entry { e.Label = label; return e }
 
 func TestChecks(t *testing.T) {
 	env := &Env{Root: "/srv/site", Accounts: testAccounts()}
@@ -79,6 +104,14 @@ func TestChecks(t *testing.T) {
 		{"symlink loop", link("x", "x", TargetLoop), nil, []policy.RuleID{policy.DanglingSymlink}, "", "loops"},
 		{"unknown uid", unknown, nil, []policy.RuleID{policy.UnknownOwner}, "", "uid 4242 has no entry in /etc/passwd"},
 		{"owner unknown to the backend", noOwner, nil, nil, "", ""},
+		{"acl grants a named user", withACL(file("a.html", 0o640), "user::rw-,user:33:r--,group::r--,mask::r--,other::---"), nil,
+			[]policy.RuleID{policy.ACLExtendsAccess}, "", "an ACL grants user:www-data r--, which mode 0640 does not show"},
+		{"acl named entry the mask cancels", withACL(file("a.html", 0o600), "user::rw-,user:33:r--,group::---,mask::---,other::---"), nil, nil, "", ""},
+		{"minimal acl", withACL(file("a.html", 0o644), "user::rw-,group::r--,other::r--"), nil, nil, "", ""},
+		{"httpd content label", labelled(file("a.html", 0o644), "system_u:object_r:httpd_sys_content_t:s0"), nil, nil, "", ""},
+		{"home label", labelled(file("a.html", 0o644), "unconfined_u:object_r:user_home_t:s0"), nil,
+			[]policy.RuleID{policy.SELinuxLabel}, "", `the SELinux type "user_home_t" is not one httpd may read`},
+		{"label on a symlink is not judged", labelled(link("l", "a.html", TargetExists), "system_u:object_r:user_home_t:s0"), nil, nil, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

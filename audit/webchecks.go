@@ -206,7 +206,7 @@ func checkSELinuxLabel(c *Case) (string, *Fix, bool) {
 	if e.Label == "" || !hasMode(e) || c.Private || slices.Contains(httpdTypes, labelType(e.Label)) {
 		return "", nil, false
 	}
-	return fmt.Sprintf("SELinux type %q is not one httpd may read (context %s): the server gets 403 whatever the mode; label it httpd_sys_content_t with semanage fcontext and restorecon",
+	return fmt.Sprintf("the SELinux type %q is not one httpd may read (context %s): the server gets 403 whatever the mode; label it httpd_sys_content_t with semanage fcontext and restorecon",
 		labelType(e.Label), e.Label), nil, true
 }
 

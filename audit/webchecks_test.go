@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/afero"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
+	"golang.org/x/sys/unix"
 )
 
 // webUser is www-data with a supplementary group, 2001 (shared), as the tests' accounts know it.
@@ -224,5 +225,27 @@ func TestMissingIndex(t *testing.T) {
 				t.Errorf("missing-index reported: %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// Labels are read from security.selinux on the real file system. Without SELinux in the kernel,
+// root may still write that attribute, which is enough to prove the reading and the rule.
+func TestSELinuxLabelOnRealFiles(t *testing.T) {
+	if !asRoot {
+		t.Skip("needs root: writing security.selinux takes CAP_SYS_ADMIN")
+	}
+	fsys := afero.NewOsFs()
+	root := makeTree(t, fsys, "d 0755 0:0 .\nf 0644 0:0 index.html\nf 0644 0:0 moved.html\n")
+	for name, label := range map[string]string{
+		"index.html": "system_u:object_r:httpd_sys_content_t:s0",
+		"moved.html": "unconfined_u:object_r:user_home_t:s0",
+	} {
+		if err := unix.Lsetxattr(filepath.Join(root, name), "security.selinux", []byte(label+"\x00"), 0); err != nil {
+			t.Skipf("cannot label %s: %v (the temp dir's file system keeps no security attributes)", name, err)
+		}
+	}
+	got := rulesByRel(auditAs(t, fsys, root, webUser(), nil, policy.Default()))
+	if len(got) != 1 || strings.Join(got["moved.html"], ",") != "selinux-label" {
+		t.Errorf("findings %v, want selinux-label on moved.html only", got)
 	}
 }
