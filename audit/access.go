@@ -87,8 +87,34 @@ type Verdict struct {
 	ID      uint32 // the named ACL user, or the first matching group, for explanations
 }
 
-// Can reports whether the verdict allows every right in want.
+// Can reports whether the verdict allows every right in want. For several rights at once in the
+// group class of an ACL, use Allows: one group entry must grant them all.
 func (v Verdict) Can(want Perm) bool { return v.Class != ClassUnknown && v.Perm&want == want }
+
+// Allows reports whether id may do everything in want to e at once. It differs from
+// Access(id, e).Can(want) only in an ACL's group class, where the kernel needs a single matching
+// group entry that grants every right asked for.
+func Allows(id *Identity, e *Entry, want Perm) bool {
+	v := Access(id, e)
+	if v.Class != ClassGroup || !e.aclApplies() {
+		return v.Can(want)
+	}
+	mask := e.ACL.effectiveMask()
+	for _, ae := range e.ACL.Entries {
+		gid := ae.ID
+		switch ae.Tag {
+		case ACLGroupObj:
+			gid = e.GID
+		case ACLGroup:
+		default:
+			continue
+		}
+		if id.inGroup(gid) && ae.Perm&mask&want == want {
+			return true
+		}
+	}
+	return false
+}
 
 // Access decides what id may do to e, as Linux does (fs/namei.c, fs/posix_acl.c): root bypasses;
 // the owner class applies whenever the uid owns the entry, even if it grants less than the
@@ -108,7 +134,7 @@ func Access(id *Identity, e *Entry) Verdict {
 		p := modePerm(e.Mode, 6)
 		return Verdict{Class: ClassOwner, Perm: p, Granted: p}
 	}
-	if e.ACL == nil {
+	if !e.aclApplies() {
 		if id.inGroup(e.GID) {
 			p := modePerm(e.Mode, 3)
 			return Verdict{Class: ClassGroup, Perm: p, Granted: p, ID: e.GID}
@@ -119,12 +145,14 @@ func Access(id *Identity, e *Entry) Verdict {
 	return aclVerdict(id, e)
 }
 
+// aclApplies reports whether the kernel consults e's ACL below the owner class: only while the
+// mode's group bits, which show its mask, grant something (acl_permission_check). Under a mask of
+// --- everyone but the owner gets the mode's bits.
+func (e *Entry) aclApplies() bool { return e.ACL != nil && e.Mode&0o070 != 0 }
+
 // aclVerdict decides below the owner class for an entry that has an access ACL.
 func aclVerdict(id *Identity, e *Entry) Verdict {
-	mask, hasMask := e.ACL.Mask()
-	if !hasMask {
-		mask = PermAll
-	}
+	mask := e.ACL.effectiveMask()
 	for _, ae := range e.ACL.Entries {
 		if ae.Tag == ACLUser && ae.ID == id.UID {
 			return Verdict{Class: ClassNamedUser, Perm: ae.Perm & mask, Granted: ae.Perm, ID: ae.ID}
@@ -181,21 +209,21 @@ func (v Verdict) Reason(e *Entry, a *Accounts) string {
 	case ClassOwner:
 		return fmt.Sprintf("owner class applies: %s gives the owner %s", mode, v.Perm.words(dir))
 	case ClassNamedUser:
-		return fmt.Sprintf("ACL entry user:%s applies: it gives %s%s", userLabel(v.ID, a), v.Granted.words(dir), maskNote(v))
+		return fmt.Sprintf("ACL entry user:%s applies: it gives %s%s", userLabel(v.ID, a), v.Granted.words(dir), maskNote(v, dir))
 	case ClassGroup:
-		if e.ACL != nil {
-			return fmt.Sprintf("group class applies (group %s): the ACL's group entries give %s%s", groupLabel(v.ID, a), v.Granted.words(dir), maskNote(v))
+		if e.aclApplies() {
+			return fmt.Sprintf("group class applies (group %s): the ACL's group entries give %s%s", groupLabel(v.ID, a), v.Granted.words(dir), maskNote(v, dir))
 		}
 		return fmt.Sprintf("group class applies (group %s): %s gives the group %s", groupLabel(v.ID, a), mode, v.Perm.words(dir))
 	}
 	return fmt.Sprintf("others class applies: %s gives others %s", mode, v.Perm.words(dir))
 }
 
-func maskNote(v Verdict) string {
+func maskNote(v Verdict, dir bool) string {
 	if v.Perm == v.Granted {
 		return ""
 	}
-	return fmt.Sprintf(", the mask leaves %s", v.Perm.words(false))
+	return fmt.Sprintf(", the mask leaves %s", v.Perm.words(dir))
 }
 
 func userLabel(uid uint32, a *Accounts) string {
@@ -219,10 +247,7 @@ func groupLabel(gid uint32, a *Accounts) string {
 // describeACLGrants names what an ACL's named entries grant once the mask applies, for instance
 // "user:www-data r-x; group:deploy rw-"; empty when they grant nothing.
 func describeACLGrants(acl *ACL, a *Accounts) string {
-	mask, hasMask := acl.Mask()
-	if !hasMask {
-		mask = PermAll
-	}
+	mask := acl.effectiveMask()
 	var parts []string
 	for _, e := range acl.Named() {
 		p := e.Perm & mask

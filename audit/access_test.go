@@ -60,19 +60,25 @@ func TestAccess(t *testing.T) {
 		{"other reads 0644", web, owned(0o644, 1000, 1000), ClassOther, PermRead, ""},
 		{"acl named user grants", web, withACL(owned(0o640, 0, 0), acl(6, 0, 0, 4, ACLEntry{Tag: ACLUser, ID: 33, Perm: PermRead})),
 			ClassNamedUser, PermRead, "ACL entry user:33 applies: it gives read"},
-		{"acl mask denies the named user", web, withACL(owned(0o600, 0, 0), acl(6, 0, 0, 0, ACLEntry{Tag: ACLUser, ID: 33, Perm: PermRead})),
+		{"acl mask denies the named user", web, withACL(owned(0o610, 0, 0), acl(6, 0, 0, 1, ACLEntry{Tag: ACLUser, ID: 33, Perm: PermRead})),
 			ClassNamedUser, 0, "the mask leaves nothing"},
 		{"acl named user beats the group", web, withACL(owned(0o650, 0, 33), acl(6, 5, 0, 5, ACLEntry{Tag: ACLUser, ID: 33, Perm: 0})),
 			ClassNamedUser, 0, ""},
-		{"acl owner ignores the mask", web, withACL(owned(0o600, 33, 0), acl(6, 0, 0, 0, ACLEntry{Tag: ACLUser, ID: 33, Perm: PermAll})),
+		{"acl owner ignores the mask", web, withACL(owned(0o610, 33, 0), acl(6, 0, 0, 1, ACLEntry{Tag: ACLUser, ID: 33, Perm: PermAll})),
 			ClassOwner, PermRead | PermWrite, ""},
 		{"acl named group", web, withACL(owned(0o650, 0, 0), acl(6, 0, 0, 5, ACLEntry{Tag: ACLGroup, ID: 2001, Perm: PermRead | PermExec})),
 			ClassGroup, PermRead | PermExec, "the ACL's group entries give read and execute"},
 		{"acl named group limited by the mask", web, withACL(owned(0o640, 0, 0), acl(6, 0, 0, 4, ACLEntry{Tag: ACLGroup, ID: 2001, Perm: PermAll})),
 			ClassGroup, PermRead, "the mask leaves read"},
-		{"acl matching group denies, other not consulted", web, withACL(owned(0o604, 0, 33), acl(6, 0, 4, 0)),
+		{"acl matching group denies, other not consulted", web, withACL(owned(0o614, 0, 33), acl(6, 0, 4, 1)),
 			ClassGroup, 0, ""},
 		{"acl other", web, withACL(owned(0o644, 0, 0), acl(6, 4, 4, 4, ACLEntry{Tag: ACLUser, ID: 1000, Perm: PermAll})), ClassOther, PermRead, ""},
+		{"mask --- leaves the named user the other bits", web, withACL(owned(0o604, 0, 0), acl(6, 0, 4, 0, ACLEntry{Tag: ACLUser, ID: 33, Perm: PermAll})),
+			ClassOther, PermRead, "others class applies: 0604 gives others read"},
+		{"mask --- leaves the owning group its bits", web, withACL(owned(0o604, 0, 33), acl(6, 4, 4, 0)),
+			ClassGroup, 0, "0604 gives the group nothing"},
+		{"a mask that is not --- denies", web, withACL(owned(0o614, 0, 0), acl(6, 0, 4, 1, ACLEntry{Tag: ACLUser, ID: 33, Perm: PermRead})),
+			ClassNamedUser, 0, "the mask leaves nothing"},
 		{"unknown owner decides nothing", web, Entry{Type: TypeFile, Mode: 0o644}, ClassUnknown, 0, "cannot be decided"},
 	}
 	for _, tt := range tests {
@@ -88,6 +94,23 @@ func TestAccess(t *testing.T) {
 				t.Errorf("Can(read) = %v with perm %s", v.Can(PermRead), v.Perm)
 			}
 		})
+	}
+}
+
+// Several rights at once in an ACL's group class need one group entry that grants them all.
+func TestAllowsNeedsOneGroupEntry(t *testing.T) {
+	id := Identity{UID: 33, GID: 33, Groups: []uint32{2001}}
+	e := Entry{Type: TypeDir, Mode: 0o730, GID: 33, OwnerKnown: true,
+		ACL: acl(7, PermExec, 0, int(PermWrite|PermExec), ACLEntry{Tag: ACLGroup, ID: 2001, Perm: PermWrite})}
+	if v := Access(&id, &e); !v.Can(PermWrite) || !v.Can(PermExec) {
+		t.Fatalf("each right alone: %s, want write and search", v.Perm)
+	}
+	if Allows(&id, &e, PermWrite|PermExec) {
+		t.Error("write and search together allowed, though no one group entry grants both")
+	}
+	e.ACL.Entries[2].Perm = PermWrite | PermExec
+	if !Allows(&id, &e, PermWrite|PermExec) {
+		t.Error("write and search together denied, though group:2001 grants both")
 	}
 }
 
@@ -120,6 +143,7 @@ func TestParseACL(t *testing.T) {
 		{"torn entry", good[:len(good)-3], "not a whole number"},
 		{"unknown tag", raw(0x40, 7, undef), "unknown entry tag 0x40"},
 		{"permission out of range", raw(0x01, 8, undef), "out of range"},
+		{"permission beyond eight bits", raw(0x01, 0x104, undef), "out of range"},
 	} {
 		t.Run(bad.name, func(t *testing.T) {
 			if _, err := ParseACL(bad.b); err == nil || !strings.Contains(err.Error(), bad.err) {

@@ -57,18 +57,19 @@ func ParseACL(b []byte) (*ACL, error) {
 	}
 	a := &ACL{Entries: make([]ACLEntry, 0, len(body)/aclEntrySize)}
 	for ; len(body) > 0; body = body[aclEntrySize:] {
+		perm := binary.LittleEndian.Uint16(body[2:])
+		if perm&^uint16(PermAll) != 0 {
+			return nil, fmt.Errorf("acl: permission bits %#o out of range", perm)
+		}
 		e := ACLEntry{
 			Tag:  ACLTag(binary.LittleEndian.Uint16(body)),
-			Perm: Perm(binary.LittleEndian.Uint16(body[2:])),
+			Perm: Perm(perm),
 			ID:   binary.LittleEndian.Uint32(body[4:]),
 		}
 		switch e.Tag {
 		case ACLUserObj, ACLUser, ACLGroupObj, ACLGroup, ACLMask, ACLOther:
 		default:
 			return nil, fmt.Errorf("acl: unknown entry tag %#x", uint16(e.Tag))
-		}
-		if e.Perm&^PermAll != 0 {
-			return nil, fmt.Errorf("acl: permission bits %#o out of range", uint16(e.Perm))
 		}
 		a.Entries = append(a.Entries, e)
 	}
@@ -83,6 +84,14 @@ func (a *ACL) Mask() (Perm, bool) {
 		}
 	}
 	return 0, false
+}
+
+// effectiveMask is what limits the group class: the mask, or everything where there is none.
+func (a *ACL) effectiveMask() Perm {
+	if m, ok := a.Mask(); ok {
+		return m
+	}
+	return PermAll
 }
 
 // perm returns the permissions of the first entry with tag t.

@@ -40,6 +40,9 @@ type Auditor struct {
 	WebUser  *WebUser // nil: nothing about the web server's access is checked
 	PHPUser  *WebUser // nil: the web user reads scripts too, as under mod_php
 	Jobs     int
+	// SysRoot is the audited system's root, absolute ("" or "/": the host's). Directories above
+	// it belong to the host, not to the system the web server runs on, so they are not on its way.
+	SysRoot string
 }
 
 // Run audits every root in turn. Every root is checked to be a walkable directory before any is
@@ -97,7 +100,14 @@ func (a *Auditor) ancestors(root string, t *tracer, s *policy.Settings, reported
 	if _, ok := a.Fs.(*afero.OsFs); !ok || root == "/" {
 		return way
 	}
+	sysroot := "/"
+	if a.SysRoot != "" {
+		sysroot = filepath.Clean(a.SysRoot)
+	}
 	for _, dir := range pathTo(filepath.Dir(root)) {
+		if !within(dir, sysroot) {
+			continue
+		}
 		e, err := examineAll(a.Fs, dir)
 		if err != nil {
 			t.rep.Errors = append(t.rep.Errors, WalkError{Path: dir, Err: err})
@@ -212,9 +222,13 @@ func reach(w *WebUser, e *Entry, parent step) Reach {
 // descend returns the state of the way into c's entry, a directory, from its parent's.
 func descend(c *Case, parent dirState) dirState {
 	next := func(r *Reach, p step) step {
+		if r.Who == nil {
+			return step{}
+		}
+		id := r.Who.Identity()
 		return step{
 			way:      p.way && r.Access.Can(PermExec),
-			writable: r.Access.Can(PermWrite | PermExec),
+			writable: Allows(&id, c.Entry, PermWrite|PermExec),
 		}
 	}
 	return dirState{

@@ -196,6 +196,15 @@ func TestAncestorBlocks(t *testing.T) {
 	if rep.Findings[0].Fix == nil || policy.OctalMode(rep.Findings[0].Fix.Mode) != "0711" {
 		t.Errorf("fix %+v, want chmod 0711 (search for others, as cPanel's homes)", rep.Findings[0].Fix)
 	}
+	// Audited as an image mounted at home/a, the host's directories above it are not its way.
+	a.SysRoot = filepath.Join(home, "a")
+	rep, err = a.Run(context.Background(), []string{filepath.Join(home, "a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rulesByRel(rep); strings.Join(got["x.html"], ",") != "web-unreadable" || len(got) != 2 {
+		t.Errorf("below --root %s: %v; want x.html unreadable (and the root's missing index), nothing above", a.SysRoot, got)
+	}
 }
 
 func TestMissingIndex(t *testing.T) {

@@ -77,14 +77,17 @@ var tree = []node{
 	dir("site/dir-search-only/open", 0o311),
 	file("site/dir-search-only/open/page.html", 0o644, served),
 
-	// ACLs: a named-user entry opens what the mode closes; the mask limits the named user and the
-	// owning group (www-data here) alike, so the mask case would be 200 by either without it.
+	// ACLs: a named-user entry opens what the mode closes; a mask limits the named user. A mask of
+	// --- is special: the kernel then skips the ACL, and everyone but the owner gets the mode's
+	// bits, so www-data reads the "mask-none-other-reads" file through the other bits.
 	dir("site/acl-user-read", 0o755),
 	file("site/acl-user-read/control.html", 0o644, served),
 	file("site/acl-user-read/page.html", 0o600, served).withACL("u:www-data:r"),
 	dir("site/acl-mask-denies", 0o755),
 	file("site/acl-mask-denies/control.html", 0o644, served),
 	file("site/acl-mask-denies/page.html", 0o640, forbidden).inGroup("www-data").withACL("u:www-data:r,m::---"),
+	file("site/acl-mask-denies/masked.html", 0o600, forbidden).withACL("u:www-data:r,m::x"),
+	file("site/acl-mask-denies/mask-none-other-reads.html", 0o604, served).withACL("u:www-data:r,m::---"),
 	dir("site/acl-dir-search", 0o755),
 	file("site/acl-dir-search/control.html", 0o644, served),
 	dir("site/acl-dir-search/closed", 0o700).withACL("u:www-data:x"),

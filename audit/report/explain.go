@@ -51,7 +51,7 @@ func writeTrail(b *strings.Builder, t *audit.Trail, target string, a *audit.Acco
 		e := &s.Entry
 		owner, group := ownerNames(e, a)
 		name := filepath.Base(e.Path)
-		rows[i] = [4]string{typeChars[e.Type] + policy.SymbolicMode(e.Mode) + aclMark(e), owner + ":" + group, Escape(name), verdictText(s, a)}
+		rows[i] = [4]string{typeChars[e.Type] + policy.SymbolicMode(e.Mode) + aclMark(e), Escape(owner + ":" + group), Escape(name), Escape(verdictText(s, a))}
 		for k := range widths {
 			widths[k] = max(widths[k], len(rows[i][k]))
 		}
@@ -66,11 +66,11 @@ func writeTrail(b *strings.Builder, t *audit.Trail, target string, a *audit.Acco
 		fmt.Fprintf(b, "  %-*s  %-*s  %-*s  %s\n", widths[0], r[0], widths[1], r[1], widths[2], r[2], verdict)
 	}
 	if blk := t.Blocker(); blk != nil {
-		fmt.Fprintf(b, "  %s %s: %s\n", st.label.Render("blocked at"), Escape(blk.Entry.Path), blk.Verdict.Reason(&blk.Entry, a))
+		fmt.Fprintf(b, "  %s %s: %s\n", st.label.Render("blocked at"), Escape(blk.Entry.Path), Escape(blk.Verdict.Reason(&blk.Entry, a)))
 	}
 	if h := t.Htaccess; h != nil {
 		fmt.Fprintf(b, "  %s %s: %s; where AllowOverride lets Apache read .htaccess files, it answers 403 below %s\n",
-			st.label.Render("unreadable"), Escape(h.Entry.Path), h.Verdict.Reason(&h.Entry, a), Escape(filepath.Dir(h.Entry.Path)))
+			st.label.Render("unreadable"), Escape(h.Entry.Path), Escape(h.Verdict.Reason(&h.Entry, a)), Escape(filepath.Dir(h.Entry.Path)))
 	}
 	nginx, apache := t.ServerLogs(target)
 	if t.Who.Role == audit.RolePHP {

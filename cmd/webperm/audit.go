@@ -122,7 +122,11 @@ func runAudit(ctx context.Context, stdout io.Writer, args []string, fl *auditFla
 	if err != nil {
 		return err
 	}
-	a := &audit.Auditor{Fs: osfs, Policy: policy.Default(), Accounts: accounts, WebUser: webUser, PHPUser: phpUser, Jobs: fl.jobs}
+	sysroot, err := filepath.Abs(fl.system.sysroot)
+	if err != nil {
+		return err
+	}
+	a := &audit.Auditor{Fs: osfs, Policy: policy.Default(), Accounts: accounts, WebUser: webUser, PHPUser: phpUser, Jobs: fl.jobs, SysRoot: sysroot}
 	rep, err := a.Run(ctx, roots)
 	if err != nil {
 		return describeRootError(err)
