@@ -59,43 +59,50 @@ func listAttrs(path string, buf []byte) ([]byte, error) {
 	if len(buf) == 0 {
 		buf = make([]byte, attrScratch)
 	}
-	for {
-		n, err := unix.Llistxattr(path, buf)
-		switch {
-		case err == nil:
-			return buf[:n], nil
-		case errors.Is(err, unix.ENOTSUP):
-			return nil, nil
-		case errors.Is(err, unix.ERANGE):
-			size, err := unix.Llistxattr(path, nil)
-			if err != nil {
-				return nil, fmt.Errorf("listing extended attributes: %w", err)
-			}
-			buf = make([]byte, max(size, 1)) // a zero-length buffer would ask for the size again
-		default:
-			return nil, fmt.Errorf("listing extended attributes: %w", err)
-		}
+	b, err := readSized(buf, func(b []byte) (int, error) { return unix.Llistxattr(path, b) }, unix.ENOTSUP)
+	if err != nil {
+		return nil, fmt.Errorf("listing extended attributes: %w", err)
 	}
+	return b, nil
 }
 
 // getAttr reads one extended attribute; nil if it vanished since it was listed.
 func getAttr(path, name string) ([]byte, error) {
-	buf := make([]byte, 256)
+	b, err := readSized(make([]byte, attrScratch), func(b []byte) (int, error) { return unix.Lgetxattr(path, name, b) }, unix.ENODATA, unix.ENOTSUP)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	return b, nil
+}
+
+// readSized calls read, an xattr call that fills buf, growing buf to the size the kernel reports
+// for as long as the value outgrows it (it may change between calls). An absent error means there
+// is nothing to read: nil, and no error.
+func readSized(buf []byte, read func([]byte) (int, error), absent ...unix.Errno) ([]byte, error) {
 	for {
-		n, err := unix.Lgetxattr(path, name, buf)
+		n, err := read(buf)
 		switch {
 		case err == nil:
 			return buf[:n], nil
-		case errors.Is(err, unix.ENODATA), errors.Is(err, unix.ENOTSUP):
+		case isErrno(err, absent):
 			return nil, nil
 		case errors.Is(err, unix.ERANGE):
-			size, err := unix.Lgetxattr(path, name, nil)
+			size, err := read(nil)
 			if err != nil {
-				return nil, fmt.Errorf("reading %s: %w", name, err)
+				return nil, err
 			}
-			buf = make([]byte, max(size, 1))
+			buf = make([]byte, max(size, 1)) // a zero-length buffer would ask for the size again
 		default:
-			return nil, fmt.Errorf("reading %s: %w", name, err)
+			return nil, err
 		}
 	}
+}
+
+func isErrno(err error, errnos []unix.Errno) bool {
+	for _, e := range errnos {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
