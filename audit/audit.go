@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/afero"
 	"github.com/webperm/webperm/policy"
@@ -14,13 +15,22 @@ import (
 // Report is the outcome of one audit: what was audited, against what, and what was found.
 type Report struct {
 	Roots    []string
-	Policy   string
-	WebUser  *WebUser // who the web server runs as
-	PHPUser  *WebUser // nil unless PHP runs as a user of its own
+	Policy   string       // the policy file's path, or the preset's name
+	Presets  []RootPreset // the preset each root was held to, and why
+	Waivers  []*WaiverUse // every waiver of the policy, with what it did
+	WebUser  *WebUser     // who the web server runs as
+	PHPUser  *WebUser     // nil unless PHP runs as a user of its own
 	Accounts *Accounts
 	Entries  int       // entries examined, roots included
 	Findings []Finding // in walk order, root by root, each root's ancestors first
 	Errors   []WalkError
+}
+
+// RootPreset is the preset one root was held to.
+type RootPreset struct {
+	Root     string
+	Preset   string   // one preset, or several joined with +
+	Evidence []string // for auto: the marker paths that chose it
 }
 
 // WalkError is a path the walk could not read; the audit went on without it.
@@ -29,13 +39,29 @@ type WalkError struct {
 	Err  error
 }
 
+// Waived counts the findings waivers accepted; they are not in Findings.
+func (r *Report) Waived() int {
+	n := 0
+	for _, w := range r.Waivers {
+		if !w.Expired {
+			n += w.Findings
+		}
+	}
+	return n
+}
+
 // Complete reports whether every entry below every root was examined.
 func (r *Report) Complete() bool { return len(r.Errors) == 0 }
 
 // Auditor holds a set of roots against a policy.
 type Auditor struct {
-	Fs       afero.Fs
+	Fs afero.Fs
+	// Policy is held against every root. Where it is nil, each root gets Preset's rules (for
+	// auto, the presets its marker files choose) followed by File's.
 	Policy   *policy.Policy
+	Preset   string
+	File     *policy.Policy
+	Today    time.Time // the day waivers are judged on; zero: today
 	Accounts *Accounts
 	WebUser  *WebUser // nil: nothing about the web server's access is checked
 	PHPUser  *WebUser // nil: the web user reads scripts too, as under mod_php
@@ -52,31 +78,70 @@ type Auditor struct {
 // web server must search every one of them from / down. Roots should be given with symlinks
 // resolved, since the kernel checks the directories a path really goes through.
 func (a *Auditor) Run(ctx context.Context, roots []string) (*Report, error) {
-	for _, root := range roots {
-		fi, err := lstat(a.Fs, root)
-		if err != nil {
+	rep := &Report{Roots: roots, WebUser: a.WebUser, PHPUser: a.PHPUser, Accounts: a.Accounts}
+	plans := make([]rootPlan, len(roots))
+	for i, root := range roots {
+		if err := a.plan(root, &plans[i], rep); err != nil {
 			return nil, err
 		}
-		if !fi.IsDir() {
-			return nil, fmt.Errorf("%s: %w", root, ErrNotDir)
-		}
 	}
-	rep := &Report{Roots: roots, Policy: a.Policy.Name, WebUser: a.WebUser, PHPUser: a.PHPUser, Accounts: a.Accounts}
+	rep.Policy = plans[0].policy.Name
+	today := a.Today
+	if today.IsZero() {
+		today = time.Now()
+	}
 	reported := make(map[string]bool) // ancestors already reported, for roots that share them
-	for _, root := range roots {
-		if err := a.auditRoot(ctx, root, rep, reported); err != nil {
+	for i := range plans {
+		p := &plans[i]
+		env := &Env{Root: p.root, Accounts: a.Accounts, Owners: p.owners, waivers: newWaivers(p.policy, rep, today, a.SysRoot)}
+		if err := a.auditRoot(ctx, p, env, rep, reported); err != nil {
 			return nil, err
 		}
 	}
 	return rep, nil
 }
 
-// auditRoot audits the way down to root, then root and everything below it.
-func (a *Auditor) auditRoot(ctx context.Context, root string, rep *Report, reported map[string]bool) error {
-	env := &Env{Root: root, Accounts: a.Accounts}
-	rootSettings := a.Policy.For(".", true)
-	t := &tracer{a: a, env: env, rep: rep}
-	way := a.ancestors(root, t, &rootSettings, reported)
+// rootPlan is what one root is audited against, settled before any root is walked.
+type rootPlan struct {
+	root   string
+	policy *policy.Policy
+	owners *Owners
+}
+
+// plan checks that root is a walkable directory and settles its policy and the owners that
+// policy expects.
+func (a *Auditor) plan(root string, p *rootPlan, rep *Report) error {
+	fi, err := lstat(a.Fs, root)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s: %w", root, ErrNotDir)
+	}
+	p.root, p.policy = root, a.Policy
+	if p.policy == nil {
+		preset, evidence := a.Preset, []string(nil)
+		if preset == policy.Auto || preset == "" {
+			preset, evidence = DetectPreset(a.Fs, root, a.SysRoot)
+		}
+		if p.policy, err = policy.Resolve(preset, a.File); err != nil {
+			return err
+		}
+		rep.Presets = append(rep.Presets, RootPreset{Root: root, Preset: preset, Evidence: evidence})
+	}
+	e, err := examineAll(a.Fs, root)
+	if err != nil || !e.OwnerKnown {
+		return nil // nothing to hold owners against; the walk reports an unreadable root
+	}
+	p.owners, err = resolveOwners(p.policy, a.Accounts, &e, a.WebUser, a.PHPUser)
+	return err
+}
+
+// auditRoot audits the way down to p's root, then the root and everything below it.
+func (a *Auditor) auditRoot(ctx context.Context, p *rootPlan, env *Env, rep *Report, reported map[string]bool) error {
+	root := p.root
+	t := &tracer{a: a, policy: p.policy, env: env, rep: rep}
+	way := a.ancestors(root, t, reported)
 	t.stack = []dirState{way}
 	t.rootAt = len(rep.Findings)
 	err := (&Walker{Fs: a.Fs, Jobs: a.Jobs}).Walk(ctx, root, Visitor{
@@ -95,7 +160,7 @@ func (a *Auditor) auditRoot(ctx context.Context, root string, rep *Report, repor
 // ancestors checks the directories from / down to root's parent and returns the state of the way
 // through them. They are examined only on the operating system's file system: other backends
 // have no path up to /.
-func (a *Auditor) ancestors(root string, t *tracer, s *policy.Settings, reported map[string]bool) dirState {
+func (a *Auditor) ancestors(root string, t *tracer, reported map[string]bool) dirState {
 	way := dirState{web: step{way: true}, php: step{way: true}}
 	if _, ok := a.Fs.(*afero.OsFs); !ok || root == "/" {
 		return way
@@ -113,7 +178,14 @@ func (a *Auditor) ancestors(root string, t *tracer, s *policy.Settings, reported
 			t.rep.Errors = append(t.rep.Errors, WalkError{Path: dir, Err: err})
 			continue
 		}
-		c := t.caseOf(&e, s, way)
+		abs := systemPath(dir, sysroot)
+		s := t.policy.ForAncestor(abs)
+		if !s.Matched {
+			// Held to nothing but the way through, with the root's modes for a fix.
+			s = t.policy.For(".", abs, true)
+			s.Web, s.PHP, s.Matched = policy.NeedSearch, policy.NeedSearch, false
+		}
+		c := t.caseOf(&e, &s, way)
 		if !reported[dir] {
 			n := len(t.rep.Findings)
 			t.rep.Findings = CheckAncestor(&c, t.rep.Findings)
@@ -154,6 +226,7 @@ type dirState struct {
 // being visited: one per level, so its memory grows with the depth of the tree only.
 type tracer struct {
 	a      *Auditor
+	policy *policy.Policy
 	env    *Env
 	rep    *Report
 	stack  []dirState // stack[d] is the directory at depth d-1; stack[0] the way to the root
@@ -174,7 +247,7 @@ func (t *tracer) visit(e Entry) {
 	if e.Rel != "." {
 		depth = strings.Count(e.Rel, "/") + 1
 	}
-	t.entry, t.settings = e, t.a.Policy.For(e.Rel, e.Type == TypeDir)
+	t.entry, t.settings = e, t.policy.For(e.Rel, systemPath(e.Path, t.a.SysRoot), e.Type == TypeDir)
 	t.cur = t.caseOf(&t.entry, &t.settings, t.stack[depth])
 	c := &t.cur
 	t.rep.Findings = Check(c, t.rep.Findings)
@@ -198,7 +271,9 @@ func (t *tracer) finish() {
 		return
 	}
 	if msg, fix, ok := checkMissingIndex(t.root, t.index); ok {
-		t.rep.Findings = slices.Insert(t.rep.Findings, t.rootAt, newFinding(t.root, policy.MissingIndex, msg, fix))
+		if f := newFinding(t.root, policy.MissingIndex, msg, fix); t.env.waivers.apply(&f, t.root) {
+			t.rep.Findings = slices.Insert(t.rep.Findings, t.rootAt, f)
+		}
 	}
 }
 

@@ -12,7 +12,9 @@ import (
 // Env is what a check knows of the audit beyond the entry.
 type Env struct {
 	Root     string    // the audited root, as entries' paths begin
+	waivers  *waivers  // nil: none
 	Accounts *Accounts // nil: owners cannot be named, unknown-owner is not checked
+	Owners   *Owners   // nil: owner-mismatch and group-mismatch are not checked
 }
 
 // Case is one entry as the checks see it: the entry, the policy's settings for its path, the
@@ -71,6 +73,7 @@ var checks = []ruleCheck{
 	{policy.WebUntraversable, checkWebUntraversable},
 	{policy.WebUnreadable, checkWebUnreadable},
 	{policy.HtaccessUnreadable, checkHtaccessUnreadable},
+	{policy.WebUnwritable, checkWebUnwritable},
 	{policy.ScriptInWritable, checkScriptInWritableDir},
 	{policy.WebUserOwns, checkWebUserOwns},
 	{policy.ACLExtendsAccess, checkACLExtendsAccess},
@@ -79,24 +82,43 @@ var checks = []ruleCheck{
 	{policy.SymlinkEscapesRoot, checkSymlinkEscapesRoot},
 	{policy.DanglingSymlink, checkDanglingSymlink},
 	{policy.UnknownOwner, checkUnknownOwner},
+	{policy.OwnerMismatch, checkOwnerMismatch},
+	{policy.GroupMismatch, checkGroupMismatch},
 }
 
-// ancestorChecks are the rules for a directory above the audited root: webperm audits only the
-// way through it, not its contents or its mode.
+// ancestorChecks are the rules for a directory above the audited root: webperm audits the way
+// through it, not its contents.
 var ancestorChecks = []ruleCheck{
 	{policy.WebUntraversable, checkWebUntraversable},
+}
+
+// heldAncestorChecks are added for a directory above the root that an absolute glob of the
+// policy names (a cPanel home): its mode and owner are held to the policy too.
+var heldAncestorChecks = []ruleCheck{
+	{policy.WorldWritable, checkWorldWritable},
+	{policy.ModeTooOpen, checkModeTooOpen},
+	{policy.WebUntraversable, checkWebUntraversable},
+	{policy.OwnerMismatch, checkOwnerMismatch},
+	{policy.GroupMismatch, checkGroupMismatch},
 }
 
 // Check appends to out the findings of every rule c's entry breaks.
 func Check(c *Case, out []Finding) []Finding { return runChecks(checks, c, out) }
 
 // CheckAncestor appends to out the findings of a directory above the audited root.
-func CheckAncestor(c *Case, out []Finding) []Finding { return runChecks(ancestorChecks, c, out) }
+func CheckAncestor(c *Case, out []Finding) []Finding {
+	if c.Settings.Matched {
+		return runChecks(heldAncestorChecks, c, out)
+	}
+	return runChecks(ancestorChecks, c, out)
+}
 
 func runChecks(table []ruleCheck, c *Case, out []Finding) []Finding {
 	for _, rc := range table {
 		if msg, fix, ok := rc.fn(c); ok {
-			out = append(out, newFinding(c, rc.rule, msg, fix))
+			if f := newFinding(c, rc.rule, msg, fix); c.Env.waivers.apply(&f, c) {
+				out = append(out, f)
+			}
 		}
 	}
 	return out
@@ -110,70 +132,100 @@ func newFinding(c *Case, rule policy.RuleID, msg string, fix *Fix) Finding {
 // special file's faults are a human's call.
 func hasMode(e *Entry) bool { return e.Type == TypeFile || e.Type == TypeDir }
 
-// modeFix is the fix of every mode finding: the entry loses exactly the bits beyond the policy's
-// maximum, so one chmod resolves all of them.
-func modeFix(e *Entry, s *policy.Settings) *Fix {
-	return &Fix{Mode: e.Mode & s.Max(e.Type == TypeDir)}
+// allowedMode is the widest mode c's entry may have: the policy's maximum and, in a writable
+// path whose group is the web server's or PHP's, group write.
+func allowedMode(c *Case) fs.FileMode {
+	e := c.Entry
+	m := c.Settings.Max(e.Type == TypeDir)
+	if c.Settings.Writable && e.OwnerKnown {
+		for _, r := range c.reaches() {
+			if r != nil && r.Who.GID == e.GID {
+				m |= 0o020
+			}
+		}
+	}
+	return m
+}
+
+// modeFix is the fix of every mode finding: the entry loses exactly the bits beyond what the
+// policy allows, so one chmod resolves all of them.
+func modeFix(c *Case) *Fix {
+	return &Fix{Mode: c.Entry.Mode & allowedMode(c)}
 }
 
 func worldWritable(e *Entry) bool { return e.Type != TypeSymlink && e.Mode&0o002 != 0 }
 
 func checkWorldWritable(c *Case) (string, *Fix, bool) {
-	e, s := c.Entry, c.Settings
+	e := c.Entry
 	if !worldWritable(e) {
 		return "", nil, false
 	}
 	m := policy.OctalMode(e.Mode)
 	switch {
 	case e.Type == TypeDir && e.Mode&fs.ModeSticky != 0:
-		return fmt.Sprintf("any local user can add files here (mode %s): the sticky bit only stops them deleting others' files", m), modeFix(e, s), true
+		return fmt.Sprintf("any local user can add files here (mode %s): the sticky bit only stops them deleting others' files", m), modeFix(c), true
 	case e.Type == TypeDir:
-		return fmt.Sprintf("any local user can add, replace or delete files here (mode %s)", m), modeFix(e, s), true
+		return fmt.Sprintf("any local user can add, replace or delete files here (mode %s)", m), modeFix(c), true
 	case e.Type == TypeFile:
-		return fmt.Sprintf("any local user can change this file (mode %s)", m), modeFix(e, s), true
+		return fmt.Sprintf("any local user can change this file (mode %s)", m), modeFix(c), true
 	}
 	return fmt.Sprintf("any local user can write to this %s (mode %s)", e.Type, m), nil, true
 }
 
-// sensitiveExposed reports whether others can read a sensitive file or enter or list a sensitive
-// directory.
-func sensitiveExposed(e *Entry, s *policy.Settings) bool {
-	if !s.Sensitive || !hasMode(e) {
-		return false
+// exposedTo returns who may read a sensitive file, or enter or list a sensitive directory, that
+// they must not: "others" by the mode, or the web server's user where the policy says it needs
+// nothing there (it would hand the secret out as plain text); "" if nobody.
+func exposedTo(c *Case) string {
+	e := c.Entry
+	if !c.Settings.Sensitive || !hasMode(e) {
+		return ""
 	}
+	opens := PermRead
 	if e.Type == TypeDir {
-		return e.Mode&0o005 != 0
+		opens = PermRead | PermExec
+		if e.Mode&0o005 != 0 {
+			return "others"
+		}
+	} else if e.Mode&0o004 != 0 {
+		return "others"
 	}
-	return e.Mode&0o004 != 0
+	if w := &c.Web; w.known() && w.Way && c.need(w) == policy.NeedNone && w.Access.Perm&opens != 0 {
+		return w.who()
+	}
+	return ""
 }
 
 func checkSensitiveExposed(c *Case) (string, *Fix, bool) {
 	e, s := c.Entry, c.Settings
-	if !sensitiveExposed(e, s) {
+	who := exposedTo(c)
+	if who == "" {
 		return "", nil, false
 	}
-	fix := modeFix(e, s)
-	what := "others can read this sensitive file"
+	what, at := "can read this sensitive file", policy.OctalMode(s.Max(false))
 	if e.Type == TypeDir {
-		what = "others can enter this sensitive directory"
+		what, at = "can enter this sensitive directory", policy.OctalMode(s.Max(true))
 	}
-	return fmt.Sprintf("%s (mode %s): at most %s", what, policy.OctalMode(e.Mode), policy.OctalMode(s.Max(e.Type == TypeDir))), fix, true
+	if who == "others" {
+		return fmt.Sprintf("others %s (mode %s): at most %s", what, policy.OctalMode(e.Mode), at), modeFix(c), true
+	}
+	return fmt.Sprintf("%s %s, which the policy keeps from the web server: a request for it is answered with its contents (%s)",
+		who, what, c.Web.Access.Reason(e, c.Env.Accounts)), nil, true
 }
 
 // checkModeTooOpen reports permission bits beyond the policy's maximum. An entry that is
 // world-writable or sensitive and exposed is reported by those rules alone: their fix removes
 // the same excess bits.
 func checkModeTooOpen(c *Case) (string, *Fix, bool) {
-	e, s := c.Entry, c.Settings
-	if !hasMode(e) || worldWritable(e) || sensitiveExposed(e, s) || codeWriter(c) != nil {
+	e := c.Entry
+	if !hasMode(e) || worldWritable(e) || exposedTo(c) == "others" || codeWriter(c) != nil {
 		return "", nil, false
 	}
-	allowed := s.Max(e.Type == TypeDir)
+	allowed := allowedMode(c)
 	excess := e.Mode.Perm() &^ allowed.Perm()
 	if excess == 0 {
 		return "", nil, false
 	}
-	return fmt.Sprintf("mode %s gives %s beyond the policy's %s", policy.OctalMode(e.Mode), describeBits(excess), policy.OctalMode(allowed.Perm())), modeFix(e, s), true
+	return fmt.Sprintf("mode %s gives %s beyond the policy's %s", policy.OctalMode(e.Mode), describeBits(excess), policy.OctalMode(allowed.Perm())), modeFix(c), true
 }
 
 // describeBits names permission bits as "group write; owner, group and others execute".
@@ -208,18 +260,18 @@ func joinAnd(words []string) string {
 }
 
 func checkSetuidSetgid(c *Case) (string, *Fix, bool) {
-	e, s := c.Entry, c.Settings
+	e := c.Entry
 	if !hasMode(e) {
 		return "", nil, false
 	}
-	bits := e.Mode & (fs.ModeSetuid | fs.ModeSetgid) &^ s.Max(e.Type == TypeDir)
+	bits := e.Mode & (fs.ModeSetuid | fs.ModeSetgid) &^ c.Settings.Max(e.Type == TypeDir)
 	if e.Type == TypeDir {
 		// Linux ignores setuid on a directory; setgid makes new files inherit its group.
 		bits &= fs.ModeSetgid
 		if bits == 0 {
 			return "", nil, false
 		}
-		return fmt.Sprintf("setgid directory (mode %s): new files take its group, gid %d, which the policy forbids here", policy.OctalMode(e.Mode), e.GID), modeFix(e, s), true
+		return fmt.Sprintf("setgid directory (mode %s): new files take its group, gid %d, which the policy forbids here", policy.OctalMode(e.Mode), e.GID), modeFix(c), true
 	}
 	var who []string
 	if bits&fs.ModeSetuid != 0 {
@@ -231,7 +283,7 @@ func checkSetuidSetgid(c *Case) (string, *Fix, bool) {
 	if len(who) == 0 {
 		return "", nil, false
 	}
-	return fmt.Sprintf("%s (mode %s)", strings.Join(who, "; "), policy.OctalMode(e.Mode)), modeFix(e, s), true
+	return fmt.Sprintf("%s (mode %s)", strings.Join(who, "; "), policy.OctalMode(e.Mode)), modeFix(c), true
 }
 
 func checkSpecialFile(c *Case) (string, *Fix, bool) {

@@ -117,7 +117,7 @@ func TestChecks(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := tt.settings
 			if s == nil {
-				d := policy.Default().For(tt.entry.Rel, tt.entry.Type == TypeDir)
+				d := policy.Default().For(tt.entry.Rel, "", tt.entry.Type == TypeDir)
 				s = &d
 			}
 			got := Check(&Case{Entry: &tt.entry, Settings: s, Env: env}, nil)
@@ -176,7 +176,7 @@ func sameRules(a, b []policy.RuleID) bool {
 func TestSeverityOverride(t *testing.T) {
 	p := &policy.Policy{Rules: []policy.Rule{{Severity: map[policy.RuleID]policy.Severity{policy.WorldWritable: policy.Low}}}}
 	e := file("x", 0o666)
-	s := p.For(e.Rel, false)
+	s := p.For(e.Rel, "", false)
 	s.FileMax = 0o644
 	got := Check(&Case{Entry: &e, Settings: &s, Env: &Env{Root: "/srv/site"}}, nil)
 	if len(got) != 1 || got[0].Severity != policy.Low {

@@ -13,9 +13,14 @@ type Finding struct {
 	Entry    Entry
 	Message  string // lower-case; says what is wrong and what it allows
 	Fix      *Fix   // nil where a human must decide
+	// ExpiredWaiver is the waiver that covered this finding until its last day passed.
+	ExpiredWaiver *policy.Waiver
 }
 
-// Fix is the change that resolves a finding.
+// Fix is the change that resolves a finding: the entry's target mode and, where Chown is set,
+// its target owner and group. A Mode equal to the entry's asks no chmod.
 type Fix struct {
-	Mode fs.FileMode // the target mode, in Entry.Mode's form
+	Mode     fs.FileMode // the target mode, in Entry.Mode's form
+	Chown    bool
+	UID, GID uint32
 }

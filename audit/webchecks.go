@@ -51,65 +51,115 @@ func (r *Reach) who() string {
 
 func (r *Reach) known() bool { return r.Who != nil && r.Access.Class != ClassUnknown }
 
-// servedBy returns the identity that must read a file for the server to answer with it: PHP's
-// user for a script where it is known apart from the web user, otherwise the web user.
-func (c *Case) servedBy() *Reach {
-	if c.PHP.Who != nil && isScript(c.Entry.name()) {
-		return &c.PHP
+// need returns what r's identity needs of c's entry. Where PHP runs as the web server's user
+// (c.PHP has no Who), that user needs what the policy asks of both.
+func (c *Case) need(r *Reach) policy.Need {
+	if r == &c.PHP {
+		return c.Settings.PHP
 	}
-	return &c.Web
+	if c.PHP.Who == nil {
+		return max(c.Settings.Web, c.Settings.PHP)
+	}
+	return c.Settings.Web
 }
 
-func checkWebUntraversable(c *Case) (string, *Fix, bool) {
-	e := c.Entry
-	if e.Type != TypeDir || c.Private || c.Settings.Sensitive {
-		return "", nil, false
-	}
-	var why []string
-	var fix *Fix
+// denied returns the identities that need at least min of c's entry, can reach it, and are
+// denied want on it.
+func (c *Case) denied(min policy.Need, want Perm) []*Reach {
+	var out []*Reach
 	for _, r := range c.reaches() {
-		if r == nil || !r.known() || !r.Way || r.Access.Can(PermExec) {
-			continue
-		}
-		effect := "every request below it answers 403"
-		if r.Who.Role == RolePHP {
-			effect = "PHP scripts below it fail with 403"
-		}
-		why = append(why, fmt.Sprintf("%s cannot search this directory: %s (%s)", r.who(), effect, r.Access.Reason(e, c.Env.Accounts)))
-		if f := grantFix(c, r, PermExec); f != nil {
-			fix = combineGrants(fix, f)
+		if r != nil && r.known() && r.Way && c.need(r) >= min && !r.can(c.Entry, want) {
+			out = append(out, r)
 		}
 	}
-	if len(why) == 0 {
+	return out
+}
+
+// can reports whether r's identity has every right in want on e: one right is its verdict's,
+// several are decided together, as the kernel does for an ACL's group entries.
+func (r *Reach) can(e *Entry, want Perm) bool {
+	if want == PermRead || want == PermWrite || want == PermExec {
+		return r.Access.Can(want)
+	}
+	id := r.Who.Identity()
+	return Allows(&id, e, want)
+}
+
+// blockedFinding words one finding for the identities in rs, each denied want, and the fix that
+// grants it to all of them where a mode change can.
+func blockedFinding(c *Case, rs []*Reach, want Perm, effect func(r *Reach) string) (string, *Fix, bool) {
+	if len(rs) == 0 {
 		return "", nil, false
+	}
+	why := make([]string, len(rs))
+	var fix *Fix
+	fixable := true
+	for i, r := range rs {
+		why[i] = fmt.Sprintf("%s %s (%s)", r.who(), effect(r), r.Access.Reason(c.Entry, c.Env.Accounts))
+		f := grantFix(c, r, want)
+		fixable = fixable && f != nil
+		fix = combineGrants(fix, f)
+	}
+	if !fixable {
+		fix = nil
 	}
 	return strings.Join(why, "; "), fix, true
 }
 
+func checkWebUntraversable(c *Case) (string, *Fix, bool) {
+	if c.Entry.Type != TypeDir || c.Private || c.Settings.Sensitive {
+		return "", nil, false
+	}
+	return blockedFinding(c, c.denied(policy.NeedSearch, PermExec), PermExec, func(r *Reach) string {
+		if r.Who.Role == RolePHP {
+			return "cannot search this directory: PHP scripts below it fail with 403"
+		}
+		return "cannot search this directory: every request below it answers 403"
+	})
+}
+
 func checkWebUnreadable(c *Case) (string, *Fix, bool) {
 	e := c.Entry
-	if e.Type != TypeFile || c.Private || c.Settings.Sensitive || e.name() == ".htaccess" {
+	if e.Type != TypeFile || c.Private || e.name() == ".htaccess" {
 		return "", nil, false
 	}
-	r := c.servedBy()
-	if !r.known() || !r.Way || r.Access.Can(PermRead) {
-		return "", nil, false
-	}
-	effect := "nginx and Apache answer 403"
-	if r.Who.Role == RolePHP {
-		effect = "PHP-FPM answers 403"
-	}
-	return fmt.Sprintf("%s cannot read this file: %s (%s)", r.who(), effect, r.Access.Reason(e, c.Env.Accounts)), grantFix(c, r, PermRead), true
+	return blockedFinding(c, c.denied(policy.NeedRead, PermRead), PermRead, func(r *Reach) string {
+		viaPHP := r.Who.Role == RolePHP || c.Settings.Web < policy.NeedRead
+		switch {
+		case !viaPHP:
+			return "cannot read this file: nginx and Apache answer 403"
+		case isScript(e.name()):
+			return "cannot read this script: requests for it answer 403"
+		}
+		return "cannot read this file, which PHP loads: the site fails wherever it does"
+	})
 }
 
 func checkHtaccessUnreadable(c *Case) (string, *Fix, bool) {
 	e := c.Entry
 	r := &c.Web
-	if e.Type != TypeFile || e.name() != ".htaccess" || !r.known() || !r.Way || r.Access.Can(PermRead) {
+	if e.Type != TypeFile || e.name() != ".htaccess" || !r.known() || !r.Way || c.need(r) < policy.NeedRead || r.Access.Can(PermRead) {
 		return "", nil, false
 	}
 	return fmt.Sprintf("%s cannot read this .htaccess: where AllowOverride lets Apache read it, Apache answers 403 for this directory and everything below (AH00529) (%s)",
 		r.who(), r.Access.Reason(e, c.Env.Accounts)), grantFix(c, r, PermRead), true
+}
+
+func checkWebUnwritable(c *Case) (string, *Fix, bool) {
+	e := c.Entry
+	want := PermRead | PermWrite
+	if e.Type == TypeDir {
+		want = PermWrite | PermExec
+	}
+	if !hasMode(e) || c.Private {
+		return "", nil, false
+	}
+	return blockedFinding(c, c.denied(policy.NeedWrite, want), want, func(r *Reach) string {
+		if e.Type == TypeDir {
+			return "cannot write this directory, where the policy has it write: uploads and caches here fail"
+		}
+		return "cannot write this file, where the policy has it write"
+	})
 }
 
 // codeWriter returns the identity that can change c's entry, a file of code outside the
@@ -138,8 +188,11 @@ func checkWebWritableCode(c *Case) (string, *Fix, bool) {
 	if r.Access.Class == ClassOwner {
 		how = "it owns it, so it can change its mode and content"
 	}
-	fix := modeFix(e, c.Settings)
-	if r.Access.Class == ClassOwner || e.ACL != nil || verdictWith(r, e, fix.Mode).Can(PermWrite) {
+	fix := modeFix(c)
+	switch {
+	case r.Access.Class == ClassOwner:
+		fix = ownerFix(c)
+	case e.ACL != nil || verdictWith(r, e, fix.Mode).Can(PermWrite):
 		fix = nil
 	}
 	return fmt.Sprintf("%s can rewrite this code: a break-in through the site can plant a backdoor in it (%s)", r.who(), how), fix, true
@@ -163,12 +216,11 @@ func checkWebUserOwns(c *Case) (string, *Fix, bool) {
 	if !e.OwnerKnown || e.Type == TypeSymlink || c.Settings.Writable || codeWriter(c) != nil {
 		return "", nil, false
 	}
-	for _, r := range c.reaches() {
-		if r != nil && r.Who.UID == e.UID && r.Who.UID != 0 {
-			return fmt.Sprintf("owned by %s, outside the policy's writable paths: a break-in through the site can change it; content belongs to the site's owner", r.who()), nil, true
-		}
+	r := ownedByServer(c)
+	if r == nil {
+		return "", nil, false
 	}
-	return "", nil, false
+	return fmt.Sprintf("owned by %s, outside the policy's writable paths: a break-in through the site can change it; content belongs to the site's owner", r.who()), ownerFix(c), true
 }
 
 func checkACLExtendsAccess(c *Case) (string, *Fix, bool) {
@@ -210,9 +262,21 @@ func checkSELinuxLabel(c *Case) (string, *Fix, bool) {
 		labelType(e.Label), e.Label), nil, true
 }
 
+// ownedByServer returns the web server's or PHP's identity where it owns c's entry; root is
+// not counted, since the servers' workers never run as root.
+func ownedByServer(c *Case) *Reach {
+	e := c.Entry
+	for _, r := range c.reaches() {
+		if r != nil && e.OwnerKnown && r.Who.UID == e.UID && r.Who.UID != 0 {
+			return r
+		}
+	}
+	return nil
+}
+
 // checkMissingIndex is called once per root, after its walk, with whether an index file was met.
 func checkMissingIndex(c *Case, hasIndex bool) (string, *Fix, bool) {
-	if hasIndex || !c.Web.known() || !c.Web.Way || !c.Web.Access.Can(PermExec) {
+	if hasIndex || c.need(&c.Web) < policy.NeedRead || !c.Web.known() || !c.Web.Way || !c.Web.Access.Can(PermExec) {
 		return "", nil, false
 	}
 	return fmt.Sprintf("the web root has none of %s: where autoindex is off, a request for / answers 403", strings.Join(IndexNames, ", ")), nil, true
@@ -245,6 +309,9 @@ func grantFix(c *Case, r *Reach, want Perm) *Fix {
 func combineGrants(a, b *Fix) *Fix {
 	if a == nil {
 		return b
+	}
+	if b == nil {
+		return a
 	}
 	return &Fix{Mode: a.Mode | b.Mode}
 }

@@ -60,9 +60,14 @@ f 0644 1000:1000 uploads/shell.php
 f 0644 1000:1000 uploads/photo.jpg
 `
 	want := map[string][]string{
-		"private.html":      {"web-unreadable"},
-		"owned-0044.html":   {"web-unreadable", "web-user-owns"},
-		"group-other.html":  {"web-unreadable"},
+		"private.html":     {"web-unreadable"},
+		"owned-0044.html":  {"web-unreadable", "web-user-owns"},
+		"group-other.html": {"web-unreadable"},
+		// Readable through a supplementary group, but the policy expects the site's or the web
+		// server's group.
+		"group-supplementary.html": {"group-mismatch"},
+		// PHP runs as www-data here (no PHP user of its own), so it must read its configuration.
+		"wp-config.php":     {"web-unreadable"},
 		"no-search":         {"web-untraversable"},
 		"apache/.htaccess":  {"htaccess-unreadable"},
 		"apache/code.php":   {"web-writable-code"},

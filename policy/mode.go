@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strconv"
+	"strings"
 )
 
 // ModeBits are the mode bits webperm reads, reports and sets: permissions plus setuid, setgid and
@@ -80,4 +81,57 @@ func SymbolicMode(m fs.FileMode) string {
 	special(m&fs.ModeSetgid != 0, 5, 's', 'S')
 	special(m&fs.ModeSticky != 0, 8, 't', 'T')
 	return string(b)
+}
+
+// ParseSymbolicMode reads a mode as ls -l shows it, without the type: nine characters such as
+// "rw-r--r--" or "rwxr-s---" (s, S, t and T for the special bits, as SymbolicMode writes them).
+func ParseSymbolicMode(s string) (fs.FileMode, error) {
+	if len(s) != 9 {
+		return 0, fmt.Errorf("mode %q: want nine characters such as \"rw-r--r--\"", s)
+	}
+	var m fs.FileMode
+	for i := 0; i < 9; i++ {
+		c, bit := s[i], fs.FileMode(1)<<uint(8-i)
+		want := "rwx"[i%3]
+		switch {
+		case c == want:
+			m |= bit
+		case c == '-':
+		case i%3 == 2 && specialChar(i, c) != 0:
+			m |= specialChar(i, c)
+			if c >= 'a' {
+				m |= bit
+			}
+		default:
+			return 0, fmt.Errorf("mode %q: %q cannot stand at position %d (want %c or -)", s, c, i+1, want)
+		}
+	}
+	return m, nil
+}
+
+// specialChar returns the special bit character c means at position i (2, 5 or 8) of a symbolic
+// mode: s or S for setuid and setgid, t or T for sticky; 0 if it means none.
+func specialChar(i int, c byte) fs.FileMode {
+	switch {
+	case i == 2 && (c == 's' || c == 'S'):
+		return fs.ModeSetuid
+	case i == 5 && (c == 's' || c == 'S'):
+		return fs.ModeSetgid
+	case i == 8 && (c == 't' || c == 'T'):
+		return fs.ModeSticky
+	}
+	return 0
+}
+
+// ParseMode reads a mode as policy files write it: octal ("0644") or symbolic ("rw-r--r--").
+func ParseMode(s string) (fs.FileMode, error) {
+	parse := ParseOctalMode
+	if strings.Trim(s, "01234567") != "" {
+		parse = ParseSymbolicMode
+	}
+	m, err := parse(s)
+	if err != nil {
+		return 0, fmt.Errorf("mode %q: want octal such as \"0644\" or symbolic such as \"rw-r--r--\"", s)
+	}
+	return m, nil
 }

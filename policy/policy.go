@@ -1,6 +1,7 @@
 // Package policy owns what webperm holds a web root against: the rule catalog and severities, the
-// Policy type with its ordered, glob-matched rules, and the embedded default. It never touches a
-// file system; audit asks it, for one path, which settings apply.
+// Policy type with its ordered, glob-matched rules and waivers, the embedded presets, and reading
+// and validating policy files. It never touches a file system; audit asks it, for one path, which
+// settings apply.
 package policy
 
 import (
@@ -15,23 +16,80 @@ import (
 // Policy is an ordered list of rules. For each path every matching rule is applied in order, so
 // the last rule that sets a value wins, as in .gitignore.
 type Policy struct {
-	Name  string
-	Rules []Rule
+	// Name says where the policy comes from: a preset's name, or a policy file's path.
+	Name string
+	// Base is the preset a policy file builds on: its rules come first. Empty for a policy that
+	// stands alone (the default preset, or one already combined with its base).
+	Base       string
+	Identities Identities
+	Rules      []Rule
+	Waivers    []Waiver
+}
+
+// Identities are who the web server and PHP run as, and who should own the site's content. Empty
+// fields leave the choice to the command line, then to detection.
+type Identities struct {
+	WebUser, WebGroup, PHPUser string
+	// Owner and Group are what every rule expects unless it says otherwise (default: "site", the
+	// owner of each audited root).
+	Owner, Group []string
+}
+
+// Need is the access an identity must have to a path.
+type Need uint8
+
+const (
+	// NeedNone asks nothing: the identity has no business there.
+	NeedNone Need = iota
+	// NeedSearch asks it to pass through a directory to what lies below, which is served from
+	// there; nothing in the directory itself is (a home above public_html, a project above
+	// public/).
+	NeedSearch
+	// NeedRead asks it to read files and search directories, and to reach them.
+	NeedRead
+	// NeedWrite asks it to read and also to write: change files, add entries to directories.
+	NeedWrite
+)
+
+var needNames = [...]string{NeedNone: "none", NeedSearch: "search", NeedRead: "read", NeedWrite: "write"}
+
+func (n Need) String() string {
+	if int(n) < len(needNames) {
+		return needNames[n]
+	}
+	return fmt.Sprintf("need(%d)", n)
+}
+
+// ParseNeed reads none, read or write.
+func ParseNeed(s string) (Need, error) {
+	for n, name := range needNames {
+		if s == name {
+			return Need(n), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown access %q (want none, search, read or write)", s)
 }
 
 // Rule sets values for the paths its globs match; a nil field leaves the value as earlier rules
 // set it.
 //
 // A glob without a slash matches an entry's name at any depth (*.key); a glob with a slash matches
-// the path relative to the root (wp-content/uploads/**); a trailing slash restricts a glob to
-// directories (.git/). Globs are doublestar patterns.
+// the path relative to the root (wp-content/uploads/**); a glob that begins with a slash matches
+// the absolute path on the audited system (/home/*/), and so can hold the directories above a
+// root too; a trailing slash restricts a glob to directories (.git/). "." is the root itself.
+// Globs are doublestar patterns.
 type Rule struct {
-	Paths     []string // no globs: every path
+	Paths     []string // no globs: every path below the root
 	FileMax   *fs.FileMode
 	DirMax    *fs.FileMode
+	Web, PHP  *Need
+	Owner     []string // "site", "web", "php", a name or a number; nil leaves it
+	Group     []string
 	Sensitive *bool
 	Writable  *bool
 	Severity  map[RuleID]Severity
+	// Origin is where the rule was written ("wordpress.yaml:42"), for messages.
+	Origin string
 }
 
 // Settings are the values in force for one path once every matching rule has been applied.
@@ -39,11 +97,19 @@ type Settings struct {
 	// FileMax and DirMax are the widest modes allowed: permission bits plus the special bits
 	// (setuid, setgid, sticky) the policy permits.
 	FileMax, DirMax fs.FileMode
+	// Web and PHP are the access the web server's user and PHP's user need here. Where PHP runs
+	// as the web user, the web user needs both.
+	Web, PHP Need
+	// Owner and Group are who may own the path: "site", "web", "php", names or numbers.
+	Owner, Group []string
 	// Sensitive paths hold secrets or code history; others must never read them.
 	Sensitive bool
 	// Writable paths are where the web server or PHP may write (uploads, caches): there the web
-	// user may own and change content.
+	// or PHP user may own and change content, and its group may write.
 	Writable bool
+	// Matched is set when some rule matched the path; a directory above the root is held to the
+	// policy only where an absolute glob names it.
+	Matched  bool
 	severity map[RuleID]Severity
 }
 
@@ -65,70 +131,145 @@ func (s *Settings) Severity(id RuleID) Severity {
 	return info.Severity
 }
 
+// DefaultOwner is what a path's owner and group are expected to be where no rule says: the owner
+// of the audited root.
+const DefaultOwner = "site"
+
 // For returns the settings that apply to rel, a slash-separated path relative to the audited root
-// ("." for the root itself).
-func (p *Policy) For(rel string, isDir bool) Settings {
-	var s Settings
+// ("." for the root itself). abs is the same path on the audited system, for absolute globs; ""
+// matches none.
+func (p *Policy) For(rel, abs string, isDir bool) Settings {
+	s := p.base()
 	for i := range p.Rules {
-		r := &p.Rules[i]
-		if !r.Matches(rel, isDir) {
-			continue
-		}
-		if r.FileMax != nil {
-			s.FileMax = *r.FileMax
-		}
-		if r.DirMax != nil {
-			s.DirMax = *r.DirMax
-		}
-		if r.Sensitive != nil {
-			s.Sensitive = *r.Sensitive
-		}
-		if r.Writable != nil {
-			s.Writable = *r.Writable
-		}
-		for id, sev := range r.Severity {
-			if s.severity == nil {
-				s.severity = make(map[RuleID]Severity)
-			}
-			s.severity[id] = sev
+		if r := &p.Rules[i]; r.Matches(rel, abs, isDir) {
+			s.apply(r)
 		}
 	}
 	return s
 }
 
-// Matches reports whether the rule applies to rel.
-func (r *Rule) Matches(rel string, isDir bool) bool {
+// ForAncestor returns the settings of a directory above the audited root, abs on the audited
+// system: only rules with absolute globs can match it, and Matched says whether one did.
+func (p *Policy) ForAncestor(abs string) Settings {
+	s := p.base()
+	for i := range p.Rules {
+		if r := &p.Rules[i]; r.matchesAbs(abs) {
+			s.apply(r)
+		}
+	}
+	return s
+}
+
+func (p *Policy) base() Settings {
+	s := Settings{Owner: p.Identities.Owner, Group: p.Identities.Group}
+	if s.Owner == nil {
+		s.Owner = []string{DefaultOwner}
+	}
+	if s.Group == nil {
+		s.Group = []string{DefaultOwner}
+	}
+	return s
+}
+
+func (s *Settings) apply(r *Rule) {
+	s.Matched = true
+	if r.FileMax != nil {
+		s.FileMax = *r.FileMax
+	}
+	if r.DirMax != nil {
+		s.DirMax = *r.DirMax
+	}
+	if r.Web != nil {
+		s.Web = *r.Web
+	}
+	if r.PHP != nil {
+		s.PHP = *r.PHP
+	}
+	if r.Owner != nil {
+		s.Owner = r.Owner
+	}
+	if r.Group != nil {
+		s.Group = r.Group
+	}
+	if r.Sensitive != nil {
+		s.Sensitive = *r.Sensitive
+	}
+	if r.Writable != nil {
+		s.Writable = *r.Writable
+	}
+	for id, sev := range r.Severity {
+		if s.severity == nil {
+			s.severity = make(map[RuleID]Severity)
+		}
+		s.severity[id] = sev
+	}
+}
+
+// Matches reports whether the rule applies to rel (abs on the audited system).
+func (r *Rule) Matches(rel, abs string, isDir bool) bool {
 	if len(r.Paths) == 0 {
 		return true
 	}
+	return matchAny(r.Paths, rel, abs, isDir)
+}
+
+func (r *Rule) matchesAbs(abs string) bool {
 	for _, g := range r.Paths {
-		if matchGlob(g, rel, isDir) {
+		if strings.HasPrefix(g, "/") && matchGlob(g, "", abs, true) {
 			return true
 		}
 	}
 	return false
 }
 
-func matchGlob(glob, rel string, isDir bool) bool {
-	if strings.HasSuffix(glob, "/") {
+func matchAny(globs []string, rel, abs string, isDir bool) bool {
+	for _, g := range globs {
+		if matchGlob(g, rel, abs, isDir) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchGlob(glob, rel, abs string, isDir bool) bool {
+	if strings.HasSuffix(glob, "/") && glob != "/" {
 		if !isDir {
 			return false
 		}
 		glob = strings.TrimSuffix(glob, "/")
 	}
 	name := rel
-	if !strings.Contains(glob, "/") {
+	switch {
+	case strings.HasPrefix(glob, "/"):
+		name = abs
+	case rel == "":
+		return false
+	case !strings.Contains(glob, "/"):
 		name = path.Base(rel)
+	}
+	if name == "" {
+		return false
 	}
 	ok, err := doublestar.Match(glob, name)
 	return ok && err == nil
+}
+
+// validGlob reports whether glob is a doublestar pattern webperm can match.
+func validGlob(glob string) bool {
+	if glob == "" {
+		return false
+	}
+	if glob != "/" {
+		glob = strings.TrimSuffix(glob, "/")
+	}
+	return doublestar.ValidatePattern(glob)
 }
 
 // Validate checks that every glob of the policy is well formed.
 func (p *Policy) Validate() error {
 	for i, r := range p.Rules {
 		for _, g := range r.Paths {
-			if !doublestar.ValidatePattern(strings.TrimSuffix(g, "/")) {
+			if !validGlob(g) {
 				return fmt.Errorf("rule %d: invalid glob %q", i+1, g)
 			}
 		}

@@ -4,7 +4,7 @@ package policy
 // never renamed or reused.
 type RuleID string
 
-// The rules webperm checks today. DESIGN.md's catalog lists the ones still to come.
+// The rules webperm checks.
 const (
 	WebUnreadable      RuleID = "web-unreadable"
 	WebUntraversable   RuleID = "web-untraversable"
@@ -15,6 +15,9 @@ const (
 	ACLExtendsAccess   RuleID = "acl-extends-access"
 	SELinuxLabel       RuleID = "selinux-label"
 	MissingIndex       RuleID = "missing-index"
+	WebUnwritable      RuleID = "web-unwritable"
+	OwnerMismatch      RuleID = "owner-mismatch"
+	GroupMismatch      RuleID = "group-mismatch"
 
 	WorldWritable      RuleID = "world-writable"
 	ModeTooOpen        RuleID = "mode-too-open"
@@ -44,6 +47,9 @@ var Catalog = []RuleInfo{
 	{WebUnreadable, High, "a file the web server must serve and the web user cannot read: 403"},
 	{WebUntraversable, High, "a directory, in the root or above it, the web user cannot search: 403 for everything below; reported once, at the blocking directory"},
 	{HtaccessUnreadable, High, "an .htaccess the web user cannot read: Apache answers 403 for its directory and everything below"},
+	{WebUnwritable, Medium, "a path the policy says the web server or PHP writes (uploads, caches) that it cannot write: uploads and caching fail"},
+	{OwnerMismatch, Medium, "an owner other than the one the policy expects for the path (default: the owner of the audited root)"},
+	{GroupMismatch, Medium, "a group other than the one the policy expects for the path (default: the root's group or its owner's)"},
 	{SpecialFile, Medium, "a device, FIFO or socket inside a web root"},
 	{SymlinkEscapesRoot, Medium, "a symlink whose target lies outside the audited root"},
 	{DanglingSymlink, Low, "a symlink whose target does not exist"},

@@ -19,15 +19,36 @@ type jsonReport struct {
 	WebUser  *audit.WebUser `json:"web_user"`
 	PHPUser  *audit.WebUser `json:"php_user,omitempty"`
 	Policy   string         `json:"policy"`
+	Presets  []jsonPreset   `json:"presets,omitempty"`
+	Waivers  []jsonWaiver   `json:"waivers,omitempty"`
 	Complete bool           `json:"complete"`
 	Summary  jsonSummary    `json:"summary"`
 	Findings []jsonFinding  `json:"findings"`
 	Errors   []jsonError    `json:"errors"`
 }
 
+// jsonPreset is the preset one root was held to; evidence lists the marker files auto found.
+type jsonPreset struct {
+	Root     string   `json:"root"`
+	Preset   string   `json:"preset"`
+	Evidence []string `json:"evidence,omitempty"`
+}
+
+type jsonWaiver struct {
+	Rule    policy.RuleID `json:"rule"`
+	Paths   []string      `json:"paths"`
+	Reason  string        `json:"reason"`
+	Expires string        `json:"expires"`
+	Origin  string        `json:"origin"`
+	Expired bool          `json:"expired"`
+	// Findings counts the findings it covered: waived while it holds, reported once expired.
+	Findings int `json:"findings"`
+}
+
 type jsonSummary struct {
 	Entries    int            `json:"entries"`
 	Findings   int            `json:"findings"`
+	Waived     int            `json:"waived"`
 	Errors     int            `json:"errors"`
 	BySeverity jsonBySeverity `json:"by_severity"`
 }
@@ -59,10 +80,17 @@ type jsonFinding struct {
 	SELinux    string   `json:"selinux,omitempty"` // the SELinux context, where the entry has one
 	Message    string   `json:"message"`
 	Fix        *jsonFix `json:"fix,omitempty"`
+	// ExpiredWaiver is the waiver that accepted this finding until its last day passed.
+	ExpiredWaiver *jsonWaiver `json:"expired_waiver,omitempty"`
 }
 
+// jsonFix is a finding's target state: the mode, and the owner and group where they change.
 type jsonFix struct {
-	Mode string `json:"mode,omitempty"`
+	Mode  string  `json:"mode,omitempty"`
+	UID   *uint32 `json:"uid,omitempty"`
+	GID   *uint32 `json:"gid,omitempty"`
+	Owner string  `json:"owner,omitempty"`
+	Group string  `json:"group,omitempty"`
 }
 
 type jsonError struct {
@@ -83,7 +111,13 @@ func JSON(w io.Writer, r *audit.Report, _ Options) error {
 		Findings: make([]jsonFinding, 0, len(r.Findings)),
 		Errors:   make([]jsonError, 0, len(r.Errors)),
 	}
-	out.Summary = jsonSummary{Entries: r.Entries, Findings: len(r.Findings), Errors: len(r.Errors)}
+	out.Summary = jsonSummary{Entries: r.Entries, Findings: len(r.Findings), Waived: r.Waived(), Errors: len(r.Errors)}
+	for _, p := range r.Presets {
+		out.Presets = append(out.Presets, jsonPreset{Root: p.Root, Preset: p.Preset, Evidence: p.Evidence})
+	}
+	for _, w := range r.Waivers {
+		out.Waivers = append(out.Waivers, newJSONWaiver(&w.Waiver, w.Expired, w.Findings))
+	}
 	for i := range r.Findings {
 		f := &r.Findings[i]
 		out.Summary.BySeverity.add(f.Severity)
@@ -124,8 +158,24 @@ func newJSONFinding(f *audit.Finding, a *audit.Accounts) jsonFinding {
 	}
 	if f.Fix != nil {
 		jf.Fix = &jsonFix{Mode: policy.OctalMode(f.Fix.Mode)}
+		if f.Fix.Chown {
+			uid, gid := f.Fix.UID, f.Fix.GID
+			jf.Fix.UID, jf.Fix.GID = &uid, &gid
+			if a != nil {
+				jf.Fix.Owner, _ = a.UserName(uid)
+				jf.Fix.Group, _ = a.GroupName(gid)
+			}
+		}
+	}
+	if w := f.ExpiredWaiver; w != nil {
+		jw := newJSONWaiver(w, true, 0)
+		jf.ExpiredWaiver = &jw
 	}
 	return jf
+}
+
+func newJSONWaiver(w *policy.Waiver, expired bool, findings int) jsonWaiver {
+	return jsonWaiver{Rule: w.Rule, Paths: w.Paths, Reason: w.Reason, Expires: w.Expires, Origin: w.Origin, Expired: expired, Findings: findings}
 }
 
 // rawBytes is the base64 of s when s is not valid UTF-8, and empty otherwise.

@@ -7,10 +7,12 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/policy"
 )
 
 // Options tune a writer.
@@ -75,4 +77,18 @@ func ownerNames(e *audit.Entry, a *audit.Accounts) (owner, group string) {
 		group = n
 	}
 	return owner, group
+}
+
+// fixCommands says what a finding's fix changes as the commands a sysadmin would type:
+// "chown deploy:www-data", "chmod 0640", or both.
+func fixCommands(f *audit.Finding, a *audit.Accounts) string {
+	var cmds []string
+	if f.Fix.Chown {
+		owner, group := ownerNames(&audit.Entry{UID: f.Fix.UID, GID: f.Fix.GID, OwnerKnown: true}, a)
+		cmds = append(cmds, "chown "+owner+":"+group)
+	}
+	if f.Fix.Mode != f.Entry.Mode || !f.Fix.Chown {
+		cmds = append(cmds, "chmod "+policy.OctalMode(f.Fix.Mode))
+	}
+	return strings.Join(cmds, "; ")
 }

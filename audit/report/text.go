@@ -90,6 +90,20 @@ func writeHeader(b *strings.Builder, r *audit.Report, st textStyles) {
 	}
 	field("roots", strings.Join(roots, ", "))
 	field("policy", r.Policy)
+	for _, p := range r.Presets {
+		line := p.Preset
+		if len(r.Presets) > 1 {
+			line += " for " + Escape(p.Root)
+		}
+		if len(p.Evidence) > 0 {
+			esc := make([]string, len(p.Evidence))
+			for i, e := range p.Evidence {
+				esc[i] = Escape(e)
+			}
+			line += " (detected: " + strings.Join(esc, ", ") + ")"
+		}
+		field("preset", line)
+	}
 	field("web user", webUserLine(r.WebUser))
 	if r.PHPUser != nil {
 		field("php user", webUserLine(r.PHPUser))
@@ -108,6 +122,13 @@ func writeHeader(b *strings.Builder, r *audit.Report, st textStyles) {
 		parts = append(parts, s)
 	}
 	field("findings", fmt.Sprintf("%d: %s", len(r.Findings), strings.Join(parts, ", ")))
+	for _, w := range r.Waivers {
+		state := fmt.Sprintf("waived %d until %s", w.Findings, w.Expires)
+		if w.Expired {
+			state = st.severity[policy.High].Render(fmt.Sprintf("expired %s: %d reported again", w.Expires, w.Findings))
+		}
+		field("waiver", fmt.Sprintf("%s on %s (%s): %s; %s", w.Rule, Escape(strings.Join(w.Paths, ", ")), Escape(w.Origin), state, Escape(w.Reason)))
+	}
 }
 
 func webUserLine(u *audit.WebUser) string {
@@ -147,7 +168,10 @@ func writeFinding(b *strings.Builder, f *audit.Finding, a *audit.Accounts, st te
 	}
 	fmt.Fprintf(b, "    %s\n", st.dim.Render(details))
 	fmt.Fprintf(b, "    %s\n", Escape(f.Message))
+	if w := f.ExpiredWaiver; w != nil {
+		fmt.Fprintf(b, "    %s\n", st.dim.Render(fmt.Sprintf("waiver expired %s (%s): %s", w.Expires, Escape(w.Origin), Escape(w.Reason))))
+	}
 	if f.Fix != nil {
-		fmt.Fprintf(b, "    %s\n", st.fix.Render("fix: chmod "+policy.OctalMode(f.Fix.Mode)))
+		fmt.Fprintf(b, "    %s\n", st.fix.Render("fix: "+fixCommands(f, a)))
 	}
 }

@@ -29,6 +29,7 @@ type auditFlags struct {
 	color  string
 	quiet  bool
 	system systemFlags
+	policy policyFlags
 }
 
 // systemFlags say which system is audited and who its web server runs as; audit and explain
@@ -89,6 +90,7 @@ policy. It never follows a symlink below PATH (PATH itself may be one) and chang
 	f.StringVar(&fl.failOn, "fail-on", "low", "exit 1 on findings of this `SEVERITY` or above: critical, high, medium, low, info")
 	f.IntVarP(&fl.jobs, "jobs", "j", runtime.NumCPU(), "read up to `N` directories at once")
 	fl.system.register(f)
+	fl.policy.register(f)
 	f.StringVar(&fl.color, "color", "auto", "colour the text report: auto, always, never (auto honours NO_COLOR)")
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "print nothing when there is nothing at or above --fail-on and the tree was read in full")
 	return c
@@ -118,6 +120,11 @@ func runAudit(ctx context.Context, stdout io.Writer, args []string, fl *auditFla
 	if err != nil {
 		return err
 	}
+	file, preset, err := fl.policy.load()
+	if err != nil {
+		return err
+	}
+	applyIdentities(&fl.system.ids, file)
 	accounts, webUser, phpUser, err := fl.system.load(osfs)
 	if err != nil {
 		return err
@@ -126,9 +133,12 @@ func runAudit(ctx context.Context, stdout io.Writer, args []string, fl *auditFla
 	if err != nil {
 		return err
 	}
-	a := &audit.Auditor{Fs: osfs, Policy: policy.Default(), Accounts: accounts, WebUser: webUser, PHPUser: phpUser, Jobs: fl.jobs, SysRoot: sysroot}
+	a := &audit.Auditor{Fs: osfs, Preset: preset, File: file, Accounts: accounts, WebUser: webUser, PHPUser: phpUser, Jobs: fl.jobs, SysRoot: sysroot}
 	rep, err := a.Run(ctx, roots)
 	if err != nil {
+		if errors.Is(err, audit.ErrPolicy) {
+			return withHint(err, "give the name as it is in the audited system's /etc/passwd or /etc/group, or a number")
+		}
 		return describeRootError(err)
 	}
 

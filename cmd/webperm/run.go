@@ -74,7 +74,7 @@ closed to others. It never follows a symlink and never changes anything.
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withHint(err, "see 'webperm %s --help'", c.Name())
 	})
-	root.AddCommand(newAuditCommand(), newExplainCommand(), newVersionCommand())
+	root.AddCommand(newAuditCommand(), newExplainCommand(), newPolicyCommand(), newVersionCommand())
 	return root
 }
 
@@ -92,12 +92,36 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, errFindings), errors.Is(err, errDenied):
 		return exitFindings
 	}
-	fmt.Fprintf(stderr, "webperm: %s\n", err)
-	var h *hintError
-	if errors.As(err, &h) {
-		fmt.Fprintf(stderr, "webperm: hint: %s\n", h.hint)
-	}
+	printError(stderr, err)
 	return exitError
+}
+
+// printError writes err for the user, one fault per line, each followed by its hint: a policy
+// file with three faults gets three lines, each with its file:line:column.
+func printError(w io.Writer, err error) {
+	type multi = interface{ Unwrap() []error }
+	if h, ok := err.(*hintError); ok {
+		if _, ok := h.err.(multi); ok {
+			printError(w, h.err)
+			fmt.Fprintf(w, "webperm: hint: %s\n", h.hint)
+			return
+		}
+	}
+	if m, ok := err.(multi); ok {
+		for _, e := range m.Unwrap() {
+			printError(w, e)
+		}
+		return
+	}
+	fmt.Fprintf(w, "webperm: %s\n", err)
+	var h *hintError
+	var ht interface{ HintText() string }
+	switch {
+	case errors.As(err, &h):
+		fmt.Fprintf(w, "webperm: hint: %s\n", h.hint)
+	case errors.As(err, &ht) && ht.HintText() != "":
+		fmt.Fprintf(w, "webperm: hint: %s\n", ht.HintText())
+	}
 }
 
 func newVersionCommand() *cobra.Command {

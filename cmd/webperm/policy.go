@@ -1,0 +1,220 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/afero"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/policy"
+)
+
+// policyFlags say what a tree is held to: a preset, a policy file, or both (the file's rules
+// after the preset's).
+type policyFlags struct {
+	file   string
+	preset string
+	flags  *pflag.FlagSet
+}
+
+func (pf *policyFlags) register(f *pflag.FlagSet) {
+	pf.flags = f
+	f.StringVar(&pf.file, "policy", "", "hold the tree to the policy `FILE` (YAML; see 'webperm policy init'), after its preset's rules")
+	f.StringVar(&pf.preset, "preset", policy.Auto, "the preset `NAME`: "+strings.Join(policy.PresetChoices(), ", ")+
+		", or several joined with + (cpanel+wordpress); auto picks them from marker files in each root and on the host")
+}
+
+// load reads the policy file, if any, and settles the preset: --preset where given, else the
+// file's preset:, else auto.
+func (pf *policyFlags) load() (file *policy.Policy, preset string, err error) {
+	preset = pf.preset
+	if preset != policy.Auto && !policy.IsPreset(preset) {
+		return nil, "", withHint(fmt.Errorf("--preset %q: no such preset", preset), "use --preset %s", strings.Join(policy.PresetChoices(), ", --preset "))
+	}
+	if pf.file == "" {
+		return nil, preset, nil
+	}
+	file, err = readPolicy(pf.file)
+	if err != nil {
+		return nil, "", err
+	}
+	if !pf.flags.Changed("preset") && file.Base != "" {
+		preset = file.Base
+	}
+	return file, preset, nil
+}
+
+// readPolicy reads and parses one policy file.
+func readPolicy(name string) (*policy.Policy, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, withHint(fmt.Errorf("reading the policy: %w", err), "'webperm policy init -o %s' writes a policy to start from", name)
+	}
+	return policy.Parse(name, data)
+}
+
+// applyIdentities fills the identities the command line left empty from the policy file's.
+func applyIdentities(ids *audit.IdentityFlags, file *policy.Policy) {
+	if file == nil {
+		return
+	}
+	for _, f := range []struct {
+		flag *string
+		file string
+	}{
+		{&ids.WebUser, file.Identities.WebUser},
+		{&ids.WebGroup, file.Identities.WebGroup},
+		{&ids.PHPUser, file.Identities.PHPUser},
+	} {
+		if *f.flag == "" {
+			*f.flag = f.file
+		}
+	}
+}
+
+func newPolicyCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "policy",
+		Short: "write, show and check policy files",
+		Long: `A policy file holds a tree to modes, owners and access per path: an ordered list of
+rules, each with globs, where the last rule that matches a path wins, as in .gitignore.
+Its rules come after its preset's (preset: in the file, or --preset).`,
+	}
+	c.AddCommand(newPolicyInitCommand(), newPolicyShowCommand(), newPolicyCheckCommand())
+	return c
+}
+
+func newPolicyInitCommand() *cobra.Command {
+	var preset, output string
+	var force bool
+	c := &cobra.Command{
+		Use:   "init [--preset NAME] [-o FILE]",
+		Short: "write a commented policy file to start from",
+		Long: `Init writes a preset as a policy file, every value with its source cited beside it.
+Edit it, check it with 'webperm policy check', and audit with --policy FILE.`,
+		Example: `  webperm policy init --preset wordpress -o /etc/webperm/site.yaml`,
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			src, err := policy.PresetSource(preset)
+			if err != nil {
+				return withHint(err, "use --preset %s", strings.Join(policy.Presets(), ", --preset "))
+			}
+			if output == "" {
+				_, err = c.OutOrStdout().Write(src)
+				return err
+			}
+			if _, err := os.Lstat(output); err == nil && !force {
+				return withHint(fmt.Errorf("%s: already exists", output), "add --force to replace it")
+			}
+			return writeFileAtomic(output, src)
+		},
+	}
+	c.Flags().StringVar(&preset, "preset", "default", "the preset `NAME` to start from: "+strings.Join(policy.Presets(), ", "))
+	c.Flags().StringVarP(&output, "output", "o", "", "write to `FILE` instead of stdout")
+	c.Flags().BoolVar(&force, "force", false, "replace an existing FILE")
+	return c
+}
+
+func newPolicyShowCommand() *cobra.Command {
+	var pf policyFlags
+	var sysroot string
+	c := &cobra.Command{
+		Use:   "show [--policy FILE] [--preset NAME] [PATH]",
+		Short: "print the effective policy: the preset's rules, then the file's",
+		Long: `Show prints the policy a tree is held to as one policy file that stands alone: the
+preset's rules, then the policy file's, each marked with where it was written. With auto,
+the preset is detected from PATH (default: the default preset, when no PATH is given).`,
+		Example: `  webperm policy show --policy site.yaml /var/www/html`,
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			file, preset, err := pf.load()
+			if err != nil {
+				return err
+			}
+			why := ""
+			if preset == policy.Auto {
+				preset = "default"
+				if len(args) == 1 {
+					roots, err := resolveRoots(args)
+					if err != nil {
+						return err
+					}
+					var evidence []string
+					preset, evidence = audit.DetectPreset(afero.NewOsFs(), roots[0], sysroot)
+					why = fmt.Sprintf(" (auto, for %s: %s)", roots[0], describeEvidence(evidence))
+				}
+			}
+			p, err := policy.Resolve(preset, file)
+			if err != nil {
+				return err
+			}
+			header := fmt.Sprintf("webperm %s: the effective policy, preset %s%s", webpermVersion(), preset, why)
+			if file != nil {
+				header += ", then " + file.Name
+			}
+			out, err := policy.Format(p, header+"\n\n"+catalogComment())
+			if err != nil {
+				return err
+			}
+			_, err = c.OutOrStdout().Write(out)
+			return err
+		},
+	}
+	pf.register(c.Flags())
+	c.Flags().StringVar(&sysroot, "root", "/", "the audited system's root `DIR`, where auto looks for a hosting panel")
+	return c
+}
+
+func describeEvidence(evidence []string) string {
+	if len(evidence) == 0 {
+		return "no marker found"
+	}
+	return "found " + strings.Join(evidence, ", ")
+}
+
+// catalogComment lists every rule id and its default severity, for severity: and waivers.
+func catalogComment() string {
+	var b strings.Builder
+	b.WriteString("Rule ids (default severity):")
+	for _, r := range policy.Catalog {
+		fmt.Fprintf(&b, "\n  %s (%s)", r.ID, r.Severity)
+	}
+	return b.String()
+}
+
+func newPolicyCheckCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "check FILE...",
+		Short: "validate policy files",
+		Long: `Check reads each FILE and reports every fault with its file:line:column and key:
+unknown keys, bad modes, globs, rule ids and severities, waivers without a reason or an
+expiry. It exits 0 when every file is valid, 2 otherwise.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			var errs []error
+			for _, name := range args {
+				p, err := readPolicy(name)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				base := p.Base
+				if base == "" {
+					base = policy.Auto
+				}
+				fmt.Fprintf(c.OutOrStdout(), "%s: valid: %d rules and %d waivers after preset %s\n", name, len(p.Rules), len(p.Waivers), base)
+				for _, w := range p.Waivers {
+					if w.Expired(time.Now()) {
+						fmt.Fprintf(c.ErrOrStderr(), "webperm: %s: waiver for %s expired on %s: its findings are reported again\n", w.Origin, w.Rule, w.Expires)
+					}
+				}
+			}
+			return errors.Join(errs...)
+		},
+	}
+}

@@ -1,0 +1,149 @@
+package policy
+
+import (
+	"embed"
+	"fmt"
+	"strings"
+)
+
+// presetFiles are the presets as the policy files `webperm policy init` writes, each value with
+// its source cited beside it. Parsing them is the only way a preset is made, so a preset and the
+// file that shows it cannot drift apart.
+//
+//go:embed presets/*.yaml
+var presetFiles embed.FS
+
+// Auto is the preset name that asks webperm to pick the presets from the audited tree and host.
+const Auto = "auto"
+
+// presetNames are the presets in the order help text lists them: the default, the applications,
+// then the hosting panels.
+var presetNames = []string{"default", "wordpress", "drupal", "laravel", "magento", "cpanel", "plesk"}
+
+// Presets lists every preset's name.
+func Presets() []string { return append([]string(nil), presetNames...) }
+
+// PresetChoices lists what --preset accepts besides combinations: every preset, then auto.
+func PresetChoices() []string { return append(Presets(), Auto) }
+
+// IsPreset reports whether name is one preset, or several joined with + (cpanel+wordpress).
+func IsPreset(name string) bool {
+	for _, part := range strings.Split(name, "+") {
+		if !contains(presetNames, part) {
+			return false
+		}
+	}
+	return name != ""
+}
+
+// PresetSource returns the commented policy file of one preset.
+func PresetSource(name string) ([]byte, error) {
+	if !contains(presetNames, name) {
+		return nil, unknownPreset(name)
+	}
+	return presetFiles.ReadFile("presets/" + name + ".yaml")
+}
+
+func unknownPreset(name string) error {
+	return fmt.Errorf("unknown preset %q (want %s, or several joined with +, such as cpanel+wordpress)", name, strings.Join(PresetChoices(), ", "))
+}
+
+// Preset returns the policy of a preset, or of several joined with +: the default's rules, then
+// each one's own, in order, so a hosting panel's preset and an application's combine
+// (cpanel+wordpress).
+func Preset(name string) (*Policy, error) {
+	if !IsPreset(name) {
+		return nil, unknownPreset(name)
+	}
+	p := &Policy{Name: name}
+	for _, part := range strings.Split(name, "+") {
+		own, err := presetOwn(part)
+		if err != nil {
+			return nil, err
+		}
+		if own.Base != "" && len(p.Rules) == 0 {
+			base, err := Preset(own.Base)
+			if err != nil {
+				return nil, err
+			}
+			p.Identities, p.Rules, p.Waivers = base.Identities, base.Rules, base.Waivers
+		}
+		merge(p, own)
+	}
+	return p, nil
+}
+
+// presetOwn parses one preset's file, without its base.
+func presetOwn(name string) (*Policy, error) {
+	src, err := PresetSource(name)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(name+".yaml", src)
+}
+
+// merge appends file's identities, rules and waivers to p's: a value file sets replaces p's.
+func merge(p, file *Policy) {
+	ids := &p.Identities
+	for _, f := range []struct{ dst, src *string }{
+		{&ids.WebUser, &file.Identities.WebUser},
+		{&ids.WebGroup, &file.Identities.WebGroup},
+		{&ids.PHPUser, &file.Identities.PHPUser},
+	} {
+		if *f.src != "" {
+			*f.dst = *f.src
+		}
+	}
+	if file.Identities.Owner != nil {
+		ids.Owner = file.Identities.Owner
+	}
+	if file.Identities.Group != nil {
+		ids.Group = file.Identities.Group
+	}
+	p.Rules = append(p.Rules, file.Rules...)
+	p.Waivers = append(p.Waivers, file.Waivers...)
+}
+
+// Resolve returns the policy a file and a preset make together: the preset's rules, then the
+// file's, so the file's rules win where both match. preset names the preset (not auto); the file
+// may be nil.
+func Resolve(preset string, file *Policy) (*Policy, error) {
+	p, err := Preset(preset)
+	if err != nil {
+		return nil, err
+	}
+	if file == nil {
+		return p, nil
+	}
+	p.Name = file.Name
+	merge(p, file)
+	return p, nil
+}
+
+// Default returns the default preset: the least-privilege policy webperm applies when nothing
+// else is known of a site.
+func Default() *Policy {
+	p, err := Preset("default")
+	if err != nil {
+		panic("webperm: the embedded default preset is invalid: " + err.Error()) // caught by the package's tests
+	}
+	return p
+}
+
+// Marker is a file or directory whose presence says which preset fits.
+type Marker struct {
+	Preset string
+	Path   string // relative to the audited root, or absolute on the audited system for a host
+}
+
+// Markers are what auto looks for: the hosting panels first (absolute paths), then the
+// applications (relative to the root). The first host and the first application found combine.
+var Markers = []Marker{
+	{"cpanel", "/usr/local/cpanel"},
+	{"plesk", "/usr/local/psa"},
+	{"wordpress", "wp-includes/version.php"},
+	{"drupal", "core/lib/Drupal.php"},
+	{"magento", "app/etc/env.php"},
+	{"magento", "bin/magento"},
+	{"laravel", "artisan"},
+}
