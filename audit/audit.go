@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -85,7 +86,14 @@ func (a *Auditor) Run(ctx context.Context, roots []string) (*Report, error) {
 			return nil, err
 		}
 	}
-	rep.Policy = plans[0].policy.Name
+	switch {
+	case a.Policy != nil:
+		rep.Policy = a.Policy.Name
+	case a.File != nil:
+		rep.Policy = a.File.Name
+	default:
+		rep.Policy = cmp.Or(a.Preset, policy.Auto)
+	}
 	today := a.Today
 	if today.IsZero() {
 		today = time.Now()

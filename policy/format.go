@@ -8,13 +8,14 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Format writes p as a policy file that stands alone (no preset: every rule is written out), each
+// Format writes p as a policy file that stands alone (preset: none; every rule is written out), each
 // rule under a comment saying where it was written. Parse reads it back to the same rules and
 // waivers.
 func Format(p *Policy, header string) ([]byte, error) {
 	doc := mapping()
 	doc.HeadComment = header
 	add(doc, "version", scalar(strconv.Itoa(Version)))
+	add(doc, "preset", scalar(None))
 	if ids := identitiesNode(&p.Identities); len(ids.Content) > 0 {
 		add(doc, "identities", ids)
 	}

@@ -18,8 +18,8 @@ import (
 type Policy struct {
 	// Name says where the policy comes from: a preset's name, or a policy file's path.
 	Name string
-	// Base is the preset a policy file builds on: its rules come first. Empty for a policy that
-	// stands alone (the default preset, or one already combined with its base).
+	// Base is the preset a policy file builds on (preset:): its rules come first. None for a
+	// file that stands alone; empty where the file does not say, and --preset decides.
 	Base       string
 	Identities Identities
 	Rules      []Rule
@@ -160,13 +160,16 @@ func (p *Policy) ForAncestor(abs string) Settings {
 	return s
 }
 
+// siteOnly is the expectation where nothing else is said, shared so that For allocates nothing.
+var siteOnly = []string{DefaultOwner}
+
 func (p *Policy) base() Settings {
 	s := Settings{Owner: p.Identities.Owner, Group: p.Identities.Group}
 	if s.Owner == nil {
-		s.Owner = []string{DefaultOwner}
+		s.Owner = siteOnly
 	}
 	if s.Group == nil {
-		s.Group = []string{DefaultOwner}
+		s.Group = siteOnly
 	}
 	return s
 }

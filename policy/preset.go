@@ -16,6 +16,10 @@ var presetFiles embed.FS
 // Auto is the preset name that asks webperm to pick the presets from the audited tree and host.
 const Auto = "auto"
 
+// None is the preset of a policy file that stands alone: no rules come before its own. The
+// default preset's file and 'webperm policy show' output say preset: none.
+const None = "none"
+
 // presetNames are the presets in the order help text lists them: the default, the applications,
 // then the hosting panels.
 var presetNames = []string{"default", "wordpress", "drupal", "laravel", "magento", "cpanel", "plesk"}
@@ -23,11 +27,15 @@ var presetNames = []string{"default", "wordpress", "drupal", "laravel", "magento
 // Presets lists every preset's name.
 func Presets() []string { return append([]string(nil), presetNames...) }
 
-// PresetChoices lists what --preset accepts besides combinations: every preset, then auto.
-func PresetChoices() []string { return append(Presets(), Auto) }
+// PresetChoices lists what --preset accepts besides combinations: every preset, auto and none.
+func PresetChoices() []string { return append(Presets(), Auto, None) }
 
-// IsPreset reports whether name is one preset, or several joined with + (cpanel+wordpress).
+// IsPreset reports whether name is one preset, several joined with + (cpanel+wordpress), or
+// none.
 func IsPreset(name string) bool {
+	if name == None {
+		return true
+	}
 	for _, part := range strings.Split(name, "+") {
 		if !contains(presetNames, part) {
 			return false
@@ -56,12 +64,15 @@ func Preset(name string) (*Policy, error) {
 		return nil, unknownPreset(name)
 	}
 	p := &Policy{Name: name}
+	if name == None {
+		return p, nil
+	}
 	for _, part := range strings.Split(name, "+") {
 		own, err := presetOwn(part)
 		if err != nil {
 			return nil, err
 		}
-		if own.Base != "" && len(p.Rules) == 0 {
+		if own.Base != None && len(p.Rules) == 0 {
 			base, err := Preset(own.Base)
 			if err != nil {
 				return nil, err
