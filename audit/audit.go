@@ -310,8 +310,10 @@ func descend(c *Case, parent dirState) dirState {
 		}
 		id := r.Who.Identity()
 		return step{
-			way:      p.way && r.Access.Can(PermExec),
-			writable: Allows(&id, c.Entry, PermWrite|PermExec),
+			way: p.way && r.Access.Can(PermExec),
+			// A directory its expected owner writes is not a hiding place for scripts, except
+			// where the policy has the servers write (uploads).
+			writable: Allows(&id, c.Entry, PermWrite|PermExec) && (c.Settings.Writable || !expectedOwner(c, r)),
 		}
 	}
 	return dirState{

@@ -133,72 +133,56 @@ func (o *Owners) allowsOne(spec string, group bool, id uint32) bool {
 	return w.UID == id
 }
 
-// uids returns the user ids specs allow, in order; writable adds the web and PHP users, who may
-// own what they write.
-func (o *Owners) uids(specs []string, writable bool) []uint32 {
+// ids returns the user (or group) ids specs allow, in order; writable adds the web and PHP
+// users' (or groups), who may own what they write.
+func (o *Owners) ids(specs []string, writable, group bool) []uint32 {
 	var out []uint32
-	add := func(w *WebUser) {
-		if w != nil {
-			out = append(out, w.UID)
-		}
-	}
 	for _, s := range specs {
-		switch s {
-		case policy.OwnerSite:
-			out = append(out, o.SiteUID)
-		case policy.OwnerWeb:
-			add(o.web)
-		case policy.OwnerPHP:
-			add(o.phpUser())
-		default:
-			out = append(out, o.users[s])
-		}
+		out = append(out, o.specIDs(s, group)...)
 	}
 	if writable {
-		add(o.web)
-		add(o.phpUser())
+		out = append(out, o.specIDs(policy.OwnerWeb, group)...)
+		out = append(out, o.specIDs(policy.OwnerPHP, group)...)
 	}
 	return out
 }
 
-// gids returns the group ids specs allow, as uids does.
-func (o *Owners) gids(specs []string, writable bool) []uint32 {
-	var out []uint32
-	add := func(w *WebUser) {
-		if w != nil {
-			out = append(out, w.GID)
+func (o *Owners) specIDs(spec string, group bool) []uint32 {
+	var w *WebUser
+	switch spec {
+	case policy.OwnerSite:
+		if group {
+			return o.SiteGIDs
 		}
-	}
-	for _, s := range specs {
-		switch s {
-		case policy.OwnerSite:
-			out = append(out, o.SiteGIDs...)
-		case policy.OwnerWeb:
-			add(o.web)
-		case policy.OwnerPHP:
-			add(o.phpUser())
-		default:
-			out = append(out, o.groups[s])
+		return []uint32{o.SiteUID}
+	case policy.OwnerWeb:
+		w = o.web
+	case policy.OwnerPHP:
+		w = o.phpUser()
+	default:
+		m := o.users
+		if group {
+			m = o.groups
 		}
+		if id, ok := m[spec]; ok {
+			return []uint32{id}
+		}
+		return nil
 	}
-	if writable {
-		add(o.web)
-		add(o.phpUser())
+	switch {
+	case w == nil:
+		return nil
+	case group:
+		return []uint32{w.GID}
 	}
-	return out
+	return []uint32{w.UID}
 }
 
 // describe names what specs expect: "deploy (the site's owner) or www-data".
 func (o *Owners) describe(specs []string, group bool) string {
 	var names []string
 	for _, s := range specs {
-		var ids []uint32
-		if group {
-			ids = o.gids([]string{s}, false)
-		} else {
-			ids = o.uids([]string{s}, false)
-		}
-		for _, id := range ids {
+		for _, id := range o.specIDs(s, group) {
 			n := o.name(id, group)
 			if s == policy.OwnerSite {
 				n += " (the site's)"
@@ -231,7 +215,7 @@ func ownerFix(c *Case) *Fix {
 	if o == nil {
 		return nil
 	}
-	want := o.uids(c.Settings.Owner, false)
+	want := o.ids(c.Settings.Owner, false, false)
 	if len(want) == 0 {
 		return nil
 	}
@@ -270,7 +254,7 @@ func checkGroupMismatch(c *Case) (string, *Fix, bool) {
 		return "", nil, false
 	}
 	var fix *Fix
-	if want := o.gids(s.Group, false); len(want) > 0 {
+	if want := o.ids(s.Group, false, true); len(want) > 0 {
 		fix = &Fix{Mode: e.Mode, Chown: true, UID: e.UID, GID: want[0]}
 	}
 	return fmt.Sprintf("group %s; the policy expects %s", o.name(e.GID, true), o.describe(s.Group, true)), fix, true

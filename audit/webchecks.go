@@ -171,11 +171,23 @@ func codeWriter(c *Case) *Reach {
 		return nil
 	}
 	for _, r := range c.reaches() {
-		if r != nil && (r.Access.Class == ClassOwner || r.Access.Can(PermWrite)) {
+		switch {
+		case r == nil || expectedOwner(c, r):
+		case r.Access.Class == ClassOwner || r.Access.Can(PermWrite):
 			return r
 		}
 	}
 	return nil
+}
+
+// expectedOwner reports whether r is PHP's own user (not the web server's) and owns c's entry
+// as the policy expects: PHP-FPM, suPHP or suEXEC running as the site's own user, as cPanel and
+// Plesk set them up. That user writing its own files is the platform's design, not a fault; it
+// is still held to everything else, and where the policy expects another owner, owning is a
+// fault again. The web server's user owning content is always one, even where it owns the root.
+func expectedOwner(c *Case, r *Reach) bool {
+	o := c.Env.Owners
+	return r == &c.PHP && r.Access.Class == ClassOwner && o != nil && o.allows(c.Settings.Owner, false, false, r.Who.UID)
 }
 
 func checkWebWritableCode(c *Case) (string, *Fix, bool) {
@@ -262,12 +274,13 @@ func checkSELinuxLabel(c *Case) (string, *Fix, bool) {
 		labelType(e.Label), e.Label), nil, true
 }
 
-// ownedByServer returns the web server's or PHP's identity where it owns c's entry; root is
-// not counted, since the servers' workers never run as root.
+// ownedByServer returns the web server's or PHP's identity where it owns c's entry and the
+// policy expects another owner; root is not counted, since the servers' workers never run as
+// root.
 func ownedByServer(c *Case) *Reach {
 	e := c.Entry
 	for _, r := range c.reaches() {
-		if r != nil && e.OwnerKnown && r.Who.UID == e.UID && r.Who.UID != 0 {
+		if r != nil && e.OwnerKnown && r.Who.UID == e.UID && r.Who.UID != 0 && !expectedOwner(c, r) {
 			return r
 		}
 	}
@@ -276,7 +289,7 @@ func ownedByServer(c *Case) *Reach {
 
 // checkMissingIndex is called once per root, after its walk, with whether an index file was met.
 func checkMissingIndex(c *Case, hasIndex bool) (string, *Fix, bool) {
-	if hasIndex || c.need(&c.Web) < policy.NeedRead || !c.Web.known() || !c.Web.Way || !c.Web.Access.Can(PermExec) {
+	if hasIndex || c.Settings.Web < policy.NeedRead || !c.Web.known() || !c.Web.Way || !c.Web.Access.Can(PermExec) {
 		return "", nil, false
 	}
 	return fmt.Sprintf("the web root has none of %s: where autoindex is off, a request for / answers 403", strings.Join(IndexNames, ", ")), nil, true

@@ -263,3 +263,70 @@ func TestSELinuxLabelOnRealFiles(t *testing.T) {
 		t.Errorf("findings %v, want selinux-label on moved.html only", got)
 	}
 }
+
+// What the policy says each identity needs: PHP reads its secrets and writes uploads; the web
+// server passes through a Laravel project to public/ and reads nothing else; a secret the web
+// server can read while only PHP needs it is exposed.
+func TestRequiredAccess(t *testing.T) {
+	manifest := `
+d 0755 1000:1000 .
+f 0640 1000:33 wp-config.php
+f 0600 1000:1000 .env
+d 0755 1000:1000 uploads
+d 2775 1000:33 cache
+d 0755 1000:1000 app
+f 0600 1000:1000 app/Kernel.php
+d 0755 1000:1000 public
+f 0600 1000:1000 public/logo.png
+`
+	p := policy.Default()
+	p.Rules = append(p.Rules, mustParse(t, `version: 1
+rules:
+  - paths: "**"
+    web: none
+  - paths: "."
+    web: search
+  - paths: public/**
+    web: read
+  - paths: [uploads/**/, cache/**/]
+    writable: true
+    php: write
+`).Rules...)
+	php := &WebUser{Name: "deploy", UID: 1000, GID: 1000, Groups: []uint32{1000}, Role: RolePHP}
+	fsys := fixture.NewMemFs()
+	root := makeTree(t, fsys, manifest)
+	for _, tt := range []struct {
+		name string
+		php  *WebUser
+		want map[string][]string
+	}{
+		{"php-fpm as deploy", php, map[string][]string{
+			// www-data reads it through the group, though only PHP (deploy, the owner) needs it.
+			"wp-config.php": {"sensitive-exposed"},
+			// deploy, PHP's user, owns everything as the policy expects (the site's owner): it
+			// may write uploads, and owning the code is the platform's design, not a fault.
+			"public/logo.png": {"web-unreadable"},
+		}},
+		{"mod_php as www-data", nil, map[string][]string{
+			".env":            {"web-unreadable"}, // PHP runs as www-data and must read it
+			"uploads":         {"web-unwritable"},
+			"app/Kernel.php":  {"web-unreadable"},
+			"public/logo.png": {"web-unreadable"},
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := auditAs(t, fsys, root, webUser(), tt.php, p)
+			got := rulesByRel(rep)
+			for rel, rules := range tt.want {
+				if strings.Join(got[rel], ",") != strings.Join(rules, ",") {
+					t.Errorf("%s: %v, want %v", rel, got[rel], rules)
+				}
+			}
+			for rel, rules := range got {
+				if _, ok := tt.want[rel]; !ok {
+					t.Errorf("%s: unexpected %v", rel, rules)
+				}
+			}
+		})
+	}
+}

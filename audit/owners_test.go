@@ -1,0 +1,135 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/webperm/webperm/internal/fixture"
+	"github.com/webperm/webperm/policy"
+)
+
+func mustParse(t *testing.T, src string) *policy.Policy {
+	t.Helper()
+	p, err := policy.Parse("site.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Owner and group expectations: the site's owner by default, the web server's group only where
+// a rule allows it, the web and PHP users in writable paths, and one finding per fault.
+func TestOwnerAndGroupMismatch(t *testing.T) {
+	manifest := `
+d 0755 1000:1000 .
+f 0644 1000:1000 index.html
+f 0644 0:1000 root-owned.html
+f 0644 1000:0 root-group.html
+f 0644 1000:33 web-group.html
+f 0644 1000:2001 shared-group.html
+f 0644 4242:1000 unnamed.html
+f 0644 33:33 web-owned.html
+d 0755 1000:33 static
+f 0644 1000:33 static/app.css
+f 0644 1000:1000 static/deploy-group.css
+d 2775 1000:33 uploads
+f 0664 33:33 uploads/photo.jpg
+f 0664 1000:2001 uploads/other.jpg
+`
+	p := policy.Default()
+	p.Rules = append(p.Rules, mustParse(t, `version: 1
+rules:
+  - paths: "**"
+    group: site
+  - paths: static/**
+    group: web
+  - paths: uploads/**
+    writable: true
+`).Rules...)
+	fsys := fixture.NewMemFs()
+	root := makeTree(t, fsys, manifest)
+	rep := auditAs(t, fsys, root, webUser(), nil, p)
+	want := map[string][]string{
+		"root-owned.html":         {"owner-mismatch"},
+		"root-group.html":         {"group-mismatch"},
+		"web-group.html":          {"group-mismatch"}, // the web group only where a rule says so
+		"shared-group.html":       {"group-mismatch"},
+		"unnamed.html":            {"unknown-owner"},  // not also owner-mismatch
+		"web-owned.html":          {"web-user-owns"},  // not also owner- or group-mismatch...
+		"static/deploy-group.css": {"group-mismatch"}, // static/** wants the web group only
+		// Writable: the web or PHP group, or the site's; and only the web or PHP group may write.
+		"uploads/other.jpg": {"group-mismatch", "mode-too-open"},
+	}
+	// ...because web-user-owns is the one finding of web-owned.html's owner; its group is www-data,
+	// which the site group rule does not allow, so that is a second fault.
+	want["web-owned.html"] = []string{"group-mismatch", "web-user-owns"}
+	got := rulesByRel(rep)
+	for rel, rules := range want {
+		if strings.Join(got[rel], ",") != strings.Join(rules, ",") {
+			t.Errorf("%s: %v, want %v", rel, got[rel], rules)
+		}
+	}
+	for rel, rules := range got {
+		if _, ok := want[rel]; !ok {
+			t.Errorf("%s: unexpected %v", rel, rules)
+		}
+	}
+	for _, f := range rep.Findings {
+		switch f.Entry.Rel {
+		case "root-owned.html":
+			if f.Fix == nil || !f.Fix.Chown || f.Fix.UID != 1000 || f.Fix.GID != 1000 || f.Fix.Mode != f.Entry.Mode {
+				t.Errorf("owner fix %+v, want chown 1000:1000 keeping the mode", f.Fix)
+			}
+			if !strings.Contains(f.Message, "owned by root; the policy expects deploy (the site's)") {
+				t.Errorf("message %q", f.Message)
+			}
+		case "static/deploy-group.css":
+			if f.Fix == nil || f.Fix.GID != 33 || f.Fix.UID != 1000 {
+				t.Errorf("group fix %+v, want chown 1000:33", f.Fix)
+			}
+		}
+	}
+}
+
+func TestOwnersMustExistOnTheAuditedSystem(t *testing.T) {
+	fsys := fixture.NewMemFs()
+	root := makeTree(t, fsys, "d 0755 1000:1000 .\n")
+	for _, tt := range []struct{ src, want string }{
+		{"version: 1\nrules:\n  - paths: \"**\"\n    owner: mallory\n", `site.yaml:3: owner "mallory": no such user in /etc/passwd`},
+		{"version: 1\nrules:\n  - paths: \"**\"\n    group: [site, staff]\n", `site.yaml:3: group "staff": no such group in /etc/group`},
+		{"version: 1\nidentities:\n  owner: mallory\n", `site.yaml: owner "mallory": no such user`},
+	} {
+		a := &Auditor{Fs: fsys, Policy: mustParse(t, tt.src), Accounts: testAccounts(), WebUser: webUser()}
+		_, err := a.Run(context.Background(), []string{root})
+		if err == nil || !errors.Is(err, ErrPolicy) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: error %v, want %q", tt.src, err, tt.want)
+		}
+	}
+	// Numbers need no name.
+	a := &Auditor{Fs: fsys, Policy: mustParse(t, "version: 1\nrules:\n  - paths: \"**\"\n    owner: \"1000\"\n"), Accounts: testAccounts()}
+	if _, err := a.Run(context.Background(), []string{root}); err != nil {
+		t.Errorf("a numeric owner: %v", err)
+	}
+}
+
+// chown -R www-data on a site makes the web server the site's owner: webperm still says the web
+// server owns what it serves, where PHP's own user owning its site is the platform's design.
+func TestWebServerOwningTheRootIsStillAFault(t *testing.T) {
+	fsys := fixture.NewMemFs()
+	root := makeTree(t, fsys, "d 0755 33:33 .\nf 0644 33:33 index.php\nf 0644 33:33 style.css\n")
+	got := rulesByRel(auditAs(t, fsys, root, webUser(), nil, policy.Default()))
+	want := map[string]string{".": "web-user-owns", "index.php": "script-in-writable-dir,web-writable-code", "style.css": "web-user-owns"}
+	for rel, rule := range want {
+		if strings.Join(got[rel], ",") != rule {
+			t.Errorf("%s: %v, want %s", rel, got[rel], rule)
+		}
+	}
+	php := &WebUser{Name: "deploy", UID: 1000, GID: 1000, Groups: []uint32{1000}, Role: RolePHP}
+	fsys = fixture.NewMemFs()
+	root = makeTree(t, fsys, "d 0755 1000:1000 .\nf 0644 1000:1000 index.php\nd 0755 1000:1000 lib\nf 0644 1000:1000 lib/a.php\n")
+	if got := rulesByRel(auditAs(t, fsys, root, webUser(), php, policy.Default())); len(got) != 0 {
+		t.Errorf("PHP-FPM as the site's owner: %v, want no findings", got)
+	}
+}
