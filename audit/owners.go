@@ -16,8 +16,10 @@ var ErrPolicy = errors.New("the policy does not fit the audited system")
 // Owners are the owners and groups one root's policy expects, with every name resolved on the
 // audited system: site is the root's owner, web and php the identities the audit runs for.
 type Owners struct {
-	SiteUID  uint32
-	SiteGIDs []uint32 // the root's group, then its owner's primary group
+	SiteUID uint32
+	// SiteGID is the site owner's primary group; the root's group where the owner has no
+	// entry in the audited system's /etc/passwd.
+	SiteGID  uint32
 	web, php *WebUser
 	users    map[string]uint32
 	groups   map[string]uint32
@@ -27,13 +29,15 @@ type Owners struct {
 // resolveOwners resolves every owner and group p names, for the root entry root. It fails on a
 // name the audited system does not have, naming the policy line that uses it.
 func resolveOwners(p *policy.Policy, acc *Accounts, root *Entry, web, php *WebUser) (*Owners, error) {
-	o := &Owners{SiteUID: root.UID, SiteGIDs: []uint32{root.GID}, web: web, php: php,
+	o := &Owners{SiteUID: root.UID, SiteGID: root.GID, web: web, php: php,
 		users: map[string]uint32{}, groups: map[string]uint32{}, accounts: acc}
 	if acc == nil {
 		return o, nil
 	}
-	if u, ok := acc.LookupUser(fmt.Sprint(root.UID)); ok && u.GID != root.GID {
-		o.SiteGIDs = append(o.SiteGIDs, u.GID)
+	if name, ok := acc.UserName(root.UID); ok {
+		if u, ok := acc.LookupUser(name); ok {
+			o.SiteGID = u.GID
+		}
 	}
 	resolve := func(specs []string, origin string, group bool) error {
 		for _, s := range specs {
@@ -109,7 +113,7 @@ func (o *Owners) allowsOne(spec string, group bool, id uint32) bool {
 	switch spec {
 	case policy.OwnerSite:
 		if group {
-			return slices.Contains(o.SiteGIDs, id)
+			return id == o.SiteGID
 		}
 		return id == o.SiteUID
 	case policy.OwnerWeb:
@@ -152,7 +156,7 @@ func (o *Owners) specIDs(spec string, group bool) []uint32 {
 	switch spec {
 	case policy.OwnerSite:
 		if group {
-			return o.SiteGIDs
+			return []uint32{o.SiteGID}
 		}
 		return []uint32{o.SiteUID}
 	case policy.OwnerWeb:

@@ -128,7 +128,7 @@ func checkWebUnreadable(c *Case) (string, *Fix, bool) {
 		switch {
 		case !viaPHP:
 			return "cannot read this file: nginx and Apache answer 403"
-		case isScript(e.name()):
+		case isScript(e.name()) && !c.Settings.Sensitive:
 			return "cannot read this script: requests for it answer 403"
 		}
 		return "cannot read this file, which PHP loads: the site fails wherever it does"

@@ -100,7 +100,8 @@ type Settings struct {
 	// Web and PHP are the access the web server's user and PHP's user need here. Where PHP runs
 	// as the web user, the web user needs both.
 	Web, PHP Need
-	// Owner and Group are who may own the path: "site", "web", "php", names or numbers.
+	// Owner and Group are who may own the path: "site" (the root's owner, or for a group that
+	// owner's primary group), "web", "php", names or numbers.
 	Owner, Group []string
 	// Sensitive paths hold secrets or code history; others must never read them.
 	Sensitive bool

@@ -49,7 +49,7 @@ var Catalog = []RuleInfo{
 	{HtaccessUnreadable, High, "an .htaccess the web user cannot read: Apache answers 403 for its directory and everything below"},
 	{WebUnwritable, Medium, "a path the policy says the web server or PHP writes (uploads, caches) that it cannot write: uploads and caching fail"},
 	{OwnerMismatch, Medium, "an owner other than the one the policy expects for the path (default: the owner of the audited root)"},
-	{GroupMismatch, Medium, "a group other than the one the policy expects for the path (default: the root's group or its owner's)"},
+	{GroupMismatch, Medium, "a group other than the one the policy expects for the path (default: the site owner's primary group or the web server's)"},
 	{SpecialFile, Medium, "a device, FIFO or socket inside a web root"},
 	{SymlinkEscapesRoot, Medium, "a symlink whose target lies outside the audited root"},
 	{DanglingSymlink, Low, "a symlink whose target does not exist"},

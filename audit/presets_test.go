@@ -1,0 +1,439 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/spf13/afero"
+	"github.com/webperm/webperm/internal/fixture"
+	"github.com/webperm/webperm/policy"
+)
+
+// presetCase audits one platform's layout, from testdata/presets/DIR, in its correct state and
+// with the platform's typical faults. Each manifest describes a whole system: "." is its root,
+// which the audit takes as Auditor.SysRoot, so the hosting panels' markers (/usr/local/cpanel) and
+// the directories above each web root (a cPanel home) are the fixture's own. Its accounts are
+// DIR/etc/passwd and DIR/etc/group.
+type presetCase struct {
+	name          string
+	dir           string
+	clean, faults string   // manifests below dir
+	roots         []string // the audited roots, relative to the system's root
+	// preset is Auditor.Preset; where combined is set, Auditor.Policy is policy.Preset(combined)
+	// instead, and the report shows no detection.
+	preset, combined string
+	// detected is the preset rep.Presets must show for every root, and evidence the markers auto
+	// must give as the reason, relative to the system's root (for auto only).
+	detected string
+	evidence []string
+	web, php string // identities by name; php "" runs PHP as the web server's user (mod_php)
+	// findings are what the faults manifest must yield, and nothing else: path relative to the
+	// system's root, then the rule ids in order.
+	findings map[string][]string
+	// severity pins the severity the preset gives some of them: "path rule" → severity.
+	severity map[string]policy.Severity
+}
+
+// prefixed returns findings with each path, given relative to root, relative to the system's root.
+func prefixed(root string, findings map[string][]string) map[string][]string {
+	out := make(map[string][]string, len(findings))
+	for rel, rules := range findings {
+		out[path.Join(root, rel)] = rules
+	}
+	return out
+}
+
+var presetCases = []presetCase{
+	{
+		name: "wordpress/mod_php", dir: "wordpress", clean: "clean.manifest", faults: "faults.manifest",
+		roots: []string{"var/www/example.com"}, preset: policy.Auto,
+		detected: "wordpress", evidence: []string{"var/www/example.com/wp-includes/version.php"},
+		web: "www-data",
+		findings: prefixed("var/www/example.com", map[string][]string{
+			"wp-config.php":                            {"sensitive-exposed"},
+			"wp-content/plugins/akismet/readme.txt":    {"web-user-owns"},
+			"wp-content/plugins/hello-dolly":           {"web-user-owns"},
+			"wp-content/plugins/hello-dolly/hello.php": {"script-in-writable-dir", "web-writable-code"},
+			"wp-content/uploads":                       {"web-unwritable"},
+			"wp-content/uploads/2024/05/shell.php":     {"script-in-writable-dir"},
+		}),
+		severity: map[string]policy.Severity{
+			"var/www/example.com/wp-content/uploads/2024/05/shell.php script-in-writable-dir":     policy.Critical,
+			"var/www/example.com/wp-content/plugins/hello-dolly/hello.php script-in-writable-dir": policy.High,
+			"var/www/example.com/wp-config.php sensitive-exposed":                                 policy.High,
+		},
+	},
+	{
+		name: "wordpress/php-fpm as the site's account", dir: "wordpress", clean: "clean-fpm.manifest", faults: "faults-fpm.manifest",
+		roots: []string{"var/www/example.com"}, preset: "wordpress", detected: "wordpress",
+		web: "www-data", php: "deploy",
+		findings: prefixed("var/www/example.com", map[string][]string{
+			"wp-config.php":                          {"sensitive-exposed"},
+			"wp-content/plugins/akismet/akismet.php": {"web-writable-code"},
+			"wp-content/plugins/akismet/readme.txt":  {"web-user-owns"},
+			"wp-content/uploads":                     {"web-unwritable"},
+			"wp-content/uploads/2024/05/shell.php":   {"script-in-writable-dir"},
+		}),
+		severity: map[string]policy.Severity{
+			"var/www/example.com/wp-content/uploads/2024/05/shell.php script-in-writable-dir": policy.Critical,
+		},
+	},
+	{
+		name: "drupal", dir: "drupal", clean: "clean.manifest", faults: "faults.manifest",
+		roots: []string{"var/www/drupal"}, preset: policy.Auto,
+		detected: "drupal", evidence: []string{"var/www/drupal/core/lib/Drupal.php"},
+		web: "www-data",
+		findings: prefixed("var/www/drupal", map[string][]string{
+			"sites/default":              {"mode-too-open"},
+			"sites/default/files":        {"web-unwritable"},
+			"sites/default/services.yml": {"mode-too-open"},
+			"sites/default/settings.php": {"sensitive-exposed", "web-writable-code"},
+		}),
+		severity: map[string]policy.Severity{
+			"var/www/drupal/sites/default/services.yml mode-too-open": policy.High,
+			"var/www/drupal/sites/default mode-too-open":              policy.Medium,
+		},
+	},
+	{
+		name: "laravel", dir: "laravel", clean: "clean.manifest", faults: "faults.manifest",
+		roots: []string{"var/www/app"}, preset: policy.Auto,
+		detected: "laravel", evidence: []string{"var/www/app/artisan"},
+		web: "www-data",
+		findings: prefixed("var/www/app", map[string][]string{
+			".env":                    {"sensitive-exposed"},
+			"storage":                 {"world-writable"},
+			"storage/framework/views": {"web-unwritable"},
+		}),
+		severity: map[string]policy.Severity{"var/www/app/storage world-writable": policy.Critical},
+	},
+	{
+		name: "magento", dir: "magento", clean: "clean.manifest", faults: "faults.manifest",
+		roots: []string{"var/www/magento"}, preset: policy.Auto,
+		detected: "magento", evidence: []string{"var/www/magento/app/etc/env.php"},
+		web: "www-data",
+		findings: prefixed("var/www/magento", map[string][]string{
+			"app/etc/env.php": {"sensitive-exposed"},
+			"pub/media":       {"world-writable"},
+			"pub/static":      {"mode-too-open"},
+			"var":             {"web-unwritable"},
+		}),
+		severity: map[string]policy.Severity{"var/www/magento/pub/media world-writable": policy.Critical},
+	},
+	{
+		name: "cpanel/php as an apache module", dir: "cpanel", clean: "clean.manifest", faults: "faults.manifest",
+		roots: []string{"home/alice/public_html", "home/bob/public_html"}, preset: policy.Auto,
+		detected: "cpanel", evidence: []string{"usr/local/cpanel"},
+		web: "nobody",
+		findings: map[string][]string{
+			"home/alice":                             {"mode-too-open"},
+			"home/alice/public_html":                 {"web-untraversable"},
+			"home/alice/public_html/images/logo.png": {"web-user-owns"},
+			"home/bob/public_html":                   {"mode-too-open"},
+		},
+	},
+	{
+		name: "cpanel/php-fpm as alice", dir: "cpanel", clean: "clean.manifest", faults: "faults.manifest",
+		roots: []string{"home/alice/public_html"}, preset: "cpanel", detected: "cpanel",
+		web: "nobody", php: "alice",
+		findings: map[string][]string{
+			"home/alice":                             {"mode-too-open"},
+			"home/alice/public_html":                 {"web-untraversable"},
+			"home/alice/public_html/images/logo.png": {"web-user-owns"},
+		},
+	},
+	{
+		name: "cpanel/php-fpm as bob", dir: "cpanel", clean: "clean.manifest", faults: "faults.manifest",
+		roots: []string{"home/bob/public_html"}, preset: "cpanel", detected: "cpanel",
+		web: "nobody", php: "bob",
+		findings: map[string][]string{"home/bob/public_html": {"mode-too-open"}},
+	},
+	{
+		name: "plesk/php as an apache module", dir: "plesk", clean: "clean.manifest", faults: "faults.manifest",
+		roots:  []string{"var/www/vhosts/example.com/httpdocs", "var/www/vhosts/example.org/httpdocs"},
+		preset: policy.Auto, detected: "plesk", evidence: []string{"usr/local/psa"},
+		web: "www-data",
+		findings: map[string][]string{
+			"var/www/vhosts/example.com/httpdocs":                 {"mode-too-open"},
+			"var/www/vhosts/example.com/httpdocs/css/style.css":   {"group-mismatch", "owner-mismatch"},
+			"var/www/vhosts/example.com/httpdocs/images/logo.png": {"group-mismatch"},
+			"var/www/vhosts/example.org/httpdocs":                 {"group-mismatch", "web-untraversable"},
+		},
+	},
+	{
+		name: "plesk/php-fpm as example.com's user", dir: "plesk", clean: "clean.manifest", faults: "faults.manifest",
+		roots: []string{"var/www/vhosts/example.com/httpdocs"}, preset: "plesk", detected: "plesk",
+		web: "www-data", php: "alice",
+		findings: map[string][]string{
+			"var/www/vhosts/example.com/httpdocs":                 {"mode-too-open"},
+			"var/www/vhosts/example.com/httpdocs/css/style.css":   {"group-mismatch", "owner-mismatch"},
+			"var/www/vhosts/example.com/httpdocs/images/logo.png": {"group-mismatch"},
+		},
+	},
+	{
+		name: "plesk/php-fpm as example.org's user", dir: "plesk", clean: "clean.manifest", faults: "faults.manifest",
+		roots: []string{"var/www/vhosts/example.org/httpdocs"}, preset: "plesk", detected: "plesk",
+		web: "www-data", php: "bob",
+		findings: map[string][]string{
+			"var/www/vhosts/example.org/httpdocs": {"group-mismatch", "web-untraversable"},
+		},
+	},
+	{
+		name: "cpanel+wordpress/auto", dir: "cpanel+wordpress", clean: "clean.manifest", faults: "faults.manifest",
+		roots: []string{"home/alice/public_html"}, preset: policy.Auto,
+		detected: "cpanel+wordpress",
+		evidence: []string{"usr/local/cpanel", "home/alice/public_html/wp-includes/version.php"},
+		web:      "nobody", php: "alice",
+		findings: cpanelWordPressFaults,
+		severity: map[string]policy.Severity{
+			"home/alice/public_html/wp-content/uploads/2024/shell.php script-in-writable-dir": policy.Critical,
+		},
+	},
+	{
+		name: "cpanel+wordpress/policy.Preset", dir: "cpanel+wordpress", clean: "clean.manifest", faults: "faults.manifest",
+		roots: []string{"home/alice/public_html"}, combined: "cpanel+wordpress",
+		web: "nobody", php: "alice",
+		findings: cpanelWordPressFaults,
+		severity: map[string]policy.Severity{
+			"home/alice/public_html/wp-content/uploads/2024/shell.php script-in-writable-dir": policy.Critical,
+			"home/alice/public_html/wp-config.php sensitive-exposed":                          policy.High,
+		},
+	},
+}
+
+// cpanelWordPressFaults are a cPanel fault (the home) and WordPress's.
+var cpanelWordPressFaults = map[string][]string{
+	"home/alice":                           {"mode-too-open"},
+	"home/alice/public_html/wp-config.php": {"sensitive-exposed"},
+	"home/alice/public_html/wp-content/plugins/akismet/readme.txt": {"web-user-owns"},
+	"home/alice/public_html/wp-content/uploads/2024/05":            {"web-unwritable"},
+	"home/alice/public_html/wp-content/uploads/2024/shell.php":     {"script-in-writable-dir"},
+}
+
+// Each preset holds its platform's real layout: clean in its correct state, and every typical
+// fault of that platform reported, each by exactly the rules expected.
+func TestPresetFixtures(t *testing.T) {
+	for _, tc := range presetCases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Run("clean", func(t *testing.T) {
+				sys, rep := tc.audit(t, tc.clean)
+				if len(rep.Findings) > 0 || len(rep.Errors) > 0 {
+					t.Errorf("%d findings and %d errors in the correct state, want none:\n%s", len(rep.Findings), len(rep.Errors), describeReport(sys, rep))
+				}
+			})
+			t.Run("faults", func(t *testing.T) {
+				sys, rep := tc.audit(t, tc.faults)
+				got := rulesBySysPath(sys, rep)
+				for p, rules := range tc.findings {
+					if !slices.Equal(got[p], rules) {
+						t.Errorf("%s: %v, want %v", p, got[p], rules)
+					}
+				}
+				for p, rules := range got {
+					if _, ok := tc.findings[p]; !ok {
+						t.Errorf("%s: unexpected %v", p, rules)
+					}
+				}
+				for key, want := range tc.severity {
+					p, rule, _ := strings.Cut(key, " ")
+					f := findingAt(sys, rep, p, policy.RuleID(rule))
+					if f == nil {
+						t.Errorf("%s: no %s finding to hold to severity %s", p, rule, want)
+					} else if f.Severity != want {
+						t.Errorf("%s: %s at %s, want %s", p, rule, f.Severity, want)
+					}
+				}
+				if len(rep.Errors) > 0 {
+					t.Errorf("walk errors: %v", rep.Errors)
+				}
+				if t.Failed() {
+					t.Logf("every finding:\n%s", describeReport(sys, rep))
+				}
+			})
+			t.Run("faults are the only difference", func(t *testing.T) {
+				tc.checkFaultsMatchChanges(t)
+			})
+		})
+	}
+}
+
+// audit materialises manifest as a system below a new temporary directory, with the fixture's
+// accounts in its etc/, and audits tc's roots there as the command would.
+func (tc *presetCase) audit(t *testing.T, manifest string) (sys string, rep *Report) {
+	t.Helper()
+	if !asRoot {
+		t.Skip("needs root: the fixtures' owners (www-data, nobody, the sites' accounts) must be set with chown")
+	}
+	dir := filepath.Join("..", "testdata", "presets", tc.dir)
+	entries, err := fixture.Load(filepath.Join(dir, manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys = fixture.TempDir(t)
+	fsys := afero.NewOsFs()
+	if err := fixture.Materialise(fsys, sys, entries, fixture.Options{Chown: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(sys, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"passwd", "group"} {
+		data, err := os.ReadFile(filepath.Join(dir, "etc", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(sys, "etc", name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	acc, err := LoadAccounts(fsys, sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web, php, err := ResolveIdentities(acc, IdentityFlags{WebUser: tc.web, PHPUser: tc.php}, Detected{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if (php != nil) != (tc.php != "") {
+		t.Fatalf("PHP's user %+v, want %q: it must differ from the web server's", php, tc.php)
+	}
+	a := &Auditor{Fs: fsys, Accounts: acc, WebUser: web, PHPUser: php, SysRoot: sys, Jobs: 2, Preset: tc.preset}
+	if tc.combined != "" {
+		if a.Policy, err = policy.Preset(tc.combined); err != nil {
+			t.Fatal(err)
+		}
+	}
+	roots := make([]string, len(tc.roots))
+	for i, r := range tc.roots {
+		roots[i] = filepath.Join(sys, filepath.FromSlash(r))
+	}
+	rep, err = a.Run(context.Background(), roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.checkPresets(t, sys, rep)
+	return sys, rep
+}
+
+// checkPresets holds the report to the presets tc expects: each root's, and for auto the
+// markers that chose it; with a policy given, the policy's name and no detection.
+func (tc *presetCase) checkPresets(t *testing.T, sys string, rep *Report) {
+	t.Helper()
+	if tc.combined != "" {
+		if len(rep.Presets) != 0 || rep.Policy != tc.combined {
+			t.Errorf("policy %q, presets %+v; want %q and no detection", rep.Policy, rep.Presets, tc.combined)
+		}
+		return
+	}
+	if len(rep.Presets) != len(tc.roots) {
+		t.Fatalf("presets %+v, want one for each of %v", rep.Presets, tc.roots)
+	}
+	for i, rp := range rep.Presets {
+		var evidence []string
+		for _, e := range rp.Evidence {
+			evidence = append(evidence, sysRel(sys, e))
+		}
+		if sysRel(sys, rp.Root) != tc.roots[i] || rp.Preset != tc.detected || !slices.Equal(evidence, tc.evidence) {
+			t.Errorf("root %s: preset %q from %q; want %s: %q from %q", sysRel(sys, rp.Root), rp.Preset, evidence, tc.roots[i], tc.detected, tc.evidence)
+		}
+	}
+}
+
+// checkFaultsMatchChanges holds the two manifests to each other: the faults manifest is the
+// clean one with some entries changed or added, none removed, and every change at or above an
+// audited root is one the test expects findings for, and the other way round. So each expected
+// finding comes from a fault put there, and no fault goes unreported.
+func (tc *presetCase) checkFaultsMatchChanges(t *testing.T) {
+	dir := filepath.Join("..", "testdata", "presets", tc.dir)
+	clean, err := fixture.Load(filepath.Join(dir, tc.clean))
+	if err != nil {
+		t.Fatal(err)
+	}
+	faults, err := fixture.Load(filepath.Join(dir, tc.faults))
+	if err != nil {
+		t.Fatal(err)
+	}
+	was := map[string]fixture.Entry{}
+	for _, e := range clean {
+		e.Line = 0
+		was[e.Path] = e
+	}
+	changed := map[string]bool{}
+	for _, e := range faults {
+		e.Line = 0
+		if old, ok := was[e.Path]; !ok || old != e {
+			changed[e.Path] = true
+		}
+		delete(was, e.Path)
+	}
+	for p := range was {
+		t.Errorf("%s: in %s, missing from %s", p, tc.clean, tc.faults)
+	}
+	relevant := func(p string) bool {
+		for _, r := range tc.roots {
+			if p == r || strings.HasPrefix(p, r+"/") || strings.HasPrefix(r, p+"/") {
+				return true
+			}
+		}
+		return false
+	}
+	for p := range changed {
+		if _, ok := tc.findings[p]; !ok && relevant(p) {
+			t.Errorf("%s: changed in %s, but no finding is expected for it", p, tc.faults)
+		}
+	}
+	for p := range tc.findings {
+		if !changed[p] {
+			t.Errorf("%s: a finding is expected, but %s does not change it", p, tc.faults)
+		}
+	}
+}
+
+// sysRel returns p relative to the system's root sys, slash-separated.
+func sysRel(sys, p string) string {
+	rel, err := filepath.Rel(sys, p)
+	if err != nil {
+		return p
+	}
+	return filepath.ToSlash(rel)
+}
+
+// rulesBySysPath maps each path, relative to the system's root, to the sorted rule ids reported
+// for it: ancestors of the roots have no path relative to a root.
+func rulesBySysPath(sys string, rep *Report) map[string][]string {
+	out := map[string][]string{}
+	for _, f := range rep.Findings {
+		p := sysRel(sys, f.Entry.Path)
+		out[p] = append(out[p], string(f.Rule))
+	}
+	for k := range out {
+		slices.Sort(out[k])
+	}
+	return out
+}
+
+func findingAt(sys string, rep *Report, p string, rule policy.RuleID) *Finding {
+	for i, f := range rep.Findings {
+		if f.Rule == rule && sysRel(sys, f.Entry.Path) == p {
+			return &rep.Findings[i]
+		}
+	}
+	return nil
+}
+
+// describeReport lists every finding and error, for a failure's message.
+func describeReport(sys string, rep *Report) string {
+	var b strings.Builder
+	for _, f := range rep.Findings {
+		fmt.Fprintf(&b, "  %s: %s (%s): %s\n", sysRel(sys, f.Entry.Path), f.Rule, f.Severity, f.Message)
+	}
+	for _, e := range rep.Errors {
+		fmt.Fprintf(&b, "  %s: error: %v\n", sysRel(sys, e.Path), e.Err)
+	}
+	return b.String()
+}
