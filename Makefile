@@ -48,6 +48,8 @@ bench: build
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./policy -run '^$$' -fuzz '^FuzzParseOctalMode$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./policy -run '^$$' -fuzz '^FuzzParseMode$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./policy -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./audit -run '^$$' -fuzz '^FuzzParsePasswd$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./audit -run '^$$' -fuzz '^FuzzParseGroup$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/fixture -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)

@@ -16,10 +16,11 @@ var ErrPolicy = errors.New("the policy does not fit the audited system")
 // Owners are the owners and groups one root's policy expects, with every name resolved on the
 // audited system: site is the root's owner, web and php the identities the audit runs for.
 type Owners struct {
-	SiteUID uint32
-	// SiteGID is the site owner's primary group; the root's group where the owner has no
-	// entry in the audited system's /etc/passwd.
-	SiteGID  uint32
+	// SiteUIDs are the site's owners: the policy's identities.owner, else the root's owner.
+	SiteUIDs []uint32
+	// SiteGIDs are the site's groups: the policy's identities.group, else the site owner's
+	// primary group (the root's group where the owner has no entry in /etc/passwd).
+	SiteGIDs []uint32
 	web, php *WebUser
 	users    map[string]uint32
 	groups   map[string]uint32
@@ -29,14 +30,14 @@ type Owners struct {
 // resolveOwners resolves every owner and group p names, for the root entry root. It fails on a
 // name the audited system does not have, naming the policy line that uses it.
 func resolveOwners(p *policy.Policy, acc *Accounts, root *Entry, web, php *WebUser) (*Owners, error) {
-	o := &Owners{SiteUID: root.UID, SiteGID: root.GID, web: web, php: php,
+	o := &Owners{SiteUIDs: []uint32{root.UID}, SiteGIDs: []uint32{root.GID}, web: web, php: php,
 		users: map[string]uint32{}, groups: map[string]uint32{}, accounts: acc}
 	if acc == nil {
 		return o, nil
 	}
 	if name, ok := acc.UserName(root.UID); ok {
 		if u, ok := acc.LookupUser(name); ok {
-			o.SiteGID = u.GID
+			o.SiteGIDs[0] = u.GID
 		}
 	}
 	resolve := func(specs []string, origin string, group bool) error {
@@ -78,6 +79,14 @@ func resolveOwners(p *policy.Policy, acc *Accounts, root *Entry, web, php *WebUs
 			return nil, err
 		}
 	}
+	// The policy's identities name the site's owner and group; what they say is resolved with
+	// the root's owner as site, so "site" in them means the root's owner still.
+	if ids := p.Identities.Owner; ids != nil {
+		o.SiteUIDs = o.ids(ids, false, false)
+	}
+	if ids := p.Identities.Group; ids != nil {
+		o.SiteGIDs = o.ids(ids, false, true)
+	}
 	return o, nil
 }
 
@@ -113,9 +122,9 @@ func (o *Owners) allowsOne(spec string, group bool, id uint32) bool {
 	switch spec {
 	case policy.OwnerSite:
 		if group {
-			return id == o.SiteGID
+			return slices.Contains(o.SiteGIDs, id)
 		}
-		return id == o.SiteUID
+		return slices.Contains(o.SiteUIDs, id)
 	case policy.OwnerWeb:
 		w = o.web
 	case policy.OwnerPHP:
@@ -156,9 +165,9 @@ func (o *Owners) specIDs(spec string, group bool) []uint32 {
 	switch spec {
 	case policy.OwnerSite:
 		if group {
-			return []uint32{o.SiteGID}
+			return o.SiteGIDs
 		}
-		return []uint32{o.SiteUID}
+		return o.SiteUIDs
 	case policy.OwnerWeb:
 		w = o.web
 	case policy.OwnerPHP:

@@ -133,3 +133,17 @@ func TestWebServerOwningTheRootIsStillAFault(t *testing.T) {
 		t.Errorf("PHP-FPM as the site's owner: %v, want no findings", got)
 	}
 }
+
+// identities.owner names the site's owner where the root's owner is not it: a root-owned
+// /var/www/html with the site deployed by deploy.
+func TestIdentitiesNameTheSiteOwner(t *testing.T) {
+	fsys := fixture.NewMemFs()
+	root := makeTree(t, fsys, "d 0755 0:0 .\nf 0644 1000:1000 index.html\nf 0644 0:0 stray.html\n")
+	p := policy.Default()
+	p.Identities = mustParse(t, "version: 1\nidentities:\n  owner: [deploy, site]\n  group: deploy\n").Identities
+	got := rulesByRel(auditAs(t, fsys, root, webUser(), nil, p))
+	want := map[string][]string{".": {"group-mismatch"}, "stray.html": {"group-mismatch"}}
+	if len(got) != len(want) || strings.Join(got["."], ",") != "group-mismatch" || strings.Join(got["stray.html"], ",") != "group-mismatch" {
+		t.Errorf("findings %v, want %v: root may own (site is in the owners), but the group is deploy's", got, want)
+	}
+}

@@ -1,9 +1,14 @@
 package policy
 
 import (
+	"bytes"
+	"cmp"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,6 +70,10 @@ func Parse(name string, data []byte) (*Policy, error) {
 	d := &decoder{file: name}
 	p := d.document(data)
 	if len(d.errs) > 0 {
+		// A waiver's missing fields are found after the faults inside it, at its first line.
+		slices.SortStableFunc(d.errs, func(a, b *Error) int {
+			return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+		})
 		return nil, &ParseError{Errs: d.errs}
 	}
 	return p, nil
@@ -82,13 +91,34 @@ func (d *decoder) fail(n *yaml.Node, key, hint, format string, args ...any) {
 // yamlLine finds the line number in the YAML library's error messages ("yaml: line 3: ...").
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
 
+// yamlParserProblem matches the problems of the YAML library's parser, as opposed to its scanner:
+// for these its "line N" counts from 0.
+var yamlParserProblem = regexp.MustCompile(`^(did not find expected (<document start>|<stream-start>|key|node content|'-' indicator|',' or '[\]}]')|found (duplicate %(TAG|YAML) directive|incompatible YAML document|undefined tag handle))`)
+
+// yamlUnknownAnchor matches the YAML library's message for an alias, *name, with no anchor; it
+// gives no line.
+var yamlUnknownAnchor = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+
 func (d *decoder) document(data []byte) *Policy {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	var doc, next yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	err := dec.Decode(&doc)
+	if err == nil {
+		// yaml.Unmarshal would drop a second document, and the rules in it, without a word.
+		err = dec.Decode(&next)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
 		e := &Error{File: d.file, Line: 1, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
 		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 			e.Line, _ = strconv.Atoi(m[1])
 			e.Msg = strings.TrimPrefix(err.Error(), m[0])
+			if yamlParserProblem.MatchString(e.Msg) {
+				e.Line++
+			}
+		} else if m := yamlUnknownAnchor.FindStringSubmatch(e.Msg); m != nil {
+			if i := bytes.Index(data, []byte("*"+m[1])); i >= 0 {
+				e.Line = bytes.Count(data[:i], []byte("\n")) + 1
+			}
 		}
 		e.Msg = "not valid YAML: " + e.Msg
 		if strings.Contains(e.Msg, "anchor") || strings.Contains(e.Msg, "alias") || strings.Contains(e.Msg, "alphabetic or numeric") {
@@ -101,6 +131,9 @@ func (d *decoder) document(data []byte) *Policy {
 		d.errs = append(d.errs, &Error{File: d.file, Line: 1, Column: 1, Msg: "the policy file is empty", Hint: "start from 'webperm policy init', which writes a commented policy"})
 		return nil
 	}
+	if next.Kind != 0 {
+		d.fail(&next, "", "keep the whole policy in one document: remove the ---", "a second YAML document: a policy file holds one")
+	}
 	root := doc.Content[0]
 	p := &Policy{Name: d.file}
 	version := false
@@ -108,8 +141,8 @@ func (d *decoder) document(data []byte) *Policy {
 		switch key {
 		case "version":
 			version = true
-			if v.Kind != yaml.ScalarNode || v.Value != strconv.Itoa(Version) {
-				d.fail(v, key, "", "unsupported version %q: this webperm reads version %d", v.Value, Version)
+			if s, ok := d.scalar(v, key); ok && s != strconv.Itoa(Version) {
+				d.fail(v, key, "", "unsupported version %q: this webperm reads version %d", s, Version)
 			}
 		case "preset":
 			if s, ok := d.scalar(v, key); ok {
@@ -168,7 +201,7 @@ func (d *decoder) mapping(n *yaml.Node, at string, keys []string, each func(key 
 // written where it applies.
 func (d *decoder) plain(n *yaml.Node, at string) bool {
 	if n.Kind == yaml.AliasNode || n.Anchor != "" || n.Tag == "!!merge" {
-		d.fail(n, at, "write the value out where it applies", "YAML anchors, aliases and merge keys are not supported in policy files")
+		d.fail(n, at, "write the value out where it applies", "anchors, aliases and merge keys are not supported in policy files")
 		return false
 	}
 	return true
@@ -203,8 +236,12 @@ func (d *decoder) sequence(n *yaml.Node, at string, each func(i int, item *yaml.
 }
 
 func (d *decoder) scalar(n *yaml.Node, at string) (string, bool) {
-	if n.Kind != yaml.ScalarNode {
+	switch {
+	case n.Kind != yaml.ScalarNode:
 		d.fail(n, at, "", "want a single value")
+		return "", false
+	case n.Tag == "!!null":
+		d.fail(n, at, "", "empty value: give one, or leave the key out")
 		return "", false
 	}
 	return n.Value, true
@@ -289,7 +326,7 @@ func (d *decoder) ownerSpec(n *yaml.Node, at, s string) {
 
 // The owner and group keywords a policy may use besides names and numbers.
 const (
-	OwnerSite = DefaultOwner // the owner of the audited root (for groups: its group, or the owner's)
+	OwnerSite = DefaultOwner // the owner of the audited root (for groups: that owner's primary group)
 	OwnerWeb  = "web"        // the web server's user or group
 	OwnerPHP  = "php"        // PHP's user or group
 )
@@ -346,12 +383,12 @@ func (d *decoder) mode(n *yaml.Node, at, key string) *fs.FileMode {
 		return nil
 	}
 	if n.Tag == "!!int" && n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) == 0 {
-		quoted := fmt.Sprintf("%04s", strings.TrimLeft(s, "0"))
+		quoted := fmt.Sprintf("%04s", strings.TrimLeft(strings.TrimPrefix(s, "0o"), "0"))
+		hint := fmt.Sprintf("write modes as quoted strings: %s: \"%s\"", key, quoted)
 		if len(quoted) > 4 || strings.Trim(quoted, "01234567") != "" {
-			quoted = "0644"
+			hint = fmt.Sprintf("write modes as quoted octal strings, such as %s: \"0644\"", key)
 		}
-		d.fail(n, at, fmt.Sprintf("write modes as quoted strings: %s: \"%s\"", key, quoted),
-			"%s is a bare number, which YAML reads as decimal, not octal", s)
+		d.fail(n, at, hint, "%s is a bare number, which YAML reads as decimal, not octal", s)
 		return nil
 	}
 	m, err := ParseMode(s)

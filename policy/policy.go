@@ -30,8 +30,8 @@ type Policy struct {
 // fields leave the choice to the command line, then to detection.
 type Identities struct {
 	WebUser, WebGroup, PHPUser string
-	// Owner and Group are what every rule expects unless it says otherwise (default: "site", the
-	// owner of each audited root).
+	// Owner and Group say who the site's owner and group are, which rules call "site" (default:
+	// the owner of each audited root, and that owner's primary group).
 	Owner, Group []string
 }
 
@@ -165,14 +165,7 @@ func (p *Policy) ForAncestor(abs string) Settings {
 var siteOnly = []string{DefaultOwner}
 
 func (p *Policy) base() Settings {
-	s := Settings{Owner: p.Identities.Owner, Group: p.Identities.Group}
-	if s.Owner == nil {
-		s.Owner = siteOnly
-	}
-	if s.Group == nil {
-		s.Group = siteOnly
-	}
-	return s
+	return Settings{Owner: siteOnly, Group: siteOnly}
 }
 
 func (s *Settings) apply(r *Rule) {
@@ -248,6 +241,9 @@ func matchGlob(glob, rel, abs string, isDir bool) bool {
 		name = abs
 	case rel == "":
 		return false
+	case rel == "." && !strings.Contains(glob, "/"):
+		// The root has no name: only "." and the match-alls name it, never .* or *.key.
+		return glob == "." || strings.Trim(glob, "*") == ""
 	case !strings.Contains(glob, "/"):
 		name = path.Base(rel)
 	}
