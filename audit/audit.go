@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -92,7 +91,14 @@ func (a *Auditor) Run(ctx context.Context, roots []string) (*Report, error) {
 	case a.File != nil:
 		rep.Policy = a.File.Name
 	default:
-		rep.Policy = cmp.Or(a.Preset, policy.Auto)
+		// The presets the roots got, as "policy" said "default" before there were others.
+		var names []string
+		for _, p := range rep.Presets {
+			if !slices.Contains(names, p.Preset) {
+				names = append(names, p.Preset)
+			}
+		}
+		rep.Policy = strings.Join(names, ", ")
 	}
 	today := a.Today
 	if today.IsZero() {
@@ -186,13 +192,7 @@ func (a *Auditor) ancestors(root string, t *tracer, reported map[string]bool) di
 			t.rep.Errors = append(t.rep.Errors, WalkError{Path: dir, Err: err})
 			continue
 		}
-		abs := systemPath(dir, sysroot)
-		s := t.policy.ForAncestor(abs)
-		if !s.Matched {
-			// Held to nothing but the way through, with the root's modes for a fix.
-			s = t.policy.For(".", abs, true)
-			s.Web, s.PHP, s.Matched = policy.NeedSearch, policy.NeedSearch, false
-		}
+		s := t.policy.ForAncestor(systemPath(dir, sysroot))
 		c := t.caseOf(&e, &s, way)
 		if !reported[dir] {
 			n := len(t.rep.Findings)

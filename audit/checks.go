@@ -172,44 +172,49 @@ func checkWorldWritable(c *Case) (string, *Fix, bool) {
 	return fmt.Sprintf("any local user can write to this %s (mode %s)", e.Type, m), nil, true
 }
 
-// exposedTo returns who may read a sensitive file, or enter or list a sensitive directory, that
-// they must not: "others" by the mode, or the web server's user where the policy says it needs
-// nothing there (it would hand the secret out as plain text); "" if nobody.
-func exposedTo(c *Case) string {
+// exposure says who may read a sensitive file, or enter or list a sensitive directory, that
+// must not: others, by the mode; or the web server's user where the policy says it needs nothing
+// there, since it would hand the secret out as plain text.
+type exposure uint8
+
+const (
+	notExposed exposure = iota
+	exposedToOthers
+	exposedToWeb
+)
+
+func exposedTo(c *Case) exposure {
 	e := c.Entry
 	if !c.Settings.Sensitive || !hasMode(e) {
-		return ""
+		return notExposed
 	}
-	opens := PermRead
+	opens, others := PermRead, e.Mode&0o004 != 0
 	if e.Type == TypeDir {
-		opens = PermRead | PermExec
-		if e.Mode&0o005 != 0 {
-			return "others"
-		}
-	} else if e.Mode&0o004 != 0 {
-		return "others"
+		opens, others = PermRead|PermExec, e.Mode&0o005 != 0
+	}
+	if others {
+		return exposedToOthers
 	}
 	if w := &c.Web; w.known() && w.Way && c.need(w) == policy.NeedNone && w.Access.Perm&opens != 0 {
-		return w.who()
+		return exposedToWeb
 	}
-	return ""
+	return notExposed
 }
 
 func checkSensitiveExposed(c *Case) (string, *Fix, bool) {
 	e, s := c.Entry, c.Settings
-	who := exposedTo(c)
-	if who == "" {
-		return "", nil, false
-	}
 	what, at := "can read this sensitive file", policy.OctalMode(s.Max(false))
 	if e.Type == TypeDir {
 		what, at = "can enter this sensitive directory", policy.OctalMode(s.Max(true))
 	}
-	if who == "others" {
+	switch exposedTo(c) {
+	case exposedToOthers:
 		return fmt.Sprintf("others %s (mode %s): at most %s", what, policy.OctalMode(e.Mode), at), modeFix(c), true
+	case exposedToWeb:
+		return fmt.Sprintf("%s %s, which the policy keeps from the web server: a request for it is answered with its contents (%s)",
+			c.Web.who(), what, c.Web.Access.Reason(e, c.Env.Accounts)), nil, true
 	}
-	return fmt.Sprintf("%s %s, which the policy keeps from the web server: a request for it is answered with its contents (%s)",
-		who, what, c.Web.Access.Reason(e, c.Env.Accounts)), nil, true
+	return "", nil, false
 }
 
 // checkModeTooOpen reports permission bits beyond the policy's maximum. An entry that is
@@ -217,7 +222,7 @@ func checkSensitiveExposed(c *Case) (string, *Fix, bool) {
 // the same excess bits.
 func checkModeTooOpen(c *Case) (string, *Fix, bool) {
 	e := c.Entry
-	if !hasMode(e) || worldWritable(e) || exposedTo(c) == "others" || codeWriter(c) != nil {
+	if !hasMode(e) || worldWritable(e) || exposedTo(c) == exposedToOthers || codeWriter(c) != nil {
 		return "", nil, false
 	}
 	allowed := allowedMode(c)

@@ -13,189 +13,135 @@ import (
 // the system lacks.
 var ErrPolicy = errors.New("the policy does not fit the audited system")
 
-// Owners are the owners and groups one root's policy expects, with every name resolved on the
-// audited system: site is the root's owner, web and php the identities the audit runs for.
+// Owners are the owners and groups one root's policy expects, every spec the policy writes
+// ("site", "web", "php", a name or a number) resolved once, on the audited system, to the ids it
+// stands for.
 type Owners struct {
-	// SiteUIDs are the site's owners: the policy's identities.owner, else the root's owner.
-	SiteUIDs []uint32
-	// SiteGIDs are the site's groups: the policy's identities.group, else the site owner's
-	// primary group (the root's group where the owner has no entry in /etc/passwd).
-	SiteGIDs []uint32
-	web, php *WebUser
-	users    map[string]uint32
-	groups   map[string]uint32
-	accounts *Accounts
+	users, groups map[string][]uint32
+	accounts      *Accounts
 }
 
-// resolveOwners resolves every owner and group p names, for the root entry root. It fails on a
-// name the audited system does not have, naming the policy line that uses it.
+// resolveOwners resolves every owner and group p names, for the root entry root: site is the
+// root's owner (for groups, that owner's primary group) unless the policy's identities say who
+// the site's owner and group are; web and php are the identities the audit runs for. It fails on
+// a name the audited system does not have, naming the policy line that uses it.
 func resolveOwners(p *policy.Policy, acc *Accounts, root *Entry, web, php *WebUser) (*Owners, error) {
-	o := &Owners{SiteUIDs: []uint32{root.UID}, SiteGIDs: []uint32{root.GID}, web: web, php: php,
-		users: map[string]uint32{}, groups: map[string]uint32{}, accounts: acc}
-	if acc == nil {
-		return o, nil
-	}
-	if name, ok := acc.UserName(root.UID); ok {
-		if u, ok := acc.LookupUser(name); ok {
-			o.SiteGIDs[0] = u.GID
-		}
-	}
-	resolve := func(specs []string, origin string, group bool) error {
-		for _, s := range specs {
-			if s == policy.OwnerSite || s == policy.OwnerWeb || s == policy.OwnerPHP {
-				continue
-			}
-			if id, err := parseID(s); err == nil {
-				o.set(group, s, id)
-				continue
-			}
-			if group {
-				g, ok := acc.LookupGroup(s)
-				if !ok {
-					return fmt.Errorf("%s: group %q: no such group in %s: %w", origin, s, acc.GroupPath, ErrPolicy)
-				}
-				o.set(group, s, g.GID)
-			} else {
-				u, ok := acc.LookupUser(s)
-				if !ok {
-					return fmt.Errorf("%s: owner %q: no such user in %s: %w", origin, s, acc.PasswdPath, ErrPolicy)
-				}
-				o.set(group, s, u.UID)
+	o := &Owners{users: map[string][]uint32{}, groups: map[string][]uint32{}, accounts: acc}
+	siteGID := root.GID
+	if acc != nil {
+		if name, ok := acc.UserName(root.UID); ok {
+			if u, ok := acc.LookupUser(name); ok {
+				siteGID = u.GID
 			}
 		}
-		return nil
 	}
-	if err := resolve(p.Identities.Owner, p.Name, false); err != nil {
+	o.users[policy.OwnerSite], o.groups[policy.OwnerSite] = []uint32{root.UID}, []uint32{siteGID}
+	if php == nil {
+		php = web // PHP runs as the web server's user
+	}
+	for spec, w := range map[string]*WebUser{policy.OwnerWeb: web, policy.OwnerPHP: php} {
+		o.users[spec], o.groups[spec] = nil, nil // unknown identities allow no one
+		if w != nil {
+			o.users[spec], o.groups[spec] = []uint32{w.UID}, []uint32{w.GID}
+		}
+	}
+	if err := o.resolveAll(p.Identities.Owner, p.Identities.Group, p.Name); err != nil {
 		return nil, err
 	}
-	if err := resolve(p.Identities.Group, p.Name, true); err != nil {
-		return nil, err
-	}
-	for _, r := range p.Rules {
-		if err := resolve(r.Owner, r.Origin, false); err != nil {
-			return nil, err
-		}
-		if err := resolve(r.Group, r.Origin, true); err != nil {
-			return nil, err
-		}
-	}
-	// The policy's identities name the site's owner and group; what they say is resolved with
-	// the root's owner as site, so "site" in them means the root's owner still.
+	// The identities say who "site" is, resolved with site still the root's owner.
 	if ids := p.Identities.Owner; ids != nil {
-		o.SiteUIDs = o.ids(ids, false, false)
+		o.users[policy.OwnerSite] = o.ids(ids, false, false)
 	}
 	if ids := p.Identities.Group; ids != nil {
-		o.SiteGIDs = o.ids(ids, false, true)
+		o.groups[policy.OwnerSite] = o.ids(ids, false, true)
+	}
+	for _, r := range p.Rules {
+		if err := o.resolveAll(r.Owner, r.Group, r.Origin); err != nil {
+			return nil, err
+		}
 	}
 	return o, nil
 }
 
-func (o *Owners) set(group bool, name string, id uint32) {
-	if group {
-		o.groups[name] = id
-	} else {
-		o.users[name] = id
+// resolveAll resolves the names and numbers among owners and groups, written at origin.
+func (o *Owners) resolveAll(owners, groups []string, origin string) error {
+	for _, group := range []bool{false, true} {
+		specs, m := owners, o.users
+		if group {
+			specs, m = groups, o.groups
+		}
+		for _, s := range specs {
+			if _, done := m[s]; done {
+				continue
+			}
+			id, err := o.lookup(s, group)
+			if err != nil {
+				return fmt.Errorf("%s: %w", origin, err)
+			}
+			m[s] = []uint32{id}
+		}
 	}
+	return nil
 }
 
-// php is PHP's user: its own where it has one, else the web server's.
-func (o *Owners) phpUser() *WebUser {
-	if o.php != nil {
-		return o.php
+// lookup resolves a name or number to an id; a number needs no name.
+func (o *Owners) lookup(spec string, group bool) (uint32, error) {
+	if id, err := parseID(spec); err == nil {
+		return id, nil
 	}
-	return o.web
+	switch {
+	case o.accounts == nil:
+		return 0, fmt.Errorf("%q: no accounts to name it from: %w", spec, ErrPolicy)
+	case group:
+		if g, ok := o.accounts.LookupGroup(spec); ok {
+			return g.GID, nil
+		}
+		return 0, fmt.Errorf("group %q: no such group in %s: %w", spec, o.accounts.GroupPath, ErrPolicy)
+	}
+	if u, ok := o.accounts.LookupUser(spec); ok {
+		return u.UID, nil
+	}
+	return 0, fmt.Errorf("owner %q: no such user in %s: %w", spec, o.accounts.PasswdPath, ErrPolicy)
 }
 
-// allows reports whether id is among the user (or group) ids specs allow, without building the
-// list: it runs for every entry.
+// allows reports whether id is among the user (or group) ids specs allow; in a writable path the
+// web and PHP users (or groups) may own what they wrote. It runs for every entry and allocates
+// nothing.
 func (o *Owners) allows(specs []string, writable, group bool, id uint32) bool {
+	m := o.users
+	if group {
+		m = o.groups
+	}
 	for _, s := range specs {
-		if o.allowsOne(s, group, id) {
+		if slices.Contains(m[s], id) {
 			return true
 		}
 	}
-	return writable && (o.allowsOne(policy.OwnerWeb, group, id) || o.allowsOne(policy.OwnerPHP, group, id))
+	return writable && (slices.Contains(m[policy.OwnerWeb], id) || slices.Contains(m[policy.OwnerPHP], id))
 }
 
-func (o *Owners) allowsOne(spec string, group bool, id uint32) bool {
-	var w *WebUser
-	switch spec {
-	case policy.OwnerSite:
-		if group {
-			return slices.Contains(o.SiteGIDs, id)
-		}
-		return slices.Contains(o.SiteUIDs, id)
-	case policy.OwnerWeb:
-		w = o.web
-	case policy.OwnerPHP:
-		w = o.phpUser()
-	default:
-		m := o.users
-		if group {
-			m = o.groups
-		}
-		want, ok := m[spec]
-		return ok && want == id
-	}
-	if w == nil {
-		return false
-	}
-	if group {
-		return w.GID == id
-	}
-	return w.UID == id
-}
-
-// ids returns the user (or group) ids specs allow, in order; writable adds the web and PHP
-// users' (or groups), who may own what they write.
+// ids returns the user (or group) ids specs allow, in order.
 func (o *Owners) ids(specs []string, writable, group bool) []uint32 {
+	m := o.users
+	if group {
+		m = o.groups
+	}
 	var out []uint32
 	for _, s := range specs {
-		out = append(out, o.specIDs(s, group)...)
+		out = append(out, m[s]...)
 	}
 	if writable {
-		out = append(out, o.specIDs(policy.OwnerWeb, group)...)
-		out = append(out, o.specIDs(policy.OwnerPHP, group)...)
+		out = append(out, m[policy.OwnerWeb]...)
+		out = append(out, m[policy.OwnerPHP]...)
 	}
 	return out
-}
-
-func (o *Owners) specIDs(spec string, group bool) []uint32 {
-	var w *WebUser
-	switch spec {
-	case policy.OwnerSite:
-		if group {
-			return o.SiteGIDs
-		}
-		return o.SiteUIDs
-	case policy.OwnerWeb:
-		w = o.web
-	case policy.OwnerPHP:
-		w = o.phpUser()
-	default:
-		m := o.users
-		if group {
-			m = o.groups
-		}
-		if id, ok := m[spec]; ok {
-			return []uint32{id}
-		}
-		return nil
-	}
-	switch {
-	case w == nil:
-		return nil
-	case group:
-		return []uint32{w.GID}
-	}
-	return []uint32{w.UID}
 }
 
 // describe names what specs expect: "deploy (the site's owner) or www-data".
 func (o *Owners) describe(specs []string, group bool) string {
 	var names []string
 	for _, s := range specs {
-		for _, id := range o.specIDs(s, group) {
+		for _, id := range o.ids([]string{s}, false, group) {
 			n := o.name(id, group)
 			if s == policy.OwnerSite {
 				n += " (the site's)"
@@ -221,18 +167,31 @@ func (o *Owners) name(id uint32, group bool) string {
 	return fmt.Sprint(id)
 }
 
-// ownerFix is the chown that gives c's entry the first owner its rule expects, keeping its group
-// and mode; nil where the policy names no owner the audit knows.
-func ownerFix(c *Case) *Fix {
-	o, e := c.Env.Owners, c.Entry
-	if o == nil {
+// chownFix is the one chown that gives c's entry an owner and a group its rule allows, changing
+// only what is wrong (the first id the rule names) and keeping the mode; nil where the policy
+// names no id the audit knows for what is wrong. owner-mismatch and group-mismatch share it, so
+// applying both fixes of an entry ends in one state.
+func chownFix(c *Case) *Fix {
+	o, e, s := c.Env.Owners, c.Entry, c.Settings
+	if o == nil || !e.OwnerKnown {
 		return nil
 	}
-	want := o.ids(c.Settings.Owner, false, false)
-	if len(want) == 0 {
-		return nil
+	fix := &Fix{Mode: e.Mode, Chown: true, UID: e.UID, GID: e.GID}
+	for _, f := range []struct {
+		specs []string
+		group bool
+		id    *uint32
+	}{{s.Owner, false, &fix.UID}, {s.Group, true, &fix.GID}} {
+		if o.allows(f.specs, s.Writable, f.group, *f.id) {
+			continue
+		}
+		want := o.ids(f.specs, false, f.group)
+		if len(want) == 0 {
+			return nil
+		}
+		*f.id = want[0]
 	}
-	return &Fix{Mode: e.Mode, Chown: true, UID: want[0], GID: e.GID}
+	return fix
 }
 
 // unnamed reports whether id has no name on the audited system: unknown-owner reports it then,
@@ -255,10 +214,10 @@ func checkOwnerMismatch(c *Case) (string, *Fix, bool) {
 	if o == nil || !e.OwnerKnown || o.allows(s.Owner, s.Writable, false, e.UID) || unnamed(c, e.UID, false) {
 		return "", nil, false
 	}
-	if ownedByServer(c) != nil && !s.Writable {
+	if serverOwnsOutsideWritable(c) {
 		return "", nil, false // web-user-owns or web-writable-code says it, with the danger
 	}
-	return fmt.Sprintf("owned by %s; the policy expects %s", o.name(e.UID, false), o.describe(s.Owner, false)), ownerFix(c), true
+	return fmt.Sprintf("owned by %s; the policy expects %s", o.name(e.UID, false), o.describe(s.Owner, false)), chownFix(c), true
 }
 
 func checkGroupMismatch(c *Case) (string, *Fix, bool) {
@@ -266,9 +225,5 @@ func checkGroupMismatch(c *Case) (string, *Fix, bool) {
 	if o == nil || !e.OwnerKnown || o.allows(s.Group, s.Writable, true, e.GID) || unnamed(c, e.GID, true) {
 		return "", nil, false
 	}
-	var fix *Fix
-	if want := o.ids(s.Group, false, true); len(want) > 0 {
-		fix = &Fix{Mode: e.Mode, Chown: true, UID: e.UID, GID: want[0]}
-	}
-	return fmt.Sprintf("group %s; the policy expects %s", o.name(e.GID, true), o.describe(s.Group, true)), fix, true
+	return fmt.Sprintf("group %s; the policy expects %s", o.name(e.GID, true), o.describe(s.Group, true)), chownFix(c), true
 }

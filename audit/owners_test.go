@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/afero"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 )
@@ -145,5 +146,87 @@ func TestIdentitiesNameTheSiteOwner(t *testing.T) {
 	want := map[string][]string{".": {"group-mismatch"}, "stray.html": {"group-mismatch"}}
 	if len(got) != len(want) || strings.Join(got["."], ",") != "group-mismatch" || strings.Join(got["stray.html"], ",") != "group-mismatch" {
 		t.Errorf("findings %v, want %v: root may own (site is in the owners), but the group is deploy's", got, want)
+	}
+}
+
+// Regressions from the second reading of the policy change.
+func TestFixesOfOwnershipFindings(t *testing.T) {
+	if !asRoot {
+		t.Skip("needs root: the tree's owners must be set with chown")
+	}
+	fsys := afero.NewOsFs()
+	root := makeTree(t, fsys, `
+d 0755 1000:1000 .
+f 0644 0:0 about.html
+f 0664 33:33 index.php
+l 0777 33:33 latest about.html
+d 2775 1000:33 wp-content
+d 0755 1000:33 wp-content/uploads
+`)
+	p := policy.Default()
+	p.Rules = append(p.Rules, mustParse(t, "version: 1\nrules:\n  - paths: wp-content/uploads/**\n    writable: true\n  - paths: wp-content/uploads/**/\n    php: write\n").Rules...)
+	rep := auditAs(t, fsys, root, webUser(), nil, p)
+	fixes := map[string]*Fix{}
+	for _, f := range rep.Findings {
+		key := f.Entry.Rel + " " + string(f.Rule)
+		fixes[key] = f.Fix
+	}
+	want := map[string]Fix{
+		// Owner and group wrong: both findings carry the one chown that fixes both.
+		"about.html owner-mismatch": {Mode: 0o644, Chown: true, UID: 1000, GID: 1000},
+		"about.html group-mismatch": {Mode: 0o644, Chown: true, UID: 1000, GID: 1000},
+		// Code the web server owns: back to the site, and the group write goes too.
+		"index.php web-writable-code": {Mode: 0o644, Chown: true, UID: 1000, GID: 33},
+		// A symlink the web server owns is still reported; its fix is a chown -h alone.
+		"latest owner-mismatch": {Mode: 0o777, Chown: true, UID: 1000, GID: 33},
+		// The group write the writable path allows the web server's group.
+		"wp-content/uploads web-unwritable": {Mode: 0o775},
+	}
+	for key, w := range want {
+		got, ok := fixes[key]
+		if !ok {
+			t.Errorf("%s: no finding (findings: %v)", key, rulesByRel(rep))
+			continue
+		}
+		if got == nil || *got != w {
+			t.Errorf("%s: fix %+v, want %+v", key, got, w)
+		}
+	}
+}
+
+// A rule for a directory above the root (the README's cPanel home) still holds it to the way
+// through: a 0700 home is a 403, and an unset maximum is no limit, never 0000.
+func TestHeldAncestorStillNeedsSearch(t *testing.T) {
+	if !asRoot {
+		t.Skip("needs root: the tree's owner must be set with chown")
+	}
+	sys := fixture.TempDir(t)
+	entries, err := fixture.Parse(strings.NewReader("d 0755 0:0 .\nd 0755 0:0 home\nd 0700 1000:1000 home/alice\nd 0755 1000:1000 home/alice/public_html\nf 0644 1000:1000 home/alice/public_html/index.html\n"), t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fixture.Materialise(afero.NewOsFs(), sys, entries, fixture.Options{Chown: true}); err != nil {
+		t.Fatal(err)
+	}
+	p := policy.Default()
+	p.Rules = append(p.Rules, mustParse(t, "version: 1\nrules:\n  - paths: /home/*/\n    dir_mode: \"0711\"\n  - paths: /srv/**\n    group: [site, web]\n").Rules...)
+	a := &Auditor{Fs: afero.NewOsFs(), Policy: p, Accounts: testAccounts(), WebUser: webUser(), SysRoot: sys}
+	rep, err := a.Run(context.Background(), []string{sys + "/home/alice/public_html"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range rep.Findings {
+		got = append(got, string(f.Rule)+" "+systemPath(f.Entry.Path, sys))
+	}
+	if strings.Join(got, "\n") != "web-untraversable /home/alice" {
+		t.Errorf("findings:\n%s\nwant web-untraversable /home/alice alone", strings.Join(got, "\n"))
+	}
+	none, err := policy.Preset("none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := none.For("x", "/x", false); s.FileMax != policy.ModeBits || s.DirMax != policy.ModeBits {
+		t.Errorf("preset none: maxima %v %v, want no limit", s.FileMax, s.DirMax)
 	}
 }

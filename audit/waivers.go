@@ -45,23 +45,29 @@ func newWaivers(p *policy.Policy, rep *Report, today time.Time, sysroot string) 
 }
 
 // apply decides f's fate: it returns false where a holding waiver covers it (the finding is
-// dropped and counted), and otherwise marks it with any expired waiver that covers it.
+// dropped and counted against that waiver), and otherwise marks it with an expired waiver that
+// covers it, which counts it as reported again.
 func (w *waivers) apply(f *Finding, c *Case) bool {
 	if w == nil || len(w.list) == 0 {
 		return true
 	}
 	e := c.Entry
 	abs := systemPath(e.Path, w.sysroot)
+	var expired *WaiverUse
 	for i := range w.list {
 		if !w.list[i].Covers(f.Rule, e.Rel, abs, e.Type == TypeDir) {
 			continue
 		}
-		use := w.uses[i]
-		use.Findings++
-		if !use.Expired {
+		if use := w.uses[i]; !use.Expired {
+			use.Findings++
 			return false
+		} else if expired == nil {
+			expired = use
 		}
-		f.ExpiredWaiver = &use.Waiver
+	}
+	if expired != nil {
+		expired.Findings++
+		f.ExpiredWaiver = &expired.Waiver
 	}
 	return true
 }
@@ -71,9 +77,8 @@ func systemPath(p, sysroot string) string {
 	if sysroot == "" || sysroot == "/" {
 		return p
 	}
-	rel := strings.TrimPrefix(p, strings.TrimSuffix(sysroot, "/"))
-	if rel == p {
+	if !within(p, sysroot) {
 		return p
 	}
-	return filepath.Join("/", rel)
+	return filepath.Join("/", strings.TrimPrefix(p, strings.TrimSuffix(sysroot, "/")))
 }

@@ -203,7 +203,13 @@ func checkWebWritableCode(c *Case) (string, *Fix, bool) {
 	fix := modeFix(c)
 	switch {
 	case r.Access.Class == ClassOwner:
-		fix = ownerFix(c)
+		// The owner goes back to the site, and the bits mode-too-open would have asked for go too.
+		if chown := chownFix(c); chown != nil {
+			chown.Mode = fix.Mode
+			fix = chown
+		} else {
+			fix = nil
+		}
 	case e.ACL != nil || verdictWith(r, e, fix.Mode).Can(PermWrite):
 		fix = nil
 	}
@@ -223,16 +229,17 @@ func checkScriptInWritableDir(c *Case) (string, *Fix, bool) {
 	return "", nil, false
 }
 
+// serverOwnsOutsideWritable reports whether web-user-owns or web-writable-code reports c's
+// entry for its owner: the web server's or PHP's user owns it outside the writable paths.
+func serverOwnsOutsideWritable(c *Case) bool {
+	return c.Entry.Type != TypeSymlink && !c.Settings.Writable && ownedByServer(c) != nil
+}
+
 func checkWebUserOwns(c *Case) (string, *Fix, bool) {
-	e := c.Entry
-	if !e.OwnerKnown || e.Type == TypeSymlink || c.Settings.Writable || codeWriter(c) != nil {
+	if !serverOwnsOutsideWritable(c) || codeWriter(c) != nil {
 		return "", nil, false
 	}
-	r := ownedByServer(c)
-	if r == nil {
-		return "", nil, false
-	}
-	return fmt.Sprintf("owned by %s, outside the policy's writable paths: a break-in through the site can change it; content belongs to the site's owner", r.who()), ownerFix(c), true
+	return fmt.Sprintf("owned by %s, outside the policy's writable paths: a break-in through the site can change it; content belongs to the site's owner", ownedByServer(c).who()), chownFix(c), true
 }
 
 func checkACLExtendsAccess(c *Case) (string, *Fix, bool) {
@@ -311,7 +318,7 @@ func grantFix(c *Case, r *Reach, want Perm) *Fix {
 	if e.ACL != nil {
 		return nil
 	}
-	m := e.Mode | c.Settings.Max(e.Type == TypeDir).Perm()&(fs.FileMode(want)*0o111)
+	m := e.Mode | allowedMode(c).Perm()&(fs.FileMode(want)*0o111)
 	if !verdictWith(r, e, m).Can(want) {
 		return nil
 	}

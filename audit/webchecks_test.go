@@ -308,7 +308,7 @@ rules:
 			"public/logo.png": {"web-unreadable"},
 		}},
 		{"mod_php as www-data", nil, map[string][]string{
-			".env":            {"web-unreadable"}, // PHP runs as www-data and must read it
+			// .env is a secret PHP reads only where a preset says so (Laravel's): not here.
 			"uploads":         {"web-unwritable"},
 			"app/Kernel.php":  {"web-unreadable"},
 			"public/logo.png": {"web-unreadable"},

@@ -7,6 +7,7 @@ package policy
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"strings"
 
@@ -60,7 +61,7 @@ func (n Need) String() string {
 	return fmt.Sprintf("need(%d)", n)
 }
 
-// ParseNeed reads none, read or write.
+// ParseNeed reads none, search, read or write.
 func ParseNeed(s string) (Need, error) {
 	for n, name := range needNames {
 		if s == name {
@@ -150,9 +151,11 @@ func (p *Policy) For(rel, abs string, isDir bool) Settings {
 }
 
 // ForAncestor returns the settings of a directory above the audited root, abs on the audited
-// system: only rules with absolute globs can match it, and Matched says whether one did.
+// system. It starts from the root's settings with the web server and PHP needing only to search
+// it, on their way down; then rules with absolute globs apply, and Matched says whether one did.
 func (p *Policy) ForAncestor(abs string) Settings {
-	s := p.base()
+	s := p.For(".", "", true)
+	s.Web, s.PHP, s.Matched = NeedSearch, NeedSearch, false
 	for i := range p.Rules {
 		if r := &p.Rules[i]; r.matchesAbs(abs) {
 			s.apply(r)
@@ -164,8 +167,9 @@ func (p *Policy) ForAncestor(abs string) Settings {
 // siteOnly is the expectation where nothing else is said, shared so that For allocates nothing.
 var siteOnly = []string{DefaultOwner}
 
+// base is what holds where no rule says: no limit on modes, no access needed, the site's owner.
 func (p *Policy) base() Settings {
-	return Settings{Owner: siteOnly, Group: siteOnly}
+	return Settings{FileMax: ModeBits, DirMax: ModeBits, Owner: siteOnly, Group: siteOnly}
 }
 
 func (s *Settings) apply(r *Rule) {
@@ -194,11 +198,15 @@ func (s *Settings) apply(r *Rule) {
 	if r.Writable != nil {
 		s.Writable = *r.Writable
 	}
-	for id, sev := range r.Severity {
-		if s.severity == nil {
-			s.severity = make(map[RuleID]Severity)
-		}
-		s.severity[id] = sev
+	switch {
+	case len(r.Severity) == 0:
+	case s.severity == nil:
+		s.severity = r.Severity // shared, never written: most paths meet one rule with severities
+	default:
+		merged := make(map[RuleID]Severity, len(s.severity)+len(r.Severity))
+		maps.Copy(merged, s.severity)
+		maps.Copy(merged, r.Severity)
+		s.severity = merged
 	}
 }
 
@@ -254,13 +262,21 @@ func matchGlob(glob, rel, abs string, isDir bool) bool {
 	return ok && err == nil
 }
 
-// validGlob reports whether glob is a doublestar pattern webperm can match.
+// validGlob reports whether glob is a doublestar pattern webperm can match: paths are clean, so
+// a glob with an empty, "." or ".." part (./uploads, a//b) would never match anything.
 func validGlob(glob string) bool {
 	if glob == "" {
 		return false
 	}
 	if glob != "/" {
 		glob = strings.TrimSuffix(glob, "/")
+	}
+	if glob != "." && glob != "/" {
+		for i, part := range strings.Split(glob, "/") {
+			if (part == "" && i > 0) || part == "." || part == ".." {
+				return false
+			}
+		}
 	}
 	return doublestar.ValidatePattern(glob)
 }

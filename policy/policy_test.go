@@ -190,14 +190,15 @@ func TestForAncestor(t *testing.T) {
 		web     Need
 		group   []string
 	}{
+		// Every ancestor starts from the root's settings (0700 here, from "**"), needing search.
 		{"a home", "/home/bob", true, 0o711, NeedSearch, []string{"site"}},
 		{"a numbered home", "/home2/bob", true, 0o711, NeedSearch, []string{"site"}},
 		{"the last matching rule wins", "/home/alice", true, 0o711, NeedSearch, []string{"nobody"}},
-		{"a document root above the audited one", "/home/bob/public_html", true, 0o750, NeedNone, []string{"site"}},
-		{"an absolute glob's star stops at a slash", "/home/bob/public_html/blog", false, 0, NeedNone, []string{"site"}},
-		{"a directory no absolute glob names", "/home", false, 0, NeedNone, []string{"site"}},
-		{"the file system root", "/", false, 0, NeedNone, []string{"site"}},
-		{"an absolute glob without a trailing slash", "/home/alice/x.key", true, 0, NeedNone, []string{"site"}},
+		{"a document root above the audited one", "/home/bob/public_html", true, 0o750, NeedSearch, []string{"site"}},
+		{"an absolute glob's star stops at a slash", "/home/bob/public_html/blog", false, 0o700, NeedSearch, []string{"site"}},
+		{"a directory no absolute glob names", "/home", false, 0o700, NeedSearch, []string{"site"}},
+		{"the file system root", "/", false, 0o700, NeedSearch, []string{"site"}},
+		{"an absolute glob without a trailing slash", "/home/alice/x.key", true, 0o700, NeedNone, []string{"site"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

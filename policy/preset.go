@@ -36,8 +36,10 @@ func IsPreset(name string) bool {
 	if name == None {
 		return true
 	}
-	for _, part := range strings.Split(name, "+") {
-		if !contains(presetNames, part) {
+	parts := strings.Split(name, "+")
+	for _, part := range parts {
+		// default inside a combination would undo the others: every preset builds on it.
+		if !contains(presetNames, part) || (part == "default" && len(parts) > 1) {
 			return false
 		}
 	}

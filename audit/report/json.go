@@ -34,13 +34,19 @@ type jsonPreset struct {
 	Evidence []string `json:"evidence,omitempty"`
 }
 
-type jsonWaiver struct {
+// jsonWaiverRef names a waiver of the policy.
+type jsonWaiverRef struct {
 	Rule    policy.RuleID `json:"rule"`
 	Paths   []string      `json:"paths"`
 	Reason  string        `json:"reason"`
 	Expires string        `json:"expires"`
 	Origin  string        `json:"origin"`
-	Expired bool          `json:"expired"`
+}
+
+// jsonWaiver is a waiver and what it did.
+type jsonWaiver struct {
+	jsonWaiverRef
+	Expired bool `json:"expired"`
 	// Findings counts the findings it covered: waived while it holds, reported once expired.
 	Findings int `json:"findings"`
 }
@@ -81,7 +87,7 @@ type jsonFinding struct {
 	Message    string   `json:"message"`
 	Fix        *jsonFix `json:"fix,omitempty"`
 	// ExpiredWaiver is the waiver that accepted this finding until its last day passed.
-	ExpiredWaiver *jsonWaiver `json:"expired_waiver,omitempty"`
+	ExpiredWaiver *jsonWaiverRef `json:"expired_waiver,omitempty"`
 }
 
 // jsonFix is a finding's target state: the mode, and the owner and group where they change.
@@ -116,7 +122,7 @@ func JSON(w io.Writer, r *audit.Report, _ Options) error {
 		out.Presets = append(out.Presets, jsonPreset{Root: p.Root, Preset: p.Preset, Evidence: p.Evidence})
 	}
 	for _, w := range r.Waivers {
-		out.Waivers = append(out.Waivers, newJSONWaiver(&w.Waiver, w.Expired, w.Findings))
+		out.Waivers = append(out.Waivers, jsonWaiver{jsonWaiverRef: newJSONWaiverRef(&w.Waiver), Expired: w.Expired, Findings: w.Findings})
 	}
 	for i := range r.Findings {
 		f := &r.Findings[i]
@@ -157,7 +163,11 @@ func newJSONFinding(f *audit.Finding, a *audit.Accounts) jsonFinding {
 		}
 	}
 	if f.Fix != nil {
-		jf.Fix = &jsonFix{Mode: policy.OctalMode(f.Fix.Mode)}
+		jf.Fix = &jsonFix{}
+		// A chown alone leaves the mode, and a symlink's mode is never set: chmod would follow it.
+		if e.Type != audit.TypeSymlink && (f.Fix.Mode != e.Mode || !f.Fix.Chown) {
+			jf.Fix.Mode = policy.OctalMode(f.Fix.Mode)
+		}
 		if f.Fix.Chown {
 			uid, gid := f.Fix.UID, f.Fix.GID
 			jf.Fix.UID, jf.Fix.GID = &uid, &gid
@@ -168,14 +178,14 @@ func newJSONFinding(f *audit.Finding, a *audit.Accounts) jsonFinding {
 		}
 	}
 	if w := f.ExpiredWaiver; w != nil {
-		jw := newJSONWaiver(w, true, 0)
-		jf.ExpiredWaiver = &jw
+		ref := newJSONWaiverRef(w)
+		jf.ExpiredWaiver = &ref
 	}
 	return jf
 }
 
-func newJSONWaiver(w *policy.Waiver, expired bool, findings int) jsonWaiver {
-	return jsonWaiver{Rule: w.Rule, Paths: w.Paths, Reason: w.Reason, Expires: w.Expires, Origin: w.Origin, Expired: expired, Findings: findings}
+func newJSONWaiverRef(w *policy.Waiver) jsonWaiverRef {
+	return jsonWaiverRef{Rule: w.Rule, Paths: w.Paths, Reason: w.Reason, Expires: w.Expires, Origin: w.Origin}
 }
 
 // rawBytes is the base64 of s when s is not valid UTF-8, and empty otherwise.

@@ -85,9 +85,9 @@ func fixCommands(f *audit.Finding, a *audit.Accounts) string {
 	var cmds []string
 	if f.Fix.Chown {
 		owner, group := ownerNames(&audit.Entry{UID: f.Fix.UID, GID: f.Fix.GID, OwnerKnown: true}, a)
-		cmds = append(cmds, "chown "+owner+":"+group)
+		cmds = append(cmds, "chown -h "+owner+":"+group)
 	}
-	if f.Fix.Mode != f.Entry.Mode || !f.Fix.Chown {
+	if f.Entry.Type != audit.TypeSymlink && (f.Fix.Mode != f.Entry.Mode || !f.Fix.Chown) {
 		cmds = append(cmds, "chmod "+policy.OctalMode(f.Fix.Mode))
 	}
 	return strings.Join(cmds, "; ")

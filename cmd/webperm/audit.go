@@ -124,9 +124,12 @@ func runAudit(ctx context.Context, stdout io.Writer, args []string, fl *auditFla
 	if err != nil {
 		return err
 	}
-	applyIdentities(&fl.system.ids, file)
+	fromFile := applyIdentities(&fl.system.ids, file)
 	accounts, webUser, phpUser, err := fl.system.load(osfs)
 	if err != nil {
+		if fromFile {
+			return withHint(err, "%s's identities stand for --web-user, --web-group and --php-user where those are not given", file.Name)
+		}
 		return err
 	}
 	sysroot, err := filepath.Abs(fl.system.sysroot)

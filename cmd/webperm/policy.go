@@ -58,10 +58,11 @@ func readPolicy(name string) (*policy.Policy, error) {
 	return policy.Parse(name, data)
 }
 
-// applyIdentities fills the identities the command line left empty from the policy file's.
-func applyIdentities(ids *audit.IdentityFlags, file *policy.Policy) {
+// applyIdentities fills the identities the command line left empty from the policy file's, and
+// says whether it filled any.
+func applyIdentities(ids *audit.IdentityFlags, file *policy.Policy) (filled bool) {
 	if file == nil {
-		return
+		return false
 	}
 	for _, f := range []struct {
 		flag *string
@@ -71,10 +72,11 @@ func applyIdentities(ids *audit.IdentityFlags, file *policy.Policy) {
 		{&ids.WebGroup, file.Identities.WebGroup},
 		{&ids.PHPUser, file.Identities.PHPUser},
 	} {
-		if *f.flag == "" {
-			*f.flag = f.file
+		if *f.flag == "" && f.file != "" {
+			*f.flag, filled = f.file, true
 		}
 	}
+	return filled
 }
 
 func newPolicyCommand() *cobra.Command {
