@@ -73,3 +73,29 @@ func rulesByRel(rep *Report) map[string][]string {
 	}
 	return out
 }
+
+// checkRules fails t for every path whose rules differ from want, and for every path with
+// findings want does not list; both map a path to its sorted rule ids.
+func checkRules(t *testing.T, got, want map[string][]string) {
+	t.Helper()
+	for p, rules := range want {
+		if !slices.Equal(got[p], rules) {
+			t.Errorf("%s: %v, want %v", p, got[p], rules)
+		}
+	}
+	for p, rules := range got {
+		if _, ok := want[p]; !ok {
+			t.Errorf("%s: unexpected %v", p, rules)
+		}
+	}
+}
+
+// mustParse reads a policy file's text, failing t on a fault.
+func mustParse(t *testing.T, src string) *policy.Policy {
+	t.Helper()
+	p, err := policy.Parse("site.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

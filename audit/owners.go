@@ -154,17 +154,12 @@ func (o *Owners) describe(specs []string, group bool) string {
 	return strings.Join(names, " or ")
 }
 
+// name is how messages name a user or group id: by name where the audited system has one.
 func (o *Owners) name(id uint32, group bool) string {
-	if o.accounts != nil {
-		lookup := o.accounts.UserName
-		if group {
-			lookup = o.accounts.GroupName
-		}
-		if n, ok := lookup(id); ok {
-			return n
-		}
+	if group {
+		return groupLabel(id, o.accounts)
 	}
-	return fmt.Sprint(id)
+	return userLabel(id, o.accounts)
 }
 
 // chownFix is the one chown that gives c's entry an owner and a group its rule allows, changing
@@ -214,7 +209,7 @@ func checkOwnerMismatch(c *Case) (string, *Fix, bool) {
 	if o == nil || !e.OwnerKnown || o.allows(s.Owner, s.Writable, false, e.UID) || unnamed(c, e.UID, false) {
 		return "", nil, false
 	}
-	if serverOwnsOutsideWritable(c) {
+	if serverOwner(c) != nil {
 		return "", nil, false // web-user-owns or web-writable-code says it, with the danger
 	}
 	return fmt.Sprintf("owned by %s; the policy expects %s", o.name(e.UID, false), o.describe(s.Owner, false)), chownFix(c), true

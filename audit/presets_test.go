@@ -229,16 +229,7 @@ func TestPresetFixtures(t *testing.T) {
 			t.Run("faults", func(t *testing.T) {
 				sys, rep := tc.audit(t, tc.faults)
 				got := rulesBySysPath(sys, rep)
-				for p, rules := range tc.findings {
-					if !slices.Equal(got[p], rules) {
-						t.Errorf("%s: %v, want %v", p, got[p], rules)
-					}
-				}
-				for p, rules := range got {
-					if _, ok := tc.findings[p]; !ok {
-						t.Errorf("%s: unexpected %v", p, rules)
-					}
-				}
+				checkRules(t, got, tc.findings)
 				for key, want := range tc.severity {
 					p, rule, _ := strings.Cut(key, " ")
 					f := findingAt(sys, rep, p, policy.RuleID(rule))

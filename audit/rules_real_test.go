@@ -63,16 +63,7 @@ l 0777 1000:1000 sub/back ../ok-0644.php
 	}
 	rep := auditTree(t, afero.NewOsFs(), root, 4)
 	got := rulesByRel(rep)
-	for rel, rules := range want {
-		if !slices.Equal(got[rel], rules) {
-			t.Errorf("%s: got %v, want %v", rel, got[rel], rules)
-		}
-	}
-	for rel, rules := range got {
-		if _, ok := want[rel]; !ok {
-			t.Errorf("%s: unexpected %v", rel, rules)
-		}
-	}
+	checkRules(t, got, want)
 	if rep.Entries != 29 || len(rep.Errors) != 0 {
 		t.Errorf("entries %d, errors %v; want 29 entries and no errors", rep.Entries, rep.Errors)
 	}

@@ -229,17 +229,21 @@ func checkScriptInWritableDir(c *Case) (string, *Fix, bool) {
 	return "", nil, false
 }
 
-// serverOwnsOutsideWritable reports whether web-user-owns or web-writable-code reports c's
-// entry for its owner: the web server's or PHP's user owns it outside the writable paths.
-func serverOwnsOutsideWritable(c *Case) bool {
-	return c.Entry.Type != TypeSymlink && !c.Settings.Writable && ownedByServer(c) != nil
+// serverOwner returns the web server's or PHP's identity where it owns c's entry outside the
+// writable paths, which web-user-owns or web-writable-code then report; nil otherwise.
+func serverOwner(c *Case) *Reach {
+	if c.Entry.Type == TypeSymlink || c.Settings.Writable {
+		return nil
+	}
+	return ownedByServer(c)
 }
 
 func checkWebUserOwns(c *Case) (string, *Fix, bool) {
-	if !serverOwnsOutsideWritable(c) || codeWriter(c) != nil {
+	r := serverOwner(c)
+	if r == nil || codeWriter(c) != nil {
 		return "", nil, false
 	}
-	return fmt.Sprintf("owned by %s, outside the policy's writable paths: a break-in through the site can change it; content belongs to the site's owner", ownedByServer(c).who()), chownFix(c), true
+	return fmt.Sprintf("owned by %s, outside the policy's writable paths: a break-in through the site can change it; content belongs to the site's owner", r.who()), chownFix(c), true
 }
 
 func checkACLExtendsAccess(c *Case) (string, *Fix, bool) {

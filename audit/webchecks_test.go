@@ -90,16 +90,7 @@ f 0644 1000:1000 uploads/photo.jpg
 			root := makeTree(t, fsys, manifest)
 			rep := auditAs(t, fsys, root, webUser(), nil, policy.Default())
 			got := rulesByRel(rep)
-			for rel, rules := range want {
-				if strings.Join(got[rel], ",") != strings.Join(rules, ",") {
-					t.Errorf("%s: %v, want %v", rel, got[rel], rules)
-				}
-			}
-			for rel, rules := range got {
-				if _, ok := want[rel]; !ok {
-					t.Errorf("%s: unexpected %v", rel, rules)
-				}
-			}
+			checkRules(t, got, want)
 		})
 	}
 }
@@ -317,16 +308,7 @@ rules:
 		t.Run(tt.name, func(t *testing.T) {
 			rep := auditAs(t, fsys, root, webUser(), tt.php, p)
 			got := rulesByRel(rep)
-			for rel, rules := range tt.want {
-				if strings.Join(got[rel], ",") != strings.Join(rules, ",") {
-					t.Errorf("%s: %v, want %v", rel, got[rel], rules)
-				}
-			}
-			for rel, rules := range got {
-				if _, ok := tt.want[rel]; !ok {
-					t.Errorf("%s: unexpected %v", rel, rules)
-				}
-			}
+			checkRules(t, got, tt.want)
 		})
 	}
 }

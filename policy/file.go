@@ -99,6 +99,27 @@ var yamlParserProblem = regexp.MustCompile(`^(did not find expected (<document s
 // gives no line.
 var yamlUnknownAnchor = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
 
+// syntaxError turns the YAML library's error for data into a fault on the line it concerns.
+func (d *decoder) syntaxError(data []byte, err error) *Error {
+	e := &Error{File: d.file, Line: 1, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		e.Line, _ = strconv.Atoi(m[1])
+		e.Msg = strings.TrimPrefix(err.Error(), m[0])
+		if yamlParserProblem.MatchString(e.Msg) {
+			e.Line++
+		}
+	} else if m := yamlUnknownAnchor.FindStringSubmatch(e.Msg); m != nil {
+		if i := bytes.Index(data, []byte("*"+m[1])); i >= 0 {
+			e.Line = bytes.Count(data[:i], []byte("\n")) + 1
+		}
+	}
+	e.Msg = "not valid YAML: " + e.Msg
+	if strings.Contains(e.Msg, "anchor") || strings.Contains(e.Msg, "alias") || strings.Contains(e.Msg, "alphabetic or numeric") {
+		e.Hint = `quote a glob that begins with *: paths: "*.key"`
+	}
+	return e
+}
+
 func (d *decoder) document(data []byte) *Policy {
 	var doc, next yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -108,23 +129,7 @@ func (d *decoder) document(data []byte) *Policy {
 		err = dec.Decode(&next)
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
-		e := &Error{File: d.file, Line: 1, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-			e.Line, _ = strconv.Atoi(m[1])
-			e.Msg = strings.TrimPrefix(err.Error(), m[0])
-			if yamlParserProblem.MatchString(e.Msg) {
-				e.Line++
-			}
-		} else if m := yamlUnknownAnchor.FindStringSubmatch(e.Msg); m != nil {
-			if i := bytes.Index(data, []byte("*"+m[1])); i >= 0 {
-				e.Line = bytes.Count(data[:i], []byte("\n")) + 1
-			}
-		}
-		e.Msg = "not valid YAML: " + e.Msg
-		if strings.Contains(e.Msg, "anchor") || strings.Contains(e.Msg, "alias") || strings.Contains(e.Msg, "alphabetic or numeric") {
-			e.Hint = `quote a glob that begins with *: paths: "*.key"`
-		}
-		d.errs = append(d.errs, e)
+		d.errs = append(d.errs, d.syntaxError(data, err))
 		return nil
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
@@ -186,7 +191,7 @@ func (d *decoder) mapping(n *yaml.Node, at string, keys []string, each func(key 
 		switch {
 		case !d.plain(k, at) || !d.plain(v, key):
 			continue
-		case k.Kind != yaml.ScalarNode || !contains(keys, k.Value):
+		case k.Kind != yaml.ScalarNode || !slices.Contains(keys, k.Value):
 			d.fail(k, at, "", "unknown key %q (want %s)", k.Value, strings.Join(keys, ", "))
 		case seen[k.Value]:
 			d.fail(k, at, "", "key %q repeated: keep one", k.Value)
@@ -212,15 +217,6 @@ func join(at, key string) string {
 		return key
 	}
 	return at + "." + key
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (d *decoder) sequence(n *yaml.Node, at string, each func(i int, item *yaml.Node)) {

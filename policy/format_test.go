@@ -3,6 +3,7 @@ package policy
 import (
 	"io/fs"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -114,7 +115,7 @@ func TestFormatRoundTrip(t *testing.T) {
 			out := checkRoundTrip(t, tt.p, "")
 			lines := strings.Split(out, "\n")
 			for _, want := range tt.want {
-				if !contains(lines, want) {
+				if !slices.Contains(lines, want) {
 					t.Errorf("no line %q in\n%s", want, out)
 				}
 			}

@@ -3,6 +3,7 @@ package policy
 import (
 	"embed"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -39,7 +40,7 @@ func IsPreset(name string) bool {
 	parts := strings.Split(name, "+")
 	for _, part := range parts {
 		// default inside a combination would undo the others: every preset builds on it.
-		if !contains(presetNames, part) || (part == "default" && len(parts) > 1) {
+		if !slices.Contains(presetNames, part) || (part == "default" && len(parts) > 1) {
 			return false
 		}
 	}
@@ -48,7 +49,7 @@ func IsPreset(name string) bool {
 
 // PresetSource returns the commented policy file of one preset.
 func PresetSource(name string) ([]byte, error) {
-	if !contains(presetNames, name) {
+	if !slices.Contains(presetNames, name) {
 		return nil, unknownPreset(name)
 	}
 	return presetFiles.ReadFile("presets/" + name + ".yaml")
