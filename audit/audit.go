@@ -66,6 +66,11 @@ type Auditor struct {
 	WebUser  *WebUser // nil: nothing about the web server's access is checked
 	PHPUser  *WebUser // nil: the web user reads scripts too, as under mod_php
 	Jobs     int
+	// AsFixed judges everything below a directory as if the directory's fix had been made: a
+	// file behind a 0700 directory is then checked too, as a plan must, since fixing the
+	// directory lets the web server reach it. A report for people leaves it unset: it shows the
+	// tree as it is, each 403 once, at the directory that blocks it.
+	AsFixed bool
 	// SysRoot is the audited system's root, absolute ("" or "/": the host's). Directories above
 	// it belong to the host, not to the system the web server runs on, so they are not on its way.
 	SysRoot string
@@ -104,7 +109,8 @@ func (a *Auditor) Run(ctx context.Context, roots []string) (*Report, error) {
 	if today.IsZero() {
 		today = time.Now()
 	}
-	reported := make(map[string]bool) // ancestors already reported, for roots that share them
+	// Ancestors already reported, for roots that share them, with the fix their findings got.
+	reported := make(map[string]*Fix)
 	for i := range plans {
 		p := &plans[i]
 		env := &Env{Root: p.root, Accounts: a.Accounts, Owners: p.owners, waivers: newWaivers(p.policy, rep, today, a.SysRoot)}
@@ -152,7 +158,7 @@ func (a *Auditor) plan(root string, p *rootPlan, rep *Report) error {
 }
 
 // auditRoot audits the way down to p's root, then the root and everything below it.
-func (a *Auditor) auditRoot(ctx context.Context, p *rootPlan, env *Env, rep *Report, reported map[string]bool) error {
+func (a *Auditor) auditRoot(ctx context.Context, p *rootPlan, env *Env, rep *Report, reported map[string]*Fix) error {
 	root := p.root
 	t := &tracer{a: a, policy: p.policy, env: env, rep: rep}
 	way := a.ancestors(root, t, reported)
@@ -174,7 +180,7 @@ func (a *Auditor) auditRoot(ctx context.Context, p *rootPlan, env *Env, rep *Rep
 // ancestors checks the directories from / down to root's parent and returns the state of the way
 // through them. They are examined only on the operating system's file system: other backends
 // have no path up to /.
-func (a *Auditor) ancestors(root string, t *tracer, reported map[string]bool) dirState {
+func (a *Auditor) ancestors(root string, t *tracer, reported map[string]*Fix) dirState {
 	way := dirState{web: step{way: true}, php: step{way: true}}
 	if _, ok := a.Fs.(*afero.OsFs); !ok || root == "/" {
 		return way
@@ -194,12 +200,16 @@ func (a *Auditor) ancestors(root string, t *tracer, reported map[string]bool) di
 		}
 		s := t.policy.ForAncestor(systemPath(dir, sysroot))
 		c := t.caseOf(&e, &s, way)
-		if !reported[dir] {
+		fix, done := reported[dir]
+		if !done {
 			n := len(t.rep.Findings)
 			t.rep.Findings = CheckAncestor(&c, t.rep.Findings)
-			reported[dir] = len(t.rep.Findings) > n
+			if found := t.rep.Findings[n:]; len(found) > 0 {
+				fix = fixOf(found)
+				reported[dir] = fix
+			}
 		}
-		way = descend(&c, way)
+		way = t.descend(&c, way, fix)
 	}
 	return way
 }
@@ -258,6 +268,7 @@ func (t *tracer) visit(e Entry) {
 	t.entry, t.settings = e, t.policy.For(e.Rel, systemPath(e.Path, t.a.SysRoot), e.Type == TypeDir)
 	t.cur = t.caseOf(&t.entry, &t.settings, t.stack[depth])
 	c := &t.cur
+	n := len(t.rep.Findings)
 	t.rep.Findings = Check(c, t.rep.Findings)
 	if depth == 0 {
 		root, s := e, t.settings
@@ -269,7 +280,7 @@ func (t *tracer) visit(e Entry) {
 		t.index = true
 	}
 	if e.Type == TypeDir {
-		t.stack = append(t.stack[:depth+1], descend(c, t.stack[depth]))
+		t.stack = append(t.stack[:depth+1], t.descend(c, t.stack[depth], fixOf(t.rep.Findings[n:])))
 	}
 }
 
@@ -300,6 +311,18 @@ func reach(w *WebUser, e *Entry, parent step) Reach {
 	}
 	id := w.Identity()
 	return Reach{Who: w, Way: parent.way, ParentWritable: parent.way && parent.writable, Access: Access(&id, e)}
+}
+
+// descend returns the state of the way into c's entry, a directory, from its parent's. Where the
+// audit is for a plan (Auditor.AsFixed), the directory is taken as fix will leave it, so what
+// lies below is judged as the web server will reach it once the plan has run.
+func (t *tracer) descend(c *Case, parent dirState, fix *Fix) dirState {
+	if !t.a.AsFixed || fix == nil {
+		return descend(c, parent)
+	}
+	e := fix.after(c.Entry)
+	fixed := c.as(&e)
+	return descend(&fixed, parent)
 }
 
 // descend returns the state of the way into c's entry, a directory, from its parent's.

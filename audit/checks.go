@@ -114,6 +114,7 @@ func CheckAncestor(c *Case, out []Finding) []Finding {
 }
 
 func runChecks(table []ruleCheck, c *Case, out []Finding) []Finding {
+	n := len(out)
 	for _, rc := range table {
 		if msg, fix, ok := rc.fn(c); ok {
 			if f := newFinding(c, rc.rule, msg, fix); c.Env.waivers.apply(&f, c) {
@@ -121,6 +122,7 @@ func runChecks(table []ruleCheck, c *Case, out []Finding) []Finding {
 			}
 		}
 	}
+	settleFixes(table, c, out[n:])
 	return out
 }
 

@@ -5,6 +5,7 @@ package audit
 
 import (
 	"archive/tar"
+	"fmt"
 	"io/fs"
 	"syscall"
 
@@ -35,6 +36,17 @@ func (t Type) String() string { return typeNames[t] }
 
 // MarshalText writes the type's name.
 func (t Type) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// UnmarshalText reads a type's name, as MarshalText writes it.
+func (t *Type) UnmarshalText(b []byte) error {
+	for i, name := range typeNames {
+		if name == string(b) {
+			*t = Type(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown type %q: want file, dir, symlink, fifo, socket, char-device, block-device or other", b)
+}
 
 // TypeOf classifies a file mode.
 func TypeOf(m fs.FileMode) Type {
@@ -80,8 +92,12 @@ type Entry struct {
 	// OwnerKnown false, never uid 0.
 	UID, GID   uint32
 	OwnerKnown bool
-	LinkTarget string // the symlink's target as written in the link
-	Target     Target
+	// Dev and Ino name the inode, and Nlink counts its names, where the backend says (the
+	// operating system's file system); zero elsewhere. A fix changes nothing that is not still
+	// the inode the audit saw.
+	Dev, Ino, Nlink uint64
+	LinkTarget      string // the symlink's target as written in the link
+	Target          Target
 	// ACL is the entry's POSIX access ACL, nil when it has none or the file system cannot say.
 	ACL *ACL
 	// Label is the entry's SELinux context, empty where there is none.
@@ -103,6 +119,9 @@ func NewEntry(path, rel string, fi fs.FileInfo) Entry {
 		Mode: fi.Mode() & policy.ModeBits,
 	}
 	e.UID, e.GID, e.OwnerKnown = ownerOf(fi.Sys())
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		e.Dev, e.Ino, e.Nlink = uint64(st.Dev), st.Ino, uint64(st.Nlink)
+	}
 	return e
 }
 

@@ -48,28 +48,43 @@ func newWaivers(p *policy.Policy, rep *Report, today time.Time, sysroot string) 
 // dropped and counted against that waiver), and otherwise marks it with an expired waiver that
 // covers it, which counts it as reported again.
 func (w *waivers) apply(f *Finding, c *Case) bool {
-	if w == nil || len(w.list) == 0 {
-		return true
-	}
-	e := c.Entry
-	abs := systemPath(e.Path, w.sysroot)
-	var expired *WaiverUse
-	for i := range w.list {
-		if !w.list[i].Covers(f.Rule, e.Rel, abs, e.Type == TypeDir) {
-			continue
-		}
-		if use := w.uses[i]; !use.Expired {
-			use.Findings++
-			return false
-		} else if expired == nil {
-			expired = use
-		}
-	}
-	if expired != nil {
+	holding, expired := w.covering(f.Rule, c)
+	switch {
+	case holding != nil:
+		holding.Findings++
+		return false
+	case expired != nil:
 		expired.Findings++
 		f.ExpiredWaiver = &expired.Waiver
 	}
 	return true
+}
+
+// holds reports whether a waiver that still holds covers rule on c's entry.
+func (w *waivers) holds(rule policy.RuleID, c *Case) bool {
+	holding, _ := w.covering(rule, c)
+	return holding != nil
+}
+
+// covering returns the first holding waiver that covers rule on c's entry, or else the first
+// expired one; nil where none does.
+func (w *waivers) covering(rule policy.RuleID, c *Case) (holding, expired *WaiverUse) {
+	if w == nil || len(w.list) == 0 {
+		return nil, nil
+	}
+	e := c.Entry
+	abs := systemPath(e.Path, w.sysroot)
+	for i := range w.list {
+		if !w.list[i].Covers(rule, e.Rel, abs, e.Type == TypeDir) {
+			continue
+		}
+		if use := w.uses[i]; !use.Expired {
+			return use, nil
+		} else if expired == nil {
+			expired = use
+		}
+	}
+	return nil, expired
 }
 
 // systemPath is p as the audited system sees it: below sysroot, from its /.

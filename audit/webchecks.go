@@ -92,16 +92,17 @@ func blockedFinding(c *Case, rs []*Reach, want Perm, effect func(r *Reach) strin
 		return "", nil, false
 	}
 	why := make([]string, len(rs))
-	var fix *Fix
+	fixes := make([]*Fix, 0, len(rs))
 	fixable := true
 	for i, r := range rs {
 		why[i] = fmt.Sprintf("%s %s (%s)", r.who(), effect(r), r.Access.Reason(c.Entry, c.Env.Accounts))
 		f := grantFix(c, r, want)
 		fixable = fixable && f != nil
-		fix = combineGrants(fix, f)
+		fixes = append(fixes, f)
 	}
-	if !fixable {
-		fix = nil
+	var fix *Fix
+	if fixable {
+		fix = combine(c.Entry, fixes)
 	}
 	return strings.Join(why, "; "), fix, true
 }
@@ -210,7 +211,7 @@ func checkWebWritableCode(c *Case) (string, *Fix, bool) {
 		} else {
 			fix = nil
 		}
-	case e.ACL != nil || verdictWith(r, e, fix.Mode).Can(PermWrite):
+	case e.ACL != nil || verdictAfter(r, e, &Fix{Mode: fix.Mode}).Can(PermWrite):
 		fix = nil
 	}
 	return fmt.Sprintf("%s can rewrite this code: a break-in through the site can plant a backdoor in it (%s)", r.who(), how), fix, true
@@ -306,36 +307,39 @@ func checkMissingIndex(c *Case, hasIndex bool) (string, *Fix, bool) {
 	return fmt.Sprintf("the web root has none of %s: where autoindex is off, a request for / answers 403", strings.Join(IndexNames, ", ")), nil, true
 }
 
-// verdictWith is r's access to e had it mode m.
-func verdictWith(r *Reach, e *Entry, m fs.FileMode) Verdict {
-	t := *e
-	t.Mode = m
+// verdictAfter is r's access to e as fix would leave it.
+func verdictAfter(r *Reach, e *Entry, fix *Fix) Verdict {
+	t := fix.after(e)
 	id := r.Who.Identity()
 	return Access(&id, &t)
 }
 
-// grantFix returns the mode that gives r the rights want on c's entry by adding those bits, for
-// every class, as far as the policy's maximum allows; nil where no such mode change grants them:
-// an ACL decides, or the maximum withholds them (a human must then change the owner or group).
+// grantFix returns the change that gives r the rights want on c's entry: those bits added for
+// every class as far as the policy's maximum allows or, where the maximum withholds them from
+// the class r falls in, also the entry's group changed to r's, where the policy lets that group
+// own it (PHP's group on a 0640 wp-config.php). It returns nil where no such change grants them:
+// an ACL decides, or a person must change the owner.
 func grantFix(c *Case, r *Reach, want Perm) *Fix {
 	e := c.Entry
 	if e.ACL != nil {
 		return nil
 	}
-	m := e.Mode | allowedMode(c).Perm()&(fs.FileMode(want)*0o111)
-	if !verdictWith(r, e, m).Can(want) {
+	fix := &Fix{Mode: e.Mode | allowedMode(c).Perm()&(fs.FileMode(want)*0o111), UID: e.UID, GID: e.GID}
+	if verdictAfter(r, e, fix).Can(want) {
+		return &Fix{Mode: fix.Mode}
+	}
+	o, s, gid := c.Env.Owners, c.Settings, r.Who.GID
+	if o == nil || !e.OwnerKnown || gid == e.GID || !o.allows(s.Group, s.Writable, true, gid) {
 		return nil
 	}
-	return &Fix{Mode: m}
-}
-
-// combineGrants merges two grant fixes of one entry: each only adds bits.
-func combineGrants(a, b *Fix) *Fix {
-	if a == nil {
-		return b
+	// The group's maximum may differ: a writable path lets the web server's group write.
+	t := *e
+	t.GID = gid
+	tc := *c
+	tc.Entry = &t
+	fix = &Fix{Mode: e.Mode | allowedMode(&tc).Perm()&(fs.FileMode(want)*0o111), Chown: true, UID: e.UID, GID: gid}
+	if !verdictAfter(r, e, fix).Can(want) {
+		return nil
 	}
-	if b == nil {
-		return a
-	}
-	return &Fix{Mode: a.Mode | b.Mode}
+	return fix
 }

@@ -130,7 +130,7 @@ func JSON(w io.Writer, r *audit.Report, _ Options) error {
 		out.Findings = append(out.Findings, newJSONFinding(f, r.Accounts))
 	}
 	for _, e := range r.Errors {
-		out.Errors = append(out.Errors, jsonError{Path: e.Path, PathBase64: rawBytes(e.Path), Error: e.Err.Error()})
+		out.Errors = append(out.Errors, jsonError{Path: e.Path, PathBase64: RawBytes(e.Path), Error: e.Err.Error()})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
@@ -144,7 +144,7 @@ func newJSONFinding(f *audit.Finding, a *audit.Accounts) jsonFinding {
 		Rule:       f.Rule,
 		Severity:   f.Severity,
 		Path:       e.Path,
-		PathBase64: rawBytes(e.Path),
+		PathBase64: RawBytes(e.Path),
 		Type:       e.Type.String(),
 		Mode:       policy.OctalMode(e.Mode),
 		LinkTarget: e.LinkTarget,
@@ -188,8 +188,9 @@ func newJSONWaiverRef(w *policy.Waiver) jsonWaiverRef {
 	return jsonWaiverRef{Rule: w.Rule, Paths: w.Paths, Reason: w.Reason, Expires: w.Expires, Origin: w.Origin}
 }
 
-// rawBytes is the base64 of s when s is not valid UTF-8, and empty otherwise.
-func rawBytes(s string) string {
+// RawBytes is the base64 of s when s is not valid UTF-8, and empty otherwise: encoding/json
+// would replace such bytes, so a path carries them in a field of its own.
+func RawBytes(s string) string {
 	if utf8.ValidString(s) {
 		return ""
 	}

@@ -1,0 +1,167 @@
+package audit
+
+import (
+	"io/fs"
+
+	"github.com/webperm/webperm/policy"
+)
+
+// An entry's findings are fixed together: each check proposes the change that resolves its own
+// finding, and settleFixes merges them into one state for the entry and proves it by checking
+// the entry as it would be. A fix that leaves a finding it claims, or opens one that was not
+// there (tightening wp-config.php to 0640 locks PHP out), is mended once more from the checks'
+// own proposals, or dropped: a person must then decide.
+
+// maxSettleRounds bounds the mending: two proposals that undo each other never settle.
+const maxSettleRounds = 4
+
+// after returns e as the fix would leave it.
+func (f *Fix) after(e *Entry) Entry {
+	t := *e
+	t.Mode = f.Mode
+	if f.Chown {
+		t.UID, t.GID = f.UID, f.GID
+	}
+	return t
+}
+
+// combine merges the fixes proposed for e into one: the mode loses every bit any fix removes and
+// gains every bit any fix adds (a bit removed was set, a bit added was not, so they never
+// collide), and the owner and group take the one change proposed for each. It returns nil where
+// no fix is proposed or two propose different owners or groups.
+func combine(e *Entry, fixes []*Fix) *Fix {
+	var removed, added fs.FileMode
+	out := &Fix{Mode: e.Mode, UID: e.UID, GID: e.GID}
+	proposed := false
+	for _, f := range fixes {
+		if f == nil {
+			continue
+		}
+		proposed = true
+		removed |= e.Mode &^ f.Mode
+		added |= f.Mode &^ e.Mode
+		if !f.Chown {
+			continue
+		}
+		for _, id := range []struct{ cur, want, out *uint32 }{{&e.UID, &f.UID, &out.UID}, {&e.GID, &f.GID, &out.GID}} {
+			if *id.want == *id.cur {
+				continue
+			}
+			if *id.out != *id.cur && *id.out != *id.want {
+				return nil
+			}
+			*id.out = *id.want
+		}
+	}
+	if !proposed {
+		return nil
+	}
+	out.Mode = e.Mode&^removed | added
+	if out.Chown = out.UID != e.UID || out.GID != e.GID; !out.Chown {
+		out.UID, out.GID = 0, 0 // a Fix names ids only where it changes them
+	}
+	return out
+}
+
+// settleFixes gives found, the findings of c's entry that table's checks made, one fix between
+// them: the state that resolves every finding that proposed a fix, and takes no access the
+// policy requires. Findings without a proposal keep none; where no state settles, none keeps
+// one.
+func settleFixes(table []ruleCheck, c *Case, found []Finding) {
+	fixes := make([]*Fix, 0, len(found))
+	for i := range found {
+		fixes = append(fixes, found[i].Fix)
+	}
+	fix := combine(c.Entry, fixes)
+	if fix == nil {
+		return
+	}
+	settled := false
+	for round := 1; ; round++ {
+		var more []*Fix
+		if settled, more = recheck(table, c, fix, found); settled {
+			break
+		}
+		if round == maxSettleRounds || hasNil(more) {
+			break
+		}
+		e := fix.after(c.Entry)
+		if fix = combine(&e, more); fix == nil {
+			break
+		}
+	}
+	for i := range found {
+		if found[i].Fix != nil {
+			found[i].Fix = nil
+			if settled {
+				found[i].Fix = fix
+			}
+		}
+	}
+}
+
+// recheck runs table's checks on c's entry as fix leaves it. It settles where every finding left
+// is one of found that proposed no fix, or is waived; otherwise it returns what the findings left
+// propose.
+func recheck(table []ruleCheck, c *Case, fix *Fix, found []Finding) (settled bool, more []*Fix) {
+	e := fix.after(c.Entry)
+	sim := c.as(&e)
+	settled = true
+	for _, rc := range table {
+		_, f, ok := rc.fn(&sim)
+		if !ok || unfixed(found, rc.rule) || c.Env.waivers.holds(rc.rule, c) {
+			continue
+		}
+		settled = false
+		more = append(more, f)
+	}
+	return settled, more
+}
+
+// unfixed reports whether rule is among found without a proposed fix: a fault a person must
+// settle, which the fix leaves as it was.
+func unfixed(found []Finding, rule policy.RuleID) bool {
+	for i := range found {
+		if found[i].Rule == rule && found[i].Fix == nil {
+			return true
+		}
+	}
+	return false
+}
+
+func hasNil(fixes []*Fix) bool {
+	for _, f := range fixes {
+		if f == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// fixOf returns the fix an entry's findings share, nil where none has one.
+func fixOf(found []Finding) *Fix {
+	for i := range found {
+		if found[i].Fix != nil {
+			return found[i].Fix
+		}
+	}
+	return nil
+}
+
+// as returns c for e, the same path in another state: the way to it is unchanged, the access
+// to it is e's.
+func (c *Case) as(e *Entry) Case {
+	t := *c
+	t.Entry = e
+	t.Web.Access, t.PHP.Access = accessOf(&c.Web, e), accessOf(&c.PHP, e)
+	return t
+}
+
+// accessOf is r's access to e, or nothing where r's identity is unknown.
+func accessOf(r *Reach, e *Entry) Verdict {
+	if r.Who == nil {
+		return r.Access
+	}
+	id := r.Who.Identity()
+	return Access(&id, e)
+}

@@ -1,0 +1,124 @@
+package audit
+
+import (
+	"context"
+	"testing"
+
+	"github.com/webperm/webperm/internal/fixture"
+	"github.com/webperm/webperm/policy"
+)
+
+// An entry's findings share one fix, and that fix is proved on the entry as it would be: it
+// resolves what it claims and takes away no access the policy requires.
+func TestSettledFixes(t *testing.T) {
+	const manifest = `
+d 0755 1000:1000 .
+f 0644 1000:1000 index.php
+f 0644 1000:1000 wp-config.php
+f 0666 1000:1000 world.php
+d 0777 1000:1000 uploads
+f 0640 1000:1000 locked.html
+`
+	// PHP runs as www-data (mod_php): it must read wp-config.php, which others must not.
+	phpReads := "version: 1\nrules:\n  - paths: wp-config.php\n    sensitive: true\n    file_mode: \"0640\"\n    php: read\n    group: [site, php]\n  - paths: uploads/\n    writable: true\n    php: write\n"
+	// The same, where the policy lets no other group own it: no mode or owner change both
+	// closes it to others and lets PHP read it.
+	noGroup := "version: 1\nrules:\n  - paths: wp-config.php\n    sensitive: true\n    file_mode: \"0640\"\n    php: read\n    group: [site]\n  - paths: uploads/\n    writable: true\n    php: write\n"
+	fsys := fixture.NewMemFs()
+	root := makeTree(t, fsys, manifest)
+	for _, tc := range []struct {
+		name   string
+		policy string
+		want   map[string]*Fix // "path rule" → the fix; nil: a person must decide
+	}{
+		{"php reads the secret", phpReads, map[string]*Fix{
+			// 0640 alone would lock PHP out: the group becomes PHP's.
+			"wp-config.php sensitive-exposed": {Mode: 0o640, Chown: true, UID: 1000, GID: 33},
+			"world.php world-writable":        {Mode: 0o644},
+			// 0755 would stop uploads: the web server's group keeps write.
+			"uploads world-writable":     {Mode: 0o775, Chown: true, UID: 1000, GID: 33},
+			"locked.html web-unreadable": {Mode: 0o644},
+		}},
+		{"no group may carry it", noGroup, map[string]*Fix{
+			"wp-config.php sensitive-exposed": nil,
+			"world.php world-writable":        {Mode: 0o644},
+			"uploads world-writable":          {Mode: 0o775, Chown: true, UID: 1000, GID: 33},
+			"locked.html web-unreadable":      {Mode: 0o644},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := policy.Default()
+			p.Rules = append(p.Rules, mustParse(t, tc.policy).Rules...)
+			rep := auditAs(t, fsys, root, webUser(), nil, p)
+			got := map[string]*Fix{}
+			for _, f := range rep.Findings {
+				got[f.Entry.Rel+" "+string(f.Rule)] = f.Fix
+			}
+			for key, want := range tc.want {
+				fix, ok := got[key]
+				switch {
+				case !ok:
+					t.Errorf("%s: no finding (findings: %v)", key, rulesByRel(rep))
+				case (fix == nil) != (want == nil) || fix != nil && *fix != *want:
+					t.Errorf("%s: fix %+v, want %+v", key, fix, want)
+				}
+			}
+		})
+	}
+}
+
+func TestCombine(t *testing.T) {
+	e := &Entry{Type: TypeFile, Mode: 0o660, UID: 1000, GID: 1000, OwnerKnown: true}
+	for _, tc := range []struct {
+		name  string
+		fixes []*Fix
+		want  *Fix
+	}{
+		{"none", nil, nil},
+		{"nil proposals", []*Fix{nil, nil}, nil},
+		{"removal and grant", []*Fix{{Mode: 0o640}, {Mode: 0o664}}, &Fix{Mode: 0o644}},
+		{"owner and group from two", []*Fix{{Mode: 0o660, Chown: true, UID: 0, GID: 1000}, {Mode: 0o640, Chown: true, UID: 1000, GID: 33}}, &Fix{Mode: 0o640, Chown: true, UID: 0, GID: 33}},
+		{"two groups", []*Fix{{Mode: 0o660, Chown: true, UID: 1000, GID: 33}, {Mode: 0o660, Chown: true, UID: 1000, GID: 34}}, nil},
+		{"chown back to itself", []*Fix{{Mode: 0o640, Chown: true, UID: 1000, GID: 1000}}, &Fix{Mode: 0o640}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := combine(e, tc.fixes)
+			if (got == nil) != (tc.want == nil) || got != nil && *got != *tc.want {
+				t.Errorf("combine = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// A plan judges what lies behind a blocking directory as the web server will reach it once the
+// directory is fixed; a report shows each 403 once, at the directory that blocks it.
+func TestAsFixedLooksBehindBlockers(t *testing.T) {
+	const manifest = `
+d 0755 1000:1000 .
+f 0644 1000:1000 index.html
+d 0700 1000:1000 blog
+f 0600 1000:1000 blog/post.html
+d 0700 1000:1000 blog/old
+f 0644 1000:1000 blog/old/a.html
+`
+	fsys := fixture.NewMemFs()
+	root := makeTree(t, fsys, manifest)
+	for _, tc := range []struct {
+		asFixed bool
+		want    map[string][]string
+	}{
+		{false, map[string][]string{"blog": {"web-untraversable"}}},
+		{true, map[string][]string{
+			"blog":           {"web-untraversable"},
+			"blog/post.html": {"web-unreadable"},
+			"blog/old":       {"web-untraversable"},
+		}},
+	} {
+		a := &Auditor{Fs: fsys, Policy: policy.Default(), Accounts: testAccounts(), WebUser: webUser(), Jobs: 1, AsFixed: tc.asFixed}
+		rep, err := a.Run(context.Background(), []string{root})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRules(t, rulesByRel(rep), tc.want)
+	}
+}
