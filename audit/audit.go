@@ -21,9 +21,12 @@ type Report struct {
 	WebUser  *WebUser     // who the web server runs as
 	PHPUser  *WebUser     // nil unless PHP runs as a user of its own
 	Accounts *Accounts
-	Entries  int       // entries examined, roots included
-	Findings []Finding // in walk order, root by root, each root's ancestors first
-	Errors   []WalkError
+	// RootEntries are the roots as the walk saw them, by path; a root it could not read is
+	// missing.
+	RootEntries map[string]Entry
+	Entries     int       // entries examined, roots included
+	Findings    []Finding // in walk order, root by root, each root's ancestors first
+	Errors      []WalkError
 }
 
 // RootPreset is the preset one root was held to.
@@ -83,7 +86,7 @@ type Auditor struct {
 // web server must search every one of them from / down. Roots should be given with symlinks
 // resolved, since the kernel checks the directories a path really goes through.
 func (a *Auditor) Run(ctx context.Context, roots []string) (*Report, error) {
-	rep := &Report{Roots: roots, WebUser: a.WebUser, PHPUser: a.PHPUser, Accounts: a.Accounts}
+	rep := &Report{Roots: roots, WebUser: a.WebUser, PHPUser: a.PHPUser, Accounts: a.Accounts, RootEntries: map[string]Entry{}}
 	plans := make([]rootPlan, len(roots))
 	for i, root := range roots {
 		if err := a.plan(root, &plans[i], rep); err != nil {
@@ -190,7 +193,7 @@ func (a *Auditor) ancestors(root string, t *tracer, reported map[string]*Fix) di
 		sysroot = filepath.Clean(a.SysRoot)
 	}
 	for _, dir := range pathTo(filepath.Dir(root)) {
-		if !within(dir, sysroot) {
+		if !Within(dir, sysroot) {
 			continue
 		}
 		e, err := examineAll(a.Fs, dir)
@@ -275,6 +278,7 @@ func (t *tracer) visit(e Entry) {
 		rc := *c
 		rc.Entry, rc.Settings = &root, &s
 		t.root = &rc
+		t.rep.RootEntries[e.Path] = e
 	}
 	if depth == 1 && isIndex(e.name()) && (e.Type == TypeFile || e.Type == TypeSymlink) {
 		t.index = true

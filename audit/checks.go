@@ -314,8 +314,8 @@ func linkDestination(e *Entry) string {
 	return filepath.Clean(t)
 }
 
-// within reports whether p is root or lies below it.
-func within(p, root string) bool {
+// Within reports whether p is root or lies below it; both are clean absolute paths.
+func Within(p, root string) bool {
 	if root == "/" || p == root {
 		return true
 	}
@@ -328,7 +328,7 @@ func checkSymlinkEscapesRoot(c *Case) (string, *Fix, bool) {
 		return "", nil, false
 	}
 	dest := linkDestination(e)
-	if within(dest, c.Env.Root) {
+	if Within(dest, c.Env.Root) {
 		return "", nil, false
 	}
 	return fmt.Sprintf("symlink leads outside the audited root, to %s: a server that follows symlinks serves it", dest), nil, true

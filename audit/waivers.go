@@ -92,7 +92,7 @@ func systemPath(p, sysroot string) string {
 	if sysroot == "" || sysroot == "/" {
 		return p
 	}
-	if !within(p, sysroot) {
+	if !Within(p, sysroot) {
 		return p
 	}
 	return filepath.Join("/", strings.TrimPrefix(p, strings.TrimSuffix(sysroot, "/")))

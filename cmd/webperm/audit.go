@@ -22,14 +22,26 @@ import (
 )
 
 type auditFlags struct {
+	scan   scanFlags
 	format string
 	output string
-	failOn string
-	jobs   int
 	color  string
 	quiet  bool
+}
+
+// scanFlags say what an audit holds to what: audit, plan and fix share them.
+type scanFlags struct {
+	failOn string
+	jobs   int
 	system systemFlags
 	policy policyFlags
+}
+
+func (sf *scanFlags) register(f *pflag.FlagSet) {
+	f.StringVar(&sf.failOn, "fail-on", "low", "exit 1 on findings of this `SEVERITY` or above: critical, high, medium, low, info")
+	f.IntVarP(&sf.jobs, "jobs", "j", runtime.NumCPU(), "read up to `N` directories at once")
+	sf.system.register(f)
+	sf.policy.register(f)
 }
 
 // systemFlags say which system is audited and who its web server runs as; audit and explain
@@ -87,10 +99,7 @@ policy. It never follows a symlink below PATH (PATH itself may be one) and chang
 	f := c.Flags()
 	f.StringVarP(&fl.format, "format", "f", "text", "report format: "+strings.Join(report.Formats(), ", "))
 	f.StringVarP(&fl.output, "output", "o", "", "write the report to `FILE` (replaced atomically) instead of stdout")
-	f.StringVar(&fl.failOn, "fail-on", "low", "exit 1 on findings of this `SEVERITY` or above: critical, high, medium, low, info")
-	f.IntVarP(&fl.jobs, "jobs", "j", runtime.NumCPU(), "read up to `N` directories at once")
-	fl.system.register(f)
-	fl.policy.register(f)
+	fl.scan.register(f)
 	f.StringVar(&fl.color, "color", "auto", "colour the text report: auto, always, never (auto honours NO_COLOR)")
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "print nothing when there is nothing at or above --fail-on and the tree was read in full")
 	return c
@@ -101,50 +110,14 @@ func runAudit(ctx context.Context, stdout io.Writer, args []string, fl *auditFla
 	if err != nil {
 		return withHint(err, "use --format %s", strings.Join(report.Formats(), " or --format "))
 	}
-	failOn, err := policy.ParseSeverity(fl.failOn)
-	if err != nil {
-		return withHint(err, "--fail-on low reports everything but info")
-	}
-	if fl.jobs < 1 {
-		return withHint(fmt.Errorf("--jobs %d: must be at least 1", fl.jobs), "--jobs 1 reads one directory at a time")
-	}
 	color, err := colorWanted(fl.color, stdout, fl.output != "")
 	if err != nil {
 		return err
 	}
-	if len(args) == 0 {
-		return withHint(errors.New("audit needs at least one PATH"), "webperm audit /var/www/html")
-	}
-	osfs := afero.NewOsFs()
-	roots, err := resolveRoots(args)
+	rep, failOn, err := fl.scan.run(ctx, "audit", args, false)
 	if err != nil {
 		return err
 	}
-	file, preset, err := fl.policy.load()
-	if err != nil {
-		return err
-	}
-	fromFile := applyIdentities(&fl.system.ids, file)
-	accounts, webUser, phpUser, err := fl.system.load(osfs)
-	if err != nil {
-		if fromFile {
-			return withHint(err, "%s's identities stand for --web-user, --web-group and --php-user where those are not given", file.Name)
-		}
-		return err
-	}
-	sysroot, err := filepath.Abs(fl.system.sysroot)
-	if err != nil {
-		return err
-	}
-	a := &audit.Auditor{Fs: osfs, Preset: preset, File: file, Accounts: accounts, WebUser: webUser, PHPUser: phpUser, Jobs: fl.jobs, SysRoot: sysroot}
-	rep, err := a.Run(ctx, roots)
-	if err != nil {
-		if errors.Is(err, audit.ErrPolicy) {
-			return withHint(err, "give the name as it is in the audited system's /etc/passwd or /etc/group, or a number")
-		}
-		return describeRootError(err)
-	}
-
 	outcome := auditOutcome(rep, failOn)
 	if fl.output == "" && fl.quiet && outcome == nil {
 		return nil
@@ -153,15 +126,67 @@ func runAudit(ctx context.Context, stdout io.Writer, args []string, fl *auditFla
 	if err := write(&buf, rep, report.Options{Color: color}); err != nil {
 		return fmt.Errorf("writing the %s report: %w", fl.format, err)
 	}
-	if fl.output != "" {
-		err = writeFileAtomic(fl.output, buf.Bytes())
-	} else {
-		_, err = stdout.Write(buf.Bytes())
-	}
-	if err != nil {
+	if err := writeOutput(stdout, fl.output, buf.Bytes()); err != nil {
 		return fmt.Errorf("writing the report: %w", err)
 	}
 	return outcome
+}
+
+// writeOutput writes data to stdout, or replaces the file output with it where one is named.
+func writeOutput(stdout io.Writer, output string, data []byte) error {
+	if output != "" {
+		return writeFileAtomic(output, data)
+	}
+	_, err := stdout.Write(data)
+	return err
+}
+
+// run audits the roots args name, for command cmd, and returns the report and the severity
+// --fail-on names. asFixed audits for a plan (audit.Auditor.AsFixed).
+func (sf *scanFlags) run(ctx context.Context, cmd string, args []string, asFixed bool) (*audit.Report, policy.Severity, error) {
+	failOn, err := policy.ParseSeverity(sf.failOn)
+	if err != nil {
+		return nil, 0, withHint(err, "--fail-on low reports everything but info")
+	}
+	if sf.jobs < 1 {
+		return nil, 0, withHint(fmt.Errorf("--jobs %d: must be at least 1", sf.jobs), "--jobs 1 reads one directory at a time")
+	}
+	if len(args) == 0 {
+		return nil, 0, withHint(fmt.Errorf("%s needs at least one PATH", cmd), "webperm %s /var/www/html", cmd)
+	}
+	osfs := afero.NewOsFs()
+	roots, err := resolveRoots(args)
+	if err != nil {
+		return nil, 0, err
+	}
+	file, preset, err := sf.policy.load()
+	if err != nil {
+		return nil, 0, err
+	}
+	fromFile := applyIdentities(&sf.system.ids, file)
+	accounts, webUser, phpUser, err := sf.system.load(osfs)
+	if err != nil {
+		if fromFile {
+			return nil, 0, withHint(err, "%s's identities stand for --web-user, --web-group and --php-user where those are not given", file.Name)
+		}
+		return nil, 0, err
+	}
+	sysroot, err := filepath.Abs(sf.system.sysroot)
+	if err != nil {
+		return nil, 0, err
+	}
+	a := &audit.Auditor{
+		Fs: osfs, Preset: preset, File: file, Accounts: accounts, WebUser: webUser, PHPUser: phpUser,
+		Jobs: sf.jobs, SysRoot: sysroot, AsFixed: asFixed,
+	}
+	rep, err := a.Run(ctx, roots)
+	if err != nil {
+		if errors.Is(err, audit.ErrPolicy) {
+			return nil, 0, withHint(err, "give the name as it is in the audited system's /etc/passwd or /etc/group, or a number")
+		}
+		return nil, 0, describeRootError(err)
+	}
+	return rep, failOn, nil
 }
 
 // auditOutcome is the error that carries an audit's exit status: incomplete first, since the

@@ -15,6 +15,7 @@ const (
 	exitFindings   = 1 // findings at or above --fail-on
 	exitError      = 2 // nothing was audited: bad flag, bad path, unreadable account files
 	exitIncomplete = 3 // the audit finished, but part of the tree could not be read
+	exitNotApplied = 4 // fix --apply or undo left changes undone: each is listed
 )
 
 const exitCodesHelp = `Exit status:
@@ -22,7 +23,9 @@ const exitCodesHelp = `Exit status:
   1  findings at or above --fail-on
   2  nothing audited: a bad flag, path or account file (see the error)
   3  audit finished, but part of the tree could not be read (listed in the report);
-     takes precedence over 1, because the findings may not be all there are`
+     takes precedence over 1, because the findings may not be all there are
+  4  fix --apply or undo left changes undone: an entry changed since the audit, was
+     refused or failed (each is listed); takes precedence over 3`
 
 // errFindings and errIncomplete are how a command that ran reports its outcome.
 var (
@@ -62,7 +65,8 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		Short: "audit the permissions and ownership of web roots",
 		Long: `webperm walks a web root and holds every entry's mode and ownership against a
 least-privilege policy: directories 0755, files 0644, nothing world-writable, secrets
-closed to others. It never follows a symlink and never changes anything.
+closed to others. It never follows a symlink, and changes nothing unless 'fix --apply' is
+asked to: 'plan' prints the changes as a script to review first.
 
 ` + exitCodesHelp,
 		SilenceErrors:     true,
@@ -74,7 +78,7 @@ closed to others. It never follows a symlink and never changes anything.
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withHint(err, "see 'webperm %s --help'", c.Name())
 	})
-	root.AddCommand(newAuditCommand(), newExplainCommand(), newPolicyCommand(), newVersionCommand())
+	root.AddCommand(newAuditCommand(), newExplainCommand(), newPlanCommand(), newFixCommand(), newUndoCommand(), newPolicyCommand(), newVersionCommand())
 	return root
 }
 
@@ -87,6 +91,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case err == nil:
 		return exitClean
+	case errors.Is(err, errNotApplied):
+		return exitNotApplied
 	case errors.Is(err, errIncomplete):
 		return exitIncomplete
 	case errors.Is(err, errFindings), errors.Is(err, errDenied):

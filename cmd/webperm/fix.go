@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/report"
+	"github.com/webperm/webperm/fixer"
+)
+
+// errNotApplied is the outcome of a fix --apply or undo that left a change undone.
+var errNotApplied = errors.New("some changes were not made")
+
+// defaultJournalDir is where fix --apply keeps its journal unless --journal names one: root's,
+// outside every web root.
+const defaultJournalDir = "/var/lib/webperm"
+
+type fixFlags struct {
+	plan             planFlags
+	apply            bool
+	journal          string
+	planFile         string
+	includeAncestors bool
+}
+
+func newFixCommand() *cobra.Command {
+	var fl fixFlags
+	c := &cobra.Command{
+		Use:   "fix [flags] PATH...",
+		Short: "print the plan, as plan does; with --apply, make it safely and keep a journal",
+		Long: `Fix without --apply prints the plan, as 'webperm plan' does, and changes nothing.
+
+With --apply it makes the plan's changes: of a fresh audit of each PATH, or exactly those of a
+saved and reviewed JSON plan (--plan PLAN.json, no PATH). Each entry is opened from its root
+without following any symlink (openat2 with RESOLVE_BENEATH and RESOLVE_NO_SYMLINKS) and
+changed only if it is still the inode the audit saw, with the mode and owner the audit saw;
+symlinks, devices, pipes, sockets and files with more than one hard link are refused. The owner
+changes before the mode, since chown clears setuid bits. Directories above a root change only
+with --include-ancestors. An entry that cannot be changed is reported and the run goes on.
+
+Before each change the journal gets a line and is synced to disk, so even a crash can be undone
+with 'webperm undo JOURNAL'.
+
+` + planHelp + `
+
+` + exitCodesHelp,
+		Example: `  webperm fix /var/www/html                       # the plan, as a script; changes nothing
+  webperm fix --apply /var/www/html
+  webperm plan --format json -o plan.json /var/www/html   # review plan.json, then:
+  webperm fix --apply --plan plan.json --journal /root/fix.jsonl
+  webperm undo /root/fix.jsonl`,
+		RunE: func(c *cobra.Command, args []string) error {
+			if !fl.apply {
+				for _, name := range []string{"plan", "journal", "include-ancestors"} {
+					if c.Flags().Changed(name) {
+						return withHint(fmt.Errorf("--%s needs --apply", name), "webperm fix --apply --%s ...", name)
+					}
+				}
+				return runPlan(c.Context(), c.OutOrStdout(), args, &fl.plan)
+			}
+			for _, name := range []string{"format", "output"} {
+				if c.Flags().Changed(name) {
+					return withHint(fmt.Errorf("--%s writes a plan: fix --apply prints what it changed", name), "save the plan with webperm plan --format json -o PLAN.json, then apply it with --plan PLAN.json")
+				}
+			}
+			return runApply(c.Context(), c.OutOrStdout(), c.ErrOrStderr(), args, &fl)
+		},
+	}
+	f := c.Flags()
+	fl.plan.register(f)
+	f.BoolVar(&fl.apply, "apply", false, "make the changes (as root); without it, fix only prints the plan")
+	f.StringVar(&fl.journal, "journal", "", "record each change in `FILE`, which must not exist (default: "+defaultJournalDir+"/journal-TIME.jsonl)")
+	f.StringVar(&fl.planFile, "plan", "", "apply exactly the JSON plan in `FILE` (from plan --format json) instead of auditing PATH")
+	f.BoolVar(&fl.includeAncestors, "include-ancestors", false, "also change the directories above each root that the plan lists")
+	return c
+}
+
+func runApply(ctx context.Context, stdout, stderr io.Writer, args []string, fl *fixFlags) error {
+	p, complete, err := planToApply(ctx, args, fl)
+	if err != nil {
+		return err
+	}
+	// The journal is written even when there is nothing to change: a deploy that always undoes
+	// with it then finds it, empty.
+	journalPath, err := journalPath(fl.journal, p)
+	if err != nil {
+		return err
+	}
+	j, err := fixer.CreateJournal(journalPath, fixer.JournalHeader{Version: webpermVersion(), Created: time.Now(), Roots: p.Roots})
+	if err != nil {
+		return withHint(err, "name a new file outside every web root with --journal FILE")
+	}
+	sum := fixer.Apply(p, fixer.Options{
+		IncludeAncestors: fl.includeAncestors,
+		Journal:          j,
+		Report: func(o fixer.Outcome) {
+			fmt.Fprintf(stdout, "%-8s %s: %s\n", verb(o.Status, "changed"), report.Escape(o.Action.Path), actionNote(&o, p.Accounts))
+		},
+	})
+	if err := j.Close(); err != nil {
+		fmt.Fprintf(stderr, "webperm: closing the journal: %v\n", err)
+	}
+	fmt.Fprintf(stderr, "webperm: %d changed, %d skipped, %d failed; %d left for you to decide (webperm plan lists them)\n",
+		sum.Applied, sum.Skipped, sum.Failed, len(p.Manual))
+	fmt.Fprintf(stderr, "webperm: journal %s: 'webperm undo %s' puts back what changed\n", report.Escape(journalPath), report.Escape(journalPath))
+	if sum.Skipped+sum.Failed > 0 {
+		return errNotApplied
+	}
+	return incompleteOutcome(complete)
+}
+
+// planToApply returns the plan fix --apply makes: the saved one --plan names, or one of a fresh
+// audit of args. complete is false where that audit could not read part of a tree.
+func planToApply(ctx context.Context, args []string, fl *fixFlags) (p *fixer.Plan, complete bool, err error) {
+	if fl.planFile == "" {
+		p, rep, _, err := makePlan(ctx, "fix", args, &fl.plan.scan)
+		if err != nil {
+			return nil, false, err
+		}
+		return p, rep.Complete(), nil
+	}
+	if len(args) > 0 {
+		return nil, false, withHint(errors.New("--plan applies a saved plan: give no PATH"), "the plan names its roots; to audit afresh, leave out --plan")
+	}
+	f, err := os.Open(fl.planFile)
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	if p, err = fixer.ReadJSON(fl.planFile, f); err != nil {
+		return nil, false, withHint(err, "write plans with webperm plan --format json; a reviewed plan may lose actions, but not change them")
+	}
+	return p, true, nil
+}
+
+// journalPath returns where the journal goes: path, or a new file in defaultJournalDir. It is
+// never inside a root, where the web server could hand out the list of what changed.
+func journalPath(path string, p *fixer.Plan) (string, error) {
+	if path == "" {
+		if err := os.MkdirAll(defaultJournalDir, 0o700); err != nil {
+			return "", withHint(err, "name the journal with --journal FILE")
+		}
+		path = filepath.Join(defaultJournalDir, "journal-"+time.Now().UTC().Format("20060102T150405.000000000Z")+".jsonl")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	dir, err := filepath.EvalSymlinks(filepath.Dir(abs))
+	if err != nil {
+		return "", withHint(err, "--journal FILE must be in a directory that exists")
+	}
+	for _, r := range p.Roots {
+		if audit.Within(dir, r.Path) {
+			return "", withHint(fmt.Errorf("--journal %s: inside the web root %s, where the web server could serve it", report.Escape(path), report.Escape(r.Path)), "keep the journal outside every web root, e.g. under /root or %s", defaultJournalDir)
+		}
+	}
+	return filepath.Join(dir, filepath.Base(abs)), nil
+}
+
+func incompleteOutcome(complete bool) error {
+	if !complete {
+		return errIncomplete
+	}
+	return nil
+}
+
+// verb names an outcome: done for applied, else the status.
+func verb(s fixer.Status, done string) string {
+	if s == fixer.Applied {
+		return done
+	}
+	return s.String()
+}
+
+// actionNote says what an action did, or why it did not.
+func actionNote(o *fixer.Outcome, acc *audit.Accounts) string {
+	if o.Status != fixer.Applied {
+		return o.Reason
+	}
+	a := o.Action
+	return fmt.Sprintf("%s, was %s", a.Target.Describe(acc), a.Current.Describe(acc))
+}
+
+func newUndoCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "undo JOURNAL",
+		Short: "put back what a fix --apply changed, from its journal",
+		Long: `Undo reads the journal a 'webperm fix --apply' wrote and gives each entry it lists back its
+old mode and owner, last change first, with fix's care: nothing is changed through a symlink or
+outside its root, and only if it is still the inode the fix changed. An entry someone changed
+since is left alone and reported. A journal that is corrupt or cut short is refused whole,
+naming the line, and nothing is changed.
+
+` + exitCodesHelp,
+		Example: `  webperm undo /var/lib/webperm/journal-20261121T101500.000000000Z.jsonl`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return runUndo(c.OutOrStdout(), c.ErrOrStderr(), args[0])
+		},
+	}
+}
+
+func runUndo(stdout, stderr io.Writer, name string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h, entries, err := fixer.ReadJournal(name, f)
+	if err != nil {
+		return withHint(err, "undo takes the journal fix --apply wrote, whole; nothing was changed")
+	}
+	sum := fixer.Undo(h, entries, func(o fixer.UndoOutcome) {
+		note := o.Reason
+		if o.Status == fixer.Applied {
+			note = "back to " + o.Entry.Old.Describe(nil)
+			if o.Reason != "" {
+				note += " (" + o.Reason + ")"
+			}
+		}
+		fmt.Fprintf(stdout, "%-8s %s: %s\n", verb(o.Status, "restored"), report.Escape(o.Entry.Path), note)
+	})
+	fmt.Fprintf(stderr, "webperm: %d restored, %d skipped, %d failed\n", sum.Applied, sum.Skipped, sum.Failed)
+	if sum.Skipped+sum.Failed > 0 {
+		return errNotApplied
+	}
+	return nil
+}

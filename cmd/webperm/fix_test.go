@@ -1,0 +1,337 @@
+package main
+
+import (
+	"encoding/json"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/spf13/afero"
+	"github.com/webperm/webperm/internal/fixture"
+)
+
+// testdata is the repository's fixture directory.
+var testdata = filepath.Join("..", "..", "testdata")
+
+// fixtureSystem is how one fixture manifest is audited.
+type fixtureSystem struct {
+	manifest string // below testdata
+	// roots are the audited roots, relative to the system's root: the manifest is then a whole
+	// system with its accounts in etc/ beside it. Without roots the manifest is one web root,
+	// audited with the accounts of the system in accounts.
+	roots    []string
+	accounts string
+	web, php string
+}
+
+// fixtureSystems lists every manifest in testdata; TestFixtureSystemsCoverTestdata keeps it so.
+var fixtureSystems = []fixtureSystem{
+	{manifest: "demo/site.manifest", accounts: "demo", web: "www-data"},
+	{manifest: "presets/wordpress/clean.manifest", roots: []string{"var/www/example.com"}, web: "www-data"},
+	{manifest: "presets/wordpress/faults.manifest", roots: []string{"var/www/example.com"}, web: "www-data"},
+	{manifest: "presets/wordpress/clean-fpm.manifest", roots: []string{"var/www/example.com"}, web: "www-data", php: "deploy"},
+	{manifest: "presets/wordpress/faults-fpm.manifest", roots: []string{"var/www/example.com"}, web: "www-data", php: "deploy"},
+	{manifest: "presets/drupal/clean.manifest", roots: []string{"var/www/drupal"}, web: "www-data"},
+	{manifest: "presets/drupal/faults.manifest", roots: []string{"var/www/drupal"}, web: "www-data"},
+	{manifest: "presets/laravel/clean.manifest", roots: []string{"var/www/app"}, web: "www-data"},
+	{manifest: "presets/laravel/faults.manifest", roots: []string{"var/www/app"}, web: "www-data"},
+	{manifest: "presets/magento/clean.manifest", roots: []string{"var/www/magento"}, web: "www-data"},
+	{manifest: "presets/magento/faults.manifest", roots: []string{"var/www/magento"}, web: "www-data"},
+	{manifest: "presets/cpanel/clean.manifest", roots: []string{"home/alice/public_html", "home/bob/public_html"}, web: "nobody"},
+	{manifest: "presets/cpanel/faults.manifest", roots: []string{"home/alice/public_html", "home/bob/public_html"}, web: "nobody"},
+	{manifest: "presets/plesk/clean.manifest", roots: []string{"var/www/vhosts/example.com/httpdocs", "var/www/vhosts/example.org/httpdocs"}, web: "www-data"},
+	{manifest: "presets/plesk/faults.manifest", roots: []string{"var/www/vhosts/example.com/httpdocs", "var/www/vhosts/example.org/httpdocs"}, web: "www-data"},
+	{manifest: "presets/cpanel+wordpress/clean.manifest", roots: []string{"home/alice/public_html"}, web: "nobody", php: "alice"},
+	{manifest: "presets/cpanel+wordpress/faults.manifest", roots: []string{"home/alice/public_html"}, web: "nobody", php: "alice"},
+}
+
+func TestFixtureSystemsCoverTestdata(t *testing.T) {
+	var found []string
+	err := filepath.WalkDir(testdata, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(p, ".manifest") {
+			rel, _ := filepath.Rel(testdata, p)
+			found = append(found, filepath.ToSlash(rel))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range found {
+		if !slices.ContainsFunc(fixtureSystems, func(s fixtureSystem) bool { return s.manifest == m }) {
+			t.Errorf("testdata/%s is not in fixtureSystems: say how it is audited, so the plan property covers it", m)
+		}
+	}
+}
+
+// materialise makes s's tree on the real file system and returns the system's root and the web
+// roots to audit, both absolute.
+func (s *fixtureSystem) materialise(t *testing.T) (sysroot string, roots []string) {
+	t.Helper()
+	entries, err := fixture.Load(filepath.Join(testdata, s.manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.roots == nil {
+		return filepath.Join(testdata, s.accounts), []string{materialise(t, entries)}
+	}
+	sys := filepath.Join(fixture.TempDir(t), "sys")
+	if err := fixture.Materialise(afero.NewOsFs(), sys, entries, fixture.Options{Chown: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(sys, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"passwd", "group"} {
+		data, err := os.ReadFile(filepath.Join(testdata, filepath.Dir(s.manifest), "etc", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(sys, "etc", name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range s.roots {
+		roots = append(roots, filepath.Join(sys, r))
+	}
+	return sys, roots
+}
+
+func (s *fixtureSystem) flags(sysroot string) []string {
+	args := []string{"--root", sysroot, "--web-user", s.web}
+	if s.php != "" {
+		args = append(args, "--php-user", s.php)
+	}
+	return args
+}
+
+// jsonPlan is the part of the JSON plan the tests read.
+type jsonPlan struct {
+	Actions []struct {
+		Path     string   `json:"path"`
+		Ancestor bool     `json:"ancestor"`
+		Rules    []string `json:"rules"`
+	} `json:"actions"`
+	Manual []struct {
+		Path string `json:"path"`
+	} `json:"manual"`
+}
+
+func decodePlan(t *testing.T, out string) jsonPlan {
+	t.Helper()
+	var p jsonPlan
+	if err := json.Unmarshal([]byte(out), &p); err != nil {
+		t.Fatalf("invalid JSON plan: %v\n%s", err, out)
+	}
+	return p
+}
+
+// For every fixture tree, made either by running the plan's script with sh or by fix --apply:
+// auditing again leaves no finding the plan claimed to fix, and a second plan is empty. After
+// fix --apply, undo puts every entry back as it was.
+func TestPlanThenAuditProperty(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the fixtures' owners can only be set, and their plans run, as root")
+	}
+	for _, s := range fixtureSystems {
+		for _, way := range []string{"script", "apply"} {
+			t.Run(s.manifest+"/"+way, func(t *testing.T) {
+				sysroot, roots := s.materialise(t)
+				flags := s.flags(sysroot)
+				run := func(want []int, args ...string) string {
+					t.Helper()
+					code, out, errOut := webperm(t, append(append(args, flags...), roots...)...)
+					if !slices.Contains(want, code) {
+						t.Fatalf("webperm %s: exit %d, want one of %v\n%s", strings.Join(args, " "), code, want, errOut)
+					}
+					return out
+				}
+				findings := []int{exitClean, exitFindings}
+				before := snapshotTree(t, sysroot, roots)
+				plan := decodePlan(t, run(findings, "plan", "--format", "json"))
+				claimed := map[string]bool{}
+				for _, a := range plan.Actions {
+					for _, r := range a.Rules {
+						claimed[a.Path+" "+r] = true
+					}
+				}
+				if len(plan.Actions) == 0 && !strings.Contains(s.manifest, "clean") {
+					t.Fatalf("no actions: the property would hold of nothing")
+				}
+				journal := filepath.Join(t.TempDir(), "journal.jsonl")
+				switch way {
+				case "script":
+					cmd := exec.Command("sh", "-c", run(findings, "plan"))
+					cmd.Dir = t.TempDir()
+					if out, err := cmd.CombinedOutput(); err != nil {
+						t.Fatalf("sh: %v\n%s", err, out)
+					}
+				case "apply":
+					run([]int{exitClean}, "fix", "--apply", "--include-ancestors", "--journal", journal)
+				}
+				for _, f := range decode(t, run(findings, "audit", "--format", "json")).RawFindings {
+					if key := f["path"].(string) + " " + f["rule"].(string); claimed[key] {
+						t.Errorf("after the plan: %s: %s", key, f["message"])
+					}
+				}
+				if again := decodePlan(t, run(findings, "plan", "--format", "json")); len(again.Actions) > 0 {
+					t.Errorf("a second plan is not empty: %+v", again.Actions)
+				}
+				if way != "apply" {
+					return
+				}
+				if code, _, errOut := webperm(t, "undo", journal); code != exitClean {
+					t.Fatalf("undo: exit %d\n%s", code, errOut)
+				}
+				after := snapshotTree(t, sysroot, roots)
+				for p, was := range before {
+					if after[p] != was {
+						t.Errorf("%s: %o %d:%d after undo, was %o %d:%d", p, after[p][0], after[p][1], after[p][2], was[0], was[1], was[2])
+					}
+				}
+			})
+		}
+	}
+}
+
+// snapshotTree records the mode and owner of every entry in the roots and above them up to
+// sysroot, symlinks not followed.
+func snapshotTree(t *testing.T, sysroot string, roots []string) map[string][3]uint32 {
+	t.Helper()
+	out := map[string][3]uint32{}
+	record := func(p string) error {
+		var st syscall.Stat_t
+		if err := syscall.Lstat(p, &st); err != nil {
+			return err
+		}
+		out[p] = [3]uint32{st.Mode, st.Uid, st.Gid}
+		return nil
+	}
+	for _, r := range roots {
+		for d := filepath.Dir(r); strings.HasPrefix(d, sysroot+"/"); d = filepath.Dir(d) {
+			if err := record(d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err := filepath.WalkDir(r, func(p string, _ fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			return record(p)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// fix --apply --plan applies a saved plan exactly: an action a reviewer cut is not made, even
+// though a fresh audit would plan it.
+func TestApplySavedPlanExactly(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("fix --apply changes owners only as root")
+	}
+	root := tree(t, `
+d 0755 0:0 .
+f 0666 0:0 index.html
+f 0666 0:0 keep.html
+`)
+	dir := t.TempDir()
+	planFile, journal := filepath.Join(dir, "plan.json"), filepath.Join(dir, "journal.jsonl")
+	if code, _, errOut := webperm(t, "plan", "--format", "json", "-o", planFile, "--web-user", "www-data", root); code != exitFindings {
+		t.Fatalf("plan: exit %d\n%s", code, errOut)
+	}
+	data, err := os.ReadFile(planFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	actions := doc["actions"].([]any)
+	kept := actions[:0]
+	for _, a := range actions {
+		if !strings.HasSuffix(a.(map[string]any)["path"].(string), "/keep.html") {
+			kept = append(kept, a)
+		}
+	}
+	if len(kept) != 1 {
+		t.Fatalf("actions %v, want index.html and keep.html", actions)
+	}
+	doc["actions"] = kept
+	if data, err = json.Marshal(doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(planFile, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := webperm(t, "fix", "--apply", "--plan", planFile, "--journal", journal)
+	if code != exitClean || !strings.Contains(out, "changed  "+root+"/index.html: 0644 root:root, was 0666 root:root") {
+		t.Fatalf("fix --apply --plan: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for name, want := range map[string]uint32{"index.html": 0o644, "keep.html": 0o666} {
+		var st syscall.Stat_t
+		if err := syscall.Lstat(filepath.Join(root, name), &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode&0o7777 != want {
+			t.Errorf("%s: %04o, want %04o", name, st.Mode&0o7777, want)
+		}
+	}
+}
+
+func TestFixErrors(t *testing.T) {
+	root := tree(t, "d 0755 0:0 .\nf 0666 0:0 index.html\n")
+	dir := t.TempDir()
+	existing := filepath.Join(dir, "exists.jsonl")
+	if err := os.WriteFile(existing, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	badPlan := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(badPlan, []byte(`{"schema": "webperm/plan/v1", "actions": [}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	badJournal := filepath.Join(dir, "bad.jsonl")
+	if err := os.WriteFile(badJournal, []byte("{\"schema\":\"webperm/journal/v1\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string // on stderr
+	}{
+		{"plan needs apply", []string{"fix", "--plan", badPlan, root}, []string{"webperm: --plan needs --apply"}},
+		{"journal needs apply", []string{"fix", "--journal", existing, root}, []string{"webperm: --journal needs --apply"}},
+		{"apply prints no plan", []string{"fix", "--apply", "--format", "json", root}, []string{"webperm: --format writes a plan", "hint: save the plan with webperm plan"}},
+		{"saved plan and a path", []string{"fix", "--apply", "--plan", badPlan, root}, []string{"webperm: --plan applies a saved plan: give no PATH"}},
+		{"corrupt plan", []string{"fix", "--apply", "--plan", badPlan}, []string{"webperm: " + badPlan + ":1:43: invalid character '}'"}},
+		{"journal exists", []string{"fix", "--apply", "--web-user", "www-data", "--journal", existing, root}, []string{existing, "hint: name a new file outside every web root"}},
+		{"journal in the root", []string{"fix", "--apply", "--web-user", "www-data", "--journal", filepath.Join(root, "j.jsonl"), root}, []string{"inside the web root " + root}},
+		{"plan format", []string{"plan", "--format", "yaml", root}, []string{`webperm: unknown plan format "yaml"`, "hint: use --format sh or --format json"}},
+		{"corrupt journal", []string{"undo", badJournal}, []string{"webperm: " + badJournal + ":1:", "hint: undo takes the journal fix --apply wrote, whole"}},
+		{"undo needs a journal", []string{"undo"}, []string{"accepts 1 arg"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := webperm(t, tc.args...)
+			if code != exitError || out != "" {
+				t.Errorf("exit %d, stdout %q; want 2 and nothing", code, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr %q lacks %q", errOut, w)
+				}
+			}
+		})
+	}
+	var st syscall.Stat_t
+	if err := syscall.Lstat(filepath.Join(root, "index.html"), &st); err != nil || st.Mode&0o777 != 0o666 {
+		t.Errorf("a refused fix changed index.html: %04o, %v", st.Mode&0o7777, err)
+	}
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/fixer"
+	"github.com/webperm/webperm/policy"
+)
+
+// planFlags are plan's flags, and fix's where it only prints the plan.
+type planFlags struct {
+	scan   scanFlags
+	format string
+	output string
+}
+
+func (pf *planFlags) register(f *pflag.FlagSet) {
+	f.StringVarP(&pf.format, "format", "f", "sh", "plan format: sh (a script to review and run) or json (for fix --apply --plan)")
+	f.StringVarP(&pf.output, "output", "o", "", "write the plan to `FILE` (replaced atomically) instead of stdout")
+	pf.scan.register(f)
+}
+
+const planHelp = `The plan holds one chown and one chmod at most per entry: a mode loses exactly the bits
+beyond the policy's, a file the web server must read gets what it needs, and no fix takes away
+access the policy requires (a 0640 wp-config.php also gets PHP's group where PHP must read it).
+Findings no mode or owner change settles (an unknown owner, a symlink out of the root, a device
+node, an SELinux label) are listed at the end, with the reason. Directories above a root, on
+the web server's way to it (a 0700 home), are actions of their own, marked as such.`
+
+func newPlanCommand() *cobra.Command {
+	var fl planFlags
+	c := &cobra.Command{
+		Use:   "plan [flags] PATH...",
+		Short: "print the chmod and chown that fix what audit reports; changes nothing",
+		Long: `Plan audits each PATH and prints the changes that bring it to the policy, as a POSIX sh
+script to review (--format sh, the default) or as JSON for 'webperm fix --apply --plan'. It
+changes nothing.
+
+` + planHelp + `
+
+` + exitCodesHelp,
+		Example: `  webperm plan /var/www/html > fix.sh      # review, then: sh fix.sh
+  webperm plan --format json -o plan.json /var/www/html`,
+		RunE: func(c *cobra.Command, args []string) error {
+			return runPlan(c.Context(), c.OutOrStdout(), args, &fl)
+		},
+	}
+	fl.register(c.Flags())
+	return c
+}
+
+func runPlan(ctx context.Context, stdout io.Writer, args []string, fl *planFlags) error {
+	write, err := planWriter(fl.format)
+	if err != nil {
+		return err
+	}
+	p, rep, failOn, err := makePlan(ctx, "plan", args, &fl.scan)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := write(&buf, p); err != nil {
+		return fmt.Errorf("writing the plan: %w", err)
+	}
+	if err := writeOutput(stdout, fl.output, buf.Bytes()); err != nil {
+		return fmt.Errorf("writing the plan: %w", err)
+	}
+	return auditOutcome(rep, failOn)
+}
+
+func planWriter(format string) (func(io.Writer, *fixer.Plan) error, error) {
+	switch format {
+	case "sh":
+		return fixer.WriteScript, nil
+	case "json":
+		return fixer.WriteJSON, nil
+	}
+	return nil, withHint(fmt.Errorf("unknown plan format %q", format), "use --format sh or --format json")
+}
+
+// makePlan audits args for a plan and makes it. An audit that could not read part of a tree
+// still gives a plan, for what it read; the caller's outcome says it is incomplete.
+func makePlan(ctx context.Context, cmd string, args []string, sf *scanFlags) (*fixer.Plan, *audit.Report, policy.Severity, error) {
+	rep, failOn, err := sf.run(ctx, cmd, args, true)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	return fixer.New(rep, webpermVersion(), time.Now()), rep, failOn, nil
+}

@@ -1,0 +1,117 @@
+package fixer
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// Status is what became of one action or journal entry.
+type Status uint8
+
+// Statuses. Skipped means nothing was touched because the disk is no longer as the plan or the
+// journal expects; Failed means webperm could not do what it should, or was asked for what it
+// never does, and the reason says whether anything changed.
+const (
+	Applied Status = iota
+	Skipped
+	Failed
+)
+
+var statusNames = [...]string{Applied: "applied", Skipped: "skipped", Failed: "failed"}
+
+func (s Status) String() string {
+	if int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return fmt.Sprintf("status(%d)", uint8(s))
+}
+
+// Outcome is what became of one action.
+type Outcome struct {
+	Action *Action
+	Status Status
+	Reason string // lower-case: why skipped or failed; empty when applied
+}
+
+// Summary counts outcomes.
+type Summary struct {
+	Applied, Skipped, Failed int
+}
+
+func (s *Summary) add(st Status) {
+	switch st {
+	case Applied:
+		s.Applied++
+	case Skipped:
+		s.Skipped++
+	default:
+		s.Failed++
+	}
+}
+
+// Options says how to apply a plan.
+type Options struct {
+	// IncludeAncestors changes Action.Ancestor entries too; otherwise each is Skipped.
+	IncludeAncestors bool
+	// Journal is where each change is recorded before it is made; nil: none (tests).
+	Journal *Journal
+	// Report is called once per action, in plan order; it may be nil.
+	Report func(Outcome)
+}
+
+// reasonAncestor is why an ancestor is skipped without Options.IncludeAncestors.
+const reasonAncestor = "above the root: changed only with --include-ancestors"
+
+// Apply makes the plan's changes, action by action in plan order, and goes on past any that is
+// skipped or fails. Nothing is changed through a symlink, outside its root (ancestors aside, by
+// their absolute path and only with IncludeAncestors), or unless it is still the inode the audit
+// saw, with the mode and owner the audit saw and, for a regular file, one name; each change is in
+// the journal before it is made.
+func Apply(p *Plan, opt Options) Summary {
+	rs := newRootSet(p.Roots, "plan", "audit")
+	defer rs.close()
+	var sum Summary
+	for i := range p.Actions {
+		a := &p.Actions[i]
+		o := Outcome{Action: a, Status: Applied}
+		if r := applyAction(rs, a, opt); r != nil {
+			o.Status, o.Reason = r.status, r.reason
+		}
+		sum.add(o.Status)
+		if opt.Report != nil {
+			opt.Report(o)
+		}
+	}
+	return sum
+}
+
+func applyAction(rs *rootSet, a *Action, opt Options) *refusal {
+	if a.Ancestor && !opt.IncludeAncestors {
+		return skipBecause(reasonAncestor)
+	}
+	if !a.Chown() && !a.Chmod() {
+		return skipBecause("nothing to change: the plan leaves it as the audit saw it")
+	}
+	fd, in, r := rs.openTarget(target{path: a.Path, root: a.Root, ancestor: a.Ancestor, typ: a.Type, dev: a.Dev, ino: a.Ino})
+	if r != nil {
+		return r
+	}
+	defer unix.Close(fd)
+	if in.state != a.Current {
+		return skipBecause("changed since audit: %s", stateChange(a.Current, in.state))
+	}
+	if opt.Journal != nil {
+		// The journal names the root by path alone and undo trusts the dev and ino it lists: they
+		// must be this root's.
+		if jr, ok := opt.Journal.roots[a.Root]; !ok || jr != rs.roots[a.Root] {
+			return failBecause("the journal does not list its root %s as the plan does; nothing was changed", a.Root)
+		}
+		e := JournalEntry{Path: a.Path, Root: a.Root, Ancestor: a.Ancestor, Type: a.Type, Dev: a.Dev, Ino: a.Ino, Old: a.Current, New: a.Target}
+		if err := opt.Journal.record(e); err != nil {
+			return failBecause("%v; nothing was changed", err)
+		}
+		reachCrashPoint(crashJournaled)
+	}
+	return change(fd, in, a.Target)
+}

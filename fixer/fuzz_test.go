@@ -1,0 +1,71 @@
+package fixer
+
+import (
+	"bytes"
+	"reflect"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/webperm/webperm/audit"
+)
+
+// journalError is the form of every ReadJournal error about the journal's content: the name, the
+// line, and one lower-case sentence on that line.
+var journalError = regexp.MustCompile(`^fuzz:[0-9]+: [a-z][^\n]*$`)
+
+// ReadJournal never panics, words every refusal as name:line: message, and whatever it accepts
+// it accepts again, unchanged, once apply's writer has written it back.
+func FuzzReadJournal(f *testing.F) {
+	f.Add([]byte(testHeader))
+	f.Add([]byte(testHeader + testEntry))
+	for _, c := range journalCorrupt {
+		f.Add([]byte(c.data))
+	}
+	for _, name := range journalHostileNames {
+		root := Root{Path: "/srv/" + name, Dev: 1, Ino: 2}
+		var b bytes.Buffer
+		line, _ := marshalHeader(JournalHeader{Version: "v", Created: time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("", 3600)), Roots: []Root{root}})
+		b.Write(line)
+		for _, e := range []JournalEntry{
+			{Path: root.Path + "/" + name, Root: root.Path, Type: audit.TypeFile, Dev: 1, Ino: 3, Old: mkState(0o4755, 0, 0), New: mkState(0o644, 0, 0)},
+			{Path: "/srv", Root: root.Path, Ancestor: true, Type: audit.TypeDir, Dev: 1, Ino: 1, Old: mkState(0o700, 0, 0), New: mkState(0o711, 0, 0)},
+		} {
+			line, _ := marshalEntry(e)
+			b.Write(line)
+		}
+		f.Add(b.Bytes())
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		h, entries, err := ReadJournal("fuzz", bytes.NewReader(data))
+		if err != nil {
+			if !journalError.MatchString(err.Error()) {
+				t.Errorf("error %q is not of the form fuzz:LINE: message", err)
+			}
+			return
+		}
+		var b bytes.Buffer
+		line, err := marshalHeader(h)
+		if err != nil {
+			t.Fatalf("cannot write the header back: %v", err)
+		}
+		b.Write(line)
+		for _, e := range entries {
+			line, err := marshalEntry(e)
+			if err != nil {
+				t.Fatalf("cannot write entry %d back: %v", e.Line, err)
+			}
+			b.Write(line)
+		}
+		h2, entries2, err := ReadJournal("fuzz", bytes.NewReader(b.Bytes()))
+		if err != nil {
+			t.Fatalf("the journal written back is refused: %v\nread:\n%q\nwritten:\n%q", err, data, b.Bytes())
+		}
+		if h2.Version != h.Version || !h2.Created.Equal(h.Created) || !reflect.DeepEqual(h2.Roots, h.Roots) {
+			t.Errorf("header %+v, written back and read again: %+v", h, h2)
+		}
+		if !reflect.DeepEqual(entries2, entries) {
+			t.Errorf("entries %+v, written back and read again: %+v", entries, entries2)
+		}
+	})
+}

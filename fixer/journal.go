@@ -1,0 +1,624 @@
+package fixer
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/policy"
+)
+
+// The journal is what undo works from: JSON lines, a header first, then one entry per change,
+// each written and fsync'd before the change is made. A crash therefore leaves at worst one entry
+// whose change was never made, or was half made, and undo recognises both.
+
+// JournalSchema names the journal format, in its header line. Fields are never added to it: a
+// reader refuses every field it does not know.
+const JournalSchema = "webperm/journal/v1"
+
+// JournalHeader is a journal's first line.
+type JournalHeader struct {
+	Version string // webperm's, that wrote the journal
+	Created time.Time
+	Roots   []Root // as the audit saw them: undo opens nothing below a root that is not still it
+}
+
+// JournalEntry is one change as the journal records it.
+type JournalEntry struct {
+	Path, Root string
+	Ancestor   bool
+	Type       audit.Type
+	Dev, Ino   uint64
+	Old, New   State
+	Line       int // its line in the file, for messages; 0 for an entry not read from one
+}
+
+// Journal records changes as they are made. It is not safe for concurrent use.
+type Journal struct {
+	f     *os.File
+	name  string
+	roots map[string]Root
+	// err is the first write that failed. Nothing is written after it: a half-written line can
+	// then only be the last, which a reader recognises as a crash's.
+	err error
+}
+
+type journalHeaderJSON struct {
+	Schema  string            `json:"schema"`
+	Version string            `json:"version"`
+	Created string            `json:"created"`
+	Roots   []journalRootJSON `json:"roots"`
+}
+
+type journalRootJSON struct {
+	Path       string `json:"path"`
+	PathBase64 string `json:"path_base64,omitempty"`
+	Dev        uint64 `json:"dev"`
+	Ino        uint64 `json:"ino"`
+}
+
+type journalEntryJSON struct {
+	Path       string    `json:"path"`
+	PathBase64 string    `json:"path_base64,omitempty"`
+	Root       string    `json:"root"`
+	RootBase64 string    `json:"root_base64,omitempty"`
+	Ancestor   bool      `json:"ancestor"`
+	Type       string    `json:"type"`
+	Dev        uint64    `json:"dev"`
+	Ino        uint64    `json:"ino"`
+	Old        jsonState `json:"old"`
+	New        jsonState `json:"new"`
+}
+
+// CreateJournal creates a new journal at path, never replacing a file or following a symlink
+// there, and makes its header line durable before it returns.
+func CreateJournal(path string, h JournalHeader) (*Journal, error) {
+	roots, err := headerRoots(h.Roots)
+	if err != nil {
+		return nil, fmt.Errorf("journal %s: %v", path, err)
+	}
+	line, err := marshalHeader(h)
+	if err != nil {
+		return nil, fmt.Errorf("journal %s: %v", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("journal %s already exists: webperm never writes over a journal, so name a new one", path)
+		}
+		return nil, fmt.Errorf("cannot create journal %s: %v", path, unwrapPathError(err))
+	}
+	j := &Journal{f: f, name: path, roots: roots}
+	if err := j.write(line); err != nil {
+		f.Close()
+		return nil, err
+	}
+	// The file's name must survive a crash as well as its contents.
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cannot make journal %s durable: %v", path, err)
+	}
+	return j, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return unwrapPathError(err)
+	}
+	defer d.Close()
+	return unwrapPathError(d.Sync())
+}
+
+// unwrapPathError drops the operation and path an *fs.PathError repeats, where the message names
+// the path already.
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Close closes the journal's file. Every entry is already durable.
+func (j *Journal) Close() error {
+	if j.f == nil {
+		return nil
+	}
+	err := j.f.Close()
+	j.f = nil
+	if err != nil {
+		return fmt.Errorf("cannot close journal %s: %v", j.name, unwrapPathError(err))
+	}
+	return nil
+}
+
+// record appends e and makes it durable. An entry undo would refuse to read is never written.
+func (j *Journal) record(e JournalEntry) error {
+	if j.err != nil {
+		return j.err
+	}
+	if j.f == nil {
+		return fmt.Errorf("journal %s is closed", j.name)
+	}
+	if err := checkEntry(e, j.roots); err != nil {
+		return fmt.Errorf("cannot record the change in journal %s: %v", j.name, err)
+	}
+	line, err := marshalEntry(e)
+	if err != nil {
+		return fmt.Errorf("cannot record the change in journal %s: %v", j.name, err)
+	}
+	return j.write(line)
+}
+
+// write appends one whole line with a single write, then fsyncs it.
+func (j *Journal) write(line []byte) error {
+	if _, err := j.f.Write(line); err != nil {
+		j.err = fmt.Errorf("cannot write to journal %s: %v", j.name, unwrapPathError(err))
+		return j.err
+	}
+	if err := j.f.Sync(); err != nil {
+		j.err = fmt.Errorf("cannot write to journal %s: %v", j.name, unwrapPathError(err))
+		return j.err
+	}
+	return nil
+}
+
+func marshalHeader(h JournalHeader) ([]byte, error) {
+	jh := journalHeaderJSON{
+		Schema:  JournalSchema,
+		Version: h.Version,
+		Created: h.Created.Format(time.RFC3339Nano),
+		Roots:   make([]journalRootJSON, 0, len(h.Roots)),
+	}
+	for _, r := range h.Roots {
+		jr := journalRootJSON{Dev: r.Dev, Ino: r.Ino}
+		jr.Path, jr.PathBase64 = encodePath(r.Path)
+		jh.Roots = append(jh.Roots, jr)
+	}
+	return marshalLine(jh)
+}
+
+func marshalEntry(e JournalEntry) ([]byte, error) {
+	je := journalEntryJSON{
+		Ancestor: e.Ancestor,
+		Type:     e.Type.String(),
+		Dev:      e.Dev,
+		Ino:      e.Ino,
+		Old:      newJSONState(e.Old, nil),
+		New:      newJSONState(e.New, nil),
+	}
+	je.Path, je.PathBase64 = encodePath(e.Path)
+	je.Root, je.RootBase64 = encodePath(e.Root)
+	return marshalLine(je)
+}
+
+// marshalLine writes v as one line: encoding/json escapes every newline within a string.
+func marshalLine(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// headerRoots checks a header's roots and indexes them by path.
+func headerRoots(roots []Root) (map[string]Root, error) {
+	m := make(map[string]Root, len(roots))
+	for _, r := range roots {
+		if err := checkJournalPath("root", r.Path); err != nil {
+			return nil, err
+		}
+		if _, dup := m[r.Path]; dup {
+			return nil, fmt.Errorf("root %q is listed twice", r.Path)
+		}
+		m[r.Path] = r
+	}
+	return m, nil
+}
+
+// checkPath holds a path from a journal to what apply writes: absolute and clean, so that it
+// names one place and holds no "..".
+func checkJournalPath(field, p string) error {
+	switch {
+	case p == "":
+		return fmt.Errorf("%s is empty: want an absolute path", field)
+	case strings.ContainsRune(p, 0):
+		return fmt.Errorf("%s %q holds a NUL byte, which no path can", field, p)
+	case !filepath.IsAbs(p):
+		return fmt.Errorf("%s %q is relative: want an absolute path", field, p)
+	case filepath.Clean(p) != p:
+		return fmt.Errorf("%s %q is not clean: want %q", field, p, filepath.Clean(p))
+	}
+	return nil
+}
+
+// checkEntry holds an entry to what apply writes. Undo changes only what passes it.
+func checkEntry(e JournalEntry, roots map[string]Root) error {
+	if err := checkJournalPath("path", e.Path); err != nil {
+		return err
+	}
+	if err := checkJournalPath("root", e.Root); err != nil {
+		return err
+	}
+	if _, ok := roots[e.Root]; !ok {
+		return fmt.Errorf("root %q is not among the roots in the journal's header", e.Root)
+	}
+	if e.Type != audit.TypeFile && e.Type != audit.TypeDir {
+		return fmt.Errorf("type %q: webperm changes only files and directories", typeName(e.Type))
+	}
+	if e.Ancestor {
+		if !properAncestor(e.Path, e.Root) {
+			return fmt.Errorf("ancestor %q does not lie above its root %q", e.Path, e.Root)
+		}
+		if e.Type != audit.TypeDir {
+			return fmt.Errorf("ancestor %q is a %s: an ancestor is a directory", e.Path, e.Type)
+		}
+	} else if _, ok := relBeneath(e.Root, e.Path); !ok {
+		return fmt.Errorf("path %q is neither its root %q nor below it, and not marked \"ancestor\"", e.Path, e.Root)
+	}
+	for _, s := range []struct {
+		field string
+		m     State
+	}{{"old", e.Old}, {"new", e.New}} {
+		if s.m.Mode&^policy.ModeBits != 0 {
+			return fmt.Errorf("%s: mode %v has bits other than permissions, setuid, setgid and sticky", s.field, s.m.Mode)
+		}
+	}
+	if e.Old == e.New {
+		return errors.New("old and new are the same state: a journal records only changes")
+	}
+	return nil
+}
+
+// ReadJournal reads a whole journal and checks every line; name is the file's name for
+// messages, which take the form "name:line: message". It accepts nothing that apply would not
+// have written, so that undo, which reads the whole journal before it changes anything, never
+// acts on a damaged or edited one.
+func ReadJournal(name string, r io.Reader) (JournalHeader, []JournalEntry, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return JournalHeader{}, nil, fmt.Errorf("cannot read journal %s: %v", name, unwrapPathError(err))
+	}
+	at := func(line int, err error) error { return fmt.Errorf("%s:%d: %v", name, line, err) }
+	if len(data) == 0 {
+		return JournalHeader{}, nil, at(1, errors.New("the journal is empty: webperm stopped before it wrote the header, so before it changed anything"))
+	}
+	var (
+		h       JournalHeader
+		roots   map[string]Root
+		entries []JournalEntry
+	)
+	for n := 1; len(data) > 0; n++ {
+		line, rest, complete := bytes.Cut(data, []byte("\n"))
+		data = rest
+		if !complete {
+			// Apply writes each line, newline included, with one write before it changes
+			// anything, so a line without its newline is a crash's: its change was never made.
+			if n == 1 {
+				return JournalHeader{}, nil, at(n, errors.New("the header is cut short, as a crash while writing it leaves: webperm changed nothing, so there is nothing to undo"))
+			}
+			return JournalHeader{}, nil, at(n, errors.New("the line is cut short, as a crash while writing it leaves: its change was never made, so delete the line and undo again"))
+		}
+		if n == 1 {
+			h, roots, err = parseHeader(line)
+			if err != nil {
+				return JournalHeader{}, nil, at(n, err)
+			}
+			continue
+		}
+		e, err := parseEntry(line, roots)
+		if err != nil {
+			return JournalHeader{}, nil, at(n, err)
+		}
+		e.Line = n
+		entries = append(entries, e)
+	}
+	return h, entries, nil
+}
+
+func parseHeader(line []byte) (JournalHeader, map[string]Root, error) {
+	// The schema first: a line that is no journal header deserves to be told so, not a list of
+	// the fields it should not have.
+	if err := checkShape(line, nil); err != nil {
+		return JournalHeader{}, nil, err
+	}
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(line, &probe); err != nil {
+		return JournalHeader{}, nil, jsonProblem(err)
+	}
+	raw, ok := probe["schema"]
+	if !ok {
+		return JournalHeader{}, nil, errors.New("not a webperm journal: its first line has no \"schema\"")
+	}
+	var schema string
+	if err := json.Unmarshal(raw, &schema); err != nil {
+		return JournalHeader{}, nil, errors.New("not a webperm journal: its \"schema\" is not a string")
+	}
+	if schema != JournalSchema {
+		if strings.HasPrefix(schema, "webperm/journal/") {
+			return JournalHeader{}, nil, fmt.Errorf("schema %q: this webperm reads only %s, so undo with the webperm that wrote the journal", schema, JournalSchema)
+		}
+		return JournalHeader{}, nil, fmt.Errorf("not a webperm journal: its schema is %q, not %q", schema, JournalSchema)
+	}
+	var jh journalHeaderJSON
+	if err := decodeLine(line, headerShape, &jh); err != nil {
+		return JournalHeader{}, nil, err
+	}
+	created, err := time.Parse(time.RFC3339, jh.Created)
+	if err != nil {
+		return JournalHeader{}, nil, fmt.Errorf("created %q: want an RFC 3339 time, such as \"2025-01-02T15:04:05Z\"", jh.Created)
+	}
+	h := JournalHeader{Version: jh.Version, Created: created, Roots: make([]Root, 0, len(jh.Roots))}
+	for _, jr := range jh.Roots {
+		p, err := readPath("roots.path", jr.Path, jr.PathBase64)
+		if err != nil {
+			return JournalHeader{}, nil, err
+		}
+		h.Roots = append(h.Roots, Root{Path: p, Dev: jr.Dev, Ino: jr.Ino})
+	}
+	roots, err := headerRoots(h.Roots)
+	if err != nil {
+		return JournalHeader{}, nil, err
+	}
+	return h, roots, nil
+}
+
+func parseEntry(line []byte, roots map[string]Root) (JournalEntry, error) {
+	var je journalEntryJSON
+	if err := decodeLine(line, entryShape, &je); err != nil {
+		return JournalEntry{}, err
+	}
+	var e JournalEntry
+	var err error
+	if e.Path, err = readPath("path", je.Path, je.PathBase64); err != nil {
+		return JournalEntry{}, err
+	}
+	if e.Root, err = readPath("root", je.Root, je.RootBase64); err != nil {
+		return JournalEntry{}, err
+	}
+	e.Ancestor, e.Dev, e.Ino = je.Ancestor, je.Dev, je.Ino
+	switch je.Type {
+	case "file":
+		e.Type = audit.TypeFile
+	case "dir":
+		e.Type = audit.TypeDir
+	default:
+		var t audit.Type
+		if t.UnmarshalText([]byte(je.Type)) == nil {
+			return JournalEntry{}, fmt.Errorf("type %q: webperm changes only files and directories", je.Type)
+		}
+		return JournalEntry{}, fmt.Errorf("type %q: want \"file\" or \"dir\"", je.Type)
+	}
+	if e.Old, err = je.Old.state(); err != nil {
+		return JournalEntry{}, fmt.Errorf("old: %v", err)
+	}
+	if e.New, err = je.New.state(); err != nil {
+		return JournalEntry{}, fmt.Errorf("new: %v", err)
+	}
+	if err := checkEntry(e, roots); err != nil {
+		return JournalEntry{}, err
+	}
+	return e, nil
+}
+
+// readPath reads a path field and its base64 twin, as encodePath writes them. Where both are
+// present they must agree, so that what a person reads in the journal is what undo changes.
+func readPath(field, text, b64 string) (string, error) {
+	p, err := decodePath(text, b64)
+	if err != nil {
+		return "", fmt.Errorf("%s_base64: %v", field, errors.Unwrap(err))
+	}
+	if b64 == "" {
+		return p, nil
+	}
+	if utf8.ValidString(p) {
+		return "", fmt.Errorf("%s_base64 holds valid UTF-8: such a path is written in %q alone", field, field)
+	}
+	if text != replaceInvalidUTF8(p) {
+		return "", fmt.Errorf("%s %q disagrees with %s_base64, whose path it must show with each invalid byte as U+FFFD", field, text, field)
+	}
+	return p, nil
+}
+
+// replaceInvalidUTF8 replaces each byte of s that is not UTF-8 with U+FFFD, as encoding/json
+// does when it writes a string.
+func replaceInvalidUTF8(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// decodeLine checks line against sh, then decodes it into v.
+func decodeLine(line []byte, sh *shape, v any) error {
+	if err := checkShape(line, sh); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonProblem(err)
+	}
+	return nil
+}
+
+// shape lists the fields of a JSON object exactly: encoding/json alone would accept a field
+// twice, or spelled in another case, or missing.
+type shape struct {
+	fields []shapeField
+}
+
+type shapeField struct {
+	name     string
+	optional bool
+	sub      *shape // the shape of an object value, or of each object in a list value
+}
+
+func (sh *shape) field(name string) (shapeField, bool) {
+	for _, f := range sh.fields {
+		if f.name == name {
+			return f, true
+		}
+	}
+	return shapeField{}, false
+}
+
+var (
+	stateShape = &shape{[]shapeField{
+		{name: "mode"}, {name: "uid"}, {name: "gid"}, {name: "owner", optional: true}, {name: "group", optional: true},
+	}}
+	rootShape = &shape{[]shapeField{
+		{name: "path"}, {name: "path_base64", optional: true}, {name: "dev"}, {name: "ino"},
+	}}
+	headerShape = &shape{[]shapeField{
+		{name: "schema"}, {name: "version"}, {name: "created"}, {name: "roots", sub: rootShape},
+	}}
+	entryShape = &shape{[]shapeField{
+		{name: "path"}, {name: "path_base64", optional: true}, {name: "root"}, {name: "root_base64", optional: true},
+		{name: "ancestor"}, {name: "type"}, {name: "dev"}, {name: "ino"},
+		{name: "old", sub: stateShape}, {name: "new", sub: stateShape},
+	}}
+)
+
+// checkShape checks that line is one JSON object, with no field twice and none null, and, where
+// sh is not nil, with exactly sh's fields. The types of values are left to the decoder.
+func checkShape(line []byte, sh *shape) error {
+	if len(bytes.TrimSpace(line)) == 0 {
+		return errors.New("empty line: each line holds one JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber() // numbers are only skipped here; a huge one is the decoder's to refuse
+	tok, err := dec.Token()
+	if err != nil {
+		return jsonProblem(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return errors.New("not a JSON object: each line holds one")
+	}
+	if err := checkObject(dec, sh, ""); err != nil {
+		return err
+	}
+	switch _, err := dec.Token(); {
+	case err == io.EOF:
+		return nil
+	case err != nil:
+		return jsonProblem(err)
+	}
+	return errors.New("more than one JSON value on the line")
+}
+
+// checkObject reads the rest of an object whose '{' was read.
+func checkObject(dec *json.Decoder, sh *shape, prefix string) error {
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return jsonProblem(err)
+		}
+		key, _ := tok.(string)
+		name := prefix + key
+		if seen[key] {
+			return fmt.Errorf("field %q appears twice", name)
+		}
+		seen[key] = true
+		var f shapeField
+		if sh != nil {
+			var ok bool
+			if f, ok = sh.field(key); !ok {
+				return fmt.Errorf("unknown field %q", name)
+			}
+		}
+		if err := checkValue(dec, f.sub, name); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // '}'
+		return jsonProblem(err)
+	}
+	if sh != nil {
+		for _, f := range sh.fields {
+			if !f.optional && !seen[f.name] {
+				return fmt.Errorf("missing field %q", prefix+f.name)
+			}
+		}
+	}
+	return nil
+}
+
+func checkValue(dec *json.Decoder, sh *shape, name string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return jsonProblem(err)
+	}
+	switch tok {
+	case nil:
+		return fmt.Errorf("field %q is null", name)
+	case json.Delim('{'):
+		return checkObject(dec, sh, name+".")
+	case json.Delim('['):
+		for dec.More() {
+			if err := checkValue(dec, sh, name); err != nil {
+				return err
+			}
+		}
+		if _, err := dec.Token(); err != nil { // ']'
+			return jsonProblem(err)
+		}
+	}
+	return nil
+}
+
+// jsonProblem words what encoding/json said as a sentence without its "json:" prefix.
+func jsonProblem(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("not JSON: the object is cut short")
+	case errors.As(err, &syn):
+		return fmt.Errorf("not JSON: %v", syn)
+	case errors.As(err, &typ):
+		return fmt.Errorf("field %q: want %s, not %s", typ.Field, jsonKind(typ.Type), typ.Value)
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return fmt.Errorf("unknown field %s", name)
+	}
+	return errors.New(strings.TrimPrefix(err.Error(), "json: "))
+}
+
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Uint32:
+		return "a whole number from 0 to 4294967295"
+	case reflect.Uint64:
+		return "a whole number from 0 to 18446744073709551615"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice:
+		return "a list"
+	}
+	return t.String()
+}

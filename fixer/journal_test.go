@@ -1,0 +1,416 @@
+package fixer
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/webperm/webperm/audit"
+)
+
+// A valid journal's lines, for the tables below to break.
+const (
+	testHeader = `{"schema":"webperm/journal/v1","version":"1.2.0","created":"2026-11-21T10:00:00Z","roots":[{"path":"/srv/www","dev":2049,"ino":128}]}` + "\n"
+	testEntry  = `{"path":"/srv/www/index.php","root":"/srv/www","ancestor":false,"type":"file","dev":2049,"ino":130,"old":{"mode":"0666","uid":1000,"gid":1000},"new":{"mode":"0640","uid":1000,"gid":33}}` + "\n"
+)
+
+// entryWith is testEntry with one field's value replaced: field is the JSON text up to and
+// including the colon, such as `"path":`, value the new JSON value.
+func entryWith(field, value string) string {
+	i := strings.Index(testEntry, field)
+	rest := testEntry[i+len(field):]
+	end := 0
+	for depth := 0; ; end++ {
+		switch rest[end] {
+		case '{':
+			depth++
+		case '}':
+			if depth == 0 {
+				return testEntry[:i+len(field)] + value + rest[end:]
+			}
+			depth--
+			if depth == 0 {
+				end++
+				return testEntry[:i+len(field)] + value + rest[end:]
+			}
+		case ',':
+			if depth == 0 {
+				return testEntry[:i+len(field)] + value + rest[end:]
+			}
+		}
+	}
+}
+
+// journalCorrupt are journals ReadJournal must refuse, with the message it must give.
+var journalCorrupt = []struct {
+	name, data, want string
+}{
+	{"empty", "", "j:1: the journal is empty: webperm stopped before it wrote the header, so before it changed anything"},
+	{"header cut short", testHeader[:40], "j:1: the header is cut short, as a crash while writing it leaves: webperm changed nothing, so there is nothing to undo"},
+	{"header without newline", strings.TrimSuffix(testHeader, "\n"), "j:1: the header is cut short, as a crash while writing it leaves: webperm changed nothing, so there is nothing to undo"},
+	{"entry cut short", testHeader + testEntry + testEntry[:50], "j:3: the line is cut short, as a crash while writing it leaves: its change was never made, so delete the line and undo again"},
+	{"entry without newline", testHeader + strings.TrimSuffix(testEntry, "\n"), "j:2: the line is cut short, as a crash while writing it leaves: its change was never made, so delete the line and undo again"},
+	{"not JSON", "schema: webperm/journal/v1\n", "j:1: not JSON: invalid character 's' looking for beginning of value"},
+	{"entry not JSON", testHeader + "{path: /srv/www}\n", "j:2: not JSON: invalid character 'p'"},
+	{"half an object", testHeader + `{"path":"/srv/www/a",` + "\n", "j:2: not JSON: the object is cut short"},
+	{"not an object", testHeader + `["/srv/www"]` + "\n", "j:2: not a JSON object: each line holds one"},
+	{"two objects", testHeader + strings.TrimSuffix(testEntry, "\n") + " {}\n", "j:2: more than one JSON value on the line"},
+	{"blank line", testHeader + "\n" + testEntry, "j:2: empty line: each line holds one JSON object"},
+	{"CRLF blank line", testHeader + "\r\n", "j:2: empty line: each line holds one JSON object"},
+	{"no schema", `{"version":"1.2.0"}` + "\n", `j:1: not a webperm journal: its first line has no "schema"`},
+	{"entry first", testEntry, `j:1: not a webperm journal: its first line has no "schema"`},
+	{"a plan", `{"schema":"webperm/plan/v1"}` + "\n", `j:1: not a webperm journal: its schema is "webperm/plan/v1", not "webperm/journal/v1"`},
+	{"schema not a string", `{"schema":1}` + "\n", `j:1: not a webperm journal: its "schema" is not a string`},
+	{"newer schema", `{"schema":"webperm/journal/v2","version":"9"}` + "\n", `j:1: schema "webperm/journal/v2": this webperm reads only webperm/journal/v1, so undo with the webperm that wrote the journal`},
+	{"header unknown field", strings.Replace(testHeader, `"roots"`, `"user":"x","roots"`, 1), `j:1: unknown field "user"`},
+	{"header field in another case", strings.Replace(testHeader, `"version"`, `"Version"`, 1), `j:1: unknown field "Version"`},
+	{"header missing roots", `{"schema":"webperm/journal/v1","version":"1","created":"2026-11-21T10:00:00Z"}` + "\n", `j:1: missing field "roots"`},
+	{"header root missing ino", strings.Replace(testHeader, `,"ino":128`, ``, 1), `j:1: missing field "roots.ino"`},
+	{"header root unknown field", strings.Replace(testHeader, `"ino":128`, `"ino":128,"uid":0`, 1), `j:1: unknown field "roots.uid"`},
+	{"header bad time", strings.Replace(testHeader, `2026-11-21T10:00:00Z`, `yesterday`, 1), `j:1: created "yesterday": want an RFC 3339 time, such as "2025-01-02T15:04:05Z"`},
+	{"header relative root", strings.Replace(testHeader, `"/srv/www"`, `"srv/www"`, 1), `j:1: root "srv/www" is relative: want an absolute path`},
+	{"header root twice", strings.Replace(testHeader, `"roots":[`, `"roots":[{"path":"/srv/www","dev":1,"ino":2},`, 1), `j:1: root "/srv/www" is listed twice`},
+	{"header roots not a list", strings.Replace(testHeader, `"roots":[{"path":"/srv/www","dev":2049,"ino":128}]`, `"roots":"/srv/www"`, 1), `j:1: field "roots": want a list, not string`},
+	{"header null version", strings.Replace(testHeader, `"1.2.0"`, `null`, 1), `j:1: field "version" is null`},
+	{"unknown field", testHeader + strings.Replace(testEntry, `"ancestor"`, `"colour":"red","ancestor"`, 1), `j:2: unknown field "colour"`},
+	{"field in another case", testHeader + strings.Replace(testEntry, `"path"`, `"PATH"`, 1), `j:2: unknown field "PATH"`},
+	{"field twice", testHeader + strings.Replace(testEntry, `"root"`, `"path":"/etc/shadow","root"`, 1), `j:2: field "path" appears twice`},
+	{"unknown field in a state", testHeader + strings.Replace(testEntry, `"uid":1000,"gid":33`, `"uid":1000,"gid":33,"acl":""`, 1), `j:2: unknown field "new.acl"`},
+	{"missing field", testHeader + strings.Replace(testEntry, `"ino":130,`, ``, 1), `j:2: missing field "ino"`},
+	{"missing uid", testHeader + strings.Replace(testEntry, `"uid":1000,"gid":33`, `"gid":33`, 1), `j:2: missing field "new.uid"`},
+	{"null dev", testHeader + entryWith(`"dev":`, `null`), `j:2: field "dev" is null`},
+	{"string dev", testHeader + entryWith(`"dev":`, `"2049"`), `j:2: field "dev": want a whole number from 0 to 18446744073709551615, not string`},
+	{"negative uid", testHeader + strings.Replace(testEntry, `"uid":1000,"gid":33`, `"uid":-1,"gid":33`, 1), `j:2: field "new.uid": want a whole number from 0 to 4294967295, not number -1`},
+	{"uid too large", testHeader + strings.Replace(testEntry, `"uid":1000,"gid":33`, `"uid":4294967296,"gid":33`, 1), `j:2: field "new.uid": want a whole number from 0 to 4294967295, not number 4294967296`},
+	{"ancestor a string", testHeader + entryWith(`"ancestor":`, `"no"`), `j:2: field "ancestor": want true or false, not string`},
+	{"mode not octal", testHeader + entryWith(`"old":`, `{"mode":"0999","uid":1000,"gid":1000}`), `j:2: old: mode "0999": want octal digits 0-7, such as "0644"`},
+	{"mode three digits", testHeader + entryWith(`"new":`, `{"mode":"640","uid":1000,"gid":33}`), `j:2: new: mode "640": want four octal digits, such as "0644"`},
+	{"mode a number", testHeader + entryWith(`"new":`, `{"mode":640,"uid":1000,"gid":33}`), `j:2: field "new.mode": want a string, not number`},
+	{"relative path", testHeader + entryWith(`"path":`, `"index.php"`), `j:2: path "index.php" is relative: want an absolute path`},
+	{"unclean path", testHeader + entryWith(`"path":`, `"/srv/www/../../etc/shadow"`), `j:2: path "/srv/www/../../etc/shadow" is not clean: want "/etc/shadow"`},
+	{"trailing slash", testHeader + entryWith(`"path":`, `"/srv/www/uploads/"`), `j:2: path "/srv/www/uploads/" is not clean: want "/srv/www/uploads"`},
+	{"empty path", testHeader + entryWith(`"path":`, `""`), `j:2: path is empty: want an absolute path`},
+	{"NUL in path", testHeader + entryWith(`"path":`, `"/srv/www/a\u0000b"`), `j:2: path "/srv/www/a\x00b" holds a NUL byte, which no path can`},
+	{"path outside its root", testHeader + entryWith(`"path":`, `"/etc/shadow"`), `j:2: path "/etc/shadow" is neither its root "/srv/www" nor below it, and not marked "ancestor"`},
+	{"path beside its root", testHeader + entryWith(`"path":`, `"/srv/www2/x"`), `j:2: path "/srv/www2/x" is neither its root "/srv/www" nor below it, and not marked "ancestor"`},
+	{"ancestor below its root", testHeader + entryWith(`"ancestor":`, `true`), `j:2: ancestor "/srv/www/index.php" does not lie above its root "/srv/www"`},
+	{"ancestor the root", testHeader + strings.Replace(entryWith(`"path":`, `"/srv/www"`), `"ancestor":false,"type":"file"`, `"ancestor":true,"type":"dir"`, 1), `j:2: ancestor "/srv/www" does not lie above its root "/srv/www"`},
+	{"ancestor a file", testHeader + strings.Replace(entryWith(`"path":`, `"/srv"`), `"ancestor":false`, `"ancestor":true`, 1), `j:2: ancestor "/srv" is a file: an ancestor is a directory`},
+	{"root not in header", testHeader + strings.ReplaceAll(testEntry, `/srv/www`, `/srv/other`), `j:2: root "/srv/other" is not among the roots in the journal's header`},
+	{"symlink", testHeader + entryWith(`"type":`, `"symlink"`), `j:2: type "symlink": webperm changes only files and directories`},
+	{"unknown type", testHeader + entryWith(`"type":`, `"blob"`), `j:2: type "blob": want "file" or "dir"`},
+	{"old is new", testHeader + entryWith(`"new":`, `{"mode":"0666","uid":1000,"gid":1000}`), `j:2: old and new are the same state: a journal records only changes`},
+	{"bad base64", testHeader + strings.Replace(testEntry, `"root"`, `"path_base64":"!!","root"`, 1), `j:2: path_base64: illegal base64 data at input byte 0`},
+	{"base64 of valid UTF-8", testHeader + strings.Replace(testEntry, `"root"`, `"path_base64":"L3Nydi93d3cvaW5kZXgucGhw","root"`, 1), `j:2: path_base64 holds valid UTF-8: such a path is written in "path" alone`},
+	// The text shows index.php, the bytes name /srv/www/\xff: what a person reads must be what
+	// undo changes.
+	{"base64 disagrees", testHeader + strings.Replace(testEntry, `"root"`, `"path_base64":"L3Nydi93d3cv/w==","root"`, 1), `j:2: path "/srv/www/index.php" disagrees with path_base64, whose path it must show with each invalid byte as U+FFFD`},
+	{"second entry bad", testHeader + testEntry + entryWith(`"type":`, `"fifo"`), `j:3: type "fifo": webperm changes only files and directories`},
+}
+
+func TestReadJournalCorrupt(t *testing.T) {
+	for _, tt := range journalCorrupt {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := ReadJournal("j", strings.NewReader(tt.data))
+			if err == nil {
+				t.Fatalf("ReadJournal accepted\n%s", tt.data)
+			}
+			if err.Error() != tt.want {
+				t.Errorf("error:\n%s\nwant:\n%s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestReadJournal(t *testing.T) {
+	created := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	root := Root{Path: "/srv/www", Dev: 2049, Ino: 128}
+	tests := []struct {
+		name    string
+		data    string
+		header  JournalHeader
+		entries []JournalEntry
+	}{
+		{
+			name:   "header alone",
+			data:   testHeader,
+			header: JournalHeader{Version: "1.2.0", Created: created, Roots: []Root{root}},
+		},
+		{
+			name:   "one entry",
+			data:   testHeader + testEntry,
+			header: JournalHeader{Version: "1.2.0", Created: created, Roots: []Root{root}},
+			entries: []JournalEntry{{
+				Path: "/srv/www/index.php", Root: "/srv/www", Type: audit.TypeFile, Dev: 2049, Ino: 130,
+				Old: mkState(0o666, 1000, 1000), New: mkState(0o640, 1000, 33), Line: 2,
+			}},
+		},
+		{
+			name: "an ancestor, with names and setuid",
+			data: testHeader + `{"path":"/srv","root":"/srv/www","ancestor":true,"type":"dir","dev":2049,"ino":2,` +
+				`"old":{"mode":"4700","uid":0,"gid":0,"owner":"root","group":"root"},"new":{"mode":"0711","uid":0,"gid":0}}` + "\n",
+			header: JournalHeader{Version: "1.2.0", Created: created, Roots: []Root{root}},
+			entries: []JournalEntry{{
+				Path: "/srv", Root: "/srv/www", Ancestor: true, Type: audit.TypeDir, Dev: 2049, Ino: 2,
+				Old: mkState(fs.ModeSetuid|0o700, 0, 0), New: mkState(0o711, 0, 0), Line: 2,
+			}},
+		},
+		{
+			name:   "no roots",
+			data:   `{"schema":"webperm/journal/v1","version":"","created":"2026-11-21T11:00:00+01:00","roots":[]}` + "\n",
+			header: JournalHeader{Created: created, Roots: []Root{}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, entries, err := ReadJournal("j", strings.NewReader(tt.data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !h.Created.Equal(tt.header.Created) {
+				t.Errorf("created %v, want %v", h.Created, tt.header.Created)
+			}
+			h.Created = tt.header.Created
+			if !reflect.DeepEqual(h, tt.header) {
+				t.Errorf("header %+v, want %+v", h, tt.header)
+			}
+			if !reflect.DeepEqual(entries, tt.entries) {
+				t.Errorf("entries %+v, want %+v", entries, tt.entries)
+			}
+		})
+	}
+}
+
+// journalHostileNames are paths a journal must carry exactly: JSON escapes, a newline that would
+// split a line, and bytes that are not UTF-8, which JSON strings cannot hold.
+var journalHostileNames = []string{
+	"new\nline",
+	`quo"te`,
+	"-rf",
+	"--reference=x",
+	"bad\xffutf8",
+	"\xc3\x28",
+	"back\\slash",
+	"tab\there",
+	"\u2028separator",
+	"replacement\ufffdchar",
+	"<html>&amp;",
+	" ",
+	"\x01\x7f",
+}
+
+// Every hostile name, in the path and in the root, comes back from the file exactly.
+func TestJournalHostileNames(t *testing.T) {
+	dir := diskTempDir(t)
+	for _, name := range journalHostileNames {
+		t.Run(strings.ToValidUTF8(name, "?"), func(t *testing.T) {
+			root := Root{Path: "/srv/" + name, Dev: 1, Ino: 2}
+			h := JournalHeader{Version: "test", Created: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), Roots: []Root{root}}
+			want := []JournalEntry{
+				{Path: root.Path + "/" + name, Root: root.Path, Type: audit.TypeFile, Dev: 1, Ino: 3, Old: mkState(0o666, 0, 0), New: mkState(0o644, 0, 0), Line: 2},
+				{Path: root.Path, Root: root.Path, Type: audit.TypeDir, Dev: 1, Ino: 2, Old: mkState(0o777, 0, 0), New: mkState(0o755, 0, 33), Line: 3},
+				{Path: "/srv", Root: root.Path, Ancestor: true, Type: audit.TypeDir, Dev: 1, Ino: 1, Old: mkState(0o700, 0, 0), New: mkState(0o711, 0, 0), Line: 4},
+			}
+			path := filepath.Join(dir, strings.ReplaceAll(strings.ToValidUTF8(name, "?"), "/", "_")+".journal")
+			j, err := CreateJournal(path, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range want {
+				if err := j.record(e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := j.Close(); err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := bytes.Count(data, []byte("\n")); n != 4 {
+				t.Errorf("journal has %d lines, want 4:\n%s", n, data)
+			}
+			gotH, got, err := ReadJournal(path, bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(gotH.Roots, h.Roots) || !gotH.Created.Equal(h.Created) || gotH.Version != h.Version {
+				t.Errorf("header %+v, want %+v", gotH, h)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("entries\n%+v\nwant\n%+v", got, want)
+			}
+		})
+	}
+}
+
+// The journal file is new, private, never a symlink's target, and starts with its header.
+func TestCreateJournal(t *testing.T) {
+	dir := diskTempDir(t)
+	path := filepath.Join(dir, "journal")
+	j, err := CreateJournal(path, JournalHeader{Version: "test", Created: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC), Roots: []Root{{Path: "/srv/www", Dev: 1, Ino: 2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Errorf("second close: %v", err)
+	}
+	fi, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode() != 0o600 {
+		t.Errorf("journal mode %v, want -rw-------", fi.Mode())
+	}
+	data, _ := os.ReadFile(path)
+	want := `{"schema":"webperm/journal/v1","version":"test","created":"2026-11-21T10:00:00Z","roots":[{"path":"/srv/www","dev":1,"ino":2}]}` + "\n"
+	if string(data) != want {
+		t.Errorf("journal:\n%s\nwant:\n%s", data, want)
+	}
+	if err := j.record(JournalEntry{}); err == nil || err.Error() != "journal "+path+" is closed" {
+		t.Errorf("record after close: %v", err)
+	}
+}
+
+func TestCreateJournalErrors(t *testing.T) {
+	dir := diskTempDir(t)
+	existing := filepath.Join(dir, "existing")
+	if err := os.WriteFile(existing, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dangling := filepath.Join(dir, "dangling")
+	victim := filepath.Join(dir, "victim")
+	diskSymlink(t, victim, dangling)
+	toExisting := filepath.Join(dir, "to-existing")
+	diskSymlink(t, existing, toExisting)
+	good := []Root{{Path: "/srv/www"}}
+	tests := []struct {
+		name, path string
+		roots      []Root
+		want       string
+	}{
+		{"exists", existing, good, "journal " + existing + " already exists: webperm never writes over a journal, so name a new one"},
+		{"dangling symlink", dangling, good, "journal " + dangling + " already exists: webperm never writes over a journal, so name a new one"},
+		{"symlink to a file", toExisting, good, "journal " + toExisting + " already exists: webperm never writes over a journal, so name a new one"},
+		{"no directory", filepath.Join(dir, "missing", "journal"), good, "cannot create journal " + filepath.Join(dir, "missing", "journal") + ": no such file or directory"},
+		{"relative root", filepath.Join(dir, "j1"), []Root{{Path: "www"}}, "journal " + filepath.Join(dir, "j1") + `: root "www" is relative: want an absolute path`},
+		{"root twice", filepath.Join(dir, "j2"), []Root{{Path: "/a"}, {Path: "/a"}}, "journal " + filepath.Join(dir, "j2") + `: root "/a" is listed twice`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j, err := CreateJournal(tt.path, JournalHeader{Roots: tt.roots})
+			if err == nil {
+				j.Close()
+				t.Fatal("CreateJournal succeeded")
+			}
+			if err.Error() != tt.want {
+				t.Errorf("error:\n%s\nwant:\n%s", err, tt.want)
+			}
+		})
+	}
+	if data, _ := os.ReadFile(existing); string(data) != "keep" {
+		t.Errorf("existing file now holds %q", data)
+	}
+	if _, err := os.Lstat(victim); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the dangling symlink's target was created: %v", err)
+	}
+	for _, p := range []string{filepath.Join(dir, "j1"), filepath.Join(dir, "j2")} {
+		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s was created for a header that is wrong", p)
+		}
+	}
+}
+
+// What ReadJournal would refuse, record refuses to write: a journal apply writes is always one
+// undo can read.
+func TestJournalRecordRefuses(t *testing.T) {
+	dir := diskTempDir(t)
+	path := filepath.Join(dir, "journal")
+	j, err := CreateJournal(path, JournalHeader{Roots: []Root{{Path: "/srv/www", Dev: 1, Ino: 2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	good := JournalEntry{Path: "/srv/www/a", Root: "/srv/www", Type: audit.TypeFile, Old: mkState(0o666, 0, 0), New: mkState(0o644, 0, 0)}
+	tests := []struct {
+		name string
+		edit func(e *JournalEntry)
+		want string
+	}{
+		{"root not in header", func(e *JournalEntry) { e.Root, e.Path = "/srv/x", "/srv/x/a" }, `root "/srv/x" is not among the roots in the journal's header`},
+		{"outside its root", func(e *JournalEntry) { e.Path = "/etc/shadow" }, `path "/etc/shadow" is neither its root "/srv/www" nor below it, and not marked "ancestor"`},
+		{"a symlink", func(e *JournalEntry) { e.Type = audit.TypeSymlink }, `type "symlink": webperm changes only files and directories`},
+		{"a type unknown", func(e *JournalEntry) { e.Type = 200 }, `type "type 200": webperm changes only files and directories`},
+		{"type bits in a mode", func(e *JournalEntry) { e.New.Mode |= fs.ModeDir }, `new: mode drw-r--r-- has bits other than permissions, setuid, setgid and sticky`},
+		{"no change", func(e *JournalEntry) { e.New = e.Old }, `old and new are the same state: a journal records only changes`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := good
+			tt.edit(&e)
+			err := j.record(e)
+			want := "cannot record the change in journal " + path + ": " + tt.want
+			if err == nil || err.Error() != want {
+				t.Errorf("error:\n%v\nwant:\n%s", err, want)
+			}
+		})
+	}
+	if err := j.record(good); err != nil {
+		t.Fatalf("a refused entry broke the journal: %v", err)
+	}
+	if _, entries := diskReadJournal(t, path); len(entries) != 1 {
+		t.Errorf("journal holds %d entries, want the good one alone", len(entries))
+	}
+}
+
+// Apply writes each change it makes, as the plan has it, before making it.
+func TestApplyJournal(t *testing.T) {
+	diskRequireRoot(t)
+	at := newAttackTree(t)
+	plan := at.plan(t)
+	path := filepath.Join(diskTempDir(t), "journal")
+	created := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	j, err := CreateJournal(path, JournalHeader{Version: "1.2.0", Created: created, Roots: plan.Roots})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []int // entries in the journal when each change was made
+	diskStub(t, &crashHook, func(p crashPoint) {
+		if p == crashChowned || p == crashChanged {
+			_, entries := diskReadJournal(t, path)
+			seen = append(seen, len(entries))
+		}
+	})
+	sum := Apply(plan, Options{IncludeAncestors: true, Journal: j})
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if sum != (Summary{Applied: 4}) {
+		t.Fatalf("summary %+v, want 4 applied", sum)
+	}
+	// home: chmod; the others: chown, then chmod.
+	if want := []int{1, 2, 2, 3, 3, 4, 4}; !reflect.DeepEqual(seen, want) {
+		t.Errorf("journal entries when each change was made: %v, want %v", seen, want)
+	}
+	h, entries := diskReadJournal(t, path)
+	if h.Version != "1.2.0" || !h.Created.Equal(created) || !reflect.DeepEqual(h.Roots, plan.Roots) {
+		t.Errorf("header %+v", h)
+	}
+	var want []JournalEntry
+	for i, a := range plan.Actions {
+		want = append(want, JournalEntry{Path: a.Path, Root: a.Root, Ancestor: a.Ancestor, Type: a.Type, Dev: a.Dev, Ino: a.Ino, Old: a.Current, New: a.Target, Line: i + 2})
+	}
+	if !reflect.DeepEqual(entries, want) {
+		t.Errorf("entries\n%+v\nwant\n%+v", entries, want)
+	}
+}

@@ -1,0 +1,257 @@
+package fixer
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/policy"
+)
+
+// PlanSchema names the JSON plan's version. Fields are only ever added to it.
+const PlanSchema = "webperm/plan/v1"
+
+type jsonPlan struct {
+	Schema  string         `json:"schema"`
+	Version string         `json:"version"`
+	Created time.Time      `json:"created"`
+	Roots   []jsonRoot     `json:"roots"`
+	WebUser *audit.WebUser `json:"web_user,omitempty"`
+	PHPUser *audit.WebUser `json:"php_user,omitempty"`
+	Policy  string         `json:"policy"`
+	Actions []jsonAction   `json:"actions"`
+	Manual  []jsonManual   `json:"manual"`
+}
+
+type jsonRoot struct {
+	Path       string `json:"path"`
+	PathBase64 string `json:"path_base64,omitempty"`
+	Dev        uint64 `json:"dev"`
+	Ino        uint64 `json:"ino"`
+}
+
+type jsonAction struct {
+	Path       string          `json:"path"`
+	PathBase64 string          `json:"path_base64,omitempty"`
+	Root       string          `json:"root"`
+	RootBase64 string          `json:"root_base64,omitempty"`
+	Ancestor   bool            `json:"ancestor"`
+	Type       audit.Type      `json:"type"`
+	Dev        uint64          `json:"dev"`
+	Ino        uint64          `json:"ino"`
+	Current    jsonState       `json:"current"`
+	Target     jsonState       `json:"target"`
+	Chown      bool            `json:"chown"`
+	Chmod      bool            `json:"chmod"`
+	Rules      []policy.RuleID `json:"rules"`
+}
+
+type jsonManual struct {
+	Path       string              `json:"path"`
+	PathBase64 string              `json:"path_base64,omitempty"`
+	Type       audit.Type          `json:"type"`
+	Reason     string              `json:"reason"`
+	Findings   []jsonManualFinding `json:"findings"`
+}
+
+type jsonManualFinding struct {
+	Rule     policy.RuleID   `json:"rule"`
+	Severity policy.Severity `json:"severity"`
+	Message  string          `json:"message"`
+}
+
+// WriteJSON writes p as one JSON document of the webperm/plan/v1 schema: the same plan as the
+// script, as data. `webperm fix --apply --plan` applies such a document exactly.
+func WriteJSON(w io.Writer, p *Plan) error {
+	out := jsonPlan{
+		Schema: PlanSchema, Version: p.Version, Created: p.Created.UTC().Truncate(time.Second), WebUser: p.WebUser, PHPUser: p.PHPUser, Policy: p.Policy,
+		Roots: make([]jsonRoot, 0, len(p.Roots)), Actions: make([]jsonAction, 0, len(p.Actions)), Manual: make([]jsonManual, 0, len(p.Manual)),
+	}
+	for _, r := range p.Roots {
+		jr := jsonRoot{Dev: r.Dev, Ino: r.Ino}
+		jr.Path, jr.PathBase64 = encodePath(r.Path)
+		out.Roots = append(out.Roots, jr)
+	}
+	for i := range p.Actions {
+		a := &p.Actions[i]
+		ja := jsonAction{
+			Ancestor: a.Ancestor, Type: a.Type, Dev: a.Dev, Ino: a.Ino,
+			Current: newJSONState(a.Current, p.Accounts), Target: newJSONState(a.Target, p.Accounts),
+			Chown: a.Chown(), Chmod: a.Chmod(), Rules: a.Rules,
+		}
+		ja.Path, ja.PathBase64 = encodePath(a.Path)
+		ja.Root, ja.RootBase64 = encodePath(a.Root)
+		out.Actions = append(out.Actions, ja)
+	}
+	for _, m := range p.Manual {
+		jm := jsonManual{Type: m.Type, Reason: m.Reason, Findings: make([]jsonManualFinding, 0, len(m.Findings))}
+		jm.Path, jm.PathBase64 = encodePath(m.Path)
+		for _, f := range m.Findings {
+			jm.Findings = append(jm.Findings, jsonManualFinding{Rule: f.Rule, Severity: f.Severity, Message: f.Message})
+		}
+		out.Manual = append(out.Manual, jm)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// ReadJSON reads a plan WriteJSON wrote, and perhaps a person then cut down, from r, which name
+// names in errors. It accepts nothing it cannot apply exactly: every fault is an error that names
+// the action, and a plan with one is not applied at all.
+func ReadJSON(name string, r io.Reader) (*Plan, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var jp jsonPlan
+	if err := dec.Decode(&jp); err != nil {
+		return nil, jsonError(name, data, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%s: more than one JSON document: a plan is one", name)
+	}
+	if jp.Schema != PlanSchema {
+		return nil, fmt.Errorf("%s: schema %q: want %q, as webperm plan --format json writes", name, jp.Schema, PlanSchema)
+	}
+	p := &Plan{Version: jp.Version, Created: jp.Created, WebUser: jp.WebUser, PHPUser: jp.PHPUser, Policy: jp.Policy}
+	roots := map[string]bool{}
+	for i, jr := range jp.Roots {
+		path, err := decodePath(jr.Path, jr.PathBase64)
+		if err == nil {
+			err = checkJournalPath("path", path)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: root %d: %w", name, i+1, err)
+		}
+		if roots[path] {
+			return nil, fmt.Errorf("%s: root %d: %s is listed twice", name, i+1, escape(path))
+		}
+		roots[path] = true
+		p.Roots = append(p.Roots, Root{Path: path, Dev: jr.Dev, Ino: jr.Ino})
+	}
+	var names accountNames
+	seen := map[string]bool{}
+	for i := range jp.Actions {
+		names.add(jp.Actions[i].Current)
+		names.add(jp.Actions[i].Target)
+		a, err := jp.Actions[i].action(roots)
+		if err == nil && seen[a.Path] {
+			err = errors.New("a second action for this path: a plan changes each entry once")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: action %d (%s): %w", name, i+1, escape(jp.Actions[i].Path), err)
+		}
+		seen[a.Path] = true
+		p.Actions = append(p.Actions, a)
+	}
+	for _, jm := range jp.Manual {
+		path, err := decodePath(jm.Path, jm.PathBase64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: manual entry %s: %w", name, escape(jm.Path), err)
+		}
+		m := Manual{Path: path, Type: jm.Type, Reason: jm.Reason}
+		for _, f := range jm.Findings {
+			m.Findings = append(m.Findings, audit.Finding{Rule: f.Rule, Severity: f.Severity, Message: f.Message, Entry: audit.Entry{Path: path, Type: jm.Type}})
+		}
+		p.Manual = append(p.Manual, m)
+	}
+	p.Accounts = audit.NewAccounts(names.users, names.groups)
+	return p, nil
+}
+
+// accountNames gathers the names a plan gives its ids, so that what applying it prints names
+// them too.
+type accountNames struct {
+	users  []audit.User
+	groups []audit.Group
+}
+
+func (n *accountNames) add(js jsonState) {
+	if js.Owner != "" {
+		n.users = append(n.users, audit.User{Name: js.Owner, UID: js.UID})
+	}
+	if js.Group != "" {
+		n.groups = append(n.groups, audit.Group{Name: js.Group, GID: js.GID})
+	}
+}
+
+// action reads one action and checks it is one webperm could have planned for a root in roots.
+func (ja *jsonAction) action(roots map[string]bool) (Action, error) {
+	var a Action
+	var err error
+	if a.Path, err = decodePath(ja.Path, ja.PathBase64); err != nil {
+		return a, err
+	}
+	if a.Root, err = decodePath(ja.Root, ja.RootBase64); err != nil {
+		return a, fmt.Errorf("root: %w", err)
+	}
+	if err := checkJournalPath("path", a.Path); err != nil {
+		return a, err
+	}
+	if !roots[a.Root] {
+		return a, fmt.Errorf("root %s is not among the plan's roots", escape(a.Root))
+	}
+	a.Ancestor, a.Type, a.Dev, a.Ino, a.Rules = ja.Ancestor, ja.Type, ja.Dev, ja.Ino, ja.Rules
+	switch below := audit.Within(a.Path, a.Root); {
+	case a.Ancestor && (below || !audit.Within(a.Root, a.Path)):
+		return a, fmt.Errorf("marked ancestor, but it is not above its root %s", escape(a.Root))
+	case !a.Ancestor && !below:
+		return a, fmt.Errorf("outside its root %s and not marked ancestor", escape(a.Root))
+	case a.Type != audit.TypeFile && a.Type != audit.TypeDir:
+		return a, fmt.Errorf("type %s: webperm changes only files and directories", a.Type)
+	case a.Ancestor && a.Type != audit.TypeDir:
+		return a, errors.New("an ancestor is a directory")
+	}
+	if a.Current, err = ja.Current.state(); err != nil {
+		return a, fmt.Errorf("current: %w", err)
+	}
+	if a.Target, err = ja.Target.state(); err != nil {
+		return a, fmt.Errorf("target: %w", err)
+	}
+	for _, r := range a.Rules {
+		if _, ok := policy.Lookup(r); !ok {
+			return a, fmt.Errorf("unknown rule %q", r)
+		}
+	}
+	if !a.Chown() && !a.Chmod() {
+		return a, errors.New("target equals current: nothing to change")
+	}
+	return a, nil
+}
+
+// jsonError names where in data a decoding error lies, as name:line:column.
+func jsonError(name string, data []byte, err error) error {
+	var offset int64 = -1
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		offset = syn.Offset
+	case errors.As(err, &typ):
+		offset = typ.Offset
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%s: ends before the plan does: the file is empty or cut short", name)
+	}
+	if offset < 0 {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	line, col := lineCol(data, offset)
+	return fmt.Errorf("%s:%d:%d: %w", name, line, col, err)
+}
+
+// lineCol turns a byte offset into a 1-based line and column.
+func lineCol(data []byte, offset int64) (line, col int) {
+	offset = min(offset, int64(len(data)))
+	before := data[:offset]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = int(offset) - (bytes.LastIndexByte(before, '\n') + 1)
+	return line, max(col, 1)
+}
