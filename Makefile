@@ -53,6 +53,8 @@ fuzz:
 	$(GO) test ./audit -run '^$$' -fuzz '^FuzzParsePasswd$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./audit -run '^$$' -fuzz '^FuzzParseGroup$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/fixture -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./fixer -run '^$$' -fuzz '^FuzzReadJournal$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./fixer -run '^$$' -fuzz '^FuzzReadJSON$$' -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin

@@ -141,7 +141,8 @@ func makeNode(t *testing.T, tl tools, root string, n node, gids map[string]int) 
 	if n.dir {
 		err = os.Mkdir(p, 0o700)
 	} else {
-		err = os.WriteFile(p, []byte("webperm e2e: "+n.path+"\n"), 0o600)
+		// A comment: once the fix lets Apache read an .htaccess, it must parse.
+		err = os.WriteFile(p, []byte("# webperm e2e: "+n.path+"\n"), 0o600)
 	}
 	if err != nil {
 		t.Fatal(err)

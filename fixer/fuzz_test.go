@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,6 +67,37 @@ func FuzzReadJournal(f *testing.F) {
 		}
 		if !reflect.DeepEqual(entries2, entries) {
 			t.Errorf("entries %+v, written back and read again: %+v", entries, entries2)
+		}
+	})
+}
+
+// ReadJSON never panics, and a plan it accepts, written back, reads the same.
+func FuzzReadJSON(f *testing.F) {
+	var b bytes.Buffer
+	if err := WriteJSON(&b, samplePlan()); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b.Bytes())
+	f.Add([]byte(`{"schema": "webperm/plan/v1", "roots": [], "actions": [], "manual": []}`))
+	f.Add([]byte(`{"schema": "webperm/plan/v1", "actions": [{"path": "/a/../b"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := ReadJSON("fuzz", bytes.NewReader(data))
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz") {
+				t.Errorf("error %q does not name the plan", err)
+			}
+			return
+		}
+		var out bytes.Buffer
+		if err := WriteJSON(&out, p); err != nil {
+			t.Fatal(err)
+		}
+		p2, err := ReadJSON("fuzz", &out)
+		if err != nil {
+			t.Fatalf("the plan written back is refused: %v\n%s", err, out.Bytes())
+		}
+		if !reflect.DeepEqual(p2.Roots, p.Roots) || !reflect.DeepEqual(p2.Actions, p.Actions) {
+			t.Errorf("plan %+v, written back and read again: %+v", p.Actions, p2.Actions)
 		}
 	})
 }

@@ -217,7 +217,7 @@ func marshalLine(v any) ([]byte, error) {
 func headerRoots(roots []Root) (map[string]Root, error) {
 	m := make(map[string]Root, len(roots))
 	for _, r := range roots {
-		if err := checkJournalPath("root", r.Path); err != nil {
+		if err := checkPath("root", r.Path); err != nil {
 			return nil, err
 		}
 		if _, dup := m[r.Path]; dup {
@@ -228,9 +228,9 @@ func headerRoots(roots []Root) (map[string]Root, error) {
 	return m, nil
 }
 
-// checkPath holds a path from a journal to what apply writes: absolute and clean, so that it
+// checkPath holds a path from a journal or a plan to what apply writes: absolute and clean, so that it
 // names one place and holds no "..".
-func checkJournalPath(field, p string) error {
+func checkPath(field, p string) error {
 	switch {
 	case p == "":
 		return fmt.Errorf("%s is empty: want an absolute path", field)
@@ -246,10 +246,10 @@ func checkJournalPath(field, p string) error {
 
 // checkEntry holds an entry to what apply writes. Undo changes only what passes it.
 func checkEntry(e JournalEntry, roots map[string]Root) error {
-	if err := checkJournalPath("path", e.Path); err != nil {
+	if err := checkPath("path", e.Path); err != nil {
 		return err
 	}
-	if err := checkJournalPath("root", e.Root); err != nil {
+	if err := checkPath("root", e.Root); err != nil {
 		return err
 	}
 	if _, ok := roots[e.Root]; !ok {

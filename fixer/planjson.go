@@ -118,15 +118,19 @@ func ReadJSON(name string, r io.Reader) (*Plan, error) {
 	if dec.More() {
 		return nil, fmt.Errorf("%s: more than one JSON document: a plan is one", name)
 	}
+	// encoding/json takes the last of a field given twice, which a reviewer may not have read.
+	if err := checkShape(data, nil); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	if jp.Schema != PlanSchema {
 		return nil, fmt.Errorf("%s: schema %q: want %q, as webperm plan --format json writes", name, jp.Schema, PlanSchema)
 	}
 	p := &Plan{Version: jp.Version, Created: jp.Created, WebUser: jp.WebUser, PHPUser: jp.PHPUser, Policy: jp.Policy}
 	roots := map[string]bool{}
 	for i, jr := range jp.Roots {
-		path, err := decodePath(jr.Path, jr.PathBase64)
+		path, err := readPath("path", jr.Path, jr.PathBase64)
 		if err == nil {
-			err = checkJournalPath("path", path)
+			err = checkPath("path", path)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: root %d: %w", name, i+1, err)
@@ -153,7 +157,7 @@ func ReadJSON(name string, r io.Reader) (*Plan, error) {
 		p.Actions = append(p.Actions, a)
 	}
 	for _, jm := range jp.Manual {
-		path, err := decodePath(jm.Path, jm.PathBase64)
+		path, err := readPath("path", jm.Path, jm.PathBase64)
 		if err != nil {
 			return nil, fmt.Errorf("%s: manual entry %s: %w", name, escape(jm.Path), err)
 		}
@@ -187,13 +191,13 @@ func (n *accountNames) add(js jsonState) {
 func (ja *jsonAction) action(roots map[string]bool) (Action, error) {
 	var a Action
 	var err error
-	if a.Path, err = decodePath(ja.Path, ja.PathBase64); err != nil {
+	if a.Path, err = readPath("path", ja.Path, ja.PathBase64); err != nil {
 		return a, err
 	}
-	if a.Root, err = decodePath(ja.Root, ja.RootBase64); err != nil {
-		return a, fmt.Errorf("root: %w", err)
+	if a.Root, err = readPath("root", ja.Root, ja.RootBase64); err != nil {
+		return a, err
 	}
-	if err := checkJournalPath("path", a.Path); err != nil {
+	if err := checkPath("path", a.Path); err != nil {
 		return a, err
 	}
 	if !roots[a.Root] {

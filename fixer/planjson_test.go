@@ -60,6 +60,8 @@ func TestReadJSONRefuses(t *testing.T) {
 		{"syntax", `"policy": "wordpress",`, `"policy": "wordpress"`, "plan.json:28:3: invalid character '\"' after object key:value pair"},
 		{"cut short", good, good[:len(good)/2], "plan.json: ends before the plan does"},
 		{"empty", good, "", "plan.json: ends before the plan does"},
+		{"field twice", `"mode": "0640",`, `"mode": "0640", "mode": "0777",`, `plan.json: field "actions.target.mode" appears twice`},
+		{"null", `"policy": "wordpress",`, `"policy": null,`, `plan.json: field "policy" is null`},
 		{"unknown field", `"policy": "wordpress",`, `"policy": "wordpress", "extra": 1,`, `unknown field "extra"`},
 		{"schema", PlanSchema, "webperm/plan/v0", `plan.json: schema "webperm/plan/v0": want "webperm/plan/v1"`},
 		{"two documents", good, good + good, "plan.json: more than one JSON document"},
