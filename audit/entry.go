@@ -84,7 +84,9 @@ const (
 // works on Entries and never on fs.FileInfo.
 type Entry struct {
 	Path string // as the user reaches it: absolute for file system audits
-	Rel  string // slash-separated, relative to the audited root; "." is the root
+	// Rel is slash-separated, relative to the audited root; "." is the root, and "" a directory
+	// above it.
+	Rel  string
 	Type Type
 	// Mode holds the permission bits and the setuid, setgid and sticky bits, nothing else.
 	Mode fs.FileMode

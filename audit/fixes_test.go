@@ -18,6 +18,7 @@ f 0644 1000:1000 wp-config.php
 f 0666 1000:1000 world.php
 d 0777 1000:1000 uploads
 f 0640 1000:1000 locked.html
+d 0700 1000:1000 private
 `
 	// PHP runs as www-data (mod_php): it must read wp-config.php, which others must not.
 	phpReads := "version: 1\nrules:\n  - paths: wp-config.php\n    sensitive: true\n    file_mode: \"0640\"\n    php: read\n    group: [site, php]\n  - paths: uploads/\n    writable: true\n    php: write\n"
@@ -38,6 +39,8 @@ f 0640 1000:1000 locked.html
 			// 0755 would stop uploads: the web server's group keeps write.
 			"uploads world-writable":     {Mode: 0o775, Chown: true, UID: 1000, GID: 33},
 			"locked.html web-unreadable": {Mode: 0o644},
+			// In the root a grant gives the policy's mode, not just the search bits (0711).
+			"private web-untraversable": {Mode: 0o755},
 		}},
 		{"no group may carry it", noGroup, map[string]*Fix{
 			"wp-config.php sensitive-exposed": nil,

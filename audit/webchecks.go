@@ -314,17 +314,26 @@ func verdictAfter(r *Reach, e *Entry, fix *Fix) Verdict {
 	return Access(&id, &t)
 }
 
-// grantFix returns the change that gives r the rights want on c's entry: those bits added for
-// every class as far as the policy's maximum allows or, where the maximum withholds them from
-// the class r falls in, also the entry's group changed to r's, where the policy lets that group
-// own it (PHP's group on a 0640 wp-config.php). It returns nil where no such change grants them:
-// an ACL decides, or a person must change the owner.
+// grantFix returns the change that gives r the rights want on c's entry. In the root the entry
+// gets the policy's mode (the bits it lacks of the maximum: a 0600 page becomes 0644); above the
+// root, where the policy sets no mode, only the bits want names, for every class (a 0700 home
+// becomes 0711). Where the maximum withholds them from the class r falls in, the entry's group
+// also becomes r's, where the policy lets that group own it (PHP's group on a 0640
+// wp-config.php). It returns nil where no such change grants them: an ACL decides, or a person
+// must change the owner.
 func grantFix(c *Case, r *Reach, want Perm) *Fix {
 	e := c.Entry
 	if e.ACL != nil {
 		return nil
 	}
-	fix := &Fix{Mode: e.Mode | allowedMode(c).Perm()&(fs.FileMode(want)*0o111), UID: e.UID, GID: e.GID}
+	grant := func(c *Case) fs.FileMode {
+		bits := allowedMode(c).Perm()
+		if e.Rel == "" {
+			bits &= fs.FileMode(want) * 0o111
+		}
+		return e.Mode | bits
+	}
+	fix := &Fix{Mode: grant(c), UID: e.UID, GID: e.GID}
 	if verdictAfter(r, e, fix).Can(want) {
 		return &Fix{Mode: fix.Mode}
 	}
@@ -337,7 +346,7 @@ func grantFix(c *Case, r *Reach, want Perm) *Fix {
 	t.GID = gid
 	tc := *c
 	tc.Entry = &t
-	fix = &Fix{Mode: e.Mode | allowedMode(&tc).Perm()&(fs.FileMode(want)*0o111), Chown: true, UID: e.UID, GID: gid}
+	fix = &Fix{Mode: grant(&tc), Chown: true, UID: e.UID, GID: gid}
 	if !verdictAfter(r, e, fix).Can(want) {
 		return nil
 	}

@@ -26,6 +26,9 @@ func New(rep *audit.Report, version string, created time.Time) *Plan {
 		}
 		p.Roots = append(p.Roots, root)
 	}
+	for _, e := range rep.Errors {
+		p.Unread = append(p.Unread, e.Path)
+	}
 	for found := rep.Findings; len(found) > 0; {
 		n := 1
 		for n < len(found) && found[n].Entry.Path == found[0].Entry.Path {

@@ -87,13 +87,15 @@ type Manual struct {
 // Plan is every change that brings a set of roots to their policy, in walk order, each root's
 // ancestors first, and what is left to a person.
 type Plan struct {
-	Version  string // webperm's
-	Created  time.Time
-	Roots    []Root
-	WebUser  *audit.WebUser
-	PHPUser  *audit.WebUser // nil unless PHP runs as a user of its own
-	Policy   string
-	Actions  []Action
-	Manual   []Manual
+	Version string // webperm's
+	Created time.Time
+	Roots   []Root
+	WebUser *audit.WebUser
+	PHPUser *audit.WebUser // nil unless PHP runs as a user of its own
+	Policy  string
+	Actions []Action
+	Manual  []Manual
+	// Unread are the paths the audit could not read: nothing in them is planned.
+	Unread   []string
 	Accounts *audit.Accounts // names ids in the script's comments; nil: numbers only
 }

@@ -25,6 +25,13 @@ type jsonPlan struct {
 	Policy  string         `json:"policy"`
 	Actions []jsonAction   `json:"actions"`
 	Manual  []jsonManual   `json:"manual"`
+	// Unread are the paths the audit could not read; absent from plans that read everything.
+	Unread []jsonUnread `json:"unread,omitempty"`
+}
+
+type jsonUnread struct {
+	Path       string `json:"path"`
+	PathBase64 string `json:"path_base64,omitempty"`
 }
 
 type jsonRoot struct {
@@ -94,6 +101,11 @@ func WriteJSON(w io.Writer, p *Plan) error {
 			jm.Findings = append(jm.Findings, jsonManualFinding{Rule: f.Rule, Severity: f.Severity, Message: f.Message})
 		}
 		out.Manual = append(out.Manual, jm)
+	}
+	for _, u := range p.Unread {
+		var ju jsonUnread
+		ju.Path, ju.PathBase64 = encodePath(u)
+		out.Unread = append(out.Unread, ju)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
@@ -166,6 +178,13 @@ func ReadJSON(name string, r io.Reader) (*Plan, error) {
 			m.Findings = append(m.Findings, audit.Finding{Rule: f.Rule, Severity: f.Severity, Message: f.Message, Entry: audit.Entry{Path: path, Type: jm.Type}})
 		}
 		p.Manual = append(p.Manual, m)
+	}
+	for _, ju := range jp.Unread {
+		path, err := readPath("path", ju.Path, ju.PathBase64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: unread path %s: %w", name, escape(ju.Path), err)
+		}
+		p.Unread = append(p.Unread, path)
 	}
 	p.Accounts = audit.NewAccounts(names.users, names.groups)
 	return p, nil

@@ -71,6 +71,12 @@ func writeHeader(w io.Writer, p *Plan) {
 	}
 	fmt.Fprintf(w, "# policy: %s\n", escape(p.Policy))
 	fmt.Fprintf(w, "# %d %s to change; %d left for you to decide (listed at the end)\n", len(p.Actions), plural(len(p.Actions), "entry", "entries"), len(p.Manual))
+	if len(p.Unread) > 0 {
+		fmt.Fprintf(w, "# INCOMPLETE: the audit could not read %d %s, so nothing in them is planned:\n", len(p.Unread), plural(len(p.Unread), "path", "paths"))
+		for _, u := range p.Unread {
+			fmt.Fprintf(w, "#   %s\n", escape(u))
+		}
+	}
 	fmt.Fprintln(w, "#")
 	fmt.Fprintln(w, "# Review it, then run it as root. It changes paths as they are when it runs: should the tree")
 	fmt.Fprintln(w, "# change first, `webperm fix --apply --plan PLAN.json` checks that each entry is still the one")

@@ -19,7 +19,7 @@ chown -h -- '1000:33' '/srv/demo/wp-config.php' # deploy:www-data, was deploy:de
 chmod -- 0640 '/srv/demo/wp-config.php' # was 0644; fixes sensitive-exposed
 chown -h -- '1000:33' '/srv/demo/wp-content/cache' # deploy:www-data, was deploy:deploy
 chmod -- 0775 '/srv/demo/wp-content/cache' # was 1777; fixes world-writable
-chmod -- 0751 '/srv/demo/wp-content/languages' # was 0750; fixes web-untraversable
+chmod -- 0755 '/srv/demo/wp-content/languages' # was 0750; fixes web-untraversable
 chmod -- 0644 '/srv/demo/wp-content/plugins/.htaccess' # was 0600; fixes htaccess-unreadable
 chmod -- 0644 '/srv/demo/wp-content/themes/functions.php' # was 0755; fixes mode-too-open
 chmod -- 0644 '/srv/demo/wp-content/themes/helper.cgi' # was 4755; fixes mode-too-open, setuid-setgid
