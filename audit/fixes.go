@@ -57,10 +57,26 @@ func combine(e *Entry, fixes []*Fix) *Fix {
 		return nil
 	}
 	out.Mode = e.Mode&^removed | added
-	if out.Chown = out.UID != e.UID || out.GID != e.GID; !out.Chown {
-		out.UID, out.GID = 0, 0 // a Fix names ids only where it changes them
+	return normalise(out, e)
+}
+
+// normalise completes fix, whose UID and GID are absolute, as a fix of e: Chown says whether they
+// change, and a Fix names ids only where it does. A regular file whose owner changes loses its
+// setuid bit, and whose group changes its setgid bit, as the kernel's chown clears them: kept,
+// they would make what the old owner wrote run as the new one.
+func normalise(fix *Fix, e *Entry) *Fix {
+	if e.Type == TypeFile {
+		if fix.UID != e.UID {
+			fix.Mode &^= fs.ModeSetuid
+		}
+		if fix.GID != e.GID {
+			fix.Mode &^= fs.ModeSetgid
+		}
 	}
-	return out
+	if fix.Chown = fix.UID != e.UID || fix.GID != e.GID; !fix.Chown {
+		fix.UID, fix.GID = 0, 0
+	}
+	return fix
 }
 
 // settleFixes gives found, the findings of c's entry that table's checks made, one fix between
@@ -68,16 +84,8 @@ func combine(e *Entry, fixes []*Fix) *Fix {
 // policy requires. Findings without a proposal keep none; where no state settles, none keeps
 // one.
 func settleFixes(table []ruleCheck, c *Case, found []Finding) {
-	fixes := make([]*Fix, 0, len(found))
-	for i := range found {
-		fixes = append(fixes, found[i].Fix)
-	}
-	fix := combine(c.Entry, fixes)
-	if fix == nil {
-		return
-	}
-	settled := false
-	for round := 1; ; round++ {
+	fix, settled := firstFix(c.Entry, found), false
+	for round := 1; fix != nil; round++ {
 		var more []*Fix
 		if settled, more = recheck(table, c, fix, found); settled {
 			break
@@ -86,9 +94,7 @@ func settleFixes(table []ruleCheck, c *Case, found []Finding) {
 			break
 		}
 		e := fix.after(c.Entry)
-		if fix = combine(&e, more); fix == nil {
-			break
-		}
+		fix = rebase(combine(&e, more), &e, c.Entry)
 	}
 	for i := range found {
 		if found[i].Fix != nil {
@@ -98,6 +104,38 @@ func settleFixes(table []ruleCheck, c *Case, found []Finding) {
 			}
 		}
 	}
+}
+
+// firstFix merges the fixes found propose. Where two ask for different owners or groups, the
+// owner-mismatch and group-mismatch proposals (the site's own) give way to the others, which
+// name an owner or group the policy also allows and which some access needs (PHP's group on
+// wp-config.php); the recheck then proves the mismatch settled too.
+func firstFix(e *Entry, found []Finding) *Fix {
+	var all, needed []*Fix
+	for i := range found {
+		f := &found[i]
+		all = append(all, f.Fix)
+		if f.Rule != policy.OwnerMismatch && f.Rule != policy.GroupMismatch {
+			needed = append(needed, f.Fix)
+		}
+	}
+	if fix := combine(e, all); fix != nil {
+		return fix
+	}
+	return combine(e, needed)
+}
+
+// rebase makes fix, proposed for now (orig as an earlier round's fix left it), a fix of orig:
+// the owner and group that round changed stay changed.
+func rebase(fix *Fix, now, orig *Entry) *Fix {
+	if fix == nil {
+		return nil
+	}
+	out := *fix
+	if !out.Chown {
+		out.UID, out.GID = now.UID, now.GID
+	}
+	return normalise(&out, orig)
 }
 
 // recheck runs table's checks on c's entry as fix leaves it. It settles where every finding left

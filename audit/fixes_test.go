@@ -19,9 +19,12 @@ f 0666 1000:1000 world.php
 d 0777 1000:1000 uploads
 f 0640 1000:1000 locked.html
 d 0700 1000:1000 private
+d 0775 1000:1000 media
+f 0660 1000:2001 secret.php
+f 4755 33:33 helper
 `
 	// PHP runs as www-data (mod_php): it must read wp-config.php, which others must not.
-	phpReads := "version: 1\nrules:\n  - paths: wp-config.php\n    sensitive: true\n    file_mode: \"0640\"\n    php: read\n    group: [site, php]\n  - paths: uploads/\n    writable: true\n    php: write\n"
+	phpReads := "version: 1\nrules:\n  - paths: [wp-config.php, secret.php]\n    sensitive: true\n    file_mode: \"0640\"\n    php: read\n    group: [site, php]\n  - paths: [uploads/, media/]\n    writable: true\n    php: write\n  - paths: helper\n    file_mode: \"4755\"\n"
 	// The same, where the policy lets no other group own it: no mode or owner change both
 	// closes it to others and lets PHP read it.
 	noGroup := "version: 1\nrules:\n  - paths: wp-config.php\n    sensitive: true\n    file_mode: \"0640\"\n    php: read\n    group: [site]\n  - paths: uploads/\n    writable: true\n    php: write\n"
@@ -41,6 +44,15 @@ d 0700 1000:1000 private
 			"locked.html web-unreadable": {Mode: 0o644},
 			// In the root a grant gives the policy's mode, not just the search bits (0711).
 			"private web-untraversable": {Mode: 0o755},
+			// The group write needs the web server's group: the chown a first round proposes
+			// stays when a second mends the mode.
+			"media web-unwritable": {Mode: 0o775, Chown: true, UID: 1000, GID: 33},
+			// The site's group, which group-mismatch asks for, gives way to PHP's, which the policy
+			// allows too and which PHP's read needs.
+			"secret.php group-mismatch": {Mode: 0o640, Chown: true, UID: 1000, GID: 33},
+			// A setuid file the web server owned goes back to the site without its setuid bit:
+			// what www-data wrote must not run as the site's owner.
+			"helper web-user-owns": {Mode: 0o755, Chown: true, UID: 1000, GID: 33},
 		}},
 		{"no group may carry it", noGroup, map[string]*Fix{
 			"wp-config.php sensitive-exposed": nil,

@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/policy"
 )
 
 // UndoOutcome is what became of one journal entry.
@@ -61,16 +62,59 @@ func undoEntry(rs *rootSet, e *JournalEntry) (note string, r *refusal) {
 		return "", r
 	}
 	defer unix.Close(fd)
+	restore, withheld := withoutGrantedSetID(e)
+	withholding := func() *refusal {
+		return failBecause("put back as %s but without its %s bit: while the fix gave it another owner or group, they could rewrite it, and webperm gives a set-id bit to no content it cannot vouch for; check the file, then chmod %s it by hand",
+			describeState(restore), setIDNames(withheld), policy.OctalMode(e.Old.Mode))
+	}
 	switch cur := in.state; {
 	case cur == e.New:
-		return "", change(fd, in, e.Old)
 	case cur == e.Old:
 		return noteAlreadyBefore, nil
+	case withheld != 0 && cur == restore:
+		return "", withholding() // an earlier undo put it back as far as webperm will
 	case halfChanged(e, cur):
-		return noteHalfChanged, change(fd, in, e.Old)
+		note = noteHalfChanged
+	default:
+		return "", skipBecause("changed since the fix: it has %s, neither the %s the fix left nor the %s it had before",
+			describeState(in.state), describeState(e.New), describeState(e.Old))
 	}
-	return "", skipBecause("changed since the fix: it has %s, neither the %s the fix left nor the %s it had before",
-		describeState(in.state), describeState(e.New), describeState(e.Old))
+	if r := change(fd, in, restore); r != nil {
+		return "", r
+	}
+	if withheld != 0 {
+		return "", withholding()
+	}
+	return note, nil
+}
+
+// withoutGrantedSetID returns the state undo restores e to: its old state, less a setuid bit
+// where the fix changed its owner, and a setgid bit where it changed its group, and the bits
+// withheld. Restored, they would make what the interim owner or group wrote run as the old one
+// (root, say).
+func withoutGrantedSetID(e *JournalEntry) (State, fs.FileMode) {
+	s := e.Old
+	var withheld fs.FileMode
+	if e.Type == audit.TypeFile {
+		if e.Old.UID != e.New.UID {
+			withheld |= s.Mode & fs.ModeSetuid
+		}
+		if e.Old.GID != e.New.GID {
+			withheld |= s.Mode & fs.ModeSetgid
+		}
+	}
+	s.Mode &^= withheld
+	return s, withheld
+}
+
+func setIDNames(m fs.FileMode) string {
+	switch m {
+	case fs.ModeSetuid:
+		return "setuid"
+	case fs.ModeSetgid:
+		return "setgid"
+	}
+	return "setuid and setgid"
 }
 
 // halfChanged reports whether cur is a state a crash between the chown and the chmod leaves:
