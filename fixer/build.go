@@ -133,11 +133,12 @@ var manualReasons = map[policy.RuleID]string{
 	policy.ACLExtendsAccess:   "webperm leaves ACLs alone: review them with getfacl, remove them with setfacl -b",
 	policy.ScriptInWritable:   "decide whether the script belongs there: remove it, or keep code out of directories the server writes",
 	policy.MissingIndex:       "add an index file, or leave it where listings are off and a 403 for / is wanted",
+	policy.SensitiveExposed:   "the web server reaches it as its owner, through its group or an ACL: give it an owner and group the web server is not, or deny it in the server's configuration",
 }
 
 func manualReason(rule policy.RuleID) string {
 	if r, ok := manualReasons[rule]; ok {
 		return r
 	}
-	return "no change of mode or owner that the policy allows resolves it without taking away access the policy requires"
+	return "webperm found no change of mode or owner, within the policy, that resolves it and keeps the access the policy requires"
 }

@@ -71,6 +71,28 @@ type jsonManualFinding struct {
 	Message  string          `json:"message"`
 }
 
+var (
+	idShape = &shape{[]shapeField{
+		{name: "name"}, {name: "uid"}, {name: "gid"}, {name: "groups"}, {name: "source"}, {name: "evidence", optional: true},
+	}}
+	actionShape = &shape{[]shapeField{
+		{name: "path"}, {name: "path_base64", optional: true}, {name: "root"}, {name: "root_base64", optional: true},
+		{name: "ancestor"}, {name: "type"}, {name: "dev"}, {name: "ino"},
+		{name: "current", sub: stateShape}, {name: "target", sub: stateShape},
+		{name: "chown"}, {name: "chmod"}, {name: "rules"},
+	}}
+	manualShape = &shape{[]shapeField{
+		{name: "path"}, {name: "path_base64", optional: true}, {name: "type"}, {name: "reason"},
+		{name: "findings", sub: &shape{[]shapeField{{name: "rule"}, {name: "severity"}, {name: "message"}}}},
+	}}
+	planShape = &shape{[]shapeField{
+		{name: "schema"}, {name: "version"}, {name: "created"}, {name: "roots", sub: rootShape},
+		{name: "web_user", optional: true, sub: idShape}, {name: "php_user", optional: true, sub: idShape},
+		{name: "policy"}, {name: "actions", sub: actionShape}, {name: "manual", sub: manualShape},
+		{name: "unread", optional: true, sub: &shape{[]shapeField{{name: "path"}, {name: "path_base64", optional: true}}}},
+	}}
+)
+
 // WriteJSON writes p as one JSON document of the webperm/plan/v1 schema: the same plan as the
 // script, as data. `webperm fix --apply --plan` applies such a document exactly.
 func WriteJSON(w io.Writer, p *Plan) error {
@@ -130,8 +152,9 @@ func ReadJSON(name string, r io.Reader) (*Plan, error) {
 	if dec.More() {
 		return nil, fmt.Errorf("%s: more than one JSON document: a plan is one", name)
 	}
-	// encoding/json takes the last of a field given twice, which a reviewer may not have read.
-	if err := checkShape(data, nil); err != nil {
+	// encoding/json takes the last of a field given twice, and matches names in any case: a
+	// reviewer reads neither as what apply would do.
+	if err := checkShape(data, planShape); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if jp.Schema != PlanSchema {
@@ -153,11 +176,8 @@ func ReadJSON(name string, r io.Reader) (*Plan, error) {
 		roots[path] = true
 		p.Roots = append(p.Roots, Root{Path: path, Dev: jr.Dev, Ino: jr.Ino})
 	}
-	var names accountNames
 	seen := map[string]bool{}
 	for i := range jp.Actions {
-		names.add(jp.Actions[i].Current)
-		names.add(jp.Actions[i].Target)
 		a, err := jp.Actions[i].action(roots)
 		if err == nil && seen[a.Path] {
 			err = errors.New("a second action for this path: a plan changes each entry once")
@@ -186,24 +206,9 @@ func ReadJSON(name string, r io.Reader) (*Plan, error) {
 		}
 		p.Unread = append(p.Unread, path)
 	}
-	p.Accounts = audit.NewAccounts(names.users, names.groups)
+	// The names a plan gives its ids are for the reviewer: nothing vouches for them, so what
+	// applying it prints gives the ids alone (p.Accounts stays nil).
 	return p, nil
-}
-
-// accountNames gathers the names a plan gives its ids, so that what applying it prints names
-// them too.
-type accountNames struct {
-	users  []audit.User
-	groups []audit.Group
-}
-
-func (n *accountNames) add(js jsonState) {
-	if js.Owner != "" {
-		n.users = append(n.users, audit.User{Name: js.Owner, UID: js.UID})
-	}
-	if js.Group != "" {
-		n.groups = append(n.groups, audit.Group{Name: js.Group, GID: js.GID})
-	}
 }
 
 // action reads one action and checks it is one webperm could have planned for a root in roots.
@@ -246,6 +251,10 @@ func (ja *jsonAction) action(roots map[string]bool) (Action, error) {
 	}
 	if !a.Chown() && !a.Chmod() {
 		return a, errors.New("target equals current: nothing to change")
+	}
+	// They follow from current and target; a reviewer who edits them means something else.
+	if ja.Chown != a.Chown() || ja.Chmod != a.Chmod() {
+		return a, fmt.Errorf("chown %v and chmod %v do not follow from current and target, which say %v and %v: edit the target instead, or delete the action", ja.Chown, ja.Chmod, a.Chown(), a.Chmod())
 	}
 	return a, nil
 }

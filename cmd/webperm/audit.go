@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/spf13/afero"
@@ -224,7 +225,9 @@ func resolveRoots(args []string) ([]string, error) {
 		if !fi.IsDir() {
 			return nil, describeRootError(&fs.PathError{Op: "audit", Path: arg, Err: audit.ErrNotDir})
 		}
-		roots = append(roots, real)
+		if !slices.Contains(roots, real) { // a root given twice is audited once
+			roots = append(roots, real)
+		}
 	}
 	return roots, nil
 }

@@ -7,12 +7,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/webperm/webperm/audit"
 	"github.com/webperm/webperm/audit/report"
 	"github.com/webperm/webperm/fixer"
+	"github.com/webperm/webperm/policy"
+	"golang.org/x/sys/unix"
 )
 
 // errNotApplied is the outcome of a fix --apply or undo that left a change undone.
@@ -68,6 +71,13 @@ with 'webperm undo JOURNAL'.
 			for _, name := range []string{"format", "output"} {
 				if c.Flags().Changed(name) {
 					return withHint(fmt.Errorf("--%s writes a plan: fix --apply prints what it changed", name), "save the plan with webperm plan --format json -o PLAN.json, then apply it with --plan PLAN.json")
+				}
+			}
+			if fl.planFile != "" {
+				for _, name := range []string{"policy", "preset", "web-user", "web-group", "php-user", "root", "fail-on", "jobs"} {
+					if c.Flags().Changed(name) {
+						return withHint(fmt.Errorf("--%s has no say over a saved plan: --plan applies it as it is", name), "give --%s to the webperm plan that writes the plan", name)
+					}
 				}
 			}
 			return runApply(c.Context(), c.OutOrStdout(), c.ErrOrStderr(), args, &fl)
@@ -129,13 +139,13 @@ func planToApply(ctx context.Context, args []string, fl *fixFlags) (p *fixer.Pla
 	if len(args) > 0 {
 		return nil, false, withHint(errors.New("--plan applies a saved plan: give no PATH"), "the plan names its roots; to audit afresh, leave out --plan")
 	}
-	f, err := os.Open(fl.planFile)
+	f, err := openTrusted(fl.planFile, "the plan")
 	if err != nil {
-		return nil, false, err
+		return nil, false, withHint(err, "give the JSON plan 'webperm plan --format json -o FILE' wrote, as root")
 	}
 	defer f.Close()
 	if p, err = fixer.ReadJSON(fl.planFile, f); err != nil {
-		return nil, false, withHint(err, "write plans with webperm plan --format json; a reviewed plan may lose actions, but not change them")
+		return nil, false, withHint(err, "write plans with webperm plan --format json; a reviewer may delete actions or change targets, nothing else")
 	}
 	return p, true, nil
 }
@@ -156,6 +166,9 @@ func journalPath(path string, p *fixer.Plan) (string, error) {
 	dir, err := filepath.EvalSymlinks(filepath.Dir(abs))
 	if err != nil {
 		return "", withHint(err, "--journal FILE must be in a directory that exists")
+	}
+	if err := checkTrustedDir(dir, "the journal's directory"); err != nil {
+		return "", withHint(err, "keep the journal where only root can write, e.g. under /root or %s", defaultJournalDir)
 	}
 	for _, r := range p.Roots {
 		if audit.Within(dir, r.Path) {
@@ -183,7 +196,7 @@ func verb(s fixer.Status, done string) string {
 // actionNote says what an action did, or why it did not.
 func actionNote(o *fixer.Outcome, acc *audit.Accounts) string {
 	if o.Status != fixer.Applied {
-		return o.Reason
+		return report.Escape(o.Reason)
 	}
 	a := o.Action
 	return fmt.Sprintf("%s, was %s", a.Target.Describe(acc), a.Current.Describe(acc))
@@ -201,7 +214,12 @@ naming the line, and nothing is changed.
 
 ` + exitCodesHelp,
 		Example: `  webperm undo /var/lib/webperm/journal-20261121T101500.000000000Z.jsonl`,
-		Args:    cobra.ExactArgs(1),
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return withHint(fmt.Errorf("undo takes one JOURNAL, not %d", len(args)), "webperm undo %s/journal-TIME.jsonl", defaultJournalDir)
+			}
+			return nil
+		},
 		RunE: func(c *cobra.Command, args []string) error {
 			return runUndo(c.OutOrStdout(), c.ErrOrStderr(), args[0])
 		},
@@ -209,9 +227,9 @@ naming the line, and nothing is changed.
 }
 
 func runUndo(stdout, stderr io.Writer, name string) error {
-	f, err := os.Open(name)
+	f, err := openTrusted(name, "the journal")
 	if err != nil {
-		return err
+		return withHint(err, "give the journal fix --apply wrote (by default under %s)", defaultJournalDir)
 	}
 	defer f.Close()
 	h, entries, err := fixer.ReadJournal(name, f)
@@ -219,11 +237,11 @@ func runUndo(stdout, stderr io.Writer, name string) error {
 		return withHint(err, "undo takes the journal fix --apply wrote, whole; nothing was changed")
 	}
 	sum := fixer.Undo(h, entries, func(o fixer.UndoOutcome) {
-		note := o.Reason
+		note := report.Escape(o.Reason)
 		if o.Status == fixer.Applied {
 			note = "back to " + o.Entry.Old.Describe(nil)
 			if o.Reason != "" {
-				note += " (" + o.Reason + ")"
+				note += " (" + report.Escape(o.Reason) + ")"
 			}
 		}
 		fmt.Fprintf(stdout, "%-8s %s: %s\n", verb(o.Status, "restored"), report.Escape(o.Entry.Path), note)
@@ -231,6 +249,62 @@ func runUndo(stdout, stderr io.Writer, name string) error {
 	fmt.Fprintf(stderr, "webperm: %d restored, %d skipped, %d failed\n", sum.Applied, sum.Skipped, sum.Failed)
 	if sum.Skipped+sum.Failed > 0 {
 		return errNotApplied
+	}
+	return nil
+}
+
+// openTrusted opens the plan or journal (what) that webperm, as root, is to act on. Whoever can
+// write it, or replace it, could have it change anything: it must be a regular file, not a
+// symlink, owned by the user running webperm and writable by no one else, in a directory that
+// no one else can write either (unless sticky, like /tmp).
+func openTrusted(name, what string) (*os.File, error) {
+	f, err := os.OpenFile(name, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		if errors.Is(err, unix.ELOOP) {
+			return nil, fmt.Errorf("%s %s: a symlink: webperm reads %s only from a file of its own", what, report.Escape(name), what)
+		}
+		return nil, fmt.Errorf("reading %s: %w", what, err)
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		err = checkOwned(fi, name, what, false)
+	}
+	if err == nil {
+		err = checkTrustedDir(filepath.Dir(name), what+"'s directory")
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// checkTrustedDir checks that no one but the user running webperm (or root) can replace what is
+// in dir.
+func checkTrustedDir(dir, what string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return checkOwned(fi, dir, what, true)
+}
+
+// checkOwned checks fi, of path: owned by the user running webperm (or, for a directory, root)
+// and writable by no one else; a sticky directory may be writable by all, since then no one
+// can replace another's file.
+func checkOwned(fi os.FileInfo, path, what string, dir bool) error {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fmt.Errorf("%s %s: cannot tell who owns it", what, report.Escape(path))
+	}
+	euid := uint32(os.Geteuid())
+	switch {
+	case !dir && !fi.Mode().IsRegular():
+		return fmt.Errorf("%s %s: not a regular file", what, report.Escape(path))
+	case st.Uid != euid && !(dir && st.Uid == 0):
+		return fmt.Errorf("%s %s is owned by uid %d: whoever owns it could have it change anything, so webperm acts only on its own", what, report.Escape(path), st.Uid)
+	case fi.Mode().Perm()&0o022 != 0 && !(dir && fi.Mode()&os.ModeSticky != 0):
+		return fmt.Errorf("%s %s is writable by others (mode %s): whoever can write it could have it change anything", what, report.Escape(path), policy.OctalMode(fi.Mode()))
 	}
 	return nil
 }

@@ -273,7 +273,7 @@ f 0666 0:0 keep.html
 		t.Fatal(err)
 	}
 	code, out, errOut := webperm(t, "fix", "--apply", "--plan", planFile, "--journal", journal)
-	if code != exitClean || !strings.Contains(out, "changed  "+root+"/index.html: 0644 root:root, was 0666 root:root") {
+	if code != exitClean || !strings.Contains(out, "changed  "+root+"/index.html: 0644 0:0, was 0666 0:0") {
 		t.Fatalf("fix --apply --plan: exit %d\n%s\n%s", code, out, errOut)
 	}
 	for name, want := range map[string]uint32{"index.html": 0o644, "keep.html": 0o666} {
@@ -288,7 +288,7 @@ f 0666 0:0 keep.html
 }
 
 func TestFixErrors(t *testing.T) {
-	root := tree(t, "d 0755 0:0 .\nf 0666 0:0 index.html\n")
+	root := tree(t, "d 0755 0:0 .\nf 0666 0:0 index.html\nd 0755 0:0 sub\n")
 	dir := t.TempDir()
 	existing := filepath.Join(dir, "exists.jsonl")
 	if err := os.WriteFile(existing, nil, 0o600); err != nil {
@@ -296,6 +296,14 @@ func TestFixErrors(t *testing.T) {
 	}
 	badPlan := filepath.Join(dir, "bad.json")
 	if err := os.WriteFile(badPlan, []byte(`{"schema": "webperm/plan/v1", "actions": [}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writable := filepath.Join(dir, "writable.json")
+	if err := os.WriteFile(writable, nil, 0o600); err != nil || os.Chmod(writable, 0o666) != nil {
+		t.Fatal(err)
+	}
+	linked := filepath.Join(dir, "linked.jsonl")
+	if err := os.Symlink(writable, linked); err != nil {
 		t.Fatal(err)
 	}
 	badJournal := filepath.Join(dir, "bad.jsonl")
@@ -314,9 +322,13 @@ func TestFixErrors(t *testing.T) {
 		{"corrupt plan", []string{"fix", "--apply", "--plan", badPlan}, []string{"webperm: " + badPlan + ":1:43: invalid character '}'"}},
 		{"journal exists", []string{"fix", "--apply", "--web-user", "www-data", "--journal", existing, root}, []string{existing, "hint: name a new file outside every web root"}},
 		{"journal in the root", []string{"fix", "--apply", "--web-user", "www-data", "--journal", filepath.Join(root, "j.jsonl"), root}, []string{"inside the web root " + root}},
+		{"saved plan and a policy", []string{"fix", "--apply", "--plan", badPlan, "--web-user", "nobody"}, []string{"webperm: --web-user has no say over a saved plan"}},
+		{"plan others may write", []string{"fix", "--apply", "--plan", writable}, []string{"is writable by others (mode 0666)"}},
+		{"journal through a symlink", []string{"undo", linked}, []string{"a symlink: webperm reads the journal only from a file of its own"}},
+		{"nested roots", []string{"plan", root, filepath.Join(root, "sub")}, []string{"roots nest"}},
 		{"plan format", []string{"plan", "--format", "yaml", root}, []string{`webperm: unknown plan format "yaml"`, "hint: use --format sh or --format json"}},
 		{"corrupt journal", []string{"undo", badJournal}, []string{"webperm: " + badJournal + ":1:", "hint: undo takes the journal fix --apply wrote, whole"}},
-		{"undo needs a journal", []string{"undo"}, []string{"accepts 1 arg"}},
+		{"undo needs a journal", []string{"undo"}, []string{"webperm: undo takes one JOURNAL, not 0", "hint: webperm undo /var/lib/webperm/journal-TIME.jsonl"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := webperm(t, tc.args...)
