@@ -209,12 +209,12 @@ func (v Verdict) Reason(e *Entry, a *Accounts) string {
 	case ClassOwner:
 		return fmt.Sprintf("owner class applies: %s gives the owner %s", mode, v.Perm.words(dir))
 	case ClassNamedUser:
-		return fmt.Sprintf("ACL entry user:%s applies: it gives %s%s", userLabel(v.ID, a), v.Granted.words(dir), maskNote(v, dir))
+		return fmt.Sprintf("ACL entry user:%s applies: it gives %s%s", a.UserLabel(v.ID), v.Granted.words(dir), maskNote(v, dir))
 	case ClassGroup:
 		if e.aclApplies() {
-			return fmt.Sprintf("group class applies (group %s): the ACL's group entries give %s%s", groupLabel(v.ID, a), v.Granted.words(dir), maskNote(v, dir))
+			return fmt.Sprintf("group class applies (group %s): the ACL's group entries give %s%s", a.GroupLabel(v.ID), v.Granted.words(dir), maskNote(v, dir))
 		}
-		return fmt.Sprintf("group class applies (group %s): %s gives the group %s", groupLabel(v.ID, a), mode, v.Perm.words(dir))
+		return fmt.Sprintf("group class applies (group %s): %s gives the group %s", a.GroupLabel(v.ID), mode, v.Perm.words(dir))
 	}
 	return fmt.Sprintf("others class applies: %s gives others %s", mode, v.Perm.words(dir))
 }
@@ -224,24 +224,6 @@ func maskNote(v Verdict, dir bool) string {
 		return ""
 	}
 	return fmt.Sprintf(", the mask leaves %s", v.Perm.words(dir))
-}
-
-func userLabel(uid uint32, a *Accounts) string {
-	if a != nil {
-		if name, ok := a.UserName(uid); ok {
-			return name
-		}
-	}
-	return fmt.Sprint(uid)
-}
-
-func groupLabel(gid uint32, a *Accounts) string {
-	if a != nil {
-		if name, ok := a.GroupName(gid); ok {
-			return name
-		}
-	}
-	return fmt.Sprint(gid)
 }
 
 // describeACLGrants names what an ACL's named entries grant once the mask applies, for instance
@@ -255,9 +237,9 @@ func describeACLGrants(acl *ACL, a *Accounts) string {
 			continue
 		}
 		if e.Tag == ACLUser {
-			parts = append(parts, "user:"+userLabel(e.ID, a)+" "+p.String())
+			parts = append(parts, "user:"+a.UserLabel(e.ID)+" "+p.String())
 		} else {
-			parts = append(parts, "group:"+groupLabel(e.ID, a)+" "+p.String())
+			parts = append(parts, "group:"+a.GroupLabel(e.ID)+" "+p.String())
 		}
 	}
 	return strings.Join(parts, "; ")

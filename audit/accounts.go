@@ -113,6 +113,27 @@ func (a *Accounts) GroupName(gid uint32) (string, bool) {
 	return n, ok
 }
 
+// UserLabel names uid as reports do: by name where the system has one, else by number. a may be
+// nil: numbers then.
+func (a *Accounts) UserLabel(uid uint32) string {
+	if a != nil {
+		if name, ok := a.UserName(uid); ok {
+			return name
+		}
+	}
+	return strconv.FormatUint(uint64(uid), 10)
+}
+
+// GroupLabel names gid as UserLabel names a user.
+func (a *Accounts) GroupLabel(gid uint32) string {
+	if a != nil {
+		if name, ok := a.GroupName(gid); ok {
+			return name
+		}
+	}
+	return strconv.FormatUint(uint64(gid), 10)
+}
+
 // LookupUser finds a user by name, or by numeric uid as users type it on the command line.
 func (a *Accounts) LookupUser(nameOrID string) (User, bool) {
 	if u, ok := a.userByName[nameOrID]; ok {

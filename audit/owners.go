@@ -157,9 +157,9 @@ func (o *Owners) describe(specs []string, group bool) string {
 // name is how messages name a user or group id: by name where the audited system has one.
 func (o *Owners) name(id uint32, group bool) string {
 	if group {
-		return groupLabel(id, o.accounts)
+		return o.accounts.GroupLabel(id)
 	}
-	return userLabel(id, o.accounts)
+	return o.accounts.UserLabel(id)
 }
 
 // chownFix is the one chown that gives c's entry an owner and a group its rule allows, changing

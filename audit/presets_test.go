@@ -3,7 +3,6 @@ package audit
 import (
 	"context"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -260,28 +259,11 @@ func (tc *presetCase) audit(t *testing.T, manifest string) (sys string, rep *Rep
 	if !asRoot {
 		t.Skip("needs root: the fixtures' owners (www-data, nobody, the sites' accounts) must be set with chown")
 	}
-	dir := filepath.Join("..", "testdata", "presets", tc.dir)
-	entries, err := fixture.Load(filepath.Join(dir, manifest))
-	if err != nil {
-		t.Fatal(err)
-	}
 	sys = fixture.TempDir(t)
+	if err := fixture.MaterialiseSystem(sys, filepath.Join("..", "testdata", "presets", tc.dir, manifest)); err != nil {
+		t.Fatal(err)
+	}
 	fsys := afero.NewOsFs()
-	if err := fixture.Materialise(fsys, sys, entries, fixture.Options{Chown: true}); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(filepath.Join(sys, "etc"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"passwd", "group"} {
-		data, err := os.ReadFile(filepath.Join(dir, "etc", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(sys, "etc", name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	acc, err := LoadAccounts(fsys, sys)
 	if err != nil {
 		t.Fatal(err)

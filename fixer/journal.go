@@ -244,29 +244,39 @@ func checkPath(field, p string) error {
 	return nil
 }
 
-// checkEntry holds an entry to what apply writes. Undo changes only what passes it.
-func checkEntry(e JournalEntry, roots map[string]Root) error {
-	if err := checkPath("path", e.Path); err != nil {
+// checkPlace holds where a plan's action or a journal's entry says it is to what apply writes:
+// a file or directory at a clean absolute path, its root or below it or, marked ancestor, a
+// directory above its root. root is already known to be clean.
+func checkPlace(path, root string, ancestor bool, typ audit.Type) error {
+	if err := checkPath("path", path); err != nil {
 		return err
 	}
+	if typ != audit.TypeFile && typ != audit.TypeDir {
+		return fmt.Errorf("type %q: webperm changes only files and directories", typeName(typ))
+	}
+	if ancestor {
+		if !properAncestor(path, root) {
+			return fmt.Errorf("ancestor %q does not lie above its root %q", path, root)
+		}
+		if typ != audit.TypeDir {
+			return fmt.Errorf("ancestor %q is a %s: an ancestor is a directory", path, typ)
+		}
+	} else if _, ok := relBeneath(root, path); !ok {
+		return fmt.Errorf("path %q is neither its root %q nor below it, and not marked \"ancestor\"", path, root)
+	}
+	return nil
+}
+
+// checkEntry holds an entry to what apply writes. Undo changes only what passes it.
+func checkEntry(e JournalEntry, roots map[string]Root) error {
 	if err := checkPath("root", e.Root); err != nil {
 		return err
 	}
 	if _, ok := roots[e.Root]; !ok {
 		return fmt.Errorf("root %q is not among the roots in the journal's header", e.Root)
 	}
-	if e.Type != audit.TypeFile && e.Type != audit.TypeDir {
-		return fmt.Errorf("type %q: webperm changes only files and directories", typeName(e.Type))
-	}
-	if e.Ancestor {
-		if !properAncestor(e.Path, e.Root) {
-			return fmt.Errorf("ancestor %q does not lie above its root %q", e.Path, e.Root)
-		}
-		if e.Type != audit.TypeDir {
-			return fmt.Errorf("ancestor %q is a %s: an ancestor is a directory", e.Path, e.Type)
-		}
-	} else if _, ok := relBeneath(e.Root, e.Path); !ok {
-		return fmt.Errorf("path %q is neither its root %q nor below it, and not marked \"ancestor\"", e.Path, e.Root)
+	if err := checkPlace(e.Path, e.Root, e.Ancestor, e.Type); err != nil {
+		return err
 	}
 	for _, s := range []struct {
 		field string

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -181,34 +180,22 @@ func openRefusal(err error) *refusal {
 
 // cleanAbs reports whether p is an absolute path in its shortest form, so that it holds no ".."
 // and names exactly one place.
-func cleanAbs(p string) bool {
-	return filepath.IsAbs(p) && filepath.Clean(p) == p && !strings.ContainsRune(p, 0)
-}
+func cleanAbs(p string) bool { return checkPath("path", p) == nil }
 
 // relBeneath returns p relative to root: "." for the root itself. ok is false unless p is root or
 // below it; both are clean absolute paths.
 func relBeneath(root, p string) (rel string, ok bool) {
 	switch {
+	case !audit.Within(p, root):
+		return "", false
 	case p == root:
 		return ".", true
-	case root == "/":
-		return p[1:], true
-	case strings.HasPrefix(p, root+"/"):
-		return p[len(root)+1:], true
 	}
-	return "", false
+	return strings.TrimPrefix(p[len(root):], "/"), true
 }
 
 // properAncestor reports whether dir lies above root; both are clean absolute paths.
-func properAncestor(dir, root string) bool {
-	if dir == root {
-		return false
-	}
-	if dir == "/" {
-		return true
-	}
-	return strings.HasPrefix(root, dir+"/")
-}
+func properAncestor(dir, root string) bool { return dir != root && audit.Within(root, dir) }
 
 // rootSet opens each root once, on first use, and keeps it open for the run: the descriptor holds
 // the directory the audit saw even if its name is moved meanwhile, and everything below the root

@@ -6,7 +6,6 @@ package fixer
 
 import (
 	"io/fs"
-	"strconv"
 	"time"
 
 	"github.com/webperm/webperm/audit"
@@ -22,16 +21,7 @@ type State struct {
 // Owners names s's owner and group as user:group, by number where acc (which may be nil) has
 // no name, escaped where a name would break a line.
 func (s State) Owners(acc *audit.Accounts) string {
-	user, group := strconv.FormatUint(uint64(s.UID), 10), strconv.FormatUint(uint64(s.GID), 10)
-	if acc != nil {
-		if n, ok := acc.UserName(s.UID); ok {
-			user = n
-		}
-		if n, ok := acc.GroupName(s.GID); ok {
-			group = n
-		}
-	}
-	return escape(user + ":" + group)
+	return escape(acc.UserLabel(s.UID) + ":" + acc.GroupLabel(s.GID))
 }
 
 // Describe names s as "0640 deploy:www-data".

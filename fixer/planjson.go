@@ -221,22 +221,12 @@ func (ja *jsonAction) action(roots map[string]bool) (Action, error) {
 	if a.Root, err = readPath("root", ja.Root, ja.RootBase64); err != nil {
 		return a, err
 	}
-	if err := checkPath("path", a.Path); err != nil {
-		return a, err
-	}
 	if !roots[a.Root] {
 		return a, fmt.Errorf("root %s is not among the plan's roots", escape(a.Root))
 	}
 	a.Ancestor, a.Type, a.Dev, a.Ino, a.Rules = ja.Ancestor, ja.Type, ja.Dev, ja.Ino, ja.Rules
-	switch below := audit.Within(a.Path, a.Root); {
-	case a.Ancestor && (below || !audit.Within(a.Root, a.Path)):
-		return a, fmt.Errorf("marked ancestor, but it is not above its root %s", escape(a.Root))
-	case !a.Ancestor && !below:
-		return a, fmt.Errorf("outside its root %s and not marked ancestor", escape(a.Root))
-	case a.Type != audit.TypeFile && a.Type != audit.TypeDir:
-		return a, fmt.Errorf("type %s: webperm changes only files and directories", a.Type)
-	case a.Ancestor && a.Type != audit.TypeDir:
-		return a, errors.New("an ancestor is a directory")
+	if err := checkPlace(a.Path, a.Root, a.Ancestor, a.Type); err != nil {
+		return a, err
 	}
 	if a.Current, err = ja.Current.state(); err != nil {
 		return a, fmt.Errorf("current: %w", err)

@@ -66,17 +66,7 @@ func ownerNames(e *audit.Entry, a *audit.Accounts) (owner, group string) {
 	if !e.OwnerKnown {
 		return "?", "?"
 	}
-	owner, group = strconv.FormatUint(uint64(e.UID), 10), strconv.FormatUint(uint64(e.GID), 10)
-	if a == nil {
-		return owner, group
-	}
-	if n, ok := a.UserName(e.UID); ok {
-		owner = n
-	}
-	if n, ok := a.GroupName(e.GID); ok {
-		group = n
-	}
-	return owner, group
+	return a.UserLabel(e.UID), a.GroupLabel(e.GID)
 }
 
 // fixCommands says what a finding's fix changes as the commands a sysadmin would type:

@@ -160,6 +160,11 @@ func (sf *scanFlags) run(ctx context.Context, cmd string, args []string, asFixed
 	if err != nil {
 		return nil, 0, err
 	}
+	if asFixed {
+		if err := checkDisjoint(roots); err != nil {
+			return nil, 0, err
+		}
+	}
 	file, preset, err := sf.policy.load()
 	if err != nil {
 		return nil, 0, err
@@ -230,6 +235,19 @@ func resolveRoots(args []string) ([]string, error) {
 		}
 	}
 	return roots, nil
+}
+
+// checkDisjoint refuses roots that nest, before a plan audits them: an entry below two roots
+// would be planned twice, and its second change refused.
+func checkDisjoint(roots []string) error {
+	for _, a := range roots {
+		for _, b := range roots {
+			if a != b && audit.Within(b, a) {
+				return withHint(fmt.Errorf("roots nest: %s holds %s", report.Escape(a), report.Escape(b)), "give %s alone: a plan of it covers both", report.Escape(a))
+			}
+		}
+	}
+	return nil
 }
 
 // describeRootError turns a failure to reach a PATH into a message that names it, and a hint.

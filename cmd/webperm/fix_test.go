@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/spf13/afero"
 	"github.com/webperm/webperm/internal/fixture"
 )
 
@@ -73,28 +72,16 @@ func TestFixtureSystemsCoverTestdata(t *testing.T) {
 // roots to audit, both absolute.
 func (s *fixtureSystem) materialise(t *testing.T) (sysroot string, roots []string) {
 	t.Helper()
-	entries, err := fixture.Load(filepath.Join(testdata, s.manifest))
-	if err != nil {
-		t.Fatal(err)
-	}
 	if s.roots == nil {
-		return filepath.Join(testdata, s.accounts), []string{materialise(t, entries)}
-	}
-	sys := filepath.Join(fixture.TempDir(t), "sys")
-	if err := fixture.Materialise(afero.NewOsFs(), sys, entries, fixture.Options{Chown: true}); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(sys, "etc"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"passwd", "group"} {
-		data, err := os.ReadFile(filepath.Join(testdata, filepath.Dir(s.manifest), "etc", name))
+		entries, err := fixture.Load(filepath.Join(testdata, s.manifest))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(sys, "etc", name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		return filepath.Join(testdata, s.accounts), []string{materialise(t, entries)}
+	}
+	sys := filepath.Join(fixture.TempDir(t), "sys")
+	if err := fixture.MaterialiseSystem(sys, filepath.Join(testdata, s.manifest)); err != nil {
+		t.Fatal(err)
 	}
 	for _, r := range s.roots {
 		roots = append(roots, filepath.Join(sys, r))
@@ -344,6 +331,54 @@ func TestFixErrors(t *testing.T) {
 	}
 	var st syscall.Stat_t
 	if err := syscall.Lstat(filepath.Join(root, "index.html"), &st); err != nil || st.Mode&0o777 != 0o666 {
+		t.Errorf("a refused fix changed index.html: %04o, %v", st.Mode&0o7777, err)
+	}
+}
+
+// A plan or journal someone else could edit or replace is refused, and nothing changes: whoever
+// can write one could have root change anything.
+func TestPlanAndJournalMustBeRoots(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("files owned by another user can only be made as root")
+	}
+	root := tree(t, "d 0755 0:0 .\nf 0666 0:0 index.html\n")
+	dir := t.TempDir()
+	theirs := filepath.Join(dir, "theirs.json")
+	open := filepath.Join(dir, "open")
+	shared := filepath.Join(open, "plan.json")
+	for _, f := range []string{theirs, shared} {
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, []byte("{}"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chown(theirs, 1001, 1001); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o777); err != nil { // writable by all, and not sticky
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"plan of another user", []string{"fix", "--apply", "--plan", theirs}, "the plan " + theirs + " is owned by uid 1001"},
+		{"journal of another user", []string{"undo", theirs}, "the journal " + theirs + " is owned by uid 1001"},
+		{"plan in a directory all may write", []string{"fix", "--apply", "--plan", shared}, "the plan's directory " + open + " is writable by others (mode 0777)"},
+		{"journal into a directory all may write", []string{"fix", "--apply", "--web-user", "www-data", "--journal", filepath.Join(open, "j.jsonl"), root}, "the journal's directory " + open + " is writable by others (mode 0777)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := webperm(t, tc.args...)
+			if code != exitError || out != "" || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 2, nothing, and %q", code, out, errOut, tc.want)
+			}
+		})
+	}
+	var st syscall.Stat_t
+	if err := syscall.Lstat(filepath.Join(root, "index.html"), &st); err != nil || st.Mode&0o7777 != 0o666 {
 		t.Errorf("a refused fix changed index.html: %04o, %v", st.Mode&0o7777, err)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/webperm/webperm/audit"
-	"github.com/webperm/webperm/audit/report"
 	"github.com/webperm/webperm/fixer"
 	"github.com/webperm/webperm/policy"
 )
@@ -92,14 +91,6 @@ func makePlan(ctx context.Context, cmd string, args []string, sf *scanFlags) (*f
 	rep, failOn, err := sf.run(ctx, cmd, args, true)
 	if err != nil {
 		return nil, nil, 0, err
-	}
-	// An entry below two roots would be planned twice, and its second change refused.
-	for _, a := range rep.Roots {
-		for _, b := range rep.Roots {
-			if a != b && audit.Within(b, a) {
-				return nil, nil, 0, withHint(fmt.Errorf("roots nest: %s holds %s", report.Escape(a), report.Escape(b)), "give %s alone: a plan of it covers both", report.Escape(a))
-			}
-		}
 	}
 	return fixer.New(rep, webpermVersion(), time.Now()), rep, failOn, nil
 }
