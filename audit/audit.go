@@ -27,6 +27,10 @@ type Report struct {
 	Entries     int       // entries examined, roots included
 	Findings    []Finding // in walk order, root by root, each root's ancestors first
 	Errors      []WalkError
+	// Judged holds, for each path of Auditor.Judge the audit reached, the findings its entry would
+	// have in the state judged that it has not now, or that a change of mode or owner would
+	// settle: what a plan's target must not leave. An empty list where there is none.
+	Judged map[string][]Finding
 }
 
 // RootPreset is the preset one root was held to.
@@ -77,6 +81,9 @@ type Auditor struct {
 	// SysRoot is the audited system's root, absolute ("" or "/": the host's). Directories above
 	// it belong to the host, not to the system the web server runs on, so they are not on its way.
 	SysRoot string
+	// Judge names entries to judge in another state, by path: the targets of an edited plan. The
+	// report's Judged says what each would break that it does not break now.
+	Judge map[string]Fix
 }
 
 // Run audits every root in turn. Every root is checked to be a walkable directory before any is
@@ -86,7 +93,7 @@ type Auditor struct {
 // web server must search every one of them from / down. Roots should be given with symlinks
 // resolved, since the kernel checks the directories a path really goes through.
 func (a *Auditor) Run(ctx context.Context, roots []string) (*Report, error) {
-	rep := &Report{Roots: roots, WebUser: a.WebUser, PHPUser: a.PHPUser, Accounts: a.Accounts, RootEntries: map[string]Entry{}}
+	rep := &Report{Roots: roots, WebUser: a.WebUser, PHPUser: a.PHPUser, Accounts: a.Accounts, RootEntries: map[string]Entry{}, Judged: map[string][]Finding{}}
 	plans := make([]rootPlan, len(roots))
 	for i, root := range roots {
 		if err := a.plan(root, &plans[i], rep); err != nil {
@@ -212,6 +219,7 @@ func (a *Auditor) ancestors(root string, t *tracer, reported map[string]*Fix) di
 				reported[dir] = fix
 			}
 		}
+		t.judge(&c, ancestorTable(&c))
 		way = t.descend(&c, way, fix)
 	}
 	return way
@@ -273,6 +281,7 @@ func (t *tracer) visit(e Entry) {
 	c := &t.cur
 	n := len(t.rep.Findings)
 	t.rep.Findings = Check(c, t.rep.Findings)
+	t.judge(c, checks)
 	if depth == 0 {
 		root, s := e, t.settings
 		rc := *c
@@ -286,6 +295,28 @@ func (t *tracer) visit(e Entry) {
 	if e.Type == TypeDir {
 		t.stack = append(t.stack[:depth+1], t.descend(c, t.stack[depth], fixOf(t.rep.Findings[n:])))
 	}
+}
+
+// judge records in the report what c's entry would break in the state Auditor.Judge gives its
+// path, if any, that it does not break now or that a fix would settle: a plan's own target leaves
+// only the faults a person must settle, which the entry has already. table is the rules the entry
+// is held to.
+func (t *tracer) judge(c *Case, table []ruleCheck) {
+	fix, ok := t.a.Judge[c.Entry.Path]
+	if !ok {
+		return
+	}
+	now := broken(table, c)
+	e := fix.after(c.Entry)
+	sim := c.as(&e)
+	added := []Finding{}
+	for _, f := range broken(table, &sim) {
+		if f.Fix != nil || !slices.ContainsFunc(now, func(g Finding) bool { return g.Rule == f.Rule }) {
+			f.Fix = nil
+			added = append(added, f)
+		}
+	}
+	t.rep.Judged[c.Entry.Path] = added
 }
 
 // finish makes the checks that need the whole root seen, placing their findings with the root's.

@@ -106,11 +106,27 @@ var heldAncestorChecks = []ruleCheck{
 func Check(c *Case, out []Finding) []Finding { return runChecks(checks, c, out) }
 
 // CheckAncestor appends to out the findings of a directory above the audited root.
-func CheckAncestor(c *Case, out []Finding) []Finding {
+func CheckAncestor(c *Case, out []Finding) []Finding { return runChecks(ancestorTable(c), c, out) }
+
+// ancestorTable is the rule table c's entry, a directory above the audited root, is held to.
+func ancestorTable(c *Case) []ruleCheck {
 	if c.Settings.Matched {
-		return runChecks(heldAncestorChecks, c, out)
+		return heldAncestorChecks
 	}
-	return runChecks(ancestorChecks, c, out)
+	return ancestorChecks
+}
+
+// broken lists the findings of table's rules that c's entry breaks and no waiver accepts, each
+// with the fix its check proposes (unsettled), without counting them to the waivers, as judging a
+// state that is not the entry's must not.
+func broken(table []ruleCheck, c *Case) []Finding {
+	var out []Finding
+	for _, rc := range table {
+		if msg, fix, ok := rc.fn(c); ok && !c.Env.waivers.holds(rc.rule, c) {
+			out = append(out, newFinding(c, rc.rule, msg, fix))
+		}
+	}
+	return out
 }
 
 func runChecks(table []ruleCheck, c *Case, out []Finding) []Finding {

@@ -2,6 +2,8 @@ package audit
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/webperm/webperm/internal/fixture"
@@ -135,5 +137,65 @@ f 0644 1000:1000 blog/old/a.html
 			t.Fatal(err)
 		}
 		checkRules(t, rulesByRel(rep), tc.want)
+	}
+}
+
+// An edited plan's targets are judged on the entry as each would leave it, in its place: the
+// report says what each target breaks that the entry does not break now, and nothing for an
+// entry the audit does not reach.
+func TestJudgeTargets(t *testing.T) {
+	const manifest = `
+d 0755 1000:1000 .
+f 0666 1000:1000 index.html
+f 0666 1000:1000 still.html
+f 0644 1000:1000 page.php
+d 0755 1000:1000 media
+d 0700 1000:1000 shut
+f 0644 1000:1000 shut/in.html
+`
+	fsys := fixture.NewMemFs()
+	root := makeTree(t, fsys, manifest)
+	judge := map[string]Fix{
+		root + "/index.html":   {Mode: 0o664, Chown: true, UID: 1000, GID: 1000}, // still too wide, no longer world-writable
+		root + "/still.html":   {Mode: 0o646, Chown: true, UID: 1000, GID: 1000}, // a fault the target could settle and leaves
+		root + "/page.php":     {Mode: 0o664, Chown: true, UID: 1000, GID: 33},   // www-data may rewrite code
+		root + "/media":        {Mode: 0o700, Chown: true, UID: 1000, GID: 1000}, // shuts the web server out
+		root + "/shut/in.html": {Mode: 0o600, Chown: true, UID: 1000, GID: 1000}, // reached only as fixed
+		root + "/missing":      {Mode: 0o644, Chown: true, UID: 1000, GID: 1000},
+	}
+	want := map[string][]string{
+		"index.html":   {"mode-too-open"},
+		"still.html":   {"world-writable"},
+		"page.php":     {"web-writable-code"},
+		"media":        {"web-untraversable"},
+		"shut/in.html": {"web-unreadable"},
+	}
+	a := &Auditor{Fs: fsys, Policy: policy.Default(), Accounts: testAccounts(), WebUser: webUser(), Jobs: 1, AsFixed: true, Judge: judge}
+	rep, err := a.Run(context.Background(), []string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for p, found := range rep.Judged {
+		rel := strings.TrimPrefix(strings.TrimPrefix(p, root), "/")
+		got[rel] = []string{}
+		for _, f := range found {
+			got[rel] = append(got[rel], string(f.Rule))
+		}
+	}
+	if _, ok := got["missing"]; ok {
+		t.Errorf("a path the audit did not reach was judged: %v", got["missing"])
+	}
+	for rel, rules := range want {
+		if !slices.Equal(got[rel], rules) {
+			t.Errorf("%s: judged %v, want %v", rel, got[rel], rules)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("judged %v, want %v", got, want)
+	}
+	// Judging counts nothing to the report: the findings are the tree's as it is.
+	if n := len(rulesByRel(rep)["index.html"]); n != 1 {
+		t.Errorf("index.html has %d findings in the report, want its one world-writable", n)
 	}
 }

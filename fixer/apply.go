@@ -58,6 +58,8 @@ type Options struct {
 	Journal *Journal
 	// Report is called once per action, in plan order; it may be nil.
 	Report func(Outcome)
+	// Refused says why actions are refused, by path (Refusals): each fails, changing nothing.
+	Refused map[string]string
 }
 
 // reasonAncestor is why an ancestor is skipped without Options.IncludeAncestors.
@@ -87,6 +89,9 @@ func Apply(p *Plan, opt Options) Summary {
 }
 
 func applyAction(rs *rootSet, a *Action, opt Options) *refusal {
+	if why, ok := opt.Refused[a.Path]; ok {
+		return failBecause("%s", why)
+	}
 	if a.Ancestor && !opt.IncludeAncestors {
 		return skipBecause(reasonAncestor)
 	}

@@ -26,6 +26,9 @@ func New(rep *audit.Report, version string, created time.Time) *Plan {
 		}
 		p.Roots = append(p.Roots, root)
 	}
+	for _, rp := range rep.Presets {
+		p.Settings.Presets = append(p.Settings.Presets, audit.RootPreset{Root: rp.Root, Preset: rp.Preset})
+	}
 	for _, e := range rep.Errors {
 		p.Unread = append(p.Unread, e.Path)
 	}

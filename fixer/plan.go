@@ -58,6 +58,14 @@ func (a *Action) Chmod() bool {
 	return a.Chown() && a.Type == audit.TypeFile && a.Target.Mode&(fs.ModeSetuid|fs.ModeSetgid) != 0
 }
 
+// Settings say what a plan's audit held its roots to: the policy file (an absolute path, or
+// none), the preset each root got, and the audited system's root.
+type Settings struct {
+	PolicyFile string
+	Presets    []audit.RootPreset // Evidence is not kept
+	SysRoot    string
+}
+
 // Root is an audited root as the audit saw it: apply opens every action below it from here.
 type Root struct {
 	Path     string
@@ -83,8 +91,11 @@ type Plan struct {
 	WebUser *audit.WebUser
 	PHPUser *audit.WebUser // nil unless PHP runs as a user of its own
 	Policy  string
-	Actions []Action
-	Manual  []Manual
+	// Settings are what the plan's audit held the roots to, so that a saved plan's targets are
+	// judged by the same rules when it is applied.
+	Settings Settings
+	Actions  []Action
+	Manual   []Manual
 	// Unread are the paths the audit could not read: nothing in them is planned.
 	Unread   []string
 	Accounts *audit.Accounts // names ids in the script's comments; nil: numbers only

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/webperm/webperm/audit"
@@ -27,6 +28,18 @@ type jsonPlan struct {
 	Manual  []jsonManual   `json:"manual"`
 	// Unread are the paths the audit could not read; absent from plans that read everything.
 	Unread []jsonUnread `json:"unread,omitempty"`
+	// What the audit held the roots to, for judging edited targets; absent from older plans.
+	PolicyFile       string       `json:"policy_file,omitempty"`
+	PolicyFileBase64 string       `json:"policy_file_base64,omitempty"`
+	Presets          []jsonPreset `json:"presets,omitempty"`
+	SysRoot          string       `json:"sysroot,omitempty"`
+	SysRootBase64    string       `json:"sysroot_base64,omitempty"`
+}
+
+type jsonPreset struct {
+	Root       string `json:"root"`
+	RootBase64 string `json:"root_base64,omitempty"`
+	Preset     string `json:"preset"`
 }
 
 type jsonUnread struct {
@@ -90,6 +103,9 @@ var (
 		{name: "web_user", optional: true, sub: idShape}, {name: "php_user", optional: true, sub: idShape},
 		{name: "policy"}, {name: "actions", sub: actionShape}, {name: "manual", sub: manualShape},
 		{name: "unread", optional: true, sub: &shape{[]shapeField{{name: "path"}, {name: "path_base64", optional: true}}}},
+		{name: "policy_file", optional: true}, {name: "policy_file_base64", optional: true},
+		{name: "presets", optional: true, sub: &shape{[]shapeField{{name: "root"}, {name: "root_base64", optional: true}, {name: "preset"}}}},
+		{name: "sysroot", optional: true}, {name: "sysroot_base64", optional: true},
 	}}
 )
 
@@ -128,6 +144,13 @@ func WriteJSON(w io.Writer, p *Plan) error {
 		var ju jsonUnread
 		ju.Path, ju.PathBase64 = encodePath(u)
 		out.Unread = append(out.Unread, ju)
+	}
+	out.PolicyFile, out.PolicyFileBase64 = encodePath(p.Settings.PolicyFile)
+	out.SysRoot, out.SysRootBase64 = encodePath(p.Settings.SysRoot)
+	for _, rp := range p.Settings.Presets {
+		jp := jsonPreset{Preset: rp.Preset}
+		jp.Root, jp.RootBase64 = encodePath(rp.Root)
+		out.Presets = append(out.Presets, jp)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
@@ -206,9 +229,48 @@ func ReadJSON(name string, r io.Reader) (*Plan, error) {
 		}
 		p.Unread = append(p.Unread, path)
 	}
+	if err := jp.settings(&p.Settings, roots); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	// The names a plan gives its ids are for the reviewer: nothing vouches for them, so what
 	// applying it prints gives the ids alone (p.Accounts stays nil).
 	return p, nil
+}
+
+// settings reads what the plan's audit held its roots to into s: absolute paths, and one known
+// preset for each of its roots at most.
+func (jp *jsonPlan) settings(s *Settings, roots map[string]bool) error {
+	var err error
+	for _, f := range []struct {
+		name      string
+		text, b64 string
+		out       *string
+	}{{"policy_file", jp.PolicyFile, jp.PolicyFileBase64, &s.PolicyFile}, {"sysroot", jp.SysRoot, jp.SysRootBase64, &s.SysRoot}} {
+		if *f.out, err = readPath(f.name, f.text, f.b64); err != nil {
+			return err
+		}
+		if *f.out != "" {
+			if err := checkPath(f.name, *f.out); err != nil {
+				return err
+			}
+		}
+	}
+	for i, jr := range jp.Presets {
+		rp := audit.RootPreset{Preset: jr.Preset}
+		if rp.Root, err = readPath("root", jr.Root, jr.RootBase64); err != nil {
+			return fmt.Errorf("preset %d: %w", i+1, err)
+		}
+		switch {
+		case !roots[rp.Root]:
+			return fmt.Errorf("preset %d: root %s is not among the plan's roots", i+1, escape(rp.Root))
+		case !policy.IsPreset(rp.Preset):
+			return fmt.Errorf("preset %d: %q is no preset webperm knows", i+1, rp.Preset)
+		case slices.ContainsFunc(s.Presets, func(o audit.RootPreset) bool { return o.Root == rp.Root }):
+			return fmt.Errorf("preset %d: root %s has a preset already", i+1, escape(rp.Root))
+		}
+		s.Presets = append(s.Presets, rp)
+	}
+	return nil
 }
 
 // action reads one action and checks it is one webperm could have planned for a root in roots.

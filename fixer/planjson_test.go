@@ -15,7 +15,9 @@ func samplePlan() *Plan {
 	return &Plan{
 		Version: "v1.2.3", Created: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC), Policy: "wordpress",
 		WebUser: testWebUser(),
-		Roots:   []Root{{Path: "/var/www/site", Dev: 2049, Ino: 12}, {Path: "/srv/\xff odd", Dev: 2049, Ino: 13}},
+		Settings: Settings{PolicyFile: "/etc/webperm/site.yaml", SysRoot: "/", Presets: []audit.RootPreset{
+			{Root: "/var/www/site", Preset: "wordpress"}, {Root: "/srv/\xff odd", Preset: "cpanel+wordpress"}}},
+		Roots: []Root{{Path: "/var/www/site", Dev: 2049, Ino: 12}, {Path: "/srv/\xff odd", Dev: 2049, Ino: 13}},
 		Actions: []Action{
 			{Path: "/var", Root: "/var/www/site", Ancestor: true, Type: audit.TypeDir, Dev: 2049, Ino: 2,
 				Current: State{Mode: 0o700}, Target: State{Mode: 0o711}, Rules: []policy.RuleID{policy.WebUntraversable}},
@@ -39,8 +41,8 @@ func TestPlanJSONRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got.Roots, p.Roots) || !reflect.DeepEqual(got.Actions, p.Actions) {
-		t.Errorf("read back\n%+v\n%+v\nwant\n%+v\n%+v", got.Roots, got.Actions, p.Roots, p.Actions)
+	if !reflect.DeepEqual(got.Roots, p.Roots) || !reflect.DeepEqual(got.Actions, p.Actions) || !reflect.DeepEqual(got.Settings, p.Settings) {
+		t.Errorf("read back\n%+v\n%+v\n%+v\nwant\n%+v\n%+v\n%+v", got.Roots, got.Actions, got.Settings, p.Roots, p.Actions, p.Settings)
 	}
 	if got.Version != p.Version || !got.Created.Equal(p.Created) || got.Policy != p.Policy || got.WebUser.Name != "www-data" {
 		t.Errorf("header read back as %q %v %q %+v", got.Version, got.Created, got.Policy, got.WebUser)
@@ -79,6 +81,11 @@ func TestReadJSONRefuses(t *testing.T) {
 		{"bad type", `"type": "file"`, `"type": "blob"`, `unknown type "blob"`},
 		{"mode", `"mode": "0640"`, `"mode": "640"`, `target: mode "640": want four octal digits`},
 		{"rule", `"sensitive-exposed"`, `"sensitive-exposd"`, `unknown rule "sensitive-exposd"`},
+		{"relative policy file", `"policy_file": "/etc/webperm/site.yaml"`, `"policy_file": "site.yaml"`, `plan.json: policy_file "site.yaml" is relative`},
+		{"unknown preset", `"preset": "wordpress"`, `"preset": "wordpres"`, `plan.json: preset 1: "wordpres" is no preset webperm knows`},
+		{"preset of another root", `"root": "/var/www/site",
+      "preset"`, `"root": "/srv/www",
+      "preset"`, `plan.json: preset 1: root /srv/www is not among the plan's roots`},
 		{"nothing to do", `"mode": "0640",
         "uid": 1000,
         "gid": 33`, `"mode": "0644",

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
+	"github.com/spf13/afero"
 	"github.com/spf13/cobra"
 	"github.com/webperm/webperm/audit"
 	"github.com/webperm/webperm/audit/report"
@@ -97,6 +100,12 @@ func runApply(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 	if err != nil {
 		return err
 	}
+	var refused map[string]string
+	if fl.planFile != "" {
+		if refused, err = judgePlan(ctx, p, fl.plan.scan.jobs); err != nil {
+			return err
+		}
+	}
 	// The journal is written even when there is nothing to change: a deploy that always undoes
 	// with it then finds it, empty.
 	journalPath, err := journalPath(fl.journal, p)
@@ -110,6 +119,7 @@ func runApply(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 	sum := fixer.Apply(p, fixer.Options{
 		IncludeAncestors: fl.includeAncestors,
 		Journal:          j,
+		Refused:          refused,
 		Report: func(o fixer.Outcome) {
 			fmt.Fprintf(stdout, "%-8s %s: %s\n", verb(o.Status, "changed"), report.Escape(o.Action.Path), actionNote(&o, p.Accounts))
 		},
@@ -148,6 +158,67 @@ func planToApply(ctx context.Context, args []string, fl *fixFlags) (p *fixer.Pla
 		return nil, false, withHint(err, "write plans with webperm plan --format json; a reviewer may delete actions or change targets, nothing else")
 	}
 	return p, true, nil
+}
+
+// judgePlan judges the targets of a saved plan, which a reviewer may have edited, with the rules
+// and access model of the audit that wrote it: it audits the plan's roots afresh, held to the
+// policy file and presets the plan records, and returns why each action that would break a rule
+// is refused (fixer.Refusals). A plan that records no presets, from before webperm recorded
+// them, is judged with the presets chosen afresh.
+func judgePlan(ctx context.Context, p *fixer.Plan, jobs int) (map[string]string, error) {
+	if len(p.Actions) == 0 {
+		return nil, nil
+	}
+	var file *policy.Policy
+	if p.Settings.PolicyFile != "" {
+		var err error
+		if file, err = readPolicy(p.Settings.PolicyFile); err != nil {
+			return nil, withHint(err, "the plan was made with this policy file, and its edits are judged by it: restore it, or make the plan anew")
+		}
+	}
+	sys := systemFlags{sysroot: p.Settings.SysRoot}
+	if sys.sysroot == "" {
+		sys.sysroot = "/"
+	}
+	for _, id := range []struct {
+		flag *string
+		who  *audit.WebUser
+	}{{&sys.ids.WebUser, p.WebUser}, {&sys.ids.PHPUser, p.PHPUser}} {
+		if id.who != nil {
+			*id.flag = strconv.FormatUint(uint64(id.who.UID), 10)
+		}
+	}
+	if p.WebUser != nil {
+		sys.ids.WebGroup = strconv.FormatUint(uint64(p.WebUser.GID), 10)
+	}
+	fsys := afero.NewOsFs()
+	accounts, web, php, err := sys.load(fsys)
+	if err != nil {
+		return nil, err
+	}
+	judged, states := map[string][]audit.Finding{}, fixer.JudgeStates(p)
+	for _, r := range p.Roots {
+		a := &audit.Auditor{
+			Fs: fsys, Preset: presetOf(p, r.Path), File: file, Accounts: accounts, WebUser: web, PHPUser: php,
+			Jobs: jobs, SysRoot: sys.sysroot, AsFixed: true, Judge: states,
+		}
+		rep, err := a.Run(ctx, []string{r.Path})
+		if err != nil {
+			return nil, withHint(fmt.Errorf("judging the plan's targets: %w", describeRootError(err)), "a plan applies to the tree it was made of: make it anew")
+		}
+		maps.Copy(judged, rep.Judged)
+	}
+	return fixer.Refusals(p, judged), nil
+}
+
+// presetOf is the preset the plan's audit held root to, or auto where the plan does not say.
+func presetOf(p *fixer.Plan, root string) string {
+	for _, rp := range p.Settings.Presets {
+		if rp.Root == root {
+			return rp.Preset
+		}
+	}
+	return policy.Auto
 }
 
 // journalPath returns where the journal goes: path, or a new file in defaultJournalDir. It is

@@ -118,7 +118,8 @@ func decodePlan(t *testing.T, out string) jsonPlan {
 	return p
 }
 
-// For every fixture tree, made either by running the plan's script with sh or by fix --apply:
+// For every fixture tree, made by running the plan's script with sh, by fix --apply, or by fix
+// --apply of the saved JSON plan (whose every target passes the judge of edited plans):
 // auditing again leaves no finding the plan claimed to fix, and a second plan is empty. After
 // fix --apply, undo puts every entry back as it was.
 func TestPlanThenAuditProperty(t *testing.T) {
@@ -126,7 +127,7 @@ func TestPlanThenAuditProperty(t *testing.T) {
 		t.Skip("the fixtures' owners can only be set, and their plans run, as root")
 	}
 	for _, s := range fixtureSystems {
-		for _, way := range []string{"script", "apply"} {
+		for _, way := range []string{"script", "apply", "saved"} {
 			t.Run(s.manifest+"/"+way, func(t *testing.T) {
 				sysroot, roots := s.materialise(t)
 				flags := s.flags(sysroot)
@@ -160,6 +161,12 @@ func TestPlanThenAuditProperty(t *testing.T) {
 					}
 				case "apply":
 					run([]int{exitClean}, "fix", "--apply", "--include-ancestors", "--journal", journal)
+				case "saved":
+					saved := filepath.Join(t.TempDir(), "plan.json")
+					run(findings, "plan", "--format", "json", "-o", saved)
+					if code, out, errOut := webperm(t, "fix", "--apply", "--include-ancestors", "--plan", saved, "--journal", journal); code != exitClean {
+						t.Fatalf("fix --apply --plan of webperm's own plan: exit %d\n%s\n%s", code, out, errOut)
+					}
 				}
 				for _, f := range decode(t, run(findings, "audit", "--format", "json")).RawFindings {
 					if key := f["path"].(string) + " " + f["rule"].(string); claimed[key] {
@@ -169,7 +176,7 @@ func TestPlanThenAuditProperty(t *testing.T) {
 				if again := decodePlan(t, run(findings, "plan", "--format", "json")); len(again.Actions) > 0 {
 					t.Errorf("a second plan is not empty: %+v", again.Actions)
 				}
-				if way != "apply" {
+				if way == "script" {
 					return
 				}
 				if code, _, errOut := webperm(t, "undo", journal); code != exitClean {
@@ -381,4 +388,82 @@ func TestPlanAndJournalMustBeRoots(t *testing.T) {
 	if err := syscall.Lstat(filepath.Join(root, "index.html"), &st); err != nil || st.Mode&0o7777 != 0o666 {
 		t.Errorf("a refused fix changed index.html: %04o, %v", st.Mode&0o7777, err)
 	}
+}
+
+// A reviewer may edit a saved plan's targets, but webperm makes no change its own audit would
+// report: each edited target that would break a rule at medium or above, or give a set-id or
+// sticky bit, is refused on its own, named, and the rest of the plan is made.
+func TestEditedPlanTargetsAreJudged(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("fix --apply changes owners only as root")
+	}
+	root := tree(t, `
+d 0755 0:0 .
+f 0666 0:0 index.html
+f 0666 0:0 wider.html
+f 0666 0:0 code.php
+f 0600 0:0 setuid.html
+f 0666 0:0 closed.html
+d 0700 0:0 open
+`)
+	dir := t.TempDir()
+	planFile, journal := filepath.Join(dir, "plan.json"), filepath.Join(dir, "journal.jsonl")
+	if code, _, errOut := webperm(t, "plan", "--format", "json", "-o", planFile, "--web-user", "www-data", root); code != exitFindings {
+		t.Fatalf("plan: exit %d\n%s", code, errOut)
+	}
+	// What the reviewer asks for instead of webperm's target, and the rule that refuses it.
+	edits := map[string]struct {
+		mode   string
+		gid    float64 // -1: as planned
+		refuse string
+	}{
+		"wider.html":  {"0664", -1, "mode-too-open"},
+		"code.php":    {"0664", 33, "web-writable-code"},
+		"setuid.html": {"4644", -1, "setuid bit"},
+		"closed.html": {"0640", -1, "web-unreadable"},
+		"open":        {"0757", -1, "world-writable"},
+	}
+	err := fixture.EditPlan(planFile, func(path string, target map[string]any) {
+		e, ok := edits[filepath.Base(path)]
+		if !ok {
+			return
+		}
+		target["mode"] = e.mode
+		if e.gid >= 0 {
+			target["gid"] = e.gid
+			delete(target, "group")
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := snapshotTree(t, root, []string{root})
+	code, out, errOut := webperm(t, "fix", "--apply", "--plan", planFile, "--journal", journal)
+	if code != exitNotApplied {
+		t.Fatalf("fix --apply --plan of an edited plan: exit %d, want %d\n%s\n%s", code, exitNotApplied, out, errOut)
+	}
+	if !strings.Contains(out, "changed  "+root+"/index.html: 0644 0:0, was 0666 0:0") {
+		t.Errorf("the unedited action was not made:\n%s", out)
+	}
+	after := snapshotTree(t, root, []string{root})
+	for name, e := range edits {
+		p := filepath.Join(root, name)
+		line := lineOf(out, "failed   "+p+": ")
+		if line == "" || !strings.Contains(line, e.refuse) || !strings.Contains(line, "refused") {
+			t.Errorf("%s: want it refused for %s, got %q\n%s", name, e.refuse, line, out)
+		}
+		if after[p] != before[p] {
+			t.Errorf("%s changed from %v to %v though refused", name, before[p], after[p])
+		}
+	}
+}
+
+// lineOf returns the line of out that starts with prefix, or "".
+func lineOf(out, prefix string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return l
+		}
+	}
+	return ""
 }

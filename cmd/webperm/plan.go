@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -92,5 +93,14 @@ func makePlan(ctx context.Context, cmd string, args []string, sf *scanFlags) (*f
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	return fixer.New(rep, webpermVersion(), time.Now()), rep, failOn, nil
+	p := fixer.New(rep, webpermVersion(), time.Now())
+	if p.Settings.SysRoot, err = filepath.Abs(sf.system.sysroot); err != nil {
+		return nil, nil, 0, err
+	}
+	if sf.policy.file != "" {
+		if p.Settings.PolicyFile, err = filepath.Abs(sf.policy.file); err != nil {
+			return nil, nil, 0, err
+		}
+	}
+	return p, rep, failOn, nil
 }
