@@ -30,10 +30,10 @@ build:
 # in place; the built binary writes the completions and the page, so they match its commands.
 install: build
 	@mkdir -p $(GENERATED)
-	./$(BIN) completion bash > $(GENERATED)/webperm.bash
-	./$(BIN) completion zsh > $(GENERATED)/_webperm
-	./$(BIN) completion fish > $(GENERATED)/webperm.fish
-	./$(BIN) man > $(GENERATED)/webperm.1
+	$(BIN) completion bash > $(GENERATED)/webperm.bash
+	$(BIN) completion zsh > $(GENERATED)/_webperm
+	$(BIN) completion fish > $(GENERATED)/webperm.fish
+	$(BIN) man > $(GENERATED)/webperm.1
 	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man1" "$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" "$(DESTDIR)$(FISHCOMPDIR)"
 	install -m 0755 $(BIN) "$(DESTDIR)$(BINDIR)/webperm"
 	install -m 0644 $(GENERATED)/webperm.1 "$(DESTDIR)$(MANDIR)/man1/webperm.1"

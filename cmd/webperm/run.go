@@ -63,6 +63,19 @@ asked to: 'plan' prints the changes as a script to review first.
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(describeFlagError)
 	root.AddCommand(newAuditCommand(), newExplainCommand(), newPlanCommand(), newFixCommand(), newUndoCommand(), newPolicyCommand(), newVersionCommand(), newManCommand())
+	// cobra adds help and completion when it runs; added now, they are webperm's own to word.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "help":
+			c.Short = "show the help of any command"
+			c.Run, c.RunE = nil, helpTopic
+		case "completion":
+			c.Short = "print the script that completes webperm's commands in bash, zsh, fish or powershell"
+			asGroup(c)
+		}
+	}
 	return asGroup(root)
 }
 
@@ -81,6 +94,19 @@ func asGroup(c *cobra.Command) *cobra.Command {
 	// A group runs only to say it needs a command: its usage shows no "webperm policy [flags]".
 	c.SetUsageTemplate(strings.Replace(c.UsageTemplate(), "{{if .Runnable}}", "{{if and .Runnable (not .HasAvailableSubCommands)}}", 1))
 	return c
+}
+
+// helpTopic shows the help of the command args name, and refuses a command there is not: cobra
+// would show the help of the command above it, and exit 0.
+func helpTopic(c *cobra.Command, args []string) error {
+	target, rest, err := c.Root().Find(args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 && target.HasAvailableSubCommands() {
+		return unknownCommand(target, rest[0])
+	}
+	return target.Help()
 }
 
 // usageError is a command given without the subcommand it needs: its usage goes to stderr.
