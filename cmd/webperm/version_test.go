@@ -108,7 +108,7 @@ func TestVersionWithoutLdflags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := regexp.MustCompile(`^webperm v\d+\.\d+\.\d+-\S+, commit ` + rev + `( with uncommitted changes)?\n$`)
+	want := regexp.MustCompile(`^webperm v\d+\.\d+\.\d+\S*, commit ` + rev + `( with uncommitted changes)?\n$`)
 	if !want.MatchString(string(out)) {
 		t.Errorf("built with version control information: %q, want it to match %s", out, want)
 	}
