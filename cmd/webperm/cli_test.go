@@ -23,6 +23,8 @@ func TestCommandsAloneAndUnknown(t *testing.T) {
 		{"unknown command", []string{"audti"}, []string{"webperm: unknown command \"audti\" for \"webperm\"\n", "webperm: hint: did you mean 'webperm audit'?\n"}},
 		{"unknown command with arguments", []string{"plna", "/var/www/html"}, []string{"webperm: unknown command \"plna\" for \"webperm\"\n", "webperm: hint: did you mean 'webperm plan'?\n"}},
 		{"unknown policy command", []string{"policy", "chek"}, []string{"webperm: unknown command \"chek\" for \"webperm policy\"\n", "webperm: hint: did you mean 'webperm policy check'?\n"}},
+		{"unknown command with its flags", []string{"audti", "-j", "2", "--format", "json", "/var/www/html"}, []string{"webperm: unknown command \"audti\" for \"webperm\"\n", "webperm: hint: did you mean 'webperm audit'?\n"}},
+		{"unknown policy command with its flags", []string{"policy", "chek", "--preset", "wordpress"}, []string{"webperm: unknown command \"chek\" for \"webperm policy\"\n", "did you mean 'webperm policy check'?"}},
 		{"unknown policy command with a file", []string{"policy", "chek", "site.yaml"}, []string{"unknown command \"chek\" for \"webperm policy\"", "did you mean 'webperm policy check'?"}},
 		{"nothing like a command", []string{"policy", "xyzzy"}, []string{"webperm: unknown command \"xyzzy\" for \"webperm policy\"\n", "webperm: hint: see 'webperm policy --help' for its commands\n"}},
 		{"unknown completion shell", []string{"completion", "tcsh"}, []string{"unknown command \"tcsh\" for \"webperm completion\""}},

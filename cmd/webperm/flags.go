@@ -21,8 +21,12 @@ func setWants(f *pflag.FlagSet, name, wants string) {
 
 // describeFlagError turns pflag's errors into webperm's: a bad value says what the flag wants
 // and what it got ("--jobs wants a number of directories, got abc"), never a Go parse error;
-// every flag error points to the command's help.
+// every flag error points to the command's help. A flag after a mistyped command is no fault
+// of the flag's.
 func describeFlagError(c *cobra.Command, err error) error {
+	if args := c.Flags().Args(); len(args) > 0 && c.HasAvailableSubCommands() {
+		return unknownCommand(c, args[0]) // "webperm audti -j 2": the flag is audit's, the typo is the fault
+	}
 	var invalid *pflag.InvalidValueError
 	var missing *pflag.ValueRequiredError
 	switch {
