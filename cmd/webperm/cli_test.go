@@ -191,6 +191,18 @@ func TestNoDoubledWords(t *testing.T) {
 		})
 	}
 	check(t, "man")
+	// The errors of commands that stop before they read or change anything.
+	missing := filepath.Join(t.TempDir(), "missing")
+	for _, args := range [][]string{
+		{"audit"}, {"audit", missing}, {"audit", "--format", "xml", missing}, {"audit", "--color", "pink", missing},
+		{"audit", "--fail-on", "severe", missing}, {"audit", "--jobs", "0", missing}, {"plan", "--format", "xml", missing},
+		{"audit", "--preset", "nosuch", t.TempDir()}, {"explain"}, {"explain", missing}, {"undo"}, {"undo", missing},
+		{"fix", "--journal", missing, missing}, {"fix", "--apply", "--format", "json", missing},
+		{"fix", "--apply", "--plan", missing, "--policy", missing}, {"policy", "check"}, {"policy", "check", missing},
+		{"policy", "init", "--preset", "nosuch"}, {"policy", "show", "--policy", missing}, {"version", "extra"},
+	} {
+		check(t, args...)
+	}
 }
 
 func TestWebGroupAndAutoPresetHints(t *testing.T) {
