@@ -1,9 +1,8 @@
 package e2e
 
 import (
-	"bytes"
-	"errors"
-	"os/exec"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -29,27 +28,42 @@ func TestCommandLineStatuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(append([]string{"webperm"}, tt.args...), " "), func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			cmd := exec.Command(bin, tt.args...)
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			err := cmd.Run()
-			code := 0
-			var exit *exec.ExitError
-			if errors.As(err, &exit) {
-				code = exit.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			if code != tt.code {
-				t.Errorf("exit %d, want %d; stderr %q", code, tt.code, stderr.String())
+			r := runWebperm(t, bin, tt.args...)
+			if r.code != tt.code {
+				t.Errorf("exit %d, want %d; stderr %q", r.code, tt.code, r.stderr)
 			}
 			for _, out := range []struct {
 				name, got, want string
-			}{{"stdout", stdout.String(), tt.stdout}, {"stderr", stderr.String(), tt.stderr}} {
+			}{{"stdout", r.stdout, tt.stdout}, {"stderr", r.stderr, tt.stderr}} {
 				if (out.want == "" && out.got != "") || !strings.Contains(out.got, out.want) {
 					t.Errorf("%s %q, want %q", out.name, out.got, out.want)
 				}
 			}
 		})
 	}
+}
+
+// A typo in a command that would change files changes nothing: a tree fix --apply would mend
+// stays as it is.
+func TestMistypedFixChangesNothing(t *testing.T) {
+	bin := buildWebperm(t)
+	site := t.TempDir()
+	page := filepath.Join(site, "index.html")
+	if err := os.WriteFile(page, []byte("<p>hi</p>\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(page, 0o666); err != nil { // the umask lies
+		t.Fatal(err)
+	}
+	if plan := runWebperm(t, bin, "plan", "--format", "json", site); !strings.Contains(plan.stdout, "index.html") {
+		t.Fatalf("the plan does not mend index.html, so the test shows nothing: exit %d, %s%s", plan.code, plan.stdout, plan.stderr)
+	}
+	before := snapshot(t, site)
+	for _, args := range [][]string{{"fxi", "--apply", site}, {"fix", "--aply", site}, {"fix", "--apply=maybe", site}, {"fix", "--apply", "-j", "all", site}} {
+		r := runWebperm(t, bin, args...)
+		if r.code != 2 || r.stdout != "" || !strings.HasPrefix(r.stderr, "webperm: ") {
+			t.Errorf("webperm %s: exit %d, stdout %q, stderr %q; want exit 2 and an error", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+		}
+	}
+	requireUnchanged(t, before, snapshot(t, site))
 }
