@@ -3,12 +3,47 @@ GO          ?= go
 BIN         := bin/webperm
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test vet fmt-check tidy-check staticcheck unit demo golden bench fuzz clean
+# The version and commit webperm version prints. Without tags git describe gives the commit;
+# without git both are empty and webperm falls back to what the go command recorded.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
+# Where make install puts webperm; DESTDIR is prepended to each, for packaging.
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+DATADIR     ?= $(PREFIX)/share
+MANDIR      ?= $(DATADIR)/man
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR  ?= $(DATADIR)/zsh/site-functions
+FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
+GENERATED   := bin/share
+
+.PHONY: all build install uninstall test vet fmt-check tidy-check staticcheck unit demo golden bench fuzz clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/webperm
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/webperm
+
+# install puts the binary, its bash, zsh and fish completions and its manual page, webperm(1),
+# in place; the built binary writes the completions and the page, so they match its commands.
+install: build
+	@mkdir -p $(GENERATED)
+	$(BIN) completion bash > $(GENERATED)/webperm.bash
+	$(BIN) completion zsh > $(GENERATED)/_webperm
+	$(BIN) completion fish > $(GENERATED)/webperm.fish
+	$(BIN) man > $(GENERATED)/webperm.1
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man1" "$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" "$(DESTDIR)$(FISHCOMPDIR)"
+	install -m 0755 $(BIN) "$(DESTDIR)$(BINDIR)/webperm"
+	install -m 0644 $(GENERATED)/webperm.1 "$(DESTDIR)$(MANDIR)/man1/webperm.1"
+	install -m 0644 $(GENERATED)/webperm.bash "$(DESTDIR)$(BASHCOMPDIR)/webperm"
+	install -m 0644 $(GENERATED)/_webperm "$(DESTDIR)$(ZSHCOMPDIR)/_webperm"
+	install -m 0644 $(GENERATED)/webperm.fish "$(DESTDIR)$(FISHCOMPDIR)/webperm.fish"
+
+uninstall:
+	rm -f "$(DESTDIR)$(BINDIR)/webperm" "$(DESTDIR)$(MANDIR)/man1/webperm.1" "$(DESTDIR)$(BASHCOMPDIR)/webperm" \
+		"$(DESTDIR)$(ZSHCOMPDIR)/_webperm" "$(DESTDIR)$(FISHCOMPDIR)/webperm.fish"
 
 test: vet fmt-check tidy-check staticcheck unit
 

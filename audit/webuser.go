@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 )
@@ -63,7 +64,7 @@ func ResolveIdentities(a *Accounts, fl IdentityFlags, found Detected) (web, php 
 		web = defaultWebUser(a)
 	}
 	if fl.WebUser == "" && fl.WebGroup != "" {
-		if err := setGroup(a, web, fl.WebGroup); err != nil {
+		if err := setGroup(a, web, fl.WebGroup, "--web-group"); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -130,7 +131,11 @@ func lookupIdentity(a *Accounts, user, group, source, evidence string) (*WebUser
 		w.Evidence = ""
 	}
 	if group != "" {
-		if err := setGroup(a, w, group); err != nil {
+		what := "group"
+		if source == "flag" {
+			what = "--web-group"
+		}
+		if err := setGroup(a, w, group, what); err != nil {
 			return nil, err
 		}
 	}
@@ -138,13 +143,18 @@ func lookupIdentity(a *Accounts, user, group, source, evidence string) (*WebUser
 	return w, nil
 }
 
-// setGroup makes group, a name or a numeric gid, w's primary group.
-func setGroup(a *Accounts, w *WebUser, group string) error {
+// ErrNoSuchGroup marks a web server group, named on the command line or found configured, that
+// the audited system does not have.
+var ErrNoSuchGroup = errors.New("no such group")
+
+// setGroup makes group, a name or a numeric gid, w's primary group; what says where the group
+// was named, for the error.
+func setGroup(a *Accounts, w *WebUser, group, what string) error {
 	g, ok := a.LookupGroup(group)
 	if !ok {
 		id, err := strconv.ParseUint(group, 10, 32)
 		if err != nil {
-			return fmt.Errorf("group %q: no such group in %s", group, a.GroupPath)
+			return fmt.Errorf("%s %q: %w in %s", what, group, ErrNoSuchGroup, a.GroupPath)
 		}
 		g.GID = uint32(id)
 	}

@@ -41,6 +41,8 @@ type scanFlags struct {
 func (sf *scanFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&sf.failOn, "fail-on", "low", "exit 1 on findings of this `SEVERITY` or above: critical, high, medium, low, info")
 	f.IntVarP(&sf.jobs, "jobs", "j", runtime.NumCPU(), "read up to `N` directories at once")
+	setWants(f, "jobs", "a number of directories")
+	f.Lookup("jobs").DefValue = "the number of CPUs" // the help and the man page are the same on every machine
 	sf.system.register(f)
 	sf.policy.register(f)
 }
@@ -75,7 +77,10 @@ func (sf *systemFlags) load(fsys afero.Fs) (*audit.Accounts, *audit.WebUser, *au
 		found = audit.Detect(fsys, sf.sysroot, proc)
 	}
 	web, php, err := audit.ResolveIdentities(accounts, sf.ids, found)
-	if err != nil {
+	switch {
+	case errors.Is(err, audit.ErrNoSuchGroup):
+		return nil, nil, nil, withHint(err, "give the web server's group as %s names it, or its number: --web-group www-data, --web-group 33", accounts.GroupPath)
+	case err != nil:
 		return nil, nil, nil, withHint(err, "give the users the web server and PHP run as, e.g. --web-user www-data --php-user deploy")
 	}
 	return accounts, web, php, nil
@@ -187,7 +192,11 @@ func (sf *scanFlags) run(ctx context.Context, cmd string, args []string, asFixed
 	}
 	rep, err := a.Run(ctx, roots)
 	if err != nil {
-		if errors.Is(err, audit.ErrPolicy) {
+		switch {
+		case errors.Is(err, audit.ErrPolicy) && preset == policy.Auto:
+			return nil, 0, withHint(err, "'webperm policy show --root %s %s' shows the presets --preset auto picked and why; give --preset NAME to choose, or the name as the audited system's /etc/passwd or /etc/group has it",
+				report.Escape(sf.system.sysroot), report.Escape(args[0]))
+		case errors.Is(err, audit.ErrPolicy):
 			return nil, 0, withHint(err, "give the name as it is in the audited system's /etc/passwd or /etc/group, or a number")
 		}
 		return nil, 0, describeRootError(err)

@@ -88,7 +88,7 @@ rules, each with globs, where the last rule that matches a path wins, as in .git
 Its rules come after its preset's (preset: in the file, or --preset).`,
 	}
 	c.AddCommand(newPolicyInitCommand(), newPolicyShowCommand(), newPolicyCheckCommand())
-	return c
+	return asGroup(c)
 }
 
 func newPolicyInitCommand() *cobra.Command {

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -46,19 +46,6 @@ func withHint(err error, format string, args ...any) error {
 	return &hintError{err: err, hint: fmt.Sprintf(format, args...)}
 }
 
-// version is set at build time with -ldflags "-X main.version=..."; otherwise the module's.
-var version = ""
-
-func webpermVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "(devel)"
-}
-
 func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "webperm",
@@ -69,17 +56,78 @@ closed to others. It never follows a symlink, and changes nothing unless 'fix --
 asked to: 'plan' prints the changes as a script to review first.
 
 ` + exitCodesHelp,
-		SilenceErrors:     true,
-		SilenceUsage:      true,
-		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
+		SilenceErrors: true,
+		SilenceUsage:  true,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return withHint(err, "see 'webperm %s --help'", c.Name())
-	})
-	root.AddCommand(newAuditCommand(), newExplainCommand(), newPlanCommand(), newFixCommand(), newUndoCommand(), newPolicyCommand(), newVersionCommand())
-	return root
+	root.SetFlagErrorFunc(describeFlagError)
+	root.AddCommand(newAuditCommand(), newExplainCommand(), newPlanCommand(), newFixCommand(), newUndoCommand(), newPolicyCommand(), newVersionCommand(), newManCommand())
+	// cobra adds help and completion when it runs; added now, they are webperm's own to word.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "help":
+			c.Short = "show the help of any command"
+			c.Run, c.RunE = nil, helpTopic
+		case "completion":
+			c.Short = "print the script that completes webperm's commands in bash, zsh, fish or powershell"
+			asGroup(c)
+		}
+	}
+	return asGroup(root)
+}
+
+// asGroup makes c, a command that only holds others, refuse to run alone or with a command it
+// does not have: cobra would print its help and exit 0, which hides a typo in a script.
+func asGroup(c *cobra.Command) *cobra.Command {
+	c.Args = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		return unknownCommand(c, args[0])
+	}
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		return &usageError{cmd: c}
+	}
+	// A group runs only to say it needs a command: its usage shows no "webperm policy [flags]".
+	c.SetUsageTemplate(strings.Replace(c.UsageTemplate(), "{{if .Runnable}}", "{{if and .Runnable (not .HasAvailableSubCommands)}}", 1))
+	return c
+}
+
+// helpTopic shows the help of the command args name, and refuses a command there is not: cobra
+// would show the help of the command above it, and exit 0.
+func helpTopic(c *cobra.Command, args []string) error {
+	target, rest, err := c.Root().Find(args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 && target.HasAvailableSubCommands() {
+		return unknownCommand(target, rest[0])
+	}
+	return target.Help()
+}
+
+// usageError is a command given without the subcommand it needs: its usage goes to stderr.
+type usageError struct{ cmd *cobra.Command }
+
+func (e *usageError) Error() string { return e.cmd.CommandPath() + " needs a command" }
+
+// unknownCommand is the error for name, which is none of c's commands, with cobra's suggestions.
+func unknownCommand(c *cobra.Command, name string) error {
+	err := fmt.Errorf("unknown command %q for %q", name, c.CommandPath())
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2
+	}
+	var quoted []string
+	for _, s := range c.SuggestionsFor(name) {
+		quoted = append(quoted, "'"+c.CommandPath()+" "+s+"'")
+	}
+	if len(quoted) == 0 {
+		return withHint(err, "see '%s --help' for its commands", c.CommandPath())
+	}
+	return withHint(err, "did you mean %s?", strings.Join(quoted, " or "))
 }
 
 // run executes webperm with args and returns the exit status. It is the one place where errors
@@ -97,6 +145,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitIncomplete
 	case errors.Is(err, errFindings), errors.Is(err, errDenied):
 		return exitFindings
+	}
+	var usage *usageError
+	if errors.As(err, &usage) {
+		fmt.Fprint(stderr, usage.cmd.UsageString())
+		return exitError
 	}
 	printError(stderr, err)
 	return exitError
@@ -127,17 +180,5 @@ func printError(w io.Writer, err error) {
 		fmt.Fprintf(w, "webperm: hint: %s\n", h.hint)
 	case errors.As(err, &ht) && ht.HintText() != "":
 		fmt.Fprintf(w, "webperm: hint: %s\n", ht.HintText())
-	}
-}
-
-func newVersionCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "print webperm's version",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintf(c.OutOrStdout(), "webperm %s\n", webpermVersion())
-			return err
-		},
 	}
 }
