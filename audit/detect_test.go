@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/internal/safefile"
 )
 
 // procStatusFile is a /proc/<pid>/status as Linux writes it, cut to the lines around what
@@ -413,7 +414,7 @@ func TestDetect(t *testing.T) {
 		{
 			name: "oversized and non-regular configs are no evidence",
 			files: map[string]string{
-				"/etc/nginx/nginx.conf":       "user big;\n" + strings.Repeat("#", maxConfigSize),
+				"/etc/nginx/nginx.conf":       "user big;\n" + strings.Repeat("#", safefile.ConfigLimit),
 				"/etc/apache2/envvars/":       "",
 				"/etc/httpd/conf/httpd.conf/": "",
 				"/etc/apache2/uid.conf":       "User wwwrun\n",

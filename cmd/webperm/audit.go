@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/webperm/webperm/audit"
 	"github.com/webperm/webperm/audit/report"
+	"github.com/webperm/webperm/internal/safefile"
 	"github.com/webperm/webperm/policy"
 	"golang.org/x/sys/unix"
 )
@@ -94,7 +95,7 @@ policy. It never follows a symlink below PATH (PATH itself may be one) and chang
   webperm audit --format json -o /var/log/webperm.json /srv/www/site
   webperm audit --quiet --fail-on high /home/*/public_html`,
 		RunE: func(c *cobra.Command, args []string) error {
-			return runAudit(c.Context(), c.OutOrStdout(), args, &fl)
+			return runAudit(c.Context(), c.OutOrStdout(), c.ErrOrStderr(), args, &fl)
 		},
 	}
 	f := c.Flags()
@@ -106,7 +107,7 @@ policy. It never follows a symlink below PATH (PATH itself may be one) and chang
 	return c
 }
 
-func runAudit(ctx context.Context, stdout io.Writer, args []string, fl *auditFlags) error {
+func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *auditFlags) error {
 	write, err := report.Lookup(fl.format)
 	if err != nil {
 		return withHint(err, "use --format %s", strings.Join(report.Formats(), " or --format "))
@@ -127,19 +128,10 @@ func runAudit(ctx context.Context, stdout io.Writer, args []string, fl *auditFla
 	if err := write(&buf, rep, report.Options{Color: color}); err != nil {
 		return fmt.Errorf("writing the %s report: %w", fl.format, err)
 	}
-	if err := writeOutput(stdout, fl.output, buf.Bytes()); err != nil {
-		return fmt.Errorf("writing the report: %w", err)
+	if err := writeOutput(stdout, stderr, fl.output, "the report", buf.Bytes(), safefile.ReportMode); err != nil {
+		return err
 	}
 	return outcome
-}
-
-// writeOutput writes data to stdout, or replaces the file output with it where one is named.
-func writeOutput(stdout io.Writer, output string, data []byte) error {
-	if output != "" {
-		return writeFileAtomic(output, data)
-	}
-	_, err := stdout.Write(data)
-	return err
 }
 
 // run audits the roots args name, for command cmd, and returns the report and the severity

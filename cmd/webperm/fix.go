@@ -7,15 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/webperm/webperm/audit"
 	"github.com/webperm/webperm/audit/report"
 	"github.com/webperm/webperm/fixer"
-	"github.com/webperm/webperm/policy"
-	"golang.org/x/sys/unix"
+	"github.com/webperm/webperm/internal/safefile"
 )
 
 // errNotApplied is the outcome of a fix --apply or undo that left a change undone.
@@ -66,7 +64,7 @@ with 'webperm undo JOURNAL'.
 						return withHint(fmt.Errorf("--%s needs --apply", name), "webperm fix --apply --%s ...", name)
 					}
 				}
-				return runPlan(c.Context(), c.OutOrStdout(), args, &fl.plan)
+				return runPlan(c.Context(), c.OutOrStdout(), c.ErrOrStderr(), args, &fl.plan)
 			}
 			for _, name := range []string{"format", "output"} {
 				if c.Flags().Changed(name) {
@@ -139,7 +137,7 @@ func planToApply(ctx context.Context, args []string, fl *fixFlags) (p *fixer.Pla
 	if len(args) > 0 {
 		return nil, false, withHint(errors.New("--plan applies a saved plan: give no PATH"), "the plan names its roots; to audit afresh, leave out --plan")
 	}
-	f, err := openTrusted(fl.planFile, "the plan")
+	f, err := openTrusted(fl.planFile, "the plan", safefile.PlanLimit)
 	if err != nil {
 		return nil, false, withHint(err, "give the JSON plan 'webperm plan --format json -o FILE' wrote, as root")
 	}
@@ -227,7 +225,7 @@ naming the line, and nothing is changed.
 }
 
 func runUndo(stdout, stderr io.Writer, name string) error {
-	f, err := openTrusted(name, "the journal")
+	f, err := openTrusted(name, "the journal", safefile.JournalLimit)
 	if err != nil {
 		return withHint(err, "give the journal fix --apply wrote (by default under %s)", defaultJournalDir)
 	}
@@ -254,20 +252,21 @@ func runUndo(stdout, stderr io.Writer, name string) error {
 }
 
 // openTrusted opens the plan or journal (what) that webperm, as root, is to act on. Whoever can
-// write it, or replace it, could have it change anything: it must be a regular file, not a
-// symlink, owned by the user running webperm and writable by no one else, in a directory that
-// no one else can write either (unless sticky, like /tmp).
-func openTrusted(name, what string) (*os.File, error) {
-	f, err := os.OpenFile(name, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+// write it, or replace it, could have it change anything: it must be a regular file of at most
+// limit bytes, not a symlink, owned by the user running webperm and writable by no one else, in a
+// directory that no one else can change either (unless sticky, like /tmp). It is looked at before
+// it is opened, so a FIFO or device there is refused unopened.
+func openTrusted(name, what string, limit int64) (*os.File, error) {
+	f, err := safefile.OpenRegular(name, limit, false)
 	if err != nil {
-		if errors.Is(err, unix.ELOOP) {
+		if errors.Is(err, safefile.ErrSymlink) {
 			return nil, fmt.Errorf("%s %s: a symlink: webperm reads %s only from a file of its own", what, report.Escape(name), what)
 		}
-		return nil, fmt.Errorf("reading %s: %w", what, err)
+		return nil, fmt.Errorf("reading %s %s: %w", what, report.Escape(name), err)
 	}
 	fi, err := f.Stat()
 	if err == nil {
-		err = checkOwned(fi, name, what, false)
+		err = checkOwned(fi, name, what)
 	}
 	if err == nil {
 		err = checkTrustedDir(filepath.Dir(name), what+"'s directory")
@@ -280,31 +279,26 @@ func openTrusted(name, what string) (*os.File, error) {
 }
 
 // checkTrustedDir checks that no one but the user running webperm (or root) can replace what is
-// in dir.
+// in dir, or dir itself (safefile.CheckDir).
 func checkTrustedDir(dir, what string) error {
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+	err := safefile.CheckDir(dir)
+	var de *safefile.DirError
+	switch {
+	case err == nil:
+		return nil
+	case !errors.As(err, &de):
+		return fmt.Errorf("%s %s: %w", what, report.Escape(dir), err)
+	case de.Path == dir:
+		return fmt.Errorf("%s %s %s: whoever can write it could have it change anything", what, report.Escape(dir), de.Reason)
 	}
-	return checkOwned(fi, dir, what, true)
+	return fmt.Errorf("%s %s lies in %s, which %s: whoever can change that could have it change anything", what, report.Escape(dir), report.Escape(de.Path), de.Reason)
 }
 
-// checkOwned checks fi, of path: owned by the user running webperm (or, for a directory, root)
-// and writable by no one else; a sticky directory may be writable by all, since then no one
-// can replace another's file.
-func checkOwned(fi os.FileInfo, path, what string, dir bool) error {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return fmt.Errorf("%s %s: cannot tell who owns it", what, report.Escape(path))
-	}
-	euid := uint32(os.Geteuid())
-	switch {
-	case !dir && !fi.Mode().IsRegular():
-		return fmt.Errorf("%s %s: not a regular file", what, report.Escape(path))
-	case st.Uid != euid && !(dir && st.Uid == 0):
-		return fmt.Errorf("%s %s is owned by uid %d: whoever owns it could have it change anything, so webperm acts only on its own", what, report.Escape(path), st.Uid)
-	case fi.Mode().Perm()&0o022 != 0 && !(dir && fi.Mode()&os.ModeSticky != 0):
-		return fmt.Errorf("%s %s is writable by others (mode %s): whoever can write it could have it change anything", what, report.Escape(path), policy.OctalMode(fi.Mode()))
+// checkOwned checks fi, the plan or journal at path: owned by the user running webperm and
+// writable by no one else.
+func checkOwned(fi os.FileInfo, path, what string) error {
+	if why := safefile.Controlled(fi); why != "" {
+		return fmt.Errorf("%s %s %s: whoever can write it could have it change anything, so webperm acts only on its own", what, report.Escape(path), why)
 	}
 	return nil
 }

@@ -71,6 +71,7 @@ asked to: 'plan' prints the changes as a script to review first.
 ` + exitCodesHelp,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
+		PersistentPreRunE: refuseEmptyPaths,
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
 	}
 	root.SetOut(stdout)

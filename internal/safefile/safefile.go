@@ -56,7 +56,8 @@ var (
 	ErrTooLarge = errors.New("too large")
 	// ErrNoReader is the error for a named pipe that no process reads.
 	ErrNoReader = errors.New("no process reads the named pipe: webperm writes to a FIFO only while something reads it")
-	// ErrSymlink is the error for a symlink at a path webperm is to write.
+	// ErrSymlink is the error for a symlink at a path webperm is to write, and what the refusal
+	// of one to read without following wraps.
 	ErrSymlink = errors.New("a symlink: webperm never writes through one, nor replaces it")
 )
 
@@ -66,8 +67,10 @@ type typeError struct {
 	what string // why the type is refused
 }
 
-func (e *typeError) Error() string     { return Describe(e.mode) + ", " + e.what }
-func (e *typeError) Is(err error) bool { return err == ErrNotRegular }
+func (e *typeError) Error() string { return Describe(e.mode) + ", " + e.what }
+func (e *typeError) Is(err error) bool {
+	return err == ErrNotRegular || err == ErrSymlink && e.mode&fs.ModeSymlink != 0
+}
 
 // Describe names the type of a file of mode, as messages say it: "a named pipe (FIFO)".
 func Describe(mode fs.FileMode) string {

@@ -118,7 +118,7 @@ func TestOpenRegularNoFollow(t *testing.T) {
 	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenRegular(link, PlanLimit, false); !errors.Is(err, ErrNotRegular) || !strings.HasPrefix(err.Error(), "a symlink") {
+	if _, err := OpenRegular(link, PlanLimit, false); !errors.Is(err, ErrNotRegular) || !errors.Is(err, ErrSymlink) {
 		t.Errorf("a symlink opened without following: %v", err)
 	}
 	f, err := OpenRegular(target, PlanLimit, false)
