@@ -262,7 +262,7 @@ func openTrusted(name, what string, limit int64) (*os.File, error) {
 		if errors.Is(err, safefile.ErrSymlink) {
 			return nil, fmt.Errorf("%s %s: a symlink: webperm reads %s only from a file of its own", what, report.Escape(name), what)
 		}
-		return nil, fmt.Errorf("reading %s %s: %w", what, report.Escape(name), err)
+		return nil, fmt.Errorf("reading %s %s: %w", what, fileName(name), err)
 	}
 	fi, err := f.Stat()
 	if err == nil {

@@ -52,6 +52,14 @@ func displayName(output string) string {
 	return output
 }
 
+// fileName is a file's name as messages give it: escaped, and "" visible.
+func fileName(name string) string {
+	if name == "" {
+		return `""`
+	}
+	return report.Escape(name)
+}
+
 // pathFlags are the flags that name a file: "" given to one is refused, not taken for the
 // flag's default (stdout, no policy, a fresh audit, the default journal).
 var pathFlags = []string{"policy", "output", "plan", "journal"}

@@ -55,7 +55,7 @@ func (pf *policyFlags) load() (file *policy.Policy, preset string, err error) {
 func readPolicy(name string) (*policy.Policy, error) {
 	data, err := safefile.ReadRegular(name, safefile.PolicyLimit)
 	if err != nil {
-		err = fmt.Errorf("reading the policy %s: %w", report.Escape(name), err)
+		err = fmt.Errorf("reading the policy %s: %w", fileName(name), err)
 		if errors.Is(err, safefile.ErrNotRegular) || errors.Is(err, safefile.ErrTooLarge) || errors.Is(err, safefile.ErrEmptyPath) {
 			return nil, withHint(err, "a policy is a YAML file of a few KiB; 'webperm policy check FILE' checks one")
 		}

@@ -462,3 +462,28 @@ func TestDescriptor(t *testing.T) {
 		t.Errorf("a closed descriptor: %v", err)
 	}
 }
+
+// Descriptor names a descriptor only for the standard streams' names and /dev/fd/N or
+// /proc/self/fd/N, N written in decimal as the kernel lists it.
+func FuzzDescriptor(f *testing.F) {
+	for _, s := range []string{"-", "/dev/stdout", "/dev/stderr", "/dev/fd/3", "/proc/self/fd/0", "/dev/fd/+1", "/dev/fd/-1", "/dev/fd/00", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		fd, ok := Descriptor(path)
+		if !ok {
+			return
+		}
+		if fd < 0 {
+			t.Fatalf("%q names descriptor %d", path, fd)
+		}
+		switch path {
+		case "-", "/dev/stdout", "/dev/stderr":
+			return
+		}
+		n := strings.TrimPrefix(strings.TrimPrefix(path, "/dev/fd/"), "/proc/self/fd/")
+		if n == path || strings.Trim(n, "0123456789") != "" {
+			t.Fatalf("%q names descriptor %d", path, fd)
+		}
+	})
+}
