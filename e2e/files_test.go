@@ -2,10 +2,7 @@ package e2e
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,27 +11,17 @@ import (
 	"time"
 )
 
-// runWebpermBounded runs webperm as runWebperm does, but kills it after limit: a run that blocks on
-// a FIFO fails the test instead of hanging it.
+// runWebpermBounded runs webperm as runWebperm does, under timeout(1), which kills it after limit:
+// a run that blocks on a FIFO fails the test instead of hanging it.
 func runWebpermBounded(t *testing.T, limit time.Duration, bin string, args ...string) webpermRun {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("webperm %s: still running after %v, killed", strings.Join(args, " "), limit)
+	timeout, err := findTool("timeout")
+	if err != nil {
+		unavailable(t, err.Error())
 	}
-	r := webpermRun{stdout: stdout.String(), stderr: stderr.String()}
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit):
-		r.code = exit.ExitCode()
-	default:
-		t.Fatalf("webperm %s: %v", strings.Join(args, " "), err)
+	r := runWebperm(t, timeout, append([]string{"--signal=KILL", limit.String(), bin}, args...)...)
+	if r.code == 124 || r.code == 128+int(syscall.SIGKILL) { // timeout(1) says it timed out, or was killed
+		t.Fatalf("webperm %s: still running after %v, killed", strings.Join(args, " "), limit)
 	}
 	return r
 }

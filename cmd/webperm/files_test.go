@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/webperm/webperm/internal/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -57,20 +58,22 @@ func requireRefused(t *testing.T, code int, out, errOut string, want ...string) 
 }
 
 // Character devices at -o are written through and stay devices: replacing /dev/null with a
-// regular file would break the host. /dev/full says why nothing was written.
+// regular file would break the host. /dev/full says why nothing was written. As root the devices
+// are the test's own nodes, so that a regression breaks nothing but the test.
 func TestOutputToDevices(t *testing.T) {
 	site := tree(t, "d 0755 0:0 .\nf 0666 0:0 index.html\n")
+	null, full := fixture.NullAndFull(t)
 	for _, cmd := range []string{"audit", "plan"} {
-		if code, out, errOut := webpermWithin(t, cmd, "--web-user", "www-data", "-o", "/dev/null", site); code != exitFindings || out != "" || errOut != "" {
+		if code, out, errOut := webpermWithin(t, cmd, "--web-user", "www-data", "-o", null, site); code != exitFindings || out != "" || errOut != "" {
 			t.Errorf("%s -o /dev/null: exit %d, stdout %q, stderr %q", cmd, code, out, errOut)
 		}
-		code, out, errOut := webpermWithin(t, cmd, "--web-user", "www-data", "-o", "/dev/full", site)
-		requireRefused(t, code, out, errOut, "webperm: writing the ", " to /dev/full: no space left on device\n")
+		code, out, errOut := webpermWithin(t, cmd, "--web-user", "www-data", "-o", full, site)
+		requireRefused(t, code, out, errOut, "webperm: writing the ", " to "+full+": no space left on device\n")
 	}
-	if code, out, errOut := webpermWithin(t, "policy", "init", "-o", "/dev/null"); code != exitClean || out != "" || errOut != "" {
+	if code, out, errOut := webpermWithin(t, "policy", "init", "-o", null); code != exitClean || out != "" || errOut != "" {
 		t.Errorf("policy init -o /dev/null: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	for _, dev := range []string{"/dev/null", "/dev/full"} {
+	for _, dev := range []string{null, full} {
 		if st := lstat(t, dev); st.Mode&unix.S_IFMT != unix.S_IFCHR {
 			t.Fatalf("%s is no longer a character device: mode %o", dev, st.Mode)
 		}

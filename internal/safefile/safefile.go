@@ -23,6 +23,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/webperm/webperm/policy"
 )
 
 // The most webperm reads of each kind of file. A real file of the kind is far smaller; a larger
@@ -118,7 +120,7 @@ func byteSize(n int64) string {
 
 // fileMode turns a stat(2) mode into an fs.FileMode.
 func fileMode(st *unix.Stat_t) fs.FileMode {
-	m := fs.FileMode(st.Mode & 0o777)
+	m := policy.FromUnix(st.Mode)
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFDIR:
 		m |= fs.ModeDir
@@ -132,15 +134,6 @@ func fileMode(st *unix.Stat_t) fs.FileMode {
 		m |= fs.ModeDevice | fs.ModeCharDevice
 	case unix.S_IFBLK:
 		m |= fs.ModeDevice
-	}
-	if st.Mode&unix.S_ISUID != 0 {
-		m |= fs.ModeSetuid
-	}
-	if st.Mode&unix.S_ISGID != 0 {
-		m |= fs.ModeSetgid
-	}
-	if st.Mode&unix.S_ISVTX != 0 {
-		m |= fs.ModeSticky
 	}
 	return m
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/internal/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -260,13 +261,14 @@ func TestWriteFileDevices(t *testing.T) {
 			if proc == "without /proc" {
 				withoutProc(t)
 			}
-			if err := WriteFile("/dev/null", []byte("report"), ReportMode); err != nil {
+			null, full := fixture.NullAndFull(t)
+			if err := WriteFile(null, []byte("report"), ReportMode); err != nil {
 				t.Errorf("/dev/null: %v", err)
 			}
-			if err := WriteFile("/dev/full", []byte("report"), ReportMode); !errors.Is(err, unix.ENOSPC) {
+			if err := WriteFile(full, []byte("report"), ReportMode); !errors.Is(err, unix.ENOSPC) {
 				t.Errorf("/dev/full: %v, want no space left on device", err)
 			}
-			for _, dev := range []string{"/dev/null", "/dev/full"} {
+			for _, dev := range []string{null, full} {
 				if st := stat(t, dev); st.Mode&unix.S_IFMT != unix.S_IFCHR {
 					t.Errorf("%s is no longer a character device: mode %o", dev, st.Mode)
 				}

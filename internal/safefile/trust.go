@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/webperm/webperm/policy"
 )
 
 // Controlled says why a user other than the one running webperm controls fi, "" if none does.
@@ -23,23 +25,9 @@ func Controlled(fi fs.FileInfo) string {
 	case st.Uid != euid && !(shared && st.Uid == 0):
 		return fmt.Sprintf("is owned by uid %d", st.Uid)
 	case fi.Mode()&fs.ModeSymlink == 0 && fi.Mode().Perm()&0o022 != 0 && !(fi.IsDir() && fi.Mode()&fs.ModeSticky != 0):
-		return fmt.Sprintf("is writable by others (mode %04o)", fi.Mode().Perm()|stickyBits(fi.Mode()))
+		return "is writable by others (mode " + policy.OctalMode(fi.Mode()) + ")"
 	}
 	return ""
-}
-
-func stickyBits(m fs.FileMode) fs.FileMode {
-	var b fs.FileMode
-	if m&fs.ModeSetuid != 0 {
-		b |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		b |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		b |= 0o1000
-	}
-	return b
 }
 
 // DirError says which directory on the way to a file another user controls.
