@@ -112,7 +112,8 @@ func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 	if err != nil {
 		return withHint(err, "use --format %s", strings.Join(report.Formats(), " or --format "))
 	}
-	color, err := colorWanted(fl.color, stdout, fl.output != "")
+	toStdout := writesStdout(fl.output)
+	color, err := colorWanted(fl.color, stdout, !toStdout)
 	if err != nil {
 		return err
 	}
@@ -121,7 +122,7 @@ func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 		return err
 	}
 	outcome := auditOutcome(rep, failOn)
-	if fl.output == "" && fl.quiet && outcome == nil {
+	if toStdout && fl.quiet && outcome == nil {
 		return nil
 	}
 	var buf bytes.Buffer

@@ -19,7 +19,7 @@ import (
 func writeOutput(stdout, stderr io.Writer, output, what string, data []byte, perm fs.FileMode) error {
 	var err error
 	switch fd, ok := safefile.Descriptor(output); {
-	case output == "" || ok && fd == 1:
+	case writesStdout(output):
 		_, err = stdout.Write(data)
 	case ok && fd == 2:
 		_, err = stderr.Write(data)
@@ -42,6 +42,13 @@ func writeOutput(stdout, stderr io.Writer, output, what string, data []byte, per
 		return withHint(err, "-o names a file to replace, a device such as /dev/null, or your own named pipe")
 	}
 	return err
+}
+
+// writesStdout says whether output, the value of -o, means the command's stdout: none, "-",
+// /dev/stdout, /dev/fd/1.
+func writesStdout(output string) bool {
+	fd, ok := safefile.Descriptor(output)
+	return output == "" || ok && fd == 1
 }
 
 // displayName is output as messages name it.
