@@ -69,13 +69,13 @@ type typeError struct {
 	what string // why the type is refused
 }
 
-func (e *typeError) Error() string { return Describe(e.mode) + ", " + e.what }
+func (e *typeError) Error() string { return describe(e.mode) + ", " + e.what }
 func (e *typeError) Is(err error) bool {
 	return err == ErrNotRegular || err == ErrSymlink && e.mode&fs.ModeSymlink != 0
 }
 
-// Describe names the type of a file of mode, as messages say it: "a named pipe (FIFO)".
-func Describe(mode fs.FileMode) string {
+// describe names the type of a file of mode, as messages say it: "a named pipe (FIFO)".
+func describe(mode fs.FileMode) string {
 	switch mode.Type() {
 	case 0:
 		return "a regular file"

@@ -453,14 +453,14 @@ func TestDescriptor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	if err := WriteDescriptor(int(w.Fd()), []byte("plan")); err != nil {
+	if err := writeDescriptor(int(w.Fd()), []byte("plan")); err != nil {
 		t.Fatal(err)
 	}
 	w.Close() // the descriptor must still be open for this to close it
 	if b, _ := io.ReadAll(r); string(b) != "plan" {
 		t.Errorf("read %q", b)
 	}
-	if err := WriteDescriptor(999, []byte("x")); err == nil || err.Error() != "descriptor 999 is not open" {
+	if err := writeDescriptor(999, []byte("x")); err == nil || err.Error() != "descriptor 999 is not open" {
 		t.Errorf("a closed descriptor: %v", err)
 	}
 }

@@ -30,7 +30,7 @@ func WriteFile(path string, data []byte, perm fs.FileMode) error {
 		return ErrEmptyPath
 	}
 	if fd, ok := Descriptor(path); ok {
-		return WriteDescriptor(fd, data)
+		return writeDescriptor(fd, data)
 	}
 	if err := checkPlace(path); err != nil {
 		return err
@@ -104,7 +104,7 @@ func writeAtomic(path string, data []byte, perm fs.FileMode) error {
 		os.Remove(tmp)
 		return reason(err)
 	}
-	return SyncDir(dir)
+	return syncDir(dir)
 }
 
 // CreateNew creates path, which must not exist (a symlink there counts), as a file of the running
@@ -121,7 +121,7 @@ func CreateNew(path string, perm fs.FileMode) (*os.File, error) {
 	if err != nil {
 		return nil, reason(err)
 	}
-	if err := SyncDir(filepath.Dir(path)); err != nil {
+	if err := syncDir(filepath.Dir(path)); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -151,8 +151,8 @@ func checkPlace(path string) error {
 	return CheckDir(filepath.Dir(path))
 }
 
-// SyncDir makes the names in dir durable.
-func SyncDir(dir string) error {
+// syncDir makes the names in dir durable.
+func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return reason(err)
@@ -176,8 +176,8 @@ func writeClose(f *os.File, data []byte) error {
 	return reason(err)
 }
 
-// WriteDescriptor writes data to the inherited descriptor fd, which stays open.
-func WriteDescriptor(fd int, data []byte) error {
+// writeDescriptor writes data to the inherited descriptor fd, which stays open.
+func writeDescriptor(fd int, data []byte) error {
 	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.EBADF) {
