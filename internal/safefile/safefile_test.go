@@ -435,6 +435,20 @@ func TestCreateNew(t *testing.T) {
 	if _, err := os.Lstat(filepath.Join(dir, "nowhere")); err == nil {
 		t.Error("created through a dangling symlink")
 	}
+	// As root, a journal goes nowhere another user could swap it.
+	if os.Geteuid() == 0 {
+		open := filepath.Join(dir, "open")
+		if err := os.Mkdir(open, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(open, 0o777); err != nil {
+			t.Fatal(err)
+		}
+		var de *DirError
+		if _, err := CreateNew(filepath.Join(open, "journal.jsonl"), PrivateMode); !errors.As(err, &de) || de.Path != open {
+			t.Errorf("in a directory all may write: %v", err)
+		}
+	}
 }
 
 func TestDescriptor(t *testing.T) {
