@@ -137,7 +137,7 @@ func planToApply(ctx context.Context, args []string, fl *fixFlags) (p *fixer.Pla
 	if len(args) > 0 {
 		return nil, false, withHint(errors.New("--plan applies a saved plan: give no PATH"), "the plan names its roots; to audit afresh, leave out --plan")
 	}
-	f, err := openTrusted(fl.planFile, "the plan", safefile.PlanLimit)
+	f, err := openTrusted(fl.planFile, "the plan")
 	if err != nil {
 		return nil, false, withHint(err, "give the JSON plan 'webperm plan --format json -o FILE' wrote, as root")
 	}
@@ -225,7 +225,7 @@ naming the line, and nothing is changed.
 }
 
 func runUndo(stdout, stderr io.Writer, name string) error {
-	f, err := openTrusted(name, "the journal", safefile.JournalLimit)
+	f, err := openTrusted(name, "the journal")
 	if err != nil {
 		return withHint(err, "give the journal fix --apply wrote (by default under %s)", defaultJournalDir)
 	}
@@ -253,11 +253,11 @@ func runUndo(stdout, stderr io.Writer, name string) error {
 
 // openTrusted opens the plan or journal (what) that webperm, as root, is to act on. Whoever can
 // write it, or replace it, could have it change anything: it must be a regular file of at most
-// limit bytes, not a symlink, owned by the user running webperm and writable by no one else, in a
+// safefile.PlanLimit, not a symlink, owned by the user running webperm and writable by no one else, in a
 // directory that no one else can change either (unless sticky, like /tmp). It is looked at before
 // it is opened, so a FIFO or device there is refused unopened.
-func openTrusted(name, what string, limit int64) (*os.File, error) {
-	f, err := safefile.OpenRegular(name, limit, false)
+func openTrusted(name, what string) (*os.File, error) {
+	f, err := safefile.OpenRegular(name, safefile.PlanLimit, false)
 	if err != nil {
 		if errors.Is(err, safefile.ErrSymlink) {
 			return nil, fmt.Errorf("%s %s: a symlink: webperm reads %s only from a file of its own", what, report.Escape(name), what)

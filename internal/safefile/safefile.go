@@ -36,9 +36,8 @@ const (
 	AccountsLimit = 64 << 20
 	// ConfigLimit caps one server configuration file read to detect the web user.
 	ConfigLimit = 1 << 20
-	// PlanLimit caps a JSON plan, and JournalLimit a journal: 1 GiB holds millions of changes.
-	PlanLimit    = 1 << 30
-	JournalLimit = 1 << 30
+	// PlanLimit caps a plan or a journal: 1 GiB holds millions of changes.
+	PlanLimit = 1 << 30
 )
 
 // Modes of the files webperm writes: reports and policies may be read by all, plans and journals
