@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,15 +33,6 @@ func webpermWithin(t *testing.T, args ...string) (int, string, string) {
 		t.Fatalf("webperm %s: still running after a second", strings.Join(args, " "))
 		return 0, "", ""
 	}
-}
-
-func lstat(t *testing.T, path string) *syscall.Stat_t {
-	t.Helper()
-	var st syscall.Stat_t
-	if err := syscall.Lstat(path, &st); err != nil {
-		t.Fatal(err)
-	}
-	return &st
 }
 
 func requireRefused(t *testing.T, code int, out, errOut string, want ...string) {
@@ -74,7 +64,7 @@ func TestOutputToDevices(t *testing.T) {
 		t.Errorf("policy init -o /dev/null: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	for _, dev := range []string{null, full} {
-		if st := lstat(t, dev); st.Mode&unix.S_IFMT != unix.S_IFCHR {
+		if st := fixture.Lstat(t, dev); st.Mode&unix.S_IFMT != unix.S_IFCHR {
 			t.Fatalf("%s is no longer a character device: mode %o", dev, st.Mode)
 		}
 	}
@@ -123,7 +113,7 @@ func TestOutputReplacesAnotherUsersFile(t *testing.T) {
 		if err := os.Chown(out, 1001, 1001); err != nil {
 			t.Fatal(err)
 		}
-		was := lstat(t, out).Ino
+		was := fixture.Lstat(t, out).Ino
 		args := append(tc.args, out)
 		if tc.args[0] != "policy" {
 			args = append(args, site)
@@ -131,7 +121,7 @@ func TestOutputReplacesAnotherUsersFile(t *testing.T) {
 		if code, _, errOut := webperm(t, args...); code != tc.code {
 			t.Fatalf("%s: exit %d: %s", strings.Join(tc.args, " "), code, errOut)
 		}
-		st := lstat(t, out)
+		st := fixture.Lstat(t, out)
 		if st.Uid != 0 || st.Mode&0o7777 != tc.mode || st.Ino == was || st.Mode&unix.S_IFMT != unix.S_IFREG {
 			t.Errorf("%s: mode %o, uid %d, inode %d (was %d); want a new regular file of root's, mode %04o", strings.Join(tc.args, " "), st.Mode, st.Uid, st.Ino, was, tc.mode)
 		}
@@ -189,7 +179,7 @@ func TestOutputToFIFOWithoutReader(t *testing.T) {
 	}
 	code, out, errOut := webpermWithin(t, "audit", "-o", fifo, site)
 	requireRefused(t, code, out, errOut, "writing the report to "+fifo+": no process reads the named pipe", "hint: start the reader first")
-	if st := lstat(t, fifo); st.Mode&unix.S_IFMT != unix.S_IFIFO {
+	if st := fixture.Lstat(t, fifo); st.Mode&unix.S_IFMT != unix.S_IFIFO {
 		t.Errorf("the FIFO was replaced: mode %o", st.Mode)
 	}
 }
@@ -256,7 +246,7 @@ func TestInputFilesMustBeRegular(t *testing.T) {
 			requireRefused(t, code, out, errOut, tc.want, "hint: ")
 		})
 	}
-	if st := lstat(t, fifo); st.Mode&unix.S_IFMT != unix.S_IFIFO {
+	if st := fixture.Lstat(t, fifo); st.Mode&unix.S_IFMT != unix.S_IFIFO {
 		t.Errorf("the FIFO was replaced: mode %o", st.Mode)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -169,15 +168,6 @@ func TestReadFsMemory(t *testing.T) {
 	}
 }
 
-func stat(t *testing.T, path string) *syscall.Stat_t {
-	t.Helper()
-	var st syscall.Stat_t
-	if err := syscall.Lstat(path, &st); err != nil {
-		t.Fatal(err)
-	}
-	return &st
-}
-
 // A file at the path, whoever's and whatever its mode, gives way to a new one of the running
 // user's with the caller's mode, whatever the umask.
 func TestWriteFileReplacesWithOwnMode(t *testing.T) {
@@ -188,7 +178,7 @@ func TestWriteFileReplacesWithOwnMode(t *testing.T) {
 	if err := WriteFile(path, []byte("one"), PrivateMode); err != nil {
 		t.Fatal(err)
 	}
-	if st := stat(t, path); st.Mode&0o7777 != 0o600 || st.Uid != uint32(os.Geteuid()) {
+	if st := fixture.Lstat(t, path); st.Mode&0o7777 != 0o600 || st.Uid != uint32(os.Geteuid()) {
 		t.Errorf("new file: mode %04o uid %d, want 0600 and %d", st.Mode&0o7777, st.Uid, os.Geteuid())
 	}
 	if err := os.Chmod(path, 0o666); err != nil {
@@ -199,11 +189,11 @@ func TestWriteFileReplacesWithOwnMode(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	was := stat(t, path).Ino
+	was := fixture.Lstat(t, path).Ino
 	if err := WriteFile(path, []byte("two"), ReportMode); err != nil {
 		t.Fatal(err)
 	}
-	st := stat(t, path)
+	st := fixture.Lstat(t, path)
 	if st.Mode&0o7777 != 0o644 || st.Uid != uint32(os.Geteuid()) || st.Ino == was {
 		t.Errorf("replaced file: mode %04o uid %d ino %d (was %d), want 0644, %d, a new inode", st.Mode&0o7777, st.Uid, st.Ino, was, os.Geteuid())
 	}
@@ -249,7 +239,7 @@ func TestWriteFileRefusesBlockDevice(t *testing.T) {
 	if err := WriteFile(path, []byte("x"), ReportMode); !errors.Is(err, ErrNotRegular) || !strings.HasPrefix(err.Error(), "a block device") {
 		t.Errorf("%v", err)
 	}
-	if st := stat(t, path); st.Mode&unix.S_IFMT != unix.S_IFBLK {
+	if st := fixture.Lstat(t, path); st.Mode&unix.S_IFMT != unix.S_IFBLK {
 		t.Errorf("the device node was replaced: mode %o", st.Mode)
 	}
 }
@@ -269,7 +259,7 @@ func TestWriteFileDevices(t *testing.T) {
 				t.Errorf("/dev/full: %v, want no space left on device", err)
 			}
 			for _, dev := range []string{null, full} {
-				if st := stat(t, dev); st.Mode&unix.S_IFMT != unix.S_IFCHR {
+				if st := fixture.Lstat(t, dev); st.Mode&unix.S_IFMT != unix.S_IFCHR {
 					t.Errorf("%s is no longer a character device: mode %o", dev, st.Mode)
 				}
 			}
@@ -304,7 +294,7 @@ func TestWriteFileFIFO(t *testing.T) {
 	if b := <-got; !bytes.Equal(b, data) {
 		t.Errorf("the reader got %d bytes, want %d", len(b), len(data))
 	}
-	if st := stat(t, fifo); st.Mode&unix.S_IFMT != unix.S_IFIFO {
+	if st := fixture.Lstat(t, fifo); st.Mode&unix.S_IFMT != unix.S_IFIFO {
 		t.Errorf("the FIFO was replaced: mode %o", st.Mode)
 	}
 	// Another user's FIFO is refused: its reader could hand back anything in the plan's place.
@@ -342,7 +332,7 @@ func TestWriteFileSocket(t *testing.T) {
 	if b := <-got; string(b) != "report" {
 		t.Errorf("the socket got %q", b)
 	}
-	if st := stat(t, path); st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+	if st := fixture.Lstat(t, path); st.Mode&unix.S_IFMT != unix.S_IFSOCK {
 		t.Errorf("the socket was replaced: mode %o", st.Mode)
 	}
 }
@@ -420,7 +410,7 @@ func TestCreateNew(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	if st := stat(t, path); st.Mode&0o7777 != 0o600 {
+	if st := fixture.Lstat(t, path); st.Mode&0o7777 != 0o600 {
 		t.Errorf("mode %04o, want 0600 whatever the umask", st.Mode&0o7777)
 	}
 	link := filepath.Join(dir, "link.jsonl")
