@@ -2,13 +2,16 @@ package audit
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
+	"io/fs"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/internal/safefile"
 )
 
 // User is one line of an /etc/passwd file.
@@ -92,13 +95,14 @@ func LoadAccounts(fsys afero.Fs, sysroot string) (*Accounts, error) {
 	return a, nil
 }
 
+// readFile parses name, a regular file of at most safefile.AccountsLimit: a FIFO or device planted
+// as etc/passwd is refused unopened, and nothing waits on it.
 func readFile(fsys afero.Fs, name string, parse func(io.Reader) error) error {
-	f, err := fsys.Open(name)
+	data, err := safefile.ReadFs(fsys, name, safefile.AccountsLimit)
 	if err != nil {
-		return err
+		return &fs.PathError{Op: "read", Path: name, Err: err}
 	}
-	defer f.Close()
-	return parse(f)
+	return parse(bytes.NewReader(data))
 }
 
 // UserName returns the name of uid, if the system has one.

@@ -3,15 +3,17 @@ package audit
 import (
 	"cmp"
 	"fmt"
-	"io"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/internal/safefile"
 )
 
 // Candidate is an identity webperm found evidence for.
@@ -160,27 +162,12 @@ func effectiveID(ids string) (uint32, bool) {
 	return id, err == nil
 }
 
-// maxConfigSize bounds what detection reads of one file. Real configurations and status files
-// are a few KiB; anything larger is not one, and a read cut short could yield a cut-off name.
-const maxConfigSize = 1 << 20
-
-// readCapped reads a whole regular file of at most maxConfigSize bytes; anything else is no
-// evidence. Only regular files are opened, because opening a FIFO would block.
+// readCapped reads a whole regular file of at most safefile.ConfigLimit bytes; anything else is
+// no evidence. Real configurations and status files are a few KiB; anything larger is not one,
+// and a read cut short could yield a cut-off name. A FIFO or device is never opened.
 func readCapped(fsys afero.Fs, name string) ([]byte, bool) {
-	fi, err := fsys.Stat(name)
-	if err != nil || !fi.Mode().IsRegular() {
-		return nil, false
-	}
-	f, err := fsys.Open(name)
-	if err != nil {
-		return nil, false
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
-	if err != nil || len(data) > maxConfigSize {
-		return nil, false
-	}
-	return data, true
+	data, err := safefile.ReadFs(fsys, name, safefile.ConfigLimit)
+	return data, err == nil
 }
 
 // setting is a user, and maybe a group, that a configuration file names.
@@ -289,11 +276,12 @@ func expandElem(fsys afero.Fs, sysroot, dir, elem string) []string {
 		return []string{path.Join(dir, elem)}
 	}
 	hostDir := filepath.Join(sysroot, dir)
-	// Only directories are opened, because opening a FIFO would block.
+	// Only directories are opened, because opening a FIFO would block: O_DIRECTORY refuses
+	// anything else before it is opened, where the backend honours it.
 	if fi, err := fsys.Stat(hostDir); err != nil || !fi.IsDir() {
 		return nil
 	}
-	d, err := fsys.Open(hostDir)
+	d, err := fsys.OpenFile(hostDir, os.O_RDONLY|syscall.O_DIRECTORY, 0)
 	if err != nil {
 		return nil
 	}

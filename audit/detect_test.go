@@ -2,10 +2,15 @@ package audit
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/internal/safefile"
+	"golang.org/x/sys/unix"
 )
 
 // procStatusFile is a /proc/<pid>/status as Linux writes it, cut to the lines around what
@@ -413,7 +418,7 @@ func TestDetect(t *testing.T) {
 		{
 			name: "oversized and non-regular configs are no evidence",
 			files: map[string]string{
-				"/etc/nginx/nginx.conf":       "user big;\n" + strings.Repeat("#", maxConfigSize),
+				"/etc/nginx/nginx.conf":       "user big;\n" + strings.Repeat("#", safefile.ConfigLimit),
 				"/etc/apache2/envvars/":       "",
 				"/etc/httpd/conf/httpd.conf/": "",
 				"/etc/apache2/uid.conf":       "User wwwrun\n",
@@ -669,4 +674,32 @@ func FuzzParseProcStatus(f *testing.F) {
 			t.Fatal("a process with no name")
 		}
 	})
+}
+
+// A FIFO or device where a configuration file should be is no evidence, and detection does not
+// wait on it: the host's file system is read through safefile, which never opens one.
+func TestDetectSkipsFIFOConfig(t *testing.T) {
+	sys := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(sys, "etc", "nginx"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(filepath.Join(sys, "etc", "nginx", "nginx.conf"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(sys, "etc", "apache2"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/zero", filepath.Join(sys, "etc", "apache2", "envvars")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan Detected, 1)
+	go func() { done <- Detect(afero.NewOsFs(), sys, "") }()
+	select {
+	case d := <-done:
+		if d.Web != nil {
+			t.Errorf("found a web user in a FIFO or device: %+v", d.Web)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("detection still blocked after a second")
+	}
 }

@@ -13,9 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/internal/safefile"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -92,7 +91,9 @@ func CreateJournal(path string, h JournalHeader) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: %v", path, err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	// Made durable, mode 0600 whatever the umask, never over a file or through a symlink, and
+	// as root only where no one else can change it.
+	f, err := safefile.CreateNew(path, safefile.PrivateMode)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("journal %s already exists: webperm never writes over a journal, so name a new one", path)
@@ -104,21 +105,7 @@ func CreateJournal(path string, h JournalHeader) (*Journal, error) {
 		f.Close()
 		return nil, err
 	}
-	// The file's name must survive a crash as well as its contents.
-	if err := syncDir(filepath.Dir(path)); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("cannot make journal %s durable: %v", path, err)
-	}
 	return j, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return unwrapPathError(err)
-	}
-	defer d.Close()
-	return unwrapPathError(d.Sync())
 }
 
 // unwrapPathError drops the operation and path an *fs.PathError repeats, where the message names

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/webperm/webperm/audit"
 	"github.com/webperm/webperm/audit/report"
+	"github.com/webperm/webperm/internal/safefile"
 	"github.com/webperm/webperm/policy"
 	"golang.org/x/sys/unix"
 )
@@ -99,7 +100,7 @@ policy. It never follows a symlink below PATH (PATH itself may be one) and chang
   webperm audit --format json -o /var/log/webperm.json /srv/www/site
   webperm audit --quiet --fail-on high /home/*/public_html`,
 		RunE: func(c *cobra.Command, args []string) error {
-			return runAudit(c.Context(), c.OutOrStdout(), args, &fl)
+			return runAudit(c.Context(), c.OutOrStdout(), c.ErrOrStderr(), args, &fl)
 		},
 	}
 	f := c.Flags()
@@ -111,12 +112,13 @@ policy. It never follows a symlink below PATH (PATH itself may be one) and chang
 	return c
 }
 
-func runAudit(ctx context.Context, stdout io.Writer, args []string, fl *auditFlags) error {
+func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *auditFlags) error {
 	write, err := report.Lookup(fl.format)
 	if err != nil {
 		return withHint(err, "use --format %s", strings.Join(report.Formats(), " or --format "))
 	}
-	color, err := colorWanted(fl.color, stdout, fl.output != "")
+	toStdout := writesStdout(fl.output)
+	color, err := colorWanted(fl.color, stdout, !toStdout)
 	if err != nil {
 		return err
 	}
@@ -125,26 +127,17 @@ func runAudit(ctx context.Context, stdout io.Writer, args []string, fl *auditFla
 		return err
 	}
 	outcome := auditOutcome(rep, failOn)
-	if fl.output == "" && fl.quiet && outcome == nil {
+	if toStdout && fl.quiet && outcome == nil {
 		return nil
 	}
 	var buf bytes.Buffer
 	if err := write(&buf, rep, report.Options{Color: color}); err != nil {
 		return fmt.Errorf("writing the %s report: %w", fl.format, err)
 	}
-	if err := writeOutput(stdout, fl.output, buf.Bytes()); err != nil {
-		return fmt.Errorf("writing the report: %w", err)
+	if err := writeOutput(stdout, stderr, fl.output, "the report", buf.Bytes(), safefile.ReportMode); err != nil {
+		return err
 	}
 	return outcome
-}
-
-// writeOutput writes data to stdout, or replaces the file output with it where one is named.
-func writeOutput(stdout io.Writer, output string, data []byte) error {
-	if output != "" {
-		return writeFileAtomic(output, data)
-	}
-	_, err := stdout.Write(data)
-	return err
 }
 
 // run audits the roots args name, for command cmd, and returns the report and the severity

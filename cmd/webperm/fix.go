@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/spf13/afero"
@@ -17,8 +16,8 @@ import (
 	"github.com/webperm/webperm/audit"
 	"github.com/webperm/webperm/audit/report"
 	"github.com/webperm/webperm/fixer"
+	"github.com/webperm/webperm/internal/safefile"
 	"github.com/webperm/webperm/policy"
-	"golang.org/x/sys/unix"
 )
 
 // errNotApplied is the outcome of a fix --apply or undo that left a change undone.
@@ -69,7 +68,7 @@ with 'webperm undo JOURNAL'.
 						return withHint(fmt.Errorf("--%s needs --apply", name), "webperm fix --apply --%s ...", name)
 					}
 				}
-				return runPlan(c.Context(), c.OutOrStdout(), args, &fl.plan)
+				return runPlan(c.Context(), c.OutOrStdout(), c.ErrOrStderr(), args, &fl.plan)
 			}
 			for _, name := range []string{"format", "output"} {
 				if c.Flags().Changed(name) {
@@ -325,20 +324,21 @@ func runUndo(stdout, stderr io.Writer, name string) error {
 }
 
 // openTrusted opens the plan or journal (what) that webperm, as root, is to act on. Whoever can
-// write it, or replace it, could have it change anything: it must be a regular file, not a
-// symlink, owned by the user running webperm and writable by no one else, in a directory that
-// no one else can write either (unless sticky, like /tmp).
+// write it, or replace it, could have it change anything: it must be a regular file of at most
+// safefile.PlanLimit, not a symlink, owned by the user running webperm and writable by no one else, in a
+// directory that no one else can change either (unless sticky, like /tmp). It is looked at before
+// it is opened, so a FIFO or device there is refused unopened.
 func openTrusted(name, what string) (*os.File, error) {
-	f, err := os.OpenFile(name, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	f, err := safefile.OpenRegular(name, safefile.PlanLimit, false)
 	if err != nil {
-		if errors.Is(err, unix.ELOOP) {
+		if errors.Is(err, safefile.ErrSymlink) {
 			return nil, fmt.Errorf("%s %s: a symlink: webperm reads %s only from a file of its own", what, report.Escape(name), what)
 		}
-		return nil, fmt.Errorf("reading %s: %w", what, err)
+		return nil, fmt.Errorf("reading %s %s: %w", what, fileName(name), err)
 	}
 	fi, err := f.Stat()
 	if err == nil {
-		err = checkOwned(fi, name, what, false)
+		err = checkOwned(fi, name, what)
 	}
 	if err == nil {
 		err = checkTrustedDir(filepath.Dir(name), what+"'s directory")
@@ -351,31 +351,26 @@ func openTrusted(name, what string) (*os.File, error) {
 }
 
 // checkTrustedDir checks that no one but the user running webperm (or root) can replace what is
-// in dir.
+// in dir, or dir itself (safefile.CheckDir).
 func checkTrustedDir(dir, what string) error {
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+	err := safefile.CheckDir(dir)
+	var de *safefile.DirError
+	switch {
+	case err == nil:
+		return nil
+	case !errors.As(err, &de):
+		return fmt.Errorf("%s %s: %w", what, report.Escape(dir), err)
+	case de.Path == dir:
+		return fmt.Errorf("%s %s %s: whoever can write it could have it change anything", what, report.Escape(dir), de.Reason)
 	}
-	return checkOwned(fi, dir, what, true)
+	return fmt.Errorf("%s %s lies in %s, which %s: whoever can change that could have it change anything", what, report.Escape(dir), report.Escape(de.Path), de.Reason)
 }
 
-// checkOwned checks fi, of path: owned by the user running webperm (or, for a directory, root)
-// and writable by no one else; a sticky directory may be writable by all, since then no one
-// can replace another's file.
-func checkOwned(fi os.FileInfo, path, what string, dir bool) error {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return fmt.Errorf("%s %s: cannot tell who owns it", what, report.Escape(path))
-	}
-	euid := uint32(os.Geteuid())
-	switch {
-	case !dir && !fi.Mode().IsRegular():
-		return fmt.Errorf("%s %s: not a regular file", what, report.Escape(path))
-	case st.Uid != euid && !(dir && st.Uid == 0):
-		return fmt.Errorf("%s %s is owned by uid %d: whoever owns it could have it change anything, so webperm acts only on its own", what, report.Escape(path), st.Uid)
-	case fi.Mode().Perm()&0o022 != 0 && !(dir && fi.Mode()&os.ModeSticky != 0):
-		return fmt.Errorf("%s %s is writable by others (mode %s): whoever can write it could have it change anything", what, report.Escape(path), policy.OctalMode(fi.Mode()))
+// checkOwned checks fi, the plan or journal at path: owned by the user running webperm and
+// writable by no one else.
+func checkOwned(fi os.FileInfo, path, what string) error {
+	if why := safefile.Controlled(fi); why != "" {
+		return fmt.Errorf("%s %s %s: whoever can write it could have it change anything, so webperm acts only on its own", what, report.Escape(path), why)
 	}
 	return nil
 }

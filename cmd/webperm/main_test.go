@@ -190,10 +190,10 @@ func TestOutputFile(t *testing.T) {
 	if err != nil || string(got) != stdout {
 		t.Fatalf("file holds %q (%v), want what stdout gets", got, err)
 	}
-	if fi, _ := os.Stat(out); fi.Mode().Perm() != 0o600 {
-		t.Errorf("new report has mode %v, want 0600", fi.Mode().Perm())
+	if fi, _ := os.Stat(out); fi.Mode().Perm() != 0o644 {
+		t.Errorf("new report has mode %v, want 0644", fi.Mode().Perm())
 	}
-	// A symlink at -o is replaced, never written through.
+	// A symlink at -o is refused: neither written through nor replaced.
 	target := filepath.Join(dir, "target")
 	if err := os.WriteFile(target, []byte("keep"), 0o644); err != nil {
 		t.Fatal(err)
@@ -202,20 +202,20 @@ func TestOutputFile(t *testing.T) {
 	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, errOut := webperm(t, "audit", "-o", link, site); code != exitFindings {
-		t.Fatalf("exit %d: %s", code, errOut)
+	if code, _, errOut := webperm(t, "audit", "-o", link, site); code != exitError || !strings.Contains(errOut, "writing the report to "+link+": a symlink") || !strings.Contains(errOut, "hint: ") {
+		t.Fatalf("-o SYMLINK: exit %d, stderr %q", code, errOut)
 	}
 	if b, _ := os.ReadFile(target); string(b) != "keep" {
 		t.Errorf("the report was written through the symlink into %s", target)
 	}
-	if fi, _ := os.Lstat(link); !fi.Mode().IsRegular() {
-		t.Errorf("%s is %v, want the report as a regular file", link, fi.Mode())
+	if fi, _ := os.Lstat(link); fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("%s is %v, want the symlink left alone", link, fi.Mode())
 	}
 	left, _ := filepath.Glob(filepath.Join(dir, ".*.tmp"))
 	if len(left) != 0 {
 		t.Errorf("temporary files left behind: %v", left)
 	}
-	if code, _, errOut := webperm(t, "audit", "-o", dir, site); code != exitError || !strings.Contains(errOut, "is a directory") {
+	if code, _, errOut := webperm(t, "audit", "-o", dir, site); code != exitError || !strings.Contains(errOut, dir+": a directory") {
 		t.Errorf("-o DIR: exit %d, stderr %q", code, errOut)
 	}
 }

@@ -1,46 +1,85 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/webperm/webperm/audit/report"
+	"github.com/webperm/webperm/internal/safefile"
 )
 
-// writeFileAtomic replaces path with data so that a reader sees the old report or the new one,
-// never half of one: the data goes to a temporary file in the same directory, is synced, and is
-// renamed over path. rename(2) replaces a symlink at path rather than writing through it. A new
-// report is readable by its owner only, since it lists the tree's weak points; an existing
-// report keeps its mode.
-func writeFileAtomic(path string, data []byte) error {
-	perm := fs.FileMode(0o600)
-	if fi, err := os.Lstat(path); err == nil {
-		if fi.IsDir() {
-			return fmt.Errorf("%s: is a directory", path)
+// writeOutput writes data, the report or plan (what), to stdout, or to output where one is named
+// (-o): "-", /dev/stdout and /dev/stderr are the command's own streams, /dev/fd/N an inherited
+// descriptor; a file is replaced by a new one of the running user's with mode perm, a device or
+// pipe written through (safefile.WriteFile).
+func writeOutput(stdout, stderr io.Writer, output, what string, data []byte, perm fs.FileMode) error {
+	var err error
+	switch fd, ok := safefile.Descriptor(output); {
+	case writesStdout(output):
+		_, err = stdout.Write(data)
+	case ok && fd == 2:
+		_, err = stderr.Write(data)
+	default:
+		err = safefile.WriteFile(output, data, perm)
+	}
+	if err == nil {
+		return nil
+	}
+	err = fmt.Errorf("writing %s to %s: %w", what, report.Escape(displayName(output)), err)
+	var de *safefile.DirError
+	switch {
+	case errors.Is(err, safefile.ErrSymlink):
+		return withHint(err, "name the file itself, or write to stdout with -o -")
+	case errors.As(err, &de):
+		return withHint(err, "as root, write where no other user can change what is written, e.g. under /root, or to stdout with -o -")
+	case errors.Is(err, safefile.ErrNoReader):
+		return withHint(err, "start the reader first, or write to a file")
+	case errors.Is(err, safefile.ErrNotRegular):
+		return withHint(err, "-o names a file to replace, a device such as /dev/null, or your own named pipe")
+	}
+	return err
+}
+
+// writesStdout says whether output, the value of -o, means the command's stdout: none, "-",
+// /dev/stdout, /dev/fd/1.
+func writesStdout(output string) bool {
+	fd, ok := safefile.Descriptor(output)
+	return output == "" || ok && fd == 1
+}
+
+// displayName is output as messages name it.
+func displayName(output string) string {
+	if output == "" {
+		return "stdout"
+	}
+	return output
+}
+
+// fileName is a file's name as messages give it: escaped, and "" visible.
+func fileName(name string) string {
+	if name == "" {
+		return `""`
+	}
+	return report.Escape(name)
+}
+
+// pathFlags are the flags that name a file: "" given to one is refused, not taken for the
+// flag's default (stdout, no policy, a fresh audit, the default journal).
+var pathFlags = []string{"policy", "output", "plan", "journal"}
+
+// refuseEmptyPaths refuses "" as the value of any of c's pathFlags.
+func refuseEmptyPaths(c *cobra.Command, _ []string) error {
+	var err error
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		for _, name := range pathFlags {
+			if err == nil && f.Name == name && f.Changed && f.Value.String() == "" {
+				err = withHint(fmt.Errorf("--%s: %w", name, safefile.ErrEmptyPath), "--%s wants a file name; leave the flag out for its default", name)
+			}
 		}
-		if fi.Mode().IsRegular() {
-			perm = fi.Mode().Perm()
-		}
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename there is nothing left to remove
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	})
+	return err
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/webperm/webperm/audit"
 	"github.com/webperm/webperm/fixer"
+	"github.com/webperm/webperm/internal/safefile"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -50,14 +51,14 @@ changes nothing.
 		Example: `  webperm plan /var/www/html > fix.sh      # review, then: sh fix.sh
   webperm plan --format json -o plan.json /var/www/html`,
 		RunE: func(c *cobra.Command, args []string) error {
-			return runPlan(c.Context(), c.OutOrStdout(), args, &fl)
+			return runPlan(c.Context(), c.OutOrStdout(), c.ErrOrStderr(), args, &fl)
 		},
 	}
 	fl.register(c.Flags())
 	return c
 }
 
-func runPlan(ctx context.Context, stdout io.Writer, args []string, fl *planFlags) error {
+func runPlan(ctx context.Context, stdout, stderr io.Writer, args []string, fl *planFlags) error {
 	write, err := planWriter(fl.format)
 	if err != nil {
 		return err
@@ -70,8 +71,8 @@ func runPlan(ctx context.Context, stdout io.Writer, args []string, fl *planFlags
 	if err := write(&buf, p); err != nil {
 		return fmt.Errorf("writing the plan: %w", err)
 	}
-	if err := writeOutput(stdout, fl.output, buf.Bytes()); err != nil {
-		return fmt.Errorf("writing the plan: %w", err)
+	if err := writeOutput(stdout, stderr, fl.output, "the plan", buf.Bytes(), safefile.PrivateMode); err != nil {
+		return err
 	}
 	return auditOutcome(rep, failOn)
 }

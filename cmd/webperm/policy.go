@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/report"
+	"github.com/webperm/webperm/internal/safefile"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -49,11 +51,15 @@ func (pf *policyFlags) load() (file *policy.Policy, preset string, err error) {
 	return file, preset, nil
 }
 
-// readPolicy reads and parses one policy file.
+// readPolicy reads and parses one policy file: a regular file of at most safefile.PolicyLimit.
 func readPolicy(name string) (*policy.Policy, error) {
-	data, err := os.ReadFile(name)
+	data, err := safefile.ReadRegular(name, safefile.PolicyLimit)
 	if err != nil {
-		return nil, withHint(fmt.Errorf("reading the policy: %w", err), "'webperm policy init -o %s' writes a policy to start from", name)
+		err = fmt.Errorf("reading the policy %s: %w", fileName(name), err)
+		if errors.Is(err, safefile.ErrNotRegular) || errors.Is(err, safefile.ErrTooLarge) || errors.Is(err, safefile.ErrEmptyPath) {
+			return nil, withHint(err, "a policy is a YAML file of a few KiB; 'webperm policy check FILE' checks one")
+		}
+		return nil, withHint(err, "'webperm policy init -o %s' writes a policy to start from", report.Escape(name))
 	}
 	return policy.Parse(name, data)
 }
@@ -106,14 +112,12 @@ Edit it, check it with 'webperm policy check', and audit with --policy FILE.`,
 			if err != nil {
 				return withHint(err, "use --preset %s", strings.Join(policy.Presets(), ", --preset "))
 			}
-			if output == "" {
-				_, err = c.OutOrStdout().Write(src)
-				return err
+			if _, std := safefile.Descriptor(output); output != "" && !std && !force {
+				if fi, err := os.Lstat(output); err == nil && fi.Mode().IsRegular() {
+					return withHint(fmt.Errorf("%s: already exists", report.Escape(output)), "add --force to replace it")
+				}
 			}
-			if _, err := os.Lstat(output); err == nil && !force {
-				return withHint(fmt.Errorf("%s: already exists", output), "add --force to replace it")
-			}
-			return writeFileAtomic(output, src)
+			return writeOutput(c.OutOrStdout(), c.ErrOrStderr(), output, "the policy", src, safefile.ReportMode)
 		},
 	}
 	c.Flags().StringVar(&preset, "preset", "default", "the preset `NAME` to start from: "+strings.Join(policy.Presets(), ", "))

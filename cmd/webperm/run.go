@@ -56,8 +56,9 @@ closed to others. It never follows a symlink, and changes nothing unless 'fix --
 asked to: 'plan' prints the changes as a script to review first.
 
 ` + exitCodesHelp,
-		SilenceErrors: true,
-		SilenceUsage:  true,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		PersistentPreRunE: refuseEmptyPaths,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)

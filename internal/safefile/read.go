@@ -1,0 +1,98 @@
+package safefile
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/spf13/afero"
+	"golang.org/x/sys/unix"
+)
+
+// OpenRegular opens path for reading if it is a regular file of at most limit bytes, looking
+// before it opens: a FIFO, device, socket or directory is refused without being opened, so
+// nothing blocks and no device acts on an open. With follow false a symlink at path is refused
+// too. The caller reads what it needs with ReadAll.
+func OpenRegular(path string, limit int64, follow bool) (*os.File, error) {
+	pfd, st, err := openPath(path, follow)
+	if err != nil {
+		return nil, reason(err)
+	}
+	defer unix.Close(pfd)
+	if err := checkRegular(fileMode(st), st.Size, limit); err != nil {
+		return nil, err
+	}
+	fd, err := reopen(pfd, path, unix.O_RDONLY|unix.O_NOCTTY, st)
+	if err != nil {
+		return nil, reason(err)
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// ReadRegular reads the whole of path, following symlinks, if it is a regular file of at most
+// limit bytes (OpenRegular).
+func ReadRegular(path string, limit int64) ([]byte, error) {
+	f, err := OpenRegular(path, limit, true)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadAll(f, limit)
+}
+
+// ReadFs reads path from fsys as ReadRegular does. The host's file system (afero.OsFs) is read
+// with ReadRegular; another backend, such as a test's memory, is asked with Stat and then read.
+func ReadFs(fsys afero.Fs, path string, limit int64) ([]byte, error) {
+	if _, ok := fsys.(*afero.OsFs); ok {
+		return ReadRegular(path, limit)
+	}
+	if path == "" {
+		return nil, ErrEmptyPath
+	}
+	fi, err := fsys.Stat(path)
+	if err != nil {
+		return nil, reason(err)
+	}
+	if err := checkRegular(fi.Mode(), fi.Size(), limit); err != nil {
+		return nil, err
+	}
+	f, err := fsys.Open(path)
+	if err != nil {
+		return nil, reason(err)
+	}
+	defer f.Close()
+	return ReadAll(f, limit)
+}
+
+// ReadAll reads r to its end, but no more than limit bytes: a file that grew past it while read
+// is refused as too large.
+func ReadAll(r io.Reader, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, reason(err)
+	}
+	if int64(len(data)) > limit {
+		return nil, tooLarge(limit)
+	}
+	return data, nil
+}
+
+func checkRegular(mode fs.FileMode, size, limit int64) error {
+	if !mode.IsRegular() {
+		return &typeError{mode: mode, what: "not a regular file: webperm reads only regular files"}
+	}
+	if size > limit {
+		return tooLarge(limit)
+	}
+	return nil
+}
+
+// reason drops the operation and path an *fs.PathError repeats: callers name the path.
+func reason(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
