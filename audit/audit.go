@@ -27,6 +27,15 @@ type Report struct {
 	Entries     int       // entries examined, roots included
 	Findings    []Finding // in walk order, root by root, each root's ancestors first
 	Errors      []WalkError
+	// Origins say, in Roots' order, what path each root was given as and what was followed to
+	// reach it; nil where the roots came resolved.
+	Origins []Origin
+}
+
+// Origin is the path a root was given as, and what of note was followed to reach it.
+type Origin struct {
+	Given string // as given
+	Note  string // for a person, e.g. "followed a symlink alice controls (...)"; empty: nothing
 }
 
 // RootPreset is the preset one root was held to.

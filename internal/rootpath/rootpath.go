@@ -290,7 +290,7 @@ func (e *Refusal) Error() string {
 }
 
 // Followed says, for a person, which symlink that someone besides root controls the resolution
-// followed: "followed a symlink alice controls: /home/alice/public_html -> /etc"; empty where
+// followed: "followed a symlink alice controls (/home/alice/public_html -> /etc)"; empty where
 // there was none.
 func (r *Resolution) Followed() string {
 	for _, l := range r.Links {
@@ -298,7 +298,7 @@ func (r *Resolution) Followed() string {
 			if c.Step != l.Path {
 				continue
 			}
-			return fmt.Sprintf("followed a symlink %s controls: %s -> %s", r.who(c), report.Escape(l.Path), report.Escape(l.Target))
+			return fmt.Sprintf("followed a symlink %s controls (%s -> %s)", r.who(c), report.Escape(l.Path), report.Escape(l.Target))
 		}
 	}
 	return ""
@@ -308,11 +308,27 @@ func (r *Resolution) Followed() string {
 var systemDirs = []string{"/", "/bin", "/boot", "/dev", "/etc", "/home", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var"}
 
 // SystemDir reports whether path, absolute and clean, is one of the host's own directories (/,
-// /etc, /usr, /lib64, ...) rather than something below them: plan and fix never take one as a
-// root, since the policy of a web root would wreck it.
-func SystemDir(path string) bool {
+// /etc, /usr, /lib64, /usr/lib64 where /usr is merged, ...) or one of the system's at sysroot (an image mounted there), rather than
+// something below them: plan and fix never take one as a root, since the policy of a web root
+// would wreck it.
+func SystemDir(path, sysroot string) bool {
+	if systemDir(path) {
+		return true
+	}
+	if sysroot == "" || sysroot == "/" || !audit.Within(path, sysroot) {
+		return false
+	}
+	return systemDir("/" + strings.TrimPrefix(path[len(sysroot):], "/"))
+}
+
+func systemDir(path string) bool {
 	if slices.Contains(systemDirs, path) {
 		return true
 	}
-	return strings.HasPrefix(path, "/lib") && !strings.Contains(path[1:], "/")
+	// Where /usr is merged, /bin, /sbin and /lib* lead into it.
+	rest := strings.TrimPrefix(path, "/usr")
+	if rest == "/bin" || rest == "/sbin" {
+		return true
+	}
+	return strings.HasPrefix(rest, "/lib") && !strings.Contains(rest[1:], "/")
 }

@@ -355,7 +355,7 @@ func TestFollowed(t *testing.T) {
 	base := build(t, home, etc, []node{link("home/alice/www", "@/etc", alice), link("www", "etc", 0)})
 	rv := &Resolver{Accounts: accounts}
 	for given, want := range map[string]string{
-		"home/alice/www":         "followed a symlink alice controls: " + base + "/home/alice/www -> " + base + "/etc",
+		"home/alice/www":         "followed a symlink alice controls (" + base + "/home/alice/www -> " + base + "/etc)",
 		"www":                    "",
 		"home/alice/public_html": "",
 	} {
@@ -376,9 +376,14 @@ func TestSystemDir(t *testing.T) {
 		"/sbin": true, "/srv": true, "/sys": true, "/tmp": true, "/usr": true, "/var": true,
 		"/var/www": false, "/srv/www": false, "/home/alice": false, "/lib/x": false, "/etc/nginx": false,
 		"/usr/share/nginx/html": false, "/opt": false, "/tmpsite": false,
+		"/usr/lib": true, "/usr/lib64": true, "/usr/bin": true, "/usr/sbin": true, "/usr/local": false, "/usr/lib/cgi-bin": false,
+		"/mnt/image": true, "/mnt/image/etc": true, "/mnt/image/lib64": true, "/mnt/image/var/www": false, "/mnt/imagery": false,
 	} {
-		if got := SystemDir(path); got != want {
-			t.Errorf("SystemDir(%s) = %v, want %v", path, got, want)
+		if got := SystemDir(path, "/mnt/image"); got != want {
+			t.Errorf("SystemDir(%s, /mnt/image) = %v, want %v", path, got, want)
 		}
+	}
+	if SystemDir("/srv/www", "/") || !SystemDir("/etc", "/") {
+		t.Errorf("with the host as the system, only the host's directories are system directories")
 	}
 }
