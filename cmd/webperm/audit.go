@@ -279,6 +279,9 @@ func checkRootsToChange(resolved []*rootpath.Resolution, sysroot string, users .
 }
 
 func checkRootToChange(r *rootpath.Resolution, sysroot string, owners []uint32) error {
+	if err := r.Check(owners...); err != nil {
+		return withHint(err, "plan and fix take a root only where no one but root can redirect its way, or where it stays in the tree of whoever can; if the way is meant, give the directory it leads to; webperm audit follows it and changes nothing")
+	}
 	if rootpath.SystemDir(r.Path, sysroot) {
 		what := report.Escape(r.Path)
 		if r.Path != filepath.Clean(r.Given) {
@@ -286,9 +289,6 @@ func checkRootToChange(r *rootpath.Resolution, sysroot string, owners []uint32) 
 		}
 		return withHint(fmt.Errorf("%s is a system directory: plan and fix never change one to a web root's policy", what),
 			"give the web root below it, e.g. /var/www/html; webperm audit %s reports and changes nothing", report.Escape(r.Path))
-	}
-	if err := r.Check(owners...); err != nil {
-		return withHint(err, "plan and fix take a root only where no one but root can redirect its way, or where it stays in the tree of whoever can; check the link, give the directory itself if it is right, or audit it: webperm audit follows it and changes nothing")
 	}
 	return nil
 }
