@@ -35,15 +35,16 @@ func newRootsFixture(t *testing.T) *rootsFixture {
 		}
 	}
 	f.etc = filepath.Join(base, "etc")
-	mustMkdir(t, f.etc, 0o755)
-	mustWrite(t, filepath.Join(f.etc, "shadow"), 0o600)
-	mustWrite(t, filepath.Join(f.etc, "motd"), 0o666)
-	mustMkdir(t, filepath.Join(f.etc, "ssl"), 0o700)
-	mustWrite(t, filepath.Join(f.etc, "ssl", "key.pem"), 0o640)
+	outsideDir(t, f.etc, 0o755)
+	outsideFile(t, filepath.Join(f.etc, "shadow"), 0o600)
+	outsideFile(t, filepath.Join(f.etc, "motd"), 0o666)
+	outsideDir(t, filepath.Join(f.etc, "ssl"), 0o700)
+	outsideFile(t, filepath.Join(f.etc, "ssl", "key.pem"), 0o640)
 	return f
 }
 
-func mustMkdir(t *testing.T, p string, mode os.FileMode) {
+// outsideDir makes a directory of root's with mode.
+func outsideDir(t *testing.T, p string, mode os.FileMode) {
 	t.Helper()
 	if err := os.Mkdir(p, 0o700); err != nil {
 		t.Fatal(err)
@@ -53,7 +54,8 @@ func mustMkdir(t *testing.T, p string, mode os.FileMode) {
 	}
 }
 
-func mustWrite(t *testing.T, p string, mode os.FileMode) {
+// outsideFile makes a file of root's with mode.
+func outsideFile(t *testing.T, p string, mode os.FileMode) {
 	t.Helper()
 	if err := os.WriteFile(p, []byte("webperm e2e\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -69,6 +71,7 @@ func (f *rootsFixture) fix(t *testing.T, root string) webpermRun {
 	return runWebperm(t, f.bin, "fix", "--apply", "--journal", f.journal, "--web-user", webUser, root)
 }
 
+// plan runs webperm plan on root, for the web user.
 func (f *rootsFixture) plan(t *testing.T, root string) webpermRun {
 	t.Helper()
 	return runWebperm(t, f.bin, "plan", "--web-user", webUser, root)
@@ -226,7 +229,7 @@ func TestEmptyPathRefused(t *testing.T) {
 	}
 	bin := buildWebperm(t)
 	cwd := t.TempDir()
-	mustWrite(t, filepath.Join(cwd, "index.html"), 0o666)
+	outsideFile(t, filepath.Join(cwd, "index.html"), 0o666)
 	t.Chdir(cwd)
 	before := snapshot(t, cwd)
 	journal := filepath.Join(t.TempDir(), "journal.jsonl")
