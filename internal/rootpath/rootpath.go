@@ -131,7 +131,39 @@ func (rv *Resolver) Resolve(given string) (*Resolution, error) {
 	}
 	r.dirs = dirs
 	r.Path = dirs[len(dirs)-1].Path
+	if err := sameDir(&dirs[len(dirs)-1]); err != nil {
+		return nil, r.fail(r.Path, err)
+	}
 	return r, nil
+}
+
+// errMoved says a step was replaced while the path was being resolved.
+var errMoved = errors.New("changed while webperm resolved it: a step on the way was replaced")
+
+// sameDir checks that the path resolved still names, without a symlink anywhere, the directory
+// the steps led to: lstat looks each step up by its path, and a step replaced after it was looked
+// at would lead the next ones elsewhere. A kernel without openat2 (before 5.6) cannot tell;
+// fix --apply refuses to run on one anyway.
+func sameDir(e *audit.Entry) error {
+	how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
+	fd, err := unix.Openat2(unix.AT_FDCWD, e.Path, how)
+	switch {
+	case errors.Is(err, unix.ENOSYS):
+		return nil
+	case errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR), errors.Is(err, unix.ENOENT), errors.Is(err, unix.EAGAIN):
+		return errMoved
+	case err != nil:
+		return err
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	if uint64(st.Dev) != e.Dev || st.Ino != e.Ino {
+		return errMoved
+	}
+	return nil
 }
 
 func examine(path string) (audit.Entry, error) {

@@ -387,3 +387,32 @@ func TestSystemDir(t *testing.T) {
 		t.Errorf("with the host as the system, only the host's directories are system directories")
 	}
 }
+
+// TestSameDir: a resolved path is taken only if it still names, with no symlink on the way, the
+// directory its steps led to.
+func TestSameDir(t *testing.T) {
+	base := build(t, []node{dir("a", 0o755, 0, 0), dir("b", 0o755, 0, 0), link("l", "a", 0)})
+	a, err := examine(filepath.Join(base, "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sameDir(&a); err != nil {
+		t.Errorf("a directory as it was: %v", err)
+	}
+	// Swapped since: b is now where a was.
+	if err := os.Rename(filepath.Join(base, "a"), filepath.Join(base, "a.old")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(base, "b"), filepath.Join(base, "a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := sameDir(&a); !errors.Is(err, errMoved) {
+		t.Errorf("another directory in its place: %v, want %v", err, errMoved)
+	}
+	// A symlink now on the way.
+	through := a
+	through.Path = filepath.Join(base, "l")
+	if err := sameDir(&through); !errors.Is(err, errMoved) {
+		t.Errorf("a symlink in its place: %v, want %v", err, errMoved)
+	}
+}
