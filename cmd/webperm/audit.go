@@ -280,6 +280,10 @@ func checkRootsToChange(resolved []*rootpath.Resolution, sysroot string, users .
 
 func checkRootToChange(r *rootpath.Resolution, sysroot string, owners []uint32) error {
 	if err := r.Check(owners...); err != nil {
+		var ref *rootpath.Refusal
+		if errors.As(err, &ref) && ref.Control.Anyone {
+			return withHint(err, "no one but root should be able to write a directory on a root's way: chmod o-w it, or make it sticky (chmod +t)")
+		}
 		return withHint(err, "plan and fix take a root only where no one but root can redirect its way, or where it stays in the tree of whoever can; if the way is meant, give the directory it leads to; webperm audit follows it and changes nothing")
 	}
 	if rootpath.SystemDir(r.Path, sysroot) {

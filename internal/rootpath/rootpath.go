@@ -274,7 +274,7 @@ func (r *Resolution) Check(rootOwners ...uint32) error {
 		case !r.anchored(c.UID):
 			return r.refuse(c, fmt.Sprintf("and it leads to %s, outside every directory of %s's own", report.Escape(r.Path), who))
 		case !root.OwnerKnown || root.UID != c.UID && !slices.Contains(rootOwners, root.UID):
-			return r.refuse(c, fmt.Sprintf("and it leads to %s, which belongs to %s, neither %s nor the web server", report.Escape(r.Path), report.Escape(r.accounts.UserLabel(root.UID)), who))
+			return r.refuse(c, fmt.Sprintf("and it leads to %s, which belongs to %s, neither %s nor the web server", report.Escape(r.Path), r.user(root.UID), who))
 		}
 	}
 	return nil
@@ -314,7 +314,17 @@ func (r *Resolution) who(c Control) string {
 	if c.Anyone {
 		return "every user"
 	}
-	return report.Escape(r.accounts.UserLabel(c.UID))
+	return r.user(c.UID)
+}
+
+// user names uid for a person: by name, or "uid 4321" where the system has none.
+func (r *Resolution) user(uid uint32) string {
+	if r.accounts != nil {
+		if name, ok := r.accounts.UserName(uid); ok {
+			return report.Escape(name)
+		}
+	}
+	return fmt.Sprintf("uid %d", uid)
 }
 
 func (e *Refusal) Error() string {

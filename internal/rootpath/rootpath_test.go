@@ -351,6 +351,22 @@ func TestResolveTrusted(t *testing.T) {
 	}
 }
 
+// TestUnnamedUser: a user the passwd file does not name is named by uid, and nil accounts are
+// no accounts.
+func TestUnnamedUser(t *testing.T) {
+	base := build(t, etc, []node{dir("home", 0o755, 0, 0), dir("home/x", 0o755, 4321, 4321), link("home/x/www", "@/etc", 4321)})
+	r, err := (&Resolver{}).Resolve(filepath.Join(base, "home/x/www"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Check(); err == nil || !strings.Contains(err.Error(), "uid 4321 controls") {
+		t.Errorf("Check: %v, want uid 4321 named", err)
+	}
+	if got := r.Followed(); !strings.HasPrefix(got, "followed a symlink uid 4321 controls") {
+		t.Errorf("Followed() = %q", got)
+	}
+}
+
 func TestFollowed(t *testing.T) {
 	base := build(t, home, etc, []node{link("home/alice/www", "@/etc", alice), link("www", "etc", 0)})
 	rv := &Resolver{Accounts: accounts}
