@@ -221,6 +221,9 @@ func (rv *Resolver) controls(dir, e *audit.Entry) []Control {
 	if audit.Allows(&anyone, dir, audit.PermWrite) {
 		return append(out, Control{Step: e.Path, Anyone: true, Why: "anyone may write " + d + ", which holds it"})
 	}
+	if dir.Mode&0o020 == 0 && dir.ACL == nil {
+		return out // only its owner may write it: most directories, and no need to ask every user
+	}
 	if rv.Accounts != nil {
 		for _, u := range rv.Accounts.Users() {
 			id := audit.Identity{UID: u.UID, GID: u.GID, Groups: rv.Accounts.GroupsOf(u.Name, u.GID)}
