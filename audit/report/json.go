@@ -20,15 +20,16 @@ type jsonReport struct {
 	// root; RootNotes say what of note was followed on the way to a root.
 	Given     []string       `json:"given,omitempty"`
 	RootNotes []jsonRootNote `json:"root_notes,omitempty"`
-	WebUser   *audit.WebUser `json:"web_user"`
-	PHPUser   *audit.WebUser `json:"php_user,omitempty"`
-	Policy    string         `json:"policy"`
-	Presets   []jsonPreset   `json:"presets,omitempty"`
-	Waivers   []jsonWaiver   `json:"waivers,omitempty"`
-	Complete  bool           `json:"complete"`
-	Summary   jsonSummary    `json:"summary"`
-	Findings  []jsonFinding  `json:"findings"`
-	Errors    []jsonError    `json:"errors"`
+	// Whom the web server and PHP run as, and what the roots were held to.
+	WebUser  *audit.WebUser `json:"web_user"`
+	PHPUser  *audit.WebUser `json:"php_user,omitempty"`
+	Policy   string         `json:"policy"`
+	Presets  []jsonPreset   `json:"presets,omitempty"`
+	Waivers  []jsonWaiver   `json:"waivers,omitempty"`
+	Complete bool           `json:"complete"`
+	Summary  jsonSummary    `json:"summary"`
+	Findings []jsonFinding  `json:"findings"`
+	Errors   []jsonError    `json:"errors"`
 }
 
 // jsonRootNote says what was followed on the way from a given path to its root.
