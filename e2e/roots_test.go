@@ -203,6 +203,29 @@ func TestSavedPlanRootSwapped(t *testing.T) {
 	requireUnchanged(t, beforeOld, snapshot(t, h.site+".old"))
 }
 
+// TestSavedPlanRootKept: the recheck lets a plan whose root is still the user's own directory
+// through, and it is applied.
+func TestSavedPlanRootKept(t *testing.T) {
+	f := newRootsFixture(t)
+	h := f.h
+	index := filepath.Join(h.site, "index.html")
+	h.run(t, "echo hi > "+index+" && chmod 0666 "+index)
+	plan := filepath.Join(t.TempDir(), "plan.json")
+	if r := runWebperm(t, f.bin, "plan", "--format", "json", "-o", plan, "--web-user", webUser, h.site); r.code != 1 {
+		t.Fatalf("plan: exit %d, want 1 (findings)\n%s", r.code, r.stderr)
+	}
+	if r := runWebperm(t, f.bin, "fix", "--apply", "--plan", plan, "--journal", f.journal); r.code != 0 {
+		t.Fatalf("fix --apply --plan: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	fi, err := os.Stat(index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o644 {
+		t.Errorf("%s after the fix: %v, want 0644", index, fi.Mode())
+	}
+}
+
 // TestSystemRootsRefused: plan and fix never take a system directory as a root, and write
 // nothing when asked to.
 func TestSystemRootsRefused(t *testing.T) {
