@@ -1,9 +1,9 @@
 // Package rootpath decides where a root given on the command line leads, and whether anyone but
 // root could have chosen that. A root run of webperm on /home/alice/public_html must not fix /etc
 // because alice made public_html a symlink to it: the path is resolved once, one component at a
-// time, with lstat and without the kernel's help, and every step records who, besides root, could
-// replace it. Plan and fix then take the root only where no such user could send it outside their
-// own tree.
+// time, with lstat rather than the kernel's lookup of the whole path, and every step records who,
+// besides root, could replace it. Plan and fix then take the root only where no such user could
+// send it outside their own tree.
 package rootpath
 
 import (
