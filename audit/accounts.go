@@ -33,6 +33,7 @@ type Group struct {
 type Accounts struct {
 	PasswdPath, GroupPath string // where they were read, for messages
 
+	list        []User            // as the file lists them
 	users       map[uint32]string // first line wins, as getpwuid does
 	groups      map[uint32]string
 	userByName  map[string]User
@@ -43,6 +44,7 @@ type Accounts struct {
 // NewAccounts indexes parsed users and groups.
 func NewAccounts(users []User, groups []Group) *Accounts {
 	a := &Accounts{
+		list:        users,
 		users:       make(map[uint32]string, len(users)),
 		groups:      make(map[uint32]string, len(groups)),
 		userByName:  make(map[string]User, len(users)),
@@ -163,6 +165,9 @@ func (a *Accounts) LookupGroup(nameOrID string) (Group, bool) {
 	}
 	return Group{}, false
 }
+
+// Users returns every user of the system, in the order its passwd file lists them.
+func (a *Accounts) Users() []User { return a.list }
 
 // GroupsOf returns gid followed by every other group that lists the user name as a member, as
 // initgroups(3) builds a process's supplementary groups.

@@ -31,6 +31,15 @@ type Report struct {
 	// have in the state judged that it has not now, or that a change of mode or owner would
 	// settle: what a plan's target must not leave. An empty list where there is none.
 	Judged map[string][]Finding
+	// Origins say, in Roots' order, what path each root was given as and what was followed to
+	// reach it; nil where the roots came resolved.
+	Origins []Origin
+}
+
+// Origin is the path a root was given as, and what of note was followed to reach it.
+type Origin struct {
+	Given string // as given
+	Note  string // for a person, e.g. "followed a symlink alice controls (...)"; empty: nothing
 }
 
 // RootPreset is the preset one root was held to.

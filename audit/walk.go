@@ -289,6 +289,10 @@ func examineAll(fsys afero.Fs, path string) (Entry, error) {
 	return e, err
 }
 
+// Examine returns the Entry of path, its ACL included, without following it: the stat boundary
+// for callers outside the walk.
+func Examine(fsys afero.Fs, path string) (Entry, error) { return examineAll(fsys, path) }
+
 func lstat(fsys afero.Fs, path string) (fs.FileInfo, error) {
 	if l, ok := fsys.(afero.Lstater); ok {
 		fi, _, err := l.LstatIfPossible(path)

@@ -14,8 +14,13 @@ import (
 const Schema = "webperm/report/v1"
 
 type jsonReport struct {
-	Schema   string         `json:"schema"`
-	Roots    []string       `json:"roots"`
+	Schema string   `json:"schema"`
+	Roots  []string `json:"roots"`
+	// Given are the paths the roots were given as, in roots' order, where one differs from its
+	// root; RootNotes say what of note was followed on the way to a root.
+	Given     []string       `json:"given,omitempty"`
+	RootNotes []jsonRootNote `json:"root_notes,omitempty"`
+	// Whom the web server and PHP run as, and what the roots were held to.
 	WebUser  *audit.WebUser `json:"web_user"`
 	PHPUser  *audit.WebUser `json:"php_user,omitempty"`
 	Policy   string         `json:"policy"`
@@ -25,6 +30,13 @@ type jsonReport struct {
 	Summary  jsonSummary    `json:"summary"`
 	Findings []jsonFinding  `json:"findings"`
 	Errors   []jsonError    `json:"errors"`
+}
+
+// jsonRootNote says what was followed on the way from a given path to its root.
+type jsonRootNote struct {
+	Root  string `json:"root"`
+	Given string `json:"given"`
+	Note  string `json:"note"`
 }
 
 // jsonPreset is the preset one root was held to; evidence lists the marker files auto found.
@@ -117,6 +129,7 @@ func JSON(w io.Writer, r *audit.Report, _ Options) error {
 		Findings: make([]jsonFinding, 0, len(r.Findings)),
 		Errors:   make([]jsonError, 0, len(r.Errors)),
 	}
+	out.Given, out.RootNotes = jsonOrigins(r)
 	out.Summary = jsonSummary{Entries: r.Entries, Findings: len(r.Findings), Waived: r.Waived(), Errors: len(r.Errors)}
 	for _, p := range r.Presets {
 		out.Presets = append(out.Presets, jsonPreset{Root: p.Root, Preset: p.Preset, Evidence: p.Evidence})
@@ -136,6 +149,23 @@ func JSON(w io.Writer, r *audit.Report, _ Options) error {
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// jsonOrigins lists what each root was given as, where one differs from its root, and the notes.
+func jsonOrigins(r *audit.Report) (given []string, notes []jsonRootNote) {
+	differs := false
+	for i, o := range r.Origins {
+		differs = differs || o.Given != r.Roots[i]
+		if o.Note != "" {
+			notes = append(notes, jsonRootNote{Root: r.Roots[i], Given: o.Given, Note: o.Note})
+		}
+	}
+	if differs {
+		for _, o := range r.Origins {
+			given = append(given, o.Given)
+		}
+	}
+	return given, notes
 }
 
 func newJSONFinding(f *audit.Finding, a *audit.Accounts) jsonFinding {

@@ -89,6 +89,19 @@ func writeHeader(b *strings.Builder, r *audit.Report, st textStyles) {
 		roots[i] = Escape(root)
 	}
 	field("roots", strings.Join(roots, ", "))
+	for i, o := range r.Origins {
+		if o.Given == r.Roots[i] {
+			continue
+		}
+		line := Escape(o.Given)
+		if len(r.Roots) > 1 {
+			line += " for " + Escape(r.Roots[i])
+		}
+		if o.Note != "" {
+			line += ", " + o.Note
+		}
+		field("given", line)
+	}
 	field("policy", r.Policy)
 	for _, p := range r.Presets {
 		line := p.Preset

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/webperm/webperm/audit"
 	"github.com/webperm/webperm/audit/report"
+	"github.com/webperm/webperm/internal/rootpath"
 	"github.com/webperm/webperm/internal/safefile"
 	"github.com/webperm/webperm/policy"
 	"golang.org/x/sys/unix"
@@ -64,6 +65,9 @@ func (sf *systemFlags) register(f *pflag.FlagSet) {
 
 // load reads the audited system's accounts and decides who its web server and PHP run as.
 func (sf *systemFlags) load(fsys afero.Fs) (*audit.Accounts, *audit.WebUser, *audit.WebUser, error) {
+	if sf.sysroot == "" {
+		return nil, nil, nil, withHint(errors.New(`--root "": empty path`), "--root / is the running system; --root DIR a system mounted at DIR")
+	}
 	accounts, err := audit.LoadAccounts(fsys, sf.sysroot)
 	if err != nil {
 		return nil, nil, nil, withHint(fmt.Errorf("reading the system's users: %w", err), "--root DIR must name a system root that has etc/passwd and etc/group")
@@ -154,15 +158,6 @@ func (sf *scanFlags) run(ctx context.Context, cmd string, args []string, asFixed
 		return nil, 0, withHint(fmt.Errorf("%s needs at least one PATH", cmd), "webperm %s /var/www/html", cmd)
 	}
 	osfs := afero.NewOsFs()
-	roots, err := resolveRoots(args)
-	if err != nil {
-		return nil, 0, err
-	}
-	if asFixed {
-		if err := checkDisjoint(roots); err != nil {
-			return nil, 0, err
-		}
-	}
 	file, preset, err := sf.policy.load()
 	if err != nil {
 		return nil, 0, err
@@ -175,9 +170,22 @@ func (sf *scanFlags) run(ctx context.Context, cmd string, args []string, asFixed
 		}
 		return nil, 0, err
 	}
+	resolved, err := resolveRoots(args, accounts)
+	if err != nil {
+		return nil, 0, err
+	}
 	sysroot, err := filepath.Abs(sf.system.sysroot)
 	if err != nil {
 		return nil, 0, err
+	}
+	roots, origins := rootPaths(resolved)
+	if asFixed {
+		if err := checkRootsToChange(resolved, sysroot, webUser, phpUser); err != nil {
+			return nil, 0, err
+		}
+		if err := checkDisjoint(roots); err != nil {
+			return nil, 0, err
+		}
 	}
 	a := &audit.Auditor{
 		Fs: osfs, Preset: preset, File: file, Accounts: accounts, WebUser: webUser, PHPUser: phpUser,
@@ -194,6 +202,7 @@ func (sf *scanFlags) run(ctx context.Context, cmd string, args []string, asFixed
 		}
 		return nil, 0, describeRootError(err)
 	}
+	rep.Origins = origins
 	return rep, failOn, nil
 }
 
@@ -211,32 +220,83 @@ func auditOutcome(rep *audit.Report, failOn policy.Severity) error {
 	return nil
 }
 
-// resolveRoots makes every PATH absolute and resolves symlinks in it, so that a web root reached
-// through a link (/var/www/html -> /srv/site) is audited where it really is. Nothing is audited
-// unless every PATH is a directory.
-func resolveRoots(args []string) ([]string, error) {
-	roots := make([]string, 0, len(args))
+// resolveRoots resolves every PATH one component at a time (rootpath), so that a web root reached
+// through a link (/var/www/html -> /srv/site) is audited where it really is, and says who besides
+// root controls the way there. Nothing is audited unless every PATH is a directory. A root given
+// twice is audited once.
+func resolveRoots(args []string, accounts *audit.Accounts) ([]*rootpath.Resolution, error) {
+	rv := &rootpath.Resolver{Accounts: accounts}
+	if euid := uint32(os.Geteuid()); euid != 0 {
+		rv.Trusted = []uint32{euid}
+	}
+	out := make([]*rootpath.Resolution, 0, len(args))
 	for _, arg := range args {
-		abs, err := filepath.Abs(arg)
-		if err != nil {
-			return nil, err
+		r, err := rv.Resolve(arg)
+		if errors.Is(err, rootpath.ErrEmpty) {
+			return nil, emptyPathError()
 		}
-		real, err := filepath.EvalSymlinks(abs)
-		if err != nil {
-			return nil, describeRootError(err)
-		}
-		fi, err := os.Stat(real)
 		if err != nil {
 			return nil, describeRootError(err)
 		}
-		if !fi.IsDir() {
-			return nil, describeRootError(&fs.PathError{Op: "audit", Path: arg, Err: audit.ErrNotDir})
-		}
-		if !slices.Contains(roots, real) { // a root given twice is audited once
-			roots = append(roots, real)
+		if !slices.ContainsFunc(out, func(o *rootpath.Resolution) bool { return o.Path == r.Path }) {
+			out = append(out, r)
 		}
 	}
-	return roots, nil
+	return out, nil
+}
+
+// emptyPathError refuses "" as a PATH, which must never come to mean the current directory.
+func emptyPathError() error {
+	return withHint(errors.New(`PATH "": empty path`), "name the directory, e.g. /var/www/html; . is the current directory")
+}
+
+// rootPaths returns the resolved roots, and what each was given as.
+func rootPaths(resolved []*rootpath.Resolution) ([]string, []audit.Origin) {
+	roots := make([]string, len(resolved))
+	origins := make([]audit.Origin, len(resolved))
+	for i, r := range resolved {
+		roots[i] = r.Path
+		origins[i] = audit.Origin{Given: r.Given, Note: r.Followed()}
+	}
+	return roots, origins
+}
+
+// checkRootsToChange refuses, for plan and fix, a system directory (the host's, or that of the
+// system at sysroot) as a root, and a root whose way
+// a user besides root controls, unless it stays within that user's own tree (rootpath). The root
+// itself may belong to the web server's users.
+func checkRootsToChange(resolved []*rootpath.Resolution, sysroot string, users ...*audit.WebUser) error {
+	var owners []uint32
+	for _, u := range users {
+		if u != nil {
+			owners = append(owners, u.UID)
+		}
+	}
+	for _, r := range resolved {
+		if err := checkRootToChange(r, sysroot, owners); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkRootToChange(r *rootpath.Resolution, sysroot string, owners []uint32) error {
+	if err := r.Check(owners...); err != nil {
+		var ref *rootpath.Refusal
+		if errors.As(err, &ref) && ref.Control.Anyone {
+			return withHint(err, "no one but root should be able to write a directory on a root's way: chmod o-w it, or make it sticky (chmod +t)")
+		}
+		return withHint(err, "plan and fix take a root only where no one but root can redirect its way, or where it stays in the tree of whoever can; if the way is meant, give the directory it leads to; webperm audit follows it and changes nothing")
+	}
+	if rootpath.SystemDir(r.Path, sysroot) {
+		what := report.Escape(r.Path)
+		if r.Path != filepath.Clean(r.Given) {
+			what = report.Escape(r.Given) + ": leads to " + what + ", which"
+		}
+		return withHint(fmt.Errorf("%s is a system directory: plan and fix never change one to a web root's policy", what),
+			"give the web root below it, e.g. /var/www/html; webperm audit %s reports and changes nothing", report.Escape(r.Path))
+	}
+	return nil
 }
 
 // checkDisjoint refuses roots that nest, before a plan audits them: an entry below two roots

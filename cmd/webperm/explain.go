@@ -48,6 +48,9 @@ Exit status:
 }
 
 func runExplain(stdout io.Writer, path string, fl *explainFlags) error {
+	if path == "" {
+		return emptyPathError()
+	}
 	color, err := colorWanted(fl.color, stdout, false)
 	if err != nil {
 		return err

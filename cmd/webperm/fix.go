@@ -156,6 +156,9 @@ func planToApply(ctx context.Context, args []string, fl *fixFlags) (p *fixer.Pla
 	if p, err = fixer.ReadJSON(fl.planFile, f); err != nil {
 		return nil, false, withHint(err, "write plans with webperm plan --format json; a reviewer may delete actions or change targets, nothing else")
 	}
+	if err := recheckRoots(p); err != nil {
+		return nil, false, err
+	}
 	return p, true, nil
 }
 
@@ -218,6 +221,35 @@ func presetOf(p *fixer.Plan, root string) string {
 		}
 	}
 	return policy.Auto
+}
+
+// recheckRoots holds a saved plan's roots, before anything is changed, to the rule plan held them
+// to: each must still lead to itself, with no symlink on the way, and no user besides root may
+// control the way unless it stays within their own tree. Between the plan and now, the owner of
+// a home may have made the site a link to /etc.
+func recheckRoots(p *fixer.Plan) error {
+	accounts, err := audit.LoadAccounts(afero.NewOsFs(), "/")
+	if err != nil {
+		return withHint(fmt.Errorf("reading the system's users: %w", err), "fix --apply --plan judges who controls each root's way by /etc/passwd and /etc/group")
+	}
+	paths := make([]string, len(p.Roots))
+	for i, r := range p.Roots {
+		paths[i] = r.Path
+	}
+	resolved, err := resolveRoots(paths, accounts)
+	if err != nil {
+		return err
+	}
+	if err := checkRootsToChange(resolved, "/", p.WebUser, p.PHPUser); err != nil {
+		return err
+	}
+	for _, r := range resolved {
+		if r.Path != r.Given {
+			return withHint(fmt.Errorf("the plan's root %s now leads to %s: a symlink stands on its way since the plan was made", report.Escape(r.Given), report.Escape(r.Path)),
+				"nothing was changed; make the plan again from the directory itself, and review it")
+		}
+	}
+	return nil
 }
 
 // journalPath returns where the journal goes: path, or a new file in defaultJournalDir. It is

@@ -224,6 +224,7 @@ func TestOutputFile(t *testing.T) {
 type jsonReport struct {
 	Schema  string   `json:"schema"`
 	Roots   []string `json:"roots"`
+	Given   []string `json:"given"`
 	Summary struct {
 		Entries, Findings, Errors int
 	} `json:"summary"`
@@ -331,10 +332,80 @@ func TestRootThroughSymlink(t *testing.T) {
 	if err := os.Symlink(site, link); err != nil {
 		t.Fatal(err)
 	}
-	code, out, _ := webperm(t, "audit", "--format", "json", link)
+	code, out, _ := webperm(t, "audit", "--format", "json", link, site)
 	r := decode(t, out)
 	if code != exitFindings || len(r.Roots) != 1 || r.Roots[0] != site || r.Summary.Findings != 1 {
-		t.Errorf("exit %d, roots %v, findings %d; want the link's target audited", code, r.Roots, r.Summary.Findings)
+		t.Errorf("exit %d, roots %v, findings %d; want the link's target audited, once", code, r.Roots, r.Summary.Findings)
+	}
+	if len(r.Given) != 1 || r.Given[0] != link {
+		t.Errorf("given %q, want [%s]: the report shows what the root was given as", r.Given, link)
+	}
+	_, text, _ := webperm(t, "audit", link)
+	if !strings.Contains(text, "roots     "+site+"\n") || !strings.Contains(text, "given     "+link+"\n") {
+		t.Errorf("the text report's header does not show both the root and the path given:\n%s", text)
+	}
+	if _, out, _ := webperm(t, "audit", "--format", "json", site); strings.Contains(out, `"given"`) {
+		t.Errorf("a root given as itself got a given field:\n%s", out)
+	}
+}
+
+// TestEmptyPath: "" as a PATH or as --root is refused; it must never mean the current directory.
+func TestEmptyPath(t *testing.T) {
+	site := tree(t, "d 0755 0:0 .\nf 0666 0:0 index.html\n")
+	t.Chdir(site)
+	for _, args := range [][]string{
+		{"audit", ""}, {"audit", site, ""}, {"plan", ""}, {"fix", ""}, {"fix", "--apply", "--journal", filepath.Join(t.TempDir(), "j"), ""},
+		{"explain", ""}, {"audit", "--root", "", site}, {"explain", "--root", "", site},
+	} {
+		code, out, errOut := webperm(t, args...)
+		if code != exitError || !strings.Contains(errOut, "empty path") || out != "" {
+			t.Errorf("webperm %q: exit %d, stdout %q, stderr %q; want 2 and empty path", args, code, out, errOut)
+		}
+	}
+	requireUntouched(t, filepath.Join(site, "index.html"), 0o666)
+}
+
+// requireUntouched fails t unless path still has the permission bits perm: nothing changed it.
+func requireUntouched(t *testing.T, path string, perm os.FileMode) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != perm {
+		t.Errorf("%s is %v, want %v: it was changed", path, fi.Mode().Perm(), perm)
+	}
+}
+
+// TestSystemRoots: plan and fix never take a system directory as a root; audit may.
+func TestSystemRoots(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "plan.sh")
+	for _, root := range []string{"/", "/etc", "/usr", "/lib", "/var", "/etc/../tmp"} {
+		code, stdout, errOut := webperm(t, "plan", "-o", out, root)
+		if code != exitError || !strings.Contains(errOut, "a system directory") || !strings.Contains(errOut, "hint:") || stdout != "" {
+			t.Errorf("plan %s: exit %d, stderr %q; want 2, a system directory, and a hint", root, code, errOut)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Fatalf("plan %s wrote %s", root, out)
+		}
+	}
+	// An image mounted elsewhere has system directories of its own: fixing one is refused too.
+	image := tree(t, "d 0755 0:0 .\nd 0755 0:0 etc\nf 0644 0:0 etc/passwd\nf 0644 0:0 etc/group\nf 0666 0:0 etc/shadow\n")
+	if err := os.WriteFile(filepath.Join(image, "etc", "passwd"), []byte("root:x:0:0::/root:/bin/sh\nwww-data:x:33:33::/var/www:/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(image, "etc", "group"), []byte("root:x:0:\nwww-data:x:33:\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, root := range []string{image, filepath.Join(image, "etc")} {
+		code, _, errOut := webperm(t, "fix", "--apply", "--journal", filepath.Join(t.TempDir(), "j"), "--root", image, root)
+		if code != exitError || !strings.Contains(errOut, "a system directory") {
+			t.Errorf("fix --apply --root %s %s: exit %d, stderr %q; want 2, a system directory", image, root, code, errOut)
+		}
+	}
+	requireUntouched(t, filepath.Join(image, "etc", "shadow"), 0o666)
+	if code, _, errOut := webperm(t, "audit", "--format", "json", "--root", image, filepath.Join(image, "etc")); code == exitError {
+		t.Errorf("audit of a system directory refused: %s", errOut)
 	}
 }
 

@@ -146,13 +146,13 @@ the preset is detected from PATH (default: the default preset, when no PATH is g
 			if preset == policy.Auto {
 				preset = "default"
 				if len(args) == 1 {
-					roots, err := resolveRoots(args)
+					roots, err := resolveRoots(args, nil)
 					if err != nil {
 						return err
 					}
 					var evidence []string
-					preset, evidence = audit.DetectPreset(afero.NewOsFs(), roots[0], sysroot)
-					why = fmt.Sprintf(" (auto, for %s: %s)", roots[0], describeEvidence(evidence))
+					preset, evidence = audit.DetectPreset(afero.NewOsFs(), roots[0].Path, sysroot)
+					why = fmt.Sprintf(" (auto, for %s: %s)", roots[0].Path, describeEvidence(evidence))
 				}
 			}
 			p, err := policy.Resolve(preset, file)
