@@ -65,9 +65,6 @@ func (sf *systemFlags) register(f *pflag.FlagSet) {
 
 // load reads the audited system's accounts and decides who its web server and PHP run as.
 func (sf *systemFlags) load(fsys afero.Fs) (*audit.Accounts, *audit.WebUser, *audit.WebUser, error) {
-	if sf.sysroot == "" {
-		return nil, nil, nil, withHint(errors.New(`--root "": empty path`), "--root / is the running system; --root DIR a system mounted at DIR")
-	}
 	accounts, err := audit.LoadAccounts(fsys, sf.sysroot)
 	if err != nil {
 		return nil, nil, nil, withHint(fmt.Errorf("reading the system's users: %w", err), "--root DIR must name a system root that has etc/passwd and etc/group")
@@ -232,9 +229,6 @@ func resolveRoots(args []string, accounts *audit.Accounts) ([]*rootpath.Resoluti
 	out := make([]*rootpath.Resolution, 0, len(args))
 	for _, arg := range args {
 		r, err := rv.Resolve(arg)
-		if errors.Is(err, rootpath.ErrEmpty) {
-			return nil, emptyPathError()
-		}
 		if err != nil {
 			return nil, describeRootError(err)
 		}
@@ -245,9 +239,11 @@ func resolveRoots(args []string, accounts *audit.Accounts) ([]*rootpath.Resoluti
 	return out, nil
 }
 
-// emptyPathError refuses "" as a PATH, which must never come to mean the current directory.
-func emptyPathError() error {
-	return withHint(errors.New(`PATH "": empty path`), "name the directory, e.g. /var/www/html; . is the current directory")
+// emptyPathError refuses "" as an argument of c, named as c's usage names it (PATH, JOURNAL,
+// FILE): it must never come to mean the current directory.
+func emptyPathError(c *cobra.Command) error {
+	arg := strings.TrimSuffix(strings.Trim(c.Use[strings.LastIndexByte(c.Use, ' ')+1:], "[]"), "...")
+	return withHint(fmt.Errorf(`%s "": %w`, arg, safefile.ErrEmptyPath), "name it; . is the current directory")
 }
 
 // rootPaths returns the resolved roots, and what each was given as.

@@ -48,9 +48,6 @@ Exit status:
 }
 
 func runExplain(stdout io.Writer, path string, fl *explainFlags) error {
-	if path == "" {
-		return emptyPathError()
-	}
 	color, err := colorWanted(fl.color, stdout, false)
 	if err != nil {
 		return err

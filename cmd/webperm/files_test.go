@@ -266,8 +266,12 @@ func TestEmptyPaths(t *testing.T) {
 		{[]string{"policy", "show", "--policy", ""}, "--policy: empty path"},
 		{[]string{"fix", "--apply", "--plan", ""}, "--plan: empty path"},
 		{[]string{"fix", "--apply", "--journal", "", site}, "--journal: empty path"},
-		{[]string{"undo", ""}, `reading the journal "": empty path`},
-		{[]string{"policy", "check", ""}, `reading the policy "": empty path`},
+		{[]string{"undo", ""}, `JOURNAL "": empty path`},
+		{[]string{"policy", "check", ""}, `FILE "": empty path`},
+		{[]string{"audit", ""}, `PATH "": empty path`},
+		{[]string{"explain", ""}, `PATH "": empty path`},
+		{[]string{"policy", "show", ""}, `PATH "": empty path`},
+		{[]string{"audit", "--root", "", site}, "--root: empty path"},
 	} {
 		code, out, errOut := webpermWithin(t, tc.args...)
 		requireRefused(t, code, out, errOut, "webperm: "+tc.want)

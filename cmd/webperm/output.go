@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -68,11 +69,15 @@ func fileName(name string) string {
 }
 
 // pathFlags are the flags that name a file: "" given to one is refused, not taken for the
-// flag's default (stdout, no policy, a fresh audit, the default journal).
-var pathFlags = []string{"policy", "output", "plan", "journal"}
+// flag's default (stdout, no policy, a fresh audit, the default journal, the host's root).
+var pathFlags = []string{"policy", "output", "plan", "journal", "root"}
 
-// refuseEmptyPaths refuses "" as the value of any of c's pathFlags.
-func refuseEmptyPaths(c *cobra.Command, _ []string) error {
+// refuseEmptyPaths refuses "" as a PATH or the value of any of c's pathFlags: it must never come
+// to mean the current directory, nor a flag's default.
+func refuseEmptyPaths(c *cobra.Command, args []string) error {
+	if slices.Contains(args, "") {
+		return emptyPathError(c)
+	}
 	var err error
 	c.Flags().VisitAll(func(f *pflag.Flag) {
 		for _, name := range pathFlags {
