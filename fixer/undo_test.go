@@ -96,11 +96,13 @@ func TestUndoStates(t *testing.T) {
 	)
 	// How the journal marks the change done: not at all, as a crash leaves it; with the times
 	// the entry has now, as a fix left it that nobody touched since; with earlier times, as a
-	// fix left it that someone (or undo's own chown) touched since.
+	// fix left it that someone (or undo's own chown) touched since; with the times it has now,
+	// modified as it was changed, as a file written in the very clock tick of the fix is.
 	const (
 		notDone = iota
 		doneAsNow
 		doneEarlier
+		doneSameTick
 	)
 	tests := []struct {
 		name     string
@@ -113,6 +115,8 @@ func TestUndoStates(t *testing.T) {
 		{"as the fix left it", false, mkState(suid|0o755, 0, 0), mkState(0o750, 0, 33), mkState(0o750, 0, 33), doneAsNow, wantApplied},
 		{"as the fix left it, not marked done", false, mkState(suid|0o755, 0, 0), mkState(0o750, 0, 33), mkState(0o750, 0, 33), notDone,
 			outcomeWant{Failed, "put back as mode 0755, owner 0:0 but without its setuid bit: its journal does not mark the change done"}},
+		{"as the fix left it, written in the tick of the fix", false, mkState(suid|0o755, 0, 0), mkState(0o750, 0, 33), mkState(0o750, 0, 33), doneSameTick,
+			outcomeWant{Failed, "put back as mode 0755, owner 0:0 but without its setuid bit: it was written at the moment of the fix"}},
 		{"as the fix left it, touched since", false, mkState(suid|0o755, 0, 0), mkState(0o750, 0, 33), mkState(0o750, 0, 33), doneEarlier,
 			outcomeWant{Failed, "put back as mode 0755, owner 0:0 but without its setuid bit: it was written to or changed since the fix"}},
 		{"as before: a crash came before the change", false, mkState(suid|0o755, 0, 0), mkState(0o750, 0, 33), mkState(suid|0o755, 0, 0), notDone, outcomeWant{Applied, noteAlreadyBefore}},
@@ -165,6 +169,9 @@ func TestUndoStates(t *testing.T) {
 			switch tt.done {
 			case doneAsNow:
 				entries[0].Done = &Done{Dev: s.Dev, Ino: s.Ino, Ctime: time.Unix(s.Ctim.Unix()).UTC(), Mtime: time.Unix(s.Mtim.Unix()).UTC()}
+			case doneSameTick:
+				ctime := time.Unix(s.Ctim.Unix()).UTC()
+				entries[0].Done = &Done{Dev: s.Dev, Ino: s.Ino, Ctime: ctime, Mtime: ctime}
 			case doneEarlier:
 				entries[0].Done = &Done{Dev: s.Dev, Ino: s.Ino, Ctime: time.Unix(s.Ctim.Unix()).Add(-time.Second), Mtime: time.Unix(s.Mtim.Unix()).Add(-time.Hour)}
 			}
