@@ -60,6 +60,14 @@ func TestUndoGivesNoSetIDToARewrittenFile(t *testing.T) {
 			if listed != tt.rewrite {
 				t.Errorf("undo lists the file as left without its setgid bit: %v, want %v\n%s", listed, tt.rewrite, r.stdout)
 			}
+
+			// Undo again: nothing changes, and a bit left off is still left off, and said so.
+			before := snapshot(t, h.home)
+			r = runWebperm(t, bin, "undo", journal)
+			requireUnchanged(t, before, snapshot(t, h.home))
+			if r.code != tt.wantCode || strings.Contains(r.stdout, left) != tt.rewrite {
+				t.Errorf("second undo: exit %d, want %d, listing the file: %v\n%s%s", r.code, tt.wantCode, tt.rewrite, r.stdout, r.stderr)
+			}
 		})
 	}
 }
