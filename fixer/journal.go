@@ -559,8 +559,11 @@ func parseDone(line []byte, n int, schema string, entries []JournalEntry) error 
 	if err := decodeLine(line, doneShape, &jd); err != nil {
 		return err
 	}
-	if len(entries) == 0 || entries[len(entries)-1].Line != n-1 || jd.Done != n-1 {
-		return fmt.Errorf("done %d: a done line follows the entry it marks done and names its line, %d", jd.Done, n-1)
+	if len(entries) == 0 || entries[len(entries)-1].Line != n-1 {
+		return fmt.Errorf("a done line follows the entry it marks done, and line %d is none", n-1)
+	}
+	if jd.Done != n-1 {
+		return fmt.Errorf("done %d: a done line names the line of the entry it marks done, %d", jd.Done, n-1)
 	}
 	e := &entries[len(entries)-1]
 	if jd.Dev != e.Dev || jd.Ino != e.Ino {
