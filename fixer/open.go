@@ -23,13 +23,14 @@ import (
 // The system calls, in variables so that a test can force the fallback kernels before 6.6 need
 // and make a call fail.
 var (
-	sysOpenat2  = unix.Openat2
-	sysFstat    = unix.Fstat
-	sysFchownat = unix.Fchownat
-	sysFchmodat = unix.Fchmodat
-	sysChmod    = unix.Chmod
-	sysGetxattr = unix.Getxattr
-	sysSetxattr = unix.Setxattr
+	sysOpenat2     = unix.Openat2
+	sysFstat       = unix.Fstat
+	sysFchownat    = unix.Fchownat
+	sysFchmodat    = unix.Fchmodat
+	sysChmod       = unix.Chmod
+	sysGetxattr    = unix.Getxattr
+	sysSetxattr    = unix.Setxattr
+	sysRemovexattr = unix.Removexattr
 )
 
 // crashPoint names a moment at which a crash leaves the disk in a state undo must handle.
@@ -441,6 +442,15 @@ func capabilityOf(fd int) ([]byte, error) {
 // setCapability gives fd's inode the capabilities caps, a vfs_cap_data.
 func setCapability(fd int, caps []byte) error {
 	return sysSetxattr(procFD(fd), audit.CapabilityXattr, caps, 0)
+}
+
+// removeCapability takes fd's inode's capabilities away, if it has any.
+func removeCapability(fd int) error {
+	err := sysRemovexattr(procFD(fd), audit.CapabilityXattr)
+	if errors.Is(err, unix.ENODATA) || errors.Is(err, unix.ENOTSUP) {
+		return nil
+	}
+	return err
 }
 
 // describeState writes s for a reason: "mode 0644, owner 1000:1000".

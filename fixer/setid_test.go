@@ -259,3 +259,31 @@ func TestUndoOldJournalGivesNoSetID(t *testing.T) {
 	requireFile(t, st.ping, mkState(0o755, 0, 0), nil)
 	requireFile(t, st.raw, setIDRawBefore, nil) // that webperm kept no capabilities to give back
 }
+
+// A file written to while undo runs, after undo judged it untouched and before its chmod gives
+// the setuid bit back, does not keep the bit, nor capabilities.
+func TestUndoSetIDWrittenWhileUndoRuns(t *testing.T) {
+	st := newSetIDTree(t)
+	h, entries := diskApply(t, st.plan, Options{})
+	real := sysFchmodat
+	diskStub(t, &sysFchmodat, func(fd int, path string, mode uint32, flags int) error {
+		if mode&unix.S_ISUID != 0 { // the chmod that gives a setuid bit back: su's or ping's
+			if err := os.WriteFile(procFD(fd), []byte("#!/bin/sh\nexec /bin/sh\n"), 0); err != nil {
+				t.Error(err)
+			}
+		}
+		return real(fd, path, mode, flags)
+	})
+	got, report := collectUndo()
+	if sum := Undo(h, entries, report); sum != (Summary{Applied: 1, Failed: 2}) {
+		t.Errorf("undo: %+v, want raw applied, su and ping failed", sum)
+	}
+	for _, o := range *got {
+		if o.Entry.Path != st.raw && !strings.Contains(o.Reason, "it was written to while undo ran") {
+			t.Errorf("%s: %s %q, want failed: written to while undo ran", filepath.Base(o.Entry.Path), o.Status, o.Reason)
+		}
+	}
+	requireFile(t, st.su, setIDSuFixed, nil)
+	requireFile(t, st.ping, mkState(0o755, 0, 0), nil)
+	requireFile(t, st.raw, setIDRawBefore, diskCapabilityAsStored(t, capNetRaw))
+}

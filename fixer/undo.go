@@ -93,10 +93,36 @@ func undoEntry(rs *rootSet, e *JournalEntry, legacy bool) (note string, r *refus
 			return "", failBecause("put back as %s, but cannot give it its capabilities %s again: %v", describeState(back.state), capabilityText(back.capability), err)
 		}
 	}
+	if r := takeBackIfWritten(fd, in, &back); r != nil {
+		return "", r
+	}
 	if back.withholds() {
 		return "", back.refusal()
 	}
 	return note, nil
+}
+
+// takeBackIfWritten takes the set-id bits and capabilities undo just gave b's file back off it
+// again, should it have been written to since undo looked at it, in, and judged it untouched: a
+// write before undo's chmod would keep them, where one after it has the kernel clear them.
+func takeBackIfWritten(fd int, in inode, b *restoration) *refusal {
+	setID := b.state.Mode & (fs.ModeSetuid | fs.ModeSetgid)
+	if in.typ != audit.TypeFile || (setID == 0 && b.capability == nil) {
+		return nil
+	}
+	if after, err := fstatInode(fd); err == nil && after.mtime.Equal(in.mtime) {
+		return nil
+	}
+	bare := b.state.Mode &^ setID
+	err := chmodFD(fd, bare)
+	if rerr := removeCapability(fd); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return failBecause("it was written to while undo gave it its set-id bits or capabilities back, and undo cannot take them off again: %v; chmod %s it and setcap -r it by hand now", err, policy.OctalMode(bare))
+	}
+	return failBecause("put back as %s but without its set-id bits and capabilities: it was written to while undo ran, and webperm gives a set-id bit or capabilities to no content it cannot vouch for; check the file, then chmod %s it by hand",
+		describeState(State{Mode: bare, UID: b.state.UID, GID: b.state.GID}), policy.OctalMode(b.old))
 }
 
 // restoration is what undo gives an entry back: its old state, less what webperm withholds.
