@@ -303,10 +303,16 @@ func checkSetuidSetgid(c *Case) (string, *Fix, bool) {
 	if bits&fs.ModeSetgid != 0 {
 		who = append(who, fmt.Sprintf("setgid: whoever runs it runs with gid %d", e.GID))
 	}
+	fix := modeFix(c)
+	if e.Capabilities.Has() {
+		// No plan changes capabilities: setcap -r is a person's decision, like the bits beside it.
+		who = append(who, "file capabilities "+e.Capabilities.String()+": whoever runs it gains them, as a setuid bit would give them")
+		fix = nil
+	}
 	if len(who) == 0 {
 		return "", nil, false
 	}
-	return fmt.Sprintf("%s (mode %s)", strings.Join(who, "; "), policy.OctalMode(e.Mode)), modeFix(c), true
+	return fmt.Sprintf("%s (mode %s)", strings.Join(who, "; "), policy.OctalMode(e.Mode)), fix, true
 }
 
 func checkSpecialFile(c *Case) (string, *Fix, bool) {

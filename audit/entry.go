@@ -104,6 +104,8 @@ type Entry struct {
 	ACL *ACL
 	// Label is the entry's SELinux context, empty where there is none.
 	Label string
+	// Capabilities are a file's capabilities (setcap), which count as a set-id bit.
+	Capabilities Capabilities
 }
 
 // Ownership is implemented by the Sys() value of a file system that carries owners but is neither

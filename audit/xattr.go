@@ -16,11 +16,11 @@ const labelXattr = "security.selinux"
 // SELinux attributes of an ordinary file.
 const attrScratch = 256
 
-// readAttrs fills in e's ACL and SELinux label from its extended attributes. Only the operating
-// system's file system has them; every other backend leaves both empty. Attributes are read with
-// the l-variants of the calls, which never follow a symlink. A file system without extended
-// attributes has neither ACLs nor labels: the mode bits are the whole truth there. scratch, which
-// may be nil, is a buffer the caller reuses from entry to entry.
+// readAttrs fills in e's ACL, SELinux label and file capabilities from its extended attributes.
+// Only the operating system's file system has them; every other backend leaves them empty.
+// Attributes are read with the l-variants of the calls, which never follow a symlink. A file
+// system without extended attributes has none of them: the mode bits are the whole truth there.
+// scratch, which may be nil, is a buffer the caller reuses from entry to entry.
 func readAttrs(fsys afero.Fs, e *Entry, scratch []byte) error {
 	if _, ok := fsys.(*afero.OsFs); !ok {
 		return nil
@@ -48,6 +48,10 @@ func readAttrs(fsys afero.Fs, e *Entry, scratch []byte) error {
 				return err
 			}
 			e.Label = string(bytes.TrimRight(v, "\x00"))
+		case CapabilityXattr:
+			if e.Capabilities, err = readCapabilities(e.Path); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -105,4 +109,20 @@ func isErrno(err error, errnos []unix.Errno) bool {
 		}
 	}
 	return false
+}
+
+// readCapabilities reads and decodes path's file capabilities into a buffer of the largest valid
+// size, which stays on the stack: the walker allocates nothing for them per entry.
+func readCapabilities(path string) (Capabilities, error) {
+	var buf [CapabilityMaxSize]byte
+	n, err := unix.Lgetxattr(path, CapabilityXattr, buf[:])
+	switch {
+	case err == nil:
+		return ParseCapabilities(buf[:n])
+	case isErrno(err, []unix.Errno{unix.ENODATA, unix.ENOTSUP}):
+		return Capabilities{}, nil
+	case errors.Is(err, unix.ERANGE):
+		return Capabilities{}, errCapabilityTooLarge
+	}
+	return Capabilities{}, fmt.Errorf("reading %s: %w", CapabilityXattr, err)
 }

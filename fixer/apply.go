@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/webperm/webperm/audit"
 )
 
 // Status is what became of one action or journal entry.
@@ -54,7 +56,8 @@ func (s *Summary) add(st Status) {
 type Options struct {
 	// IncludeAncestors changes Action.Ancestor entries too; otherwise each is Skipped.
 	IncludeAncestors bool
-	// Journal is where each change is recorded before it is made; nil: none (tests).
+	// Journal is where each change is recorded before it is made, and marked done after; nil:
+	// none (tests).
 	Journal *Journal
 	// Report is called once per action, in plan order; it may be nil.
 	Report func(Outcome)
@@ -113,10 +116,40 @@ func applyAction(rs *rootSet, a *Action, opt Options) *refusal {
 			return failBecause("the journal does not list its root %s as the plan does; nothing was changed", a.Root)
 		}
 		e := JournalEntry{Path: a.Path, Root: a.Root, Ancestor: a.Ancestor, Type: a.Type, Dev: a.Dev, Ino: a.Ino, Old: a.Current, New: a.Target}
+		if a.Type == audit.TypeFile && a.Chown() {
+			// The chown clears them: only the journal keeps them for undo.
+			caps, err := capabilityOf(fd)
+			if err != nil {
+				return failBecause("cannot read its capabilities, which the chown would clear: %v; nothing was changed", err)
+			}
+			e.Capability = caps
+		}
 		if err := opt.Journal.record(e); err != nil {
 			return failBecause("%v; nothing was changed", err)
 		}
 		reachCrashPoint(crashJournaled)
 	}
-	return change(fd, in, a.Target)
+	if r := change(fd, in, a.Target); r != nil {
+		return r
+	}
+	reachCrashPoint(crashChanged)
+	if opt.Journal == nil {
+		return nil
+	}
+	return markDone(opt.Journal, fd)
+}
+
+// markDone writes the done line of the change just made to fd's inode, with the times fstat
+// gives through fd.
+func markDone(j *Journal, fd int) *refusal {
+	const undone = "; undo will put it back but give it no set-id bit or capability"
+	in, err := fstatInode(fd)
+	if err != nil {
+		return failBecause("changed it, then cannot stat it to mark the change done: %v%s", err, undone)
+	}
+	if err := j.done(Done{Dev: in.dev, Ino: in.ino, Ctime: in.ctime, Mtime: in.mtime}); err != nil {
+		return failBecause("changed it, but %v%s", err, undone)
+	}
+	reachCrashPoint(crashDone)
+	return nil
 }

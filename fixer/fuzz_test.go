@@ -16,10 +16,11 @@ import (
 var journalError = regexp.MustCompile(`^fuzz:[0-9]+: [a-z][^\n]*$`)
 
 // ReadJournal never panics, words every refusal as name:line: message, and whatever it accepts
-// it accepts again, unchanged, once apply's writer has written it back.
+// it accepts again, unchanged, once apply's writer has written it back (as webperm/journal/v2).
 func FuzzReadJournal(f *testing.F) {
 	f.Add([]byte(testHeader))
 	f.Add([]byte(testHeader + testEntry))
+	f.Add([]byte(testHeaderV2 + testEntry + testDone + testCapEntry))
 	for _, c := range journalCorrupt {
 		f.Add([]byte(c.data))
 	}
@@ -57,6 +58,13 @@ func FuzzReadJournal(f *testing.F) {
 				t.Fatalf("cannot write entry %d back: %v", e.Line, err)
 			}
 			b.Write(line)
+			if e.Done != nil {
+				line, err := marshalDone(e.Line, *e.Done)
+				if err != nil {
+					t.Fatalf("cannot write the done line of entry %d back: %v", e.Line, err)
+				}
+				b.Write(line)
+			}
 		}
 		h2, entries2, err := ReadJournal("fuzz", bytes.NewReader(b.Bytes()))
 		if err != nil {

@@ -2,6 +2,7 @@ package fixer
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,15 +20,26 @@ import (
 )
 
 // The journal is what undo works from: JSON lines, a header first, then one entry per change,
-// each written and fsync'd before the change is made. A crash therefore leaves at worst one entry
-// whose change was never made, or was half made, and undo recognises both.
+// each written and fsync'd before the change is made, and after it a done line, written and
+// fsync'd once the change is made, with the inode's change and modification times as the change
+// left them. A crash therefore leaves at worst one entry whose change was never made, or was half
+// made, or was made but not marked done, and undo recognises all three. The done line is what lets
+// undo give a set-id bit or capabilities back: only to a file nobody wrote or changed since.
 
-// JournalSchema names the journal format, in its header line. Fields are never added to it: a
-// reader refuses every field it does not know.
-const JournalSchema = "webperm/journal/v1"
+// JournalSchema names the journal format webperm writes, in its header line. Fields are never
+// added to a schema: a reader refuses every field it does not know, so that an older webperm
+// meets a journal it cannot read in full with a clear "schema" refusal, never an unknown field.
+const JournalSchema = "webperm/journal/v2"
+
+// journalSchemaV1 is the journal of webperm before done lines, still read and undone: it records
+// no file's times after the fix, so undo gives none of its files a set-id bit back.
+const journalSchemaV1 = "webperm/journal/v1"
 
 // JournalHeader is a journal's first line.
 type JournalHeader struct {
+	// Schema is the schema the journal was read with; CreateJournal writes JournalSchema whatever
+	// it holds.
+	Schema  string
 	Version string // webperm's, that wrote the journal
 	Created time.Time
 	Roots   []Root // as the audit saw them: undo opens nothing below a root that is not still it
@@ -40,7 +52,22 @@ type JournalEntry struct {
 	Type       audit.Type
 	Dev, Ino   uint64
 	Old, New   State
-	Line       int // its line in the file, for messages; 0 for an entry not read from one
+	// Capability is a regular file's security.capability before a change that chowns it, which
+	// clears it; nil where the change chowns nothing, or the file had none.
+	Capability []byte
+	// Done is how the change left the inode, from the line apply writes once the change is made;
+	// nil where there is none: a webperm/journal/v1 journal, or a change a crash or a failure
+	// left unconfirmed.
+	Done *Done
+	Line int // its line in the file, for messages; 0 for an entry not read from one
+}
+
+// Done is what fstat said of an inode right after apply changed it, through the descriptor it
+// changed it by. Any later write changes its modification and change times, and any chmod,
+// chown or change of its attributes its change time.
+type Done struct {
+	Dev, Ino     uint64
+	Ctime, Mtime time.Time
 }
 
 // Journal records changes as they are made. It is not safe for concurrent use.
@@ -48,6 +75,9 @@ type Journal struct {
 	f     *os.File
 	name  string
 	roots map[string]Root
+	lines int // lines written
+	// pending is the line of the entry last recorded, until its change is marked done; 0: none.
+	pending int
 	// err is the first write that failed. Nothing is written after it: a half-written line can
 	// then only be the last, which a reader recognises as a crash's.
 	err error
@@ -78,7 +108,21 @@ type journalEntryJSON struct {
 	Ino        uint64    `json:"ino"`
 	Old        jsonState `json:"old"`
 	New        jsonState `json:"new"`
+	// CapabilityBase64 is the exact bytes of Capability, a binary vfs_cap_data.
+	CapabilityBase64 string `json:"capability_base64,omitempty"`
 }
+
+// journalDoneJSON is a done line: Done names the line of the entry it confirms, the line before.
+type journalDoneJSON struct {
+	Done  int    `json:"done"`
+	Dev   uint64 `json:"dev"`
+	Ino   uint64 `json:"ino"`
+	Ctime string `json:"ctime"`
+	Mtime string `json:"mtime"`
+}
+
+// doneTime is how a done line writes a time: UTC, to the nanosecond, every digit written.
+const doneTime = "2006-01-02T15:04:05.000000000Z07:00"
 
 // CreateJournal creates a new journal at path, never replacing a file or following a symlink
 // there, and makes its header line durable before it returns.
@@ -133,11 +177,8 @@ func (j *Journal) Close() error {
 
 // record appends e and makes it durable. An entry undo would refuse to read is never written.
 func (j *Journal) record(e JournalEntry) error {
-	if j.err != nil {
-		return j.err
-	}
-	if j.f == nil {
-		return fmt.Errorf("journal %s is closed", j.name)
+	if err := j.writable(); err != nil {
+		return err
 	}
 	if err := checkEntry(e, j.roots); err != nil {
 		return fmt.Errorf("cannot record the change in journal %s: %v", j.name, err)
@@ -146,7 +187,40 @@ func (j *Journal) record(e JournalEntry) error {
 	if err != nil {
 		return fmt.Errorf("cannot record the change in journal %s: %v", j.name, err)
 	}
+	j.pending = 0
+	if err := j.write(line); err != nil {
+		return err
+	}
+	j.pending = j.lines
+	return nil
+}
+
+// done marks the change of the entry last recorded as made, and d as how it left the inode, and
+// makes that durable.
+func (j *Journal) done(d Done) error {
+	if err := j.writable(); err != nil {
+		return err
+	}
+	if j.pending == 0 {
+		return fmt.Errorf("journal %s has no change waiting to be marked done", j.name)
+	}
+	line, err := marshalDone(j.pending, d)
+	if err != nil {
+		return fmt.Errorf("cannot mark the change done in journal %s: %v", j.name, err)
+	}
+	j.pending = 0
 	return j.write(line)
+}
+
+// writable says why nothing more can be written, if so: the journal is closed, or a write failed.
+func (j *Journal) writable() error {
+	if j.err != nil {
+		return j.err
+	}
+	if j.f == nil {
+		return fmt.Errorf("journal %s is closed", j.name)
+	}
+	return nil
 }
 
 // write appends one whole line with a single write, then fsyncs it.
@@ -159,6 +233,7 @@ func (j *Journal) write(line []byte) error {
 		j.err = fmt.Errorf("cannot write to journal %s: %v", j.name, unwrapPathError(err))
 		return j.err
 	}
+	j.lines++
 	return nil
 }
 
@@ -188,7 +263,21 @@ func marshalEntry(e JournalEntry) ([]byte, error) {
 	}
 	je.Path, je.PathBase64 = encodePath(e.Path)
 	je.Root, je.RootBase64 = encodePath(e.Root)
+	if e.Capability != nil {
+		je.CapabilityBase64 = base64.StdEncoding.EncodeToString(e.Capability)
+	}
 	return marshalLine(je)
+}
+
+// marshalDone writes the done line of the entry on line entry.
+func marshalDone(entry int, d Done) ([]byte, error) {
+	return marshalLine(journalDoneJSON{
+		Done:  entry,
+		Dev:   d.Dev,
+		Ino:   d.Ino,
+		Ctime: d.Ctime.UTC().Format(doneTime),
+		Mtime: d.Mtime.UTC().Format(doneTime),
+	})
 }
 
 // marshalLine writes v as one line: encoding/json escapes every newline within a string.
@@ -276,6 +365,14 @@ func checkEntry(e JournalEntry, roots map[string]Root) error {
 	if e.Old == e.New {
 		return errors.New("old and new are the same state: a journal records only changes")
 	}
+	if e.Capability != nil {
+		if e.Type != audit.TypeFile || (e.Old.UID == e.New.UID && e.Old.GID == e.New.GID) {
+			return errors.New("capability_base64: a journal records capabilities only where a change chowns a regular file, which clears them")
+		}
+		if _, err := audit.ParseCapabilities(e.Capability); err != nil {
+			return fmt.Errorf("capability_base64: %v", err)
+		}
+	}
 	return nil
 }
 
@@ -303,8 +400,12 @@ func ReadJournal(name string, r io.Reader) (JournalHeader, []JournalEntry, error
 		if !complete {
 			// Apply writes each line, newline included, with one write before it changes
 			// anything, so a line without its newline is a crash's: its change was never made.
-			if n == 1 {
+			// A done line is written after its change, which was made.
+			switch {
+			case n == 1:
 				return JournalHeader{}, nil, at(n, errors.New("the header is cut short, as a crash while writing it leaves: webperm changed nothing, so there is nothing to undo"))
+			case bytes.HasPrefix(line, []byte(`{"done":`)):
+				return JournalHeader{}, nil, at(n, errors.New("the line is cut short, as a crash while writing it leaves: it marks the change on the line before done, which was made, so delete the line and undo again; undo then gives that file no set-id bit or capability back"))
 			}
 			return JournalHeader{}, nil, at(n, errors.New("the line is cut short, as a crash while writing it leaves: its change was never made, so delete the line and undo again"))
 		}
@@ -315,7 +416,13 @@ func ReadJournal(name string, r io.Reader) (JournalHeader, []JournalEntry, error
 			}
 			continue
 		}
-		e, err := parseEntry(line, roots)
+		if isDoneLine(line) {
+			if err := parseDone(line, n, h.Schema, entries); err != nil {
+				return JournalHeader{}, nil, at(n, err)
+			}
+			continue
+		}
+		e, err := parseEntry(line, roots, h.Schema)
 		if err != nil {
 			return JournalHeader{}, nil, at(n, err)
 		}
@@ -343,9 +450,9 @@ func parseHeader(line []byte) (JournalHeader, map[string]Root, error) {
 	if err := json.Unmarshal(raw, &schema); err != nil {
 		return JournalHeader{}, nil, errors.New("not a webperm journal: its \"schema\" is not a string")
 	}
-	if schema != JournalSchema {
+	if schema != JournalSchema && schema != journalSchemaV1 {
 		if strings.HasPrefix(schema, "webperm/journal/") {
-			return JournalHeader{}, nil, fmt.Errorf("schema %q: this webperm reads only %s, so undo with the webperm that wrote the journal", schema, JournalSchema)
+			return JournalHeader{}, nil, fmt.Errorf("schema %q: this webperm reads only %s and %s, so undo with the webperm that wrote the journal", schema, journalSchemaV1, JournalSchema)
 		}
 		return JournalHeader{}, nil, fmt.Errorf("not a webperm journal: its schema is %q, not %q", schema, JournalSchema)
 	}
@@ -357,7 +464,7 @@ func parseHeader(line []byte) (JournalHeader, map[string]Root, error) {
 	if err != nil {
 		return JournalHeader{}, nil, fmt.Errorf("created %q: want an RFC 3339 time, such as \"2025-01-02T15:04:05Z\"", jh.Created)
 	}
-	h := JournalHeader{Version: jh.Version, Created: created, Roots: make([]Root, 0, len(jh.Roots))}
+	h := JournalHeader{Schema: schema, Version: jh.Version, Created: created, Roots: make([]Root, 0, len(jh.Roots))}
 	for _, jr := range jh.Roots {
 		p, err := readPath("roots.path", jr.Path, jr.PathBase64)
 		if err != nil {
@@ -372,9 +479,13 @@ func parseHeader(line []byte) (JournalHeader, map[string]Root, error) {
 	return h, roots, nil
 }
 
-func parseEntry(line []byte, roots map[string]Root) (JournalEntry, error) {
+func parseEntry(line []byte, roots map[string]Root, schema string) (JournalEntry, error) {
 	var je journalEntryJSON
-	if err := decodeLine(line, entryShape, &je); err != nil {
+	sh := entryShape
+	if schema == journalSchemaV1 {
+		sh = entryShapeV1
+	}
+	if err := decodeLine(line, sh, &je); err != nil {
 		return JournalEntry{}, err
 	}
 	var e JournalEntry
@@ -404,10 +515,60 @@ func parseEntry(line []byte, roots map[string]Root) (JournalEntry, error) {
 	if e.New, err = je.New.state(); err != nil {
 		return JournalEntry{}, fmt.Errorf("new: %v", err)
 	}
+	if je.CapabilityBase64 != "" {
+		if e.Capability, err = base64.StdEncoding.DecodeString(je.CapabilityBase64); err != nil {
+			return JournalEntry{}, fmt.Errorf("capability_base64: %v", err)
+		}
+	}
 	if err := checkEntry(e, roots); err != nil {
 		return JournalEntry{}, err
 	}
 	return e, nil
+}
+
+// isDoneLine reports whether a whole line is a done line, which alone has a "done" field.
+func isDoneLine(line []byte) bool {
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(line, &probe) != nil {
+		return false
+	}
+	_, ok := probe["done"]
+	return ok
+}
+
+// parseDone reads the done line on line n and gives it to the entry it confirms, which must be
+// the last of entries, read from the line before.
+func parseDone(line []byte, n int, schema string, entries []JournalEntry) error {
+	if schema == journalSchemaV1 {
+		return fmt.Errorf("a done line, which a %s journal never holds", journalSchemaV1)
+	}
+	var jd journalDoneJSON
+	if err := decodeLine(line, doneShape, &jd); err != nil {
+		return err
+	}
+	if len(entries) == 0 || entries[len(entries)-1].Line != n-1 {
+		return fmt.Errorf("a done line follows the entry it marks done, and line %d is none", n-1)
+	}
+	if jd.Done != n-1 {
+		return fmt.Errorf("done %d: a done line names the line of the entry it marks done, %d", jd.Done, n-1)
+	}
+	e := &entries[len(entries)-1]
+	if jd.Dev != e.Dev || jd.Ino != e.Ino {
+		return fmt.Errorf("dev %d and ino %d are not those of the entry on line %d, %d and %d: a change never makes another inode", jd.Dev, jd.Ino, e.Line, e.Dev, e.Ino)
+	}
+	d := Done{Dev: jd.Dev, Ino: jd.Ino}
+	for _, t := range []struct {
+		field, text string
+		out         *time.Time
+	}{{"ctime", jd.Ctime, &d.Ctime}, {"mtime", jd.Mtime, &d.Mtime}} {
+		v, err := time.Parse(time.RFC3339Nano, t.text)
+		if err != nil {
+			return fmt.Errorf("%s %q: want an RFC 3339 time to the nanosecond, such as \"2025-01-02T15:04:05.123456789Z\"", t.field, t.text)
+		}
+		*t.out = v.UTC()
+	}
+	e.Done = &d
+	return nil
 }
 
 // readPath reads a path field and its base64 twin, as encodePath writes them. Where both are
@@ -489,10 +650,15 @@ var (
 	headerShape = &shape{[]shapeField{
 		{name: "schema"}, {name: "version"}, {name: "created"}, {name: "roots", sub: rootShape},
 	}}
-	entryShape = &shape{[]shapeField{
+	entryShapeV1 = &shape{[]shapeField{
 		{name: "path"}, {name: "path_base64", optional: true}, {name: "root"}, {name: "root_base64", optional: true},
 		{name: "ancestor"}, {name: "type"}, {name: "dev"}, {name: "ino"},
 		{name: "old", sub: stateShape}, {name: "new", sub: stateShape},
+	}}
+	entryShape = &shape{append(entryShapeV1.fields[:len(entryShapeV1.fields):len(entryShapeV1.fields)],
+		shapeField{name: "capability_base64", optional: true})}
+	doneShape = &shape{[]shapeField{
+		{name: "done"}, {name: "dev"}, {name: "ino"}, {name: "ctime"}, {name: "mtime"},
 	}}
 )
 
@@ -608,6 +774,8 @@ func jsonKind(t reflect.Type) string {
 		return "a string"
 	case reflect.Bool:
 		return "true or false"
+	case reflect.Int:
+		return "a whole number"
 	case reflect.Uint32:
 		return "a whole number from 0 to 4294967295"
 	case reflect.Uint64:

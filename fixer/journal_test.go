@@ -14,10 +14,15 @@ import (
 	"github.com/webperm/webperm/audit"
 )
 
-// A valid journal's lines, for the tables below to break.
+// A valid journal's lines, for the tables below to break: testHeader is a webperm/journal/v1
+// header, which an earlier webperm wrote, testHeaderV2 today's; testDone marks testEntry done.
 const (
-	testHeader = `{"schema":"webperm/journal/v1","version":"1.2.0","created":"2026-11-21T10:00:00Z","roots":[{"path":"/srv/www","dev":2049,"ino":128}]}` + "\n"
-	testEntry  = `{"path":"/srv/www/index.php","root":"/srv/www","ancestor":false,"type":"file","dev":2049,"ino":130,"old":{"mode":"0666","uid":1000,"gid":1000},"new":{"mode":"0640","uid":1000,"gid":33}}` + "\n"
+	testHeader   = `{"schema":"webperm/journal/v1","version":"1.2.0","created":"2026-11-21T10:00:00Z","roots":[{"path":"/srv/www","dev":2049,"ino":128}]}` + "\n"
+	testHeaderV2 = `{"schema":"webperm/journal/v2","version":"1.3.0","created":"2026-11-21T10:00:00Z","roots":[{"path":"/srv/www","dev":2049,"ino":128}]}` + "\n"
+	testDone     = `{"done":2,"dev":2049,"ino":130,"ctime":"2026-11-21T10:00:01.000000002Z","mtime":"2026-11-20T09:00:00.500000000Z"}` + "\n"
+	// testCapEntry chowns a file with cap_net_bind_service=ep, which the journal keeps.
+	testCapEntry = `{"path":"/srv/www/ping","root":"/srv/www","ancestor":false,"type":"file","dev":2049,"ino":131,"old":{"mode":"4755","uid":0,"gid":0},"new":{"mode":"4750","uid":0,"gid":33},"capability_base64":"AQAAAgAEAAAAAAAAAAAAAAAAAAA="}` + "\n"
+	testEntry    = `{"path":"/srv/www/index.php","root":"/srv/www","ancestor":false,"type":"file","dev":2049,"ino":130,"old":{"mode":"0666","uid":1000,"gid":1000},"new":{"mode":"0640","uid":1000,"gid":33}}` + "\n"
 )
 
 // entryWith is testEntry with one field's value replaced: field is the JSON text up to and
@@ -65,9 +70,9 @@ var journalCorrupt = []struct {
 	{"CRLF blank line", testHeader + "\r\n", "j:2: empty line: each line holds one JSON object"},
 	{"no schema", `{"version":"1.2.0"}` + "\n", `j:1: not a webperm journal: its first line has no "schema"`},
 	{"entry first", testEntry, `j:1: not a webperm journal: its first line has no "schema"`},
-	{"a plan", `{"schema":"webperm/plan/v1"}` + "\n", `j:1: not a webperm journal: its schema is "webperm/plan/v1", not "webperm/journal/v1"`},
+	{"a plan", `{"schema":"webperm/plan/v1"}` + "\n", `j:1: not a webperm journal: its schema is "webperm/plan/v1", not "webperm/journal/v2"`},
 	{"schema not a string", `{"schema":1}` + "\n", `j:1: not a webperm journal: its "schema" is not a string`},
-	{"newer schema", `{"schema":"webperm/journal/v2","version":"9"}` + "\n", `j:1: schema "webperm/journal/v2": this webperm reads only webperm/journal/v1, so undo with the webperm that wrote the journal`},
+	{"newer schema", `{"schema":"webperm/journal/v3","version":"9"}` + "\n", `j:1: schema "webperm/journal/v3": this webperm reads only webperm/journal/v1 and webperm/journal/v2, so undo with the webperm that wrote the journal`},
 	{"header unknown field", strings.Replace(testHeader, `"roots"`, `"user":"x","roots"`, 1), `j:1: unknown field "user"`},
 	{"header field in another case", strings.Replace(testHeader, `"version"`, `"Version"`, 1), `j:1: unknown field "Version"`},
 	{"header missing roots", `{"schema":"webperm/journal/v1","version":"1","created":"2026-11-21T10:00:00Z"}` + "\n", `j:1: missing field "roots"`},
@@ -112,6 +117,21 @@ var journalCorrupt = []struct {
 	// undo changes.
 	{"base64 disagrees", testHeader + strings.Replace(testEntry, `"root"`, `"path_base64":"L3Nydi93d3cv/w==","root"`, 1), `j:2: path "/srv/www/index.php" disagrees with path_base64, whose path it must show with each invalid byte as U+FFFD`},
 	{"second entry bad", testHeader + testEntry + entryWith(`"type":`, `"fifo"`), `j:3: type "fifo": webperm changes only files and directories`},
+	// Done lines and capabilities: webperm/journal/v2 alone has them, where apply writes them.
+	{"done line in a v1 journal", testHeader + testEntry + testDone, `j:3: a done line, which a webperm/journal/v1 journal never holds`},
+	{"capability in a v1 journal", testHeader + testCapEntry, `j:2: unknown field "capability_base64"`},
+	{"done line cut short", testHeaderV2 + testEntry + testDone[:30], "j:3: the line is cut short, as a crash while writing it leaves: it marks the change on the line before done, which was made, so delete the line and undo again; undo then gives that file no set-id bit or capability back"},
+	{"done line first", testHeaderV2 + testDone, `j:2: a done line follows the entry it marks done, and line 1 is none`},
+	{"done line twice", testHeaderV2 + testEntry + testDone + testDone, `j:4: a done line follows the entry it marks done, and line 3 is none`},
+	{"done line naming another line", testHeaderV2 + testEntry + strings.Replace(testDone, `"done":2`, `"done":1`, 1), `j:3: done 1: a done line names the line of the entry it marks done, 2`},
+	{"done line of another inode", testHeaderV2 + testEntry + strings.Replace(testDone, `"ino":130`, `"ino":131`, 1), `j:3: dev 2049 and ino 131 are not those of the entry on line 2, 2049 and 130: a change never makes another inode`},
+	{"done line bad ctime", testHeaderV2 + testEntry + strings.Replace(testDone, `2026-11-21T10:00:01.000000002Z`, `now`, 1), `j:3: ctime "now": want an RFC 3339 time to the nanosecond, such as "2025-01-02T15:04:05.123456789Z"`},
+	{"done line missing mtime", testHeaderV2 + testEntry + strings.Replace(testDone, `,"mtime":"2026-11-20T09:00:00.500000000Z"`, ``, 1), `j:3: missing field "mtime"`},
+	{"done line unknown field", testHeaderV2 + testEntry + strings.Replace(testDone, `"dev"`, `"path":"/etc/shadow","dev"`, 1), `j:3: unknown field "path"`},
+	{"done line a string", testHeaderV2 + testEntry + strings.Replace(testDone, `"done":2`, `"done":"2"`, 1), `j:3: field "done": want a whole number, not string`},
+	{"capability of a chmod", testHeaderV2 + strings.Replace(testCapEntry, `"uid":0,"gid":33`, `"uid":0,"gid":0`, 1), `j:2: capability_base64: a journal records capabilities only where a change chowns a regular file, which clears them`},
+	{"capability not base64", testHeaderV2 + strings.Replace(testCapEntry, `AQAAAgAEAAAAAAAAAAAAAAAAAAA=`, `!`, 1), `j:2: capability_base64: illegal base64 data at input byte 0`},
+	{"capability not a vfs_cap_data", testHeaderV2 + strings.Replace(testCapEntry, `AQAAAgAEAAAAAAAAAAAAAAAAAAA=`, `AQAAAg==`, 1), `j:2: capability_base64: security.capability of 4 bytes: vfs_cap_data revision 2 has 20`},
 }
 
 func TestReadJournalCorrupt(t *testing.T) {
@@ -140,12 +160,12 @@ func TestReadJournal(t *testing.T) {
 		{
 			name:   "header alone",
 			data:   testHeader,
-			header: JournalHeader{Version: "1.2.0", Created: created, Roots: []Root{root}},
+			header: JournalHeader{Schema: journalSchemaV1, Version: "1.2.0", Created: created, Roots: []Root{root}},
 		},
 		{
 			name:   "one entry",
 			data:   testHeader + testEntry,
-			header: JournalHeader{Version: "1.2.0", Created: created, Roots: []Root{root}},
+			header: JournalHeader{Schema: journalSchemaV1, Version: "1.2.0", Created: created, Roots: []Root{root}},
 			entries: []JournalEntry{{
 				Path: "/srv/www/index.php", Root: "/srv/www", Type: audit.TypeFile, Dev: 2049, Ino: 130,
 				Old: mkState(0o666, 1000, 1000), New: mkState(0o640, 1000, 33), Line: 2,
@@ -155,7 +175,7 @@ func TestReadJournal(t *testing.T) {
 			name: "an ancestor, with names and setuid",
 			data: testHeader + `{"path":"/srv","root":"/srv/www","ancestor":true,"type":"dir","dev":2049,"ino":2,` +
 				`"old":{"mode":"4700","uid":0,"gid":0,"owner":"root","group":"root"},"new":{"mode":"0711","uid":0,"gid":0}}` + "\n",
-			header: JournalHeader{Version: "1.2.0", Created: created, Roots: []Root{root}},
+			header: JournalHeader{Schema: journalSchemaV1, Version: "1.2.0", Created: created, Roots: []Root{root}},
 			entries: []JournalEntry{{
 				Path: "/srv", Root: "/srv/www", Ancestor: true, Type: audit.TypeDir, Dev: 2049, Ino: 2,
 				Old: mkState(fs.ModeSetuid|0o700, 0, 0), New: mkState(0o711, 0, 0), Line: 2,
@@ -164,7 +184,24 @@ func TestReadJournal(t *testing.T) {
 		{
 			name:   "no roots",
 			data:   `{"schema":"webperm/journal/v1","version":"","created":"2026-11-21T11:00:00+01:00","roots":[]}` + "\n",
-			header: JournalHeader{Created: created, Roots: []Root{}},
+			header: JournalHeader{Schema: journalSchemaV1, Created: created, Roots: []Root{}},
+		},
+		{
+			name:   "v2: an entry marked done, one not, one with capabilities",
+			data:   testHeaderV2 + testEntry + testDone + strings.Replace(testEntry, `"ino":130`, `"ino":132`, 1) + testCapEntry,
+			header: JournalHeader{Schema: JournalSchema, Version: "1.3.0", Created: created, Roots: []Root{root}},
+			entries: []JournalEntry{{
+				Path: "/srv/www/index.php", Root: "/srv/www", Type: audit.TypeFile, Dev: 2049, Ino: 130,
+				Old: mkState(0o666, 1000, 1000), New: mkState(0o640, 1000, 33), Line: 2,
+				Done: &Done{Dev: 2049, Ino: 130, Ctime: time.Date(2026, 11, 21, 10, 0, 1, 2, time.UTC), Mtime: time.Date(2026, 11, 20, 9, 0, 0, 5e8, time.UTC)},
+			}, {
+				Path: "/srv/www/index.php", Root: "/srv/www", Type: audit.TypeFile, Dev: 2049, Ino: 132,
+				Old: mkState(0o666, 1000, 1000), New: mkState(0o640, 1000, 33), Line: 4,
+			}, {
+				Path: "/srv/www/ping", Root: "/srv/www", Type: audit.TypeFile, Dev: 2049, Ino: 131,
+				Old: mkState(fs.ModeSetuid|0o755, 0, 0), New: mkState(fs.ModeSetuid|0o750, 0, 33), Line: 5,
+				Capability: audit.Capabilities{Version: 2, Permitted: 1 << 10, Effective: true}.Bytes(),
+			}},
 		},
 	}
 	for _, tt := range tests {
@@ -273,7 +310,7 @@ func TestCreateJournal(t *testing.T) {
 		t.Errorf("journal mode %v, want -rw-------", fi.Mode())
 	}
 	data, _ := os.ReadFile(path)
-	want := `{"schema":"webperm/journal/v1","version":"test","created":"2026-11-21T10:00:00Z","roots":[{"path":"/srv/www","dev":1,"ino":2}]}` + "\n"
+	want := `{"schema":"webperm/journal/v2","version":"test","created":"2026-11-21T10:00:00Z","roots":[{"path":"/srv/www","dev":1,"ino":2}]}` + "\n"
 	if string(data) != want {
 		t.Errorf("journal:\n%s\nwant:\n%s", data, want)
 	}
@@ -373,7 +410,8 @@ func TestJournalRecordRefuses(t *testing.T) {
 	}
 }
 
-// Apply writes each change it makes, as the plan has it, before making it.
+// Apply writes each change it makes, as the plan has it, before making it, and marks it done,
+// with the inode's times as the change left them, after.
 func TestApplyJournal(t *testing.T) {
 	diskRequireRoot(t)
 	at := newAttackTree(t)
@@ -389,6 +427,15 @@ func TestApplyJournal(t *testing.T) {
 		if p == crashChowned || p == crashChanged {
 			_, entries := diskReadJournal(t, path)
 			seen = append(seen, len(entries))
+			if last := entries[len(entries)-1]; last.Done != nil {
+				t.Errorf("%s is marked done before its change is made", last.Path)
+			}
+		}
+		if p == crashDone {
+			_, entries := diskReadJournal(t, path)
+			if last := entries[len(entries)-1]; last.Done == nil {
+				t.Errorf("%s is not marked done once its change is", last.Path)
+			}
 		}
 	})
 	sum := Apply(plan, Options{IncludeAncestors: true, Journal: j})
@@ -408,7 +455,14 @@ func TestApplyJournal(t *testing.T) {
 	}
 	var want []JournalEntry
 	for i, a := range plan.Actions {
-		want = append(want, JournalEntry{Path: a.Path, Root: a.Root, Ancestor: a.Ancestor, Type: a.Type, Dev: a.Dev, Ino: a.Ino, Old: a.Current, New: a.Target, Line: i + 2})
+		want = append(want, JournalEntry{Path: a.Path, Root: a.Root, Ancestor: a.Ancestor, Type: a.Type, Dev: a.Dev, Ino: a.Ino, Old: a.Current, New: a.Target, Line: 2 * (i + 1)})
+		// Nothing changed the inode since: its times are still those the done line records.
+		st := diskStat(t, a.Path)
+		ctime, mtime := time.Unix(st.Ctim.Unix()).UTC(), time.Unix(st.Mtim.Unix()).UTC()
+		if d := entries[i].Done; d == nil || d.Dev != a.Dev || d.Ino != a.Ino || !d.Ctime.Equal(ctime) || !d.Mtime.Equal(mtime) {
+			t.Errorf("%s: done %+v, want dev %d, ino %d, ctime %v, mtime %v", a.Path, d, a.Dev, a.Ino, ctime, mtime)
+		}
+		entries[i].Done = nil
 	}
 	if !reflect.DeepEqual(entries, want) {
 		t.Errorf("entries\n%+v\nwant\n%+v", entries, want)

@@ -1,11 +1,13 @@
 package fixer
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -21,11 +23,14 @@ import (
 // The system calls, in variables so that a test can force the fallback kernels before 6.6 need
 // and make a call fail.
 var (
-	sysOpenat2  = unix.Openat2
-	sysFstat    = unix.Fstat
-	sysFchownat = unix.Fchownat
-	sysFchmodat = unix.Fchmodat
-	sysChmod    = unix.Chmod
+	sysOpenat2     = unix.Openat2
+	sysFstat       = unix.Fstat
+	sysFchownat    = unix.Fchownat
+	sysFchmodat    = unix.Fchmodat
+	sysChmod       = unix.Chmod
+	sysGetxattr    = unix.Getxattr
+	sysSetxattr    = unix.Setxattr
+	sysRemovexattr = unix.Removexattr
 )
 
 // crashPoint names a moment at which a crash leaves the disk in a state undo must handle.
@@ -34,7 +39,8 @@ type crashPoint uint8
 const (
 	crashJournaled crashPoint = iota // an entry is in the journal, its change not yet made
 	crashChowned                     // the owner is changed, the mode not yet
-	crashChanged                     // the change is made
+	crashChanged                     // the change is made, not yet marked done
+	crashDone                        // the change is marked done in the journal
 )
 
 // crashHook is set only by tests, which make the process kill itself at one of these moments.
@@ -81,6 +87,7 @@ type inode struct {
 	typ             audit.Type
 	dev, ino, nlink uint64
 	state           State
+	ctime, mtime    time.Time // in UTC
 }
 
 func fstatInode(fd int) (inode, error) {
@@ -95,6 +102,8 @@ func fstatInode(fd int) (inode, error) {
 		ino:   st.Ino,
 		nlink: uint64(st.Nlink),
 		state: State{Mode: policy.FromUnix(st.Mode & 0o7777), UID: st.Uid, GID: st.Gid},
+		ctime: time.Unix(st.Ctim.Unix()).UTC(),
+		mtime: time.Unix(st.Mtim.Unix()).UTC(),
 	}, nil
 }
 
@@ -392,7 +401,6 @@ func change(fd int, in inode, want State) *refusal {
 	if after.state != want {
 		return failBecause("after the change it has %s, not %s", describeState(after.state), describeState(want))
 	}
-	reachCrashPoint(crashChanged)
 	return nil
 }
 
@@ -402,10 +410,45 @@ func change(fd int, in inode, want State) *refusal {
 func chmodFD(fd int, m fs.FileMode) error {
 	err := sysFchmodat(fd, "", policy.UnixMode(m), unix.AT_EMPTY_PATH)
 	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
-		err = sysChmod("/proc/self/fd/"+strconv.Itoa(fd), policy.UnixMode(m))
+		err = sysChmod(procFD(fd), policy.UnixMode(m))
 		if err != nil {
 			err = fmt.Errorf("through /proc/self/fd, as kernels before 6.6 need: %w", err)
 		}
+	}
+	return err
+}
+
+// procFD names the inode fd refers to for the calls that take no descriptor, or no O_PATH
+// one: the link names that very inode, and no path.
+func procFD(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
+
+// capabilityOf returns the security.capability of fd's inode; nil where it has none, or one the
+// kernel would ignore, which grants nothing.
+func capabilityOf(fd int) ([]byte, error) {
+	var buf [audit.CapabilityMaxSize]byte
+	n, err := sysGetxattr(procFD(fd), audit.CapabilityXattr, buf[:])
+	switch {
+	case errors.Is(err, unix.ENODATA), errors.Is(err, unix.ENOTSUP), errors.Is(err, unix.ERANGE):
+		return nil, nil // ERANGE: larger than any valid vfs_cap_data
+	case err != nil:
+		return nil, err
+	}
+	if _, err := audit.ParseCapabilities(buf[:n]); err != nil {
+		return nil, nil
+	}
+	return bytes.Clone(buf[:n]), nil
+}
+
+// setCapability gives fd's inode the capabilities caps, a vfs_cap_data.
+func setCapability(fd int, caps []byte) error {
+	return sysSetxattr(procFD(fd), audit.CapabilityXattr, caps, 0)
+}
+
+// removeCapability takes fd's inode's capabilities away, if it has any.
+func removeCapability(fd int) error {
+	err := sysRemovexattr(procFD(fd), audit.CapabilityXattr)
+	if errors.Is(err, unix.ENODATA) || errors.Is(err, unix.ENOTSUP) {
+		return nil
 	}
 	return err
 }

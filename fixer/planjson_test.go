@@ -65,6 +65,8 @@ func TestReadJSONRefuses(t *testing.T) {
 		{"field twice", `"mode": "0640",`, `"mode": "0640", "mode": "0777",`, `plan.json: field "actions.target.mode" appears twice`},
 		{"field in another case", `"policy": "wordpress",`, `"policy": "wordpress", "Actions": [],`, `plan.json: unknown field "Actions"`},
 		{"mode in another case", `"mode": "0640",`, `"mode": "0640", "MODE": "0606",`, `plan.json: unknown field "actions.target.MODE"`},
+		// A plan has no way to grant capabilities: an edited one asking for them is refused whole.
+		{"capabilities in a target", `"mode": "0640",`, `"mode": "0640", "capabilities": "cap_setuid=ep",`, `unknown field "capabilities"`},
 		{"chmod turned off", `"chmod": true`, `"chmod": false`, `plan.json: action 1 (/var): chown false and chmod false do not follow from current and target, which say false and true`},
 		{"null", `"policy": "wordpress",`, `"policy": null,`, `plan.json: field "policy" is null`},
 		{"unknown field", `"policy": "wordpress",`, `"policy": "wordpress", "extra": 1,`, `unknown field "extra"`},

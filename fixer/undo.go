@@ -1,7 +1,9 @@
 package fixer
 
 import (
+	"fmt"
 	"io/fs"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -29,17 +31,19 @@ const (
 // it is still the inode the journal names, with one name for a regular file. The state each entry
 // is in now decides: as the change left it, or half changed by a crash, and it is restored; as
 // before the change, which a crash before it leaves, and nothing needs doing; anything else, and
-// someone changed it since, so it is left alone. entries must come from ReadJournal, which holds
-// them to what apply writes. report, which may be nil, is called once per entry, in the order
-// undone.
+// someone changed it since, so it is left alone. A set-id bit or capabilities go back only to a
+// file nobody can have rewritten since the fix (see restorationOf). entries must come from
+// ReadJournal, which holds them to what apply writes. report, which may be nil, is called once per
+// entry, in the order undone.
 func Undo(h JournalHeader, entries []JournalEntry, report func(UndoOutcome)) Summary {
 	rs := newRootSet(h.Roots, "journal", "the fix")
 	defer rs.close()
+	legacy := h.Schema == journalSchemaV1
 	var sum Summary
 	for i := len(entries) - 1; i >= 0; i-- {
 		e := &entries[i]
 		o := UndoOutcome{Entry: e, Status: Applied}
-		note, r := undoEntry(rs, e)
+		note, r := undoEntry(rs, e, legacy)
 		if r != nil {
 			o.Status, o.Reason = r.status, r.reason
 		} else {
@@ -53,7 +57,7 @@ func Undo(h JournalHeader, entries []JournalEntry, report func(UndoOutcome)) Sum
 	return sum
 }
 
-func undoEntry(rs *rootSet, e *JournalEntry) (note string, r *refusal) {
+func undoEntry(rs *rootSet, e *JournalEntry, legacy bool) (note string, r *refusal) {
 	if e.Old == e.New {
 		return "", failBecause("old and new are the same state: a journal records only changes")
 	}
@@ -62,59 +66,162 @@ func undoEntry(rs *rootSet, e *JournalEntry) (note string, r *refusal) {
 		return "", r
 	}
 	defer unix.Close(fd)
-	restore, withheld := withoutGrantedSetID(e)
-	withholding := func() *refusal {
-		return failBecause("put back as %s but without its %s bit: while the fix gave it another owner or group, they could rewrite it, and webperm gives a set-id bit to no content it cannot vouch for; check the file, then chmod %s it by hand",
-			describeState(restore), setIDNames(withheld), policy.OctalMode(e.Old.Mode))
-	}
+	// Judged on the inode as undo found it, before its own chown and chmod change its times.
+	back := restorationOf(e, in, legacy)
 	switch cur := in.state; {
 	case cur == e.New:
 	case cur == e.Old:
+		if back.capsWithheld != nil {
+			if caps, err := capabilityOf(fd); err == nil && caps == nil {
+				return "", back.refusal() // an earlier undo put it back as far as webperm will
+			}
+		}
 		return noteAlreadyBefore, nil
-	case withheld != 0 && cur == restore:
-		return "", withholding() // an earlier undo put it back as far as webperm will
+	case back.withholds() && cur == back.state:
+		return "", back.refusal() // an earlier undo put it back as far as webperm will
 	case halfChanged(e, cur):
 		note = noteHalfChanged
 	default:
 		return "", skipBecause("changed since the fix: it has %s, neither the %s the fix left nor the %s it had before",
 			describeState(in.state), describeState(e.New), describeState(e.Old))
 	}
-	if r := change(fd, in, restore); r != nil {
+	if r := change(fd, in, back.state); r != nil {
 		return "", r
 	}
-	if withheld != 0 {
-		return "", withholding()
+	if back.capability != nil {
+		if err := setCapability(fd, back.capability); err != nil {
+			return "", failBecause("put back as %s, but cannot give it its capabilities %s again: %v", describeState(back.state), capabilityText(back.capability), err)
+		}
+	}
+	if r := takeBackIfWritten(fd, in, &back); r != nil {
+		return "", r
+	}
+	if back.withholds() {
+		return "", back.refusal()
 	}
 	return note, nil
 }
 
-// withoutGrantedSetID returns the state undo restores e to: its old state, less a setuid bit
-// where the fix changed its owner, and a setgid bit where it changed its group, and the bits
-// withheld. Restored, they would make what the interim owner or group wrote run as the old one
-// (root, say).
-func withoutGrantedSetID(e *JournalEntry) (State, fs.FileMode) {
-	s := e.Old
-	var withheld fs.FileMode
-	if e.Type == audit.TypeFile {
-		if e.Old.UID != e.New.UID {
-			withheld |= s.Mode & fs.ModeSetuid
-		}
-		if e.Old.GID != e.New.GID {
-			withheld |= s.Mode & fs.ModeSetgid
-		}
+// takeBackIfWritten takes the set-id bits and capabilities undo just gave b's file back off it
+// again, should it have been written to since undo looked at it, in, and judged it untouched: a
+// write before undo's chmod would keep them, where one after it has the kernel clear them.
+func takeBackIfWritten(fd int, in inode, b *restoration) *refusal {
+	setID := b.state.Mode & (fs.ModeSetuid | fs.ModeSetgid)
+	if in.typ != audit.TypeFile || (setID == 0 && b.capability == nil) {
+		return nil
 	}
-	s.Mode &^= withheld
-	return s, withheld
+	if after, err := fstatInode(fd); err == nil && after.mtime.Equal(in.mtime) {
+		return nil
+	}
+	bare := b.state.Mode &^ setID
+	err := chmodFD(fd, bare)
+	if rerr := removeCapability(fd); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return failBecause("it was written to while undo gave it its set-id bits or capabilities back, and undo cannot take them off again: %v; chmod %s it and setcap -r it by hand now", err, policy.OctalMode(bare))
+	}
+	return failBecause("put back as %s but without its set-id bits and capabilities: it was written to while undo ran, and webperm gives a set-id bit or capabilities to no content it cannot vouch for; check the file, then chmod %s it by hand",
+		describeState(State{Mode: bare, UID: b.state.UID, GID: b.state.GID}), policy.OctalMode(b.old))
+}
+
+// restoration is what undo gives an entry back: its old state, less what webperm withholds.
+type restoration struct {
+	state        State
+	withheld     fs.FileMode // set-id bits left off
+	capability   []byte      // capabilities to give back after the change; nil: none
+	capsWithheld []byte      // capabilities left off; nil: none
+	why          string      // why bits or capabilities are left off
+	old          fs.FileMode // the mode before the fix, for the way to give the bits back by hand
+}
+
+func (b *restoration) withholds() bool { return b.withheld != 0 || b.capsWithheld != nil }
+
+// refusal says what was left off and why, and how to give it back by hand.
+func (b *restoration) refusal() *refusal {
+	var what, how []string
+	if b.withheld != 0 {
+		what = append(what, "its "+setIDNames(b.withheld))
+		how = append(how, "chmod "+policy.OctalMode(b.old)+" it")
+	}
+	if b.capsWithheld != nil {
+		caps := capabilityText(b.capsWithheld)
+		what = append(what, "its capabilities "+caps)
+		how = append(how, "setcap '"+caps+"' it")
+	}
+	return failBecause("put back as %s but without %s: %s, and webperm gives a set-id bit or capabilities to no content it cannot vouch for; check the file, then %s by hand",
+		describeState(b.state), strings.Join(what, " and "), b.why, strings.Join(how, " and "))
+}
+
+// restorationOf returns what undo gives e back: its old state, with the set-id bits and
+// capabilities of a regular file only where nobody can have rewritten it since the fix, for what
+// they wrote would then run with them (as root, say). It withholds a setuid bit where the fix
+// changed the owner, and a setgid bit where it changed the group: the interim owner or group could
+// write to it. It withholds all of them unless the journal says how the fix left the inode and
+// the inode is still so (see unvouched).
+func restorationOf(e *JournalEntry, in inode, legacy bool) restoration {
+	b := restoration{state: e.Old, old: e.Old.Mode}
+	setID := e.Old.Mode & (fs.ModeSetuid | fs.ModeSetgid)
+	if e.Type != audit.TypeFile || (setID == 0 && e.Capability == nil) {
+		return b
+	}
+	if e.Old.UID != e.New.UID {
+		b.withheld |= setID & fs.ModeSetuid
+	}
+	if e.Old.GID != e.New.GID {
+		b.withheld |= setID & fs.ModeSetgid
+	}
+	if b.withheld != 0 {
+		b.why = "while the fix gave it another owner or group, they could rewrite it"
+	}
+	if why := unvouched(e.Done, in, legacy); why != "" {
+		if b.withheld != setID || e.Capability != nil {
+			b.why = why // what the owner's reason covers not
+		}
+		b.withheld = setID
+		b.capsWithheld = e.Capability
+	} else {
+		b.capability = e.Capability
+	}
+	b.state.Mode &^= b.withheld
+	return b
+}
+
+// unvouched says why the inode undo found, in, may hold what someone wrote since the fix; empty
+// when it cannot: it is as the done line says the fix left it. Any write changes a file's
+// modification and change times, any chmod, chown or change of an attribute its change time; a
+// kernel without fine-grained timestamps gives two changes in one clock tick the same times,
+// which the fix's times disclose: a file written in the tick of the fix is not vouched for.
+func unvouched(d *Done, in inode, legacy bool) string {
+	switch {
+	case d == nil && legacy:
+		return "its journal, from a webperm that wrote " + journalSchemaV1 + ", does not record how the fix left it, so nothing tells whether it was rewritten since"
+	case d == nil:
+		return "its journal does not mark the change done (the fix stopped or failed there), so nothing tells whether it was rewritten since"
+	case !d.Mtime.Before(d.Ctime):
+		return fmt.Sprintf("it was written at the moment of the fix (modified %s, changed %s), so nothing tells whether before or after", d.Mtime.Format(doneTime), d.Ctime.Format(doneTime))
+	case !in.ctime.Equal(d.Ctime) || !in.mtime.Equal(d.Mtime):
+		return fmt.Sprintf("it was written to or changed since the fix: changed %s and modified %s, where the fix left it changed %s and modified %s",
+			in.ctime.Format(doneTime), in.mtime.Format(doneTime), d.Ctime.Format(doneTime), d.Mtime.Format(doneTime))
+	}
+	return ""
+}
+
+// capabilityText writes a vfs_cap_data as setcap takes it; ReadJournal and capabilityOf let
+// through none it cannot decode.
+func capabilityText(caps []byte) string {
+	c, _ := audit.ParseCapabilities(caps)
+	return c.String()
 }
 
 func setIDNames(m fs.FileMode) string {
 	switch m {
 	case fs.ModeSetuid:
-		return "setuid"
+		return "setuid bit"
 	case fs.ModeSetgid:
-		return "setgid"
+		return "setgid bit"
 	}
-	return "setuid and setgid"
+	return "setuid and setgid bits"
 }
 
 // halfChanged reports whether cur is a state a crash between the chown and the chmod leaves:

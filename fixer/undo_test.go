@@ -1,6 +1,7 @@
 package fixer
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/policy"
 )
 
 // diskApply applies plan with a journal, as webperm fix does, and returns the journal read back
@@ -84,39 +86,64 @@ func TestUndo(t *testing.T) {
 	}
 }
 
-// The state an entry is in decides what undo does with it.
+// The state an entry is in decides what undo does with it, and whether the journal marks its
+// change done, with the times the entry still has, whether a set-id bit goes back.
 func TestUndoStates(t *testing.T) {
 	diskRequireRoot(t)
 	const (
 		suid = fs.ModeSetuid
 		sgid = fs.ModeSetgid
 	)
+	// How the journal marks the change done: not at all, as a crash leaves it; with the times
+	// the entry has now, as a fix left it that nobody touched since; with earlier times, as a
+	// fix left it that someone (or undo's own chown) touched since; with the times it has now,
+	// modified as it was changed, as a file written in the very clock tick of the fix is.
+	const (
+		notDone = iota
+		doneAsNow
+		doneEarlier
+		doneSameTick
+	)
 	tests := []struct {
 		name     string
 		dir      bool
 		old, new State
 		now      State // the entry's state when undo runs
+		done     int
 		want     outcomeWant
 	}{
-		{"as the fix left it", false, mkState(suid|0o755, 0, 0), mkState(0o750, 0, 33), mkState(0o750, 0, 33), wantApplied},
-		{"as before: a crash came before the change", false, mkState(suid|0o755, 0, 0), mkState(0o750, 0, 33), mkState(suid|0o755, 0, 0), outcomeWant{Applied, noteAlreadyBefore}},
-		{"apply stopped after the chown: setuid cleared", false, mkState(suid|0o755, 0, 0), mkState(0o750, 0, 33), mkState(0o755, 0, 33), outcomeWant{Applied, noteHalfChanged}},
-		{"apply stopped after the chown: setuid and setgid cleared, setgid withheld", false, mkState(suid|sgid|0o755, 0, 0), mkState(0o750, 0, 33), mkState(0o755, 0, 33),
-			outcomeWant{Failed, "put back as mode 4755, owner 0:0 but without its setgid bit"}},
-		{"apply stopped after the chown of a plain file", false, mkState(0o666, 1000, 1000), mkState(0o644, 0, 33), mkState(0o666, 0, 33), outcomeWant{Applied, noteHalfChanged}},
-		{"undo stopped after its chown", false, mkState(suid|0o755, 0, 0), mkState(suid|0o750, 0, 33), mkState(0o750, 0, 0), outcomeWant{Applied, noteHalfChanged}},
+		{"as the fix left it", false, mkState(suid|0o755, 0, 0), mkState(0o750, 0, 33), mkState(0o750, 0, 33), doneAsNow, wantApplied},
+		{"as the fix left it, not marked done", false, mkState(suid|0o755, 0, 0), mkState(0o750, 0, 33), mkState(0o750, 0, 33), notDone,
+			outcomeWant{Failed, "put back as mode 0755, owner 0:0 but without its setuid bit: its journal does not mark the change done"}},
+		{"as the fix left it, written in the tick of the fix", false, mkState(suid|0o755, 0, 0), mkState(0o750, 0, 33), mkState(0o750, 0, 33), doneSameTick,
+			outcomeWant{Failed, "put back as mode 0755, owner 0:0 but without its setuid bit: it was written at the moment of the fix"}},
+		{"as the fix left it, touched since", false, mkState(suid|0o755, 0, 0), mkState(0o750, 0, 33), mkState(0o750, 0, 33), doneEarlier,
+			outcomeWant{Failed, "put back as mode 0755, owner 0:0 but without its setuid bit: it was written to or changed since the fix"}},
+		{"as before: a crash came before the change", false, mkState(suid|0o755, 0, 0), mkState(0o750, 0, 33), mkState(suid|0o755, 0, 0), notDone, outcomeWant{Applied, noteAlreadyBefore}},
+		{"apply stopped after the chown: setuid cleared", false, mkState(suid|0o755, 0, 0), mkState(0o750, 0, 33), mkState(0o755, 0, 33), notDone,
+			outcomeWant{Failed, "put back as mode 0755, owner 0:0 but without its setuid bit: its journal does not mark the change done"}},
+		{"apply stopped after the chown: setuid and setgid cleared", false, mkState(suid|sgid|0o755, 0, 0), mkState(0o750, 0, 33), mkState(0o755, 0, 33), notDone,
+			outcomeWant{Failed, "put back as mode 0755, owner 0:0 but without its setuid and setgid bits: its journal does not mark the change done"}},
+		{"apply stopped after the chown of a plain file", false, mkState(0o666, 1000, 1000), mkState(0o644, 0, 33), mkState(0o666, 0, 33), notDone, outcomeWant{Applied, noteHalfChanged}},
+		// Its own chown changed the times the journal holds: undo cannot tell it from another's.
+		{"undo stopped after its chown", false, mkState(suid|0o755, 0, 0), mkState(suid|0o750, 0, 33), mkState(0o750, 0, 0), doneEarlier,
+			outcomeWant{Failed, "put back as mode 0755, owner 0:0 but without its setuid bit: it was written to or changed since the fix"}},
+		{"a plain file, half changed by undo", false, mkState(0o666, 1000, 1000), mkState(0o644, 0, 33), mkState(0o644, 1000, 1000), doneEarlier, outcomeWant{Applied, noteHalfChanged}},
 		// What the fix's owner wrote must not run as root: the setuid bit stays off.
-		{"a setuid bit the interim owner could have earned", false, mkState(suid|0o755, 0, 0), mkState(0o750, 1000, 33), mkState(0o750, 1000, 33),
+		{"a setuid bit the interim owner could have earned", false, mkState(suid|0o755, 0, 0), mkState(0o750, 1000, 33), mkState(0o750, 1000, 33), doneAsNow,
+			outcomeWant{Failed, "put back as mode 0755, owner 0:0 but without its setuid bit: while the fix gave it another owner or group, they could rewrite it"}},
+		{"a setgid bit the interim group could have earned", false, mkState(suid|sgid|0o755, 0, 0), mkState(suid|0o750, 0, 33), mkState(suid|0o750, 0, 33), doneAsNow,
+			outcomeWant{Failed, "put back as mode 4755, owner 0:0 but without its setgid bit: while the fix gave it another owner or group"}},
+		{"a setuid bit withheld by an earlier undo", false, mkState(suid|0o755, 0, 0), mkState(0o750, 1000, 33), mkState(0o755, 0, 0), doneEarlier,
 			outcomeWant{Failed, "put back as mode 0755, owner 0:0 but without its setuid bit"}},
-		{"a setuid bit withheld by an earlier undo", false, mkState(suid|0o755, 0, 0), mkState(0o750, 1000, 33), mkState(0o755, 0, 0),
-			outcomeWant{Failed, "put back as mode 0755, owner 0:0 but without its setuid bit"}},
-		{"changed since the fix", false, mkState(suid|sgid|0o755, 0, 0), mkState(0o750, 1000, 33), mkState(0o700, 1000, 33),
+		{"changed since the fix", false, mkState(suid|sgid|0o755, 0, 0), mkState(0o750, 1000, 33), mkState(0o700, 1000, 33), doneAsNow,
 			outcomeWant{Skipped, "changed since the fix: it has mode 0700, owner 1000:33, neither the mode 0750, owner 1000:33 the fix left nor the mode 6755, owner 0:0 it had before"}},
-		{"a chmod-only fix changed since", false, mkState(0o666, 0, 0), mkState(0o644, 0, 0), mkState(0o666, 0, 33),
+		{"a chmod-only fix changed since", false, mkState(0o666, 0, 0), mkState(0o644, 0, 0), mkState(0o666, 0, 33), doneAsNow,
 			outcomeWant{Skipped, "changed since the fix: it has mode 0666, owner 0:33"}},
-		{"a directory as the fix left it", true, mkState(sgid|0o777, 1000, 1000), mkState(sgid|0o755, 0, 33), mkState(sgid|0o755, 0, 33), wantApplied},
+		// A directory's setgid bit hands out its group, not a process's rights: it goes back.
+		{"a directory as the fix left it", true, mkState(sgid|0o777, 1000, 1000), mkState(sgid|0o755, 0, 33), mkState(sgid|0o755, 0, 33), notDone, wantApplied},
 		// A chown keeps a directory's setgid bit, so no half state of a directory lacks it.
-		{"a directory without the setgid bit a chown keeps", true, mkState(sgid|0o777, 1000, 1000), mkState(sgid|0o755, 0, 33), mkState(0o777, 0, 33),
+		{"a directory without the setgid bit a chown keeps", true, mkState(sgid|0o777, 1000, 1000), mkState(sgid|0o755, 0, 33), mkState(0o777, 0, 33), notDone,
 			outcomeWant{Skipped, "changed since the fix: it has mode 0777, owner 0:33"}},
 	}
 	for _, tt := range tests {
@@ -132,9 +159,22 @@ func TestUndoStates(t *testing.T) {
 			} else {
 				diskWrite(t, p, tt.now)
 			}
+			// Written long before the fix, as most files are.
+			if err := os.Chtimes(p, time.Now().Add(-time.Hour), time.Now().Add(-time.Hour)); err != nil {
+				t.Fatal(err)
+			}
 			s := diskStat(t, p)
-			h := JournalHeader{Roots: []Root{diskRoot(t, root)}}
+			h := JournalHeader{Schema: JournalSchema, Roots: []Root{diskRoot(t, root)}}
 			entries := []JournalEntry{{Path: p, Root: root, Type: typ, Dev: s.Dev, Ino: s.Ino, Old: tt.old, New: tt.new, Line: 2}}
+			switch tt.done {
+			case doneAsNow:
+				entries[0].Done = &Done{Dev: s.Dev, Ino: s.Ino, Ctime: time.Unix(s.Ctim.Unix()).UTC(), Mtime: time.Unix(s.Mtim.Unix()).UTC()}
+			case doneSameTick:
+				ctime := time.Unix(s.Ctim.Unix()).UTC()
+				entries[0].Done = &Done{Dev: s.Dev, Ino: s.Ino, Ctime: ctime, Mtime: ctime}
+			case doneEarlier:
+				entries[0].Done = &Done{Dev: s.Dev, Ino: s.Ino, Ctime: time.Unix(s.Ctim.Unix()).Add(-time.Second), Mtime: time.Unix(s.Mtim.Unix()).Add(-time.Hour)}
+			}
 			before := diskTree(t, base)
 			got, report := collectUndo()
 			Undo(h, entries, report)
@@ -149,8 +189,17 @@ func TestUndoStates(t *testing.T) {
 			switch tt.want.status {
 			case Applied:
 				changed[p] = tt.old
-			case Failed: // put back, less the set-id bits webperm withholds
-				changed[p], _ = withoutGrantedSetID(&entries[0])
+			case Failed: // put back, less the set-id bits webperm withholds: as the reason says
+				var mode string
+				var back State
+				if _, err := fmt.Sscanf(tt.want.reason, "put back as mode %4s, owner %d:%d", &mode, &back.UID, &back.GID); err != nil {
+					t.Fatalf("reason %q does not say how the entry is put back: %v", tt.want.reason, err)
+				}
+				var err error
+				if back.Mode, err = policy.ParseOctalMode(mode); err != nil {
+					t.Fatal(err)
+				}
+				changed[p] = back
 			}
 			if diffs := diskTreeDiff(before, diskTree(t, base), changed); diffs != nil {
 				t.Errorf("disk after undo:\n%s", strings.Join(diffs, "\n"))

@@ -100,6 +100,9 @@ type jsonFinding struct {
 	Fix        *jsonFix `json:"fix,omitempty"`
 	// ExpiredWaiver is the waiver that accepted this finding until its last day passed.
 	ExpiredWaiver *jsonWaiverRef `json:"expired_waiver,omitempty"`
+	// Capabilities are a file's capabilities in getcap's form ("cap_net_bind_service=ep"),
+	// where it has any.
+	Capabilities string `json:"capabilities,omitempty"`
 }
 
 // jsonFix is a finding's target state: the mode, and the owner and group where they change.
@@ -183,6 +186,9 @@ func newJSONFinding(f *audit.Finding, a *audit.Accounts) jsonFinding {
 	}
 	if e.ACL != nil {
 		jf.ACL = e.ACL.String()
+	}
+	if e.Capabilities.Has() {
+		jf.Capabilities = e.Capabilities.String()
 	}
 	if e.OwnerKnown {
 		uid, gid := e.UID, e.GID

@@ -120,3 +120,31 @@ func TestLookup(t *testing.T) {
 		t.Errorf("Formats() = %v", Formats())
 	}
 }
+
+// A file's capabilities reach the JSON report in getcap's form, and only where it has some.
+func TestJSONCapabilities(t *testing.T) {
+	r := sampleReport()
+	caps := audit.Capabilities{Version: 2, Permitted: 1 << 10, Effective: true}
+	r.Findings = append(r.Findings, audit.Finding{Rule: policy.SetuidSetgid, Severity: policy.High, Message: "m",
+		Entry: audit.Entry{Path: "/srv/site/ping", Type: audit.TypeFile, Mode: 0o755, Capabilities: caps}})
+	var buf bytes.Buffer
+	if err := JSON(&buf, r, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Findings []map[string]any `json:"findings"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range doc.Findings {
+		got, ok := f["capabilities"]
+		if f["path"] == "/srv/site/ping" {
+			if got != "cap_net_bind_service=ep" {
+				t.Errorf("capabilities %v, want cap_net_bind_service=ep", got)
+			}
+		} else if ok {
+			t.Errorf("%s: capabilities %v, but it has none", f["path"], got)
+		}
+	}
+}
