@@ -48,7 +48,7 @@ func Refusals(p *Plan, judged map[string][]audit.Finding) map[string]string {
 func judgeTarget(a *Action, judged map[string][]audit.Finding) string {
 	const special = fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
 	if added := a.Target.Mode & special &^ a.Current.Mode; added != 0 {
-		return fmt.Sprintf("the plan's target %s gives it %s it does not have: webperm never grants one; refused", policy.OctalMode(a.Target.Mode), specialNames(added))
+		return fmt.Sprintf("the plan's target %s gives it the %s it does not have: webperm never grants one; refused", policy.OctalMode(a.Target.Mode), specialNames(added))
 	}
 	found, ok := judged[a.Path]
 	if !ok {
@@ -66,7 +66,8 @@ func judgeTarget(a *Action, judged map[string][]audit.Finding) string {
 	return fmt.Sprintf("the plan's target %s %d:%d would be reported: %s; refused", policy.OctalMode(a.Target.Mode), a.Target.UID, a.Target.GID, strings.Join(broken, "; "))
 }
 
-// specialNames names the setuid, setgid and sticky bits of m: "the setuid and sticky bits".
+// specialNames names the setuid, setgid and sticky bits of m: "setuid bit", "setuid and sticky
+// bits".
 func specialNames(m fs.FileMode) string {
 	var names []string
 	for _, b := range []struct {
@@ -78,7 +79,7 @@ func specialNames(m fs.FileMode) string {
 		}
 	}
 	if len(names) == 1 {
-		return "the " + names[0] + " bit"
+		return names[0] + " bit"
 	}
-	return "the " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + " bits"
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + " bits"
 }

@@ -141,7 +141,7 @@ func (b *restoration) withholds() bool { return b.withheld != 0 || b.capsWithhel
 func (b *restoration) refusal() *refusal {
 	var what, how []string
 	if b.withheld != 0 {
-		what = append(what, "its "+setIDNames(b.withheld))
+		what = append(what, "its "+specialNames(b.withheld))
 		how = append(how, "chmod "+policy.OctalMode(b.old)+" it")
 	}
 	if b.capsWithheld != nil {
@@ -212,16 +212,6 @@ func unvouched(d *Done, in inode, legacy bool) string {
 func capabilityText(caps []byte) string {
 	c, _ := audit.ParseCapabilities(caps)
 	return c.String()
-}
-
-func setIDNames(m fs.FileMode) string {
-	switch m {
-	case fs.ModeSetuid:
-		return "setuid bit"
-	case fs.ModeSetgid:
-		return "setgid bit"
-	}
-	return "setuid and setgid bits"
 }
 
 // halfChanged reports whether cur is a state a crash between the chown and the chmod leaves:
