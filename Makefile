@@ -55,6 +55,7 @@ fuzz:
 	$(GO) test ./internal/fixture -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./fixer -run '^$$' -fuzz '^FuzzReadJournal$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./fixer -run '^$$' -fuzz '^FuzzReadJSON$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./fixer -run '^$$' -fuzz '^FuzzReadScript$$' -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin
