@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -119,8 +120,8 @@ func decodePlan(t *testing.T, out string) jsonPlan {
 }
 
 // For every fixture tree, made either by running the plan's script with sh or by fix --apply:
-// auditing again leaves no finding the plan claimed to fix, and a second plan is empty. After
-// fix --apply, undo puts every entry back as it was.
+// auditing again leaves no finding the plan claimed to fix, and a second plan is empty. Then
+// undo of the journal puts every entry back as it was.
 func TestPlanThenAuditProperty(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the fixtures' owners can only be set, and their plans run, as root")
@@ -153,11 +154,9 @@ func TestPlanThenAuditProperty(t *testing.T) {
 				journal := filepath.Join(t.TempDir(), "journal.jsonl")
 				switch way {
 				case "script":
-					cmd := exec.Command("sh", "-c", run(findings, "plan"))
-					cmd.Dir = t.TempDir()
-					if out, err := cmd.CombinedOutput(); err != nil {
-						t.Fatalf("sh: %v\n%s", err, out)
-					}
+					script := filepath.Join(t.TempDir(), "fix.sh")
+					run(findings, "plan", "-o", script)
+					runScript(t, script, "--include-ancestors", "--journal", journal)
 				case "apply":
 					run([]int{exitClean}, "fix", "--apply", "--include-ancestors", "--journal", journal)
 				}
@@ -168,9 +167,6 @@ func TestPlanThenAuditProperty(t *testing.T) {
 				}
 				if again := decodePlan(t, run(findings, "plan", "--format", "json")); len(again.Actions) > 0 {
 					t.Errorf("a second plan is not empty: %+v", again.Actions)
-				}
-				if way != "apply" {
-					return
 				}
 				if code, _, errOut := webperm(t, "undo", journal); code != exitClean {
 					t.Fatalf("undo: exit %d\n%s", code, errOut)
@@ -183,6 +179,28 @@ func TestPlanThenAuditProperty(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// asMainEnv makes the test binary run as webperm itself, for a sh plan to hand itself to: the
+// plan runs the binary that wrote it, which here is this one.
+const asMainEnv = "WEBPERM_TEST_AS_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asMainEnv) == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// runScript runs the sh plan at script with sh and args, which must apply all of it, exit 0.
+func runScript(t *testing.T, script string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("sh", append([]string{script}, args...)...)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), asMainEnv+"=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sh %s: %v\n%s", script, err, out)
 	}
 }
 
@@ -381,4 +399,86 @@ func TestPlanAndJournalMustBeRoots(t *testing.T) {
 	if err := syscall.Lstat(filepath.Join(root, "index.html"), &st); err != nil || st.Mode&0o7777 != 0o666 {
 		t.Errorf("a refused fix changed index.html: %04o, %v", st.Mode&0o7777, err)
 	}
+}
+
+// A sh plan a reviewer cut down, run with sh, applies exactly what is left; run from stdin, or
+// handed a plan-id that is not its own, it is refused whole with exit 2, naming why, and
+// nothing changes.
+func TestScriptPlan(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("fix --apply changes owners only as root")
+	}
+	root := tree(t, `
+d 0755 0:0 .
+f 0666 0:0 index.html
+f 0666 0:0 keep.html
+`)
+	dir := t.TempDir()
+	script, journal := filepath.Join(dir, "fix.sh"), filepath.Join(dir, "journal.jsonl")
+	if code, _, errOut := webperm(t, "plan", "-o", script, "--web-user", "www-data", root); code != exitFindings {
+		t.Fatalf("plan: exit %d\n%s", code, errOut)
+	}
+	data, err := os.ReadFile(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if !strings.HasPrefix(line, "chmod ") || !strings.Contains(line, "keep.html") {
+			kept = append(kept, line)
+		}
+	}
+	if len(kept) != strings.Count(string(data), "\n") {
+		t.Fatalf("no chmod of keep.html to delete:\n%s", data)
+	}
+	if err := os.WriteFile(script, []byte(strings.Join(kept, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id := regexp.MustCompile(`--plan-id ([0-9a-f]{32})`).FindStringSubmatch(string(data))
+	if id == nil {
+		t.Fatalf("no plan-id:\n%s", data)
+	}
+	refusals := []struct {
+		name  string
+		cmd   *exec.Cmd
+		wants []string
+	}{
+		{"from stdin", exec.Command("sh"), []string{"webperm: the sh plan with plan-id " + id[1] + " handed webperm --plan sh, which is not that script", "not 'sh < fix.sh' or through a pipe"}},
+		{"another plan-id", exec.Command(os.Args[0], "fix", "--apply", "--plan", script, "--plan-id", strings.Repeat("0", 32)), []string{"has plan-id \"" + id[1] + "\", not \"" + strings.Repeat("0", 32) + "\""}},
+	}
+	for _, r := range refusals {
+		r.cmd.Dir = t.TempDir()
+		r.cmd.Env = append(os.Environ(), asMainEnv+"=1")
+		r.cmd.Stdin = strings.NewReader(string(data))
+		out, _ := r.cmd.CombinedOutput()
+		if code := r.cmd.ProcessState.ExitCode(); code != exitError {
+			t.Errorf("%s: exit %d, want 2\n%s", r.name, code, out)
+		}
+		for _, want := range r.wants {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("%s: output lacks %q:\n%s", r.name, want, out)
+			}
+		}
+	}
+	for _, name := range []string{"index.html", "keep.html"} {
+		if m := modeOf(t, filepath.Join(root, name)); m != 0o666 {
+			t.Fatalf("%s is %04o after a refused plan", name, m)
+		}
+	}
+	runScript(t, script, "--journal", journal)
+	for name, want := range map[string]uint32{"index.html": 0o644, "keep.html": 0o666} {
+		if m := modeOf(t, filepath.Join(root, name)); m != want {
+			t.Errorf("%s: %04o, want %04o", name, m, want)
+		}
+	}
+}
+
+// modeOf is the permission bits of p, a symlink's own.
+func modeOf(t *testing.T, p string) uint32 {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Lstat(p, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Mode & 0o7777
 }

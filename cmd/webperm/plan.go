@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -40,8 +41,11 @@ func newPlanCommand() *cobra.Command {
 		Use:   "plan [flags] PATH...",
 		Short: "print the chmod and chown that fix what audit reports; changes nothing",
 		Long: `Plan audits each PATH and prints the changes that bring it to the policy, as a POSIX sh
-script to review (--format sh, the default) or as JSON for 'webperm fix --apply --plan'. It
-changes nothing.
+script to review (--format sh, the default) or as JSON, both for 'webperm fix --apply --plan'.
+It changes nothing. The script, run with sh as root, hands itself to the webperm that wrote it
+(or $WEBPERM) as 'fix --apply --plan', with the arguments it was given (--journal FILE,
+--include-ancestors): its chown and chmod lines are what webperm applies, with fix --apply's
+checks, and sh runs none of them.
 
 ` + planHelp + `
 
@@ -92,5 +96,10 @@ func makePlan(ctx context.Context, cmd string, args []string, sf *scanFlags) (*f
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	return fixer.New(rep, webpermVersion(), time.Now()), rep, failOn, nil
+	p := fixer.New(rep, webpermVersion(), time.Now())
+	// The sh plan runs the webperm that wrote it, by absolute path: PATH may differ when it runs.
+	if exe, err := os.Executable(); err == nil {
+		p.Webperm = exe
+	}
+	return p, rep, failOn, nil
 }
