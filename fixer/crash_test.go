@@ -21,6 +21,7 @@ const (
 	crashEnvDir   = "WEBPERM_CRASH_DIR"   // the directory the tree and journal are in
 	crashEnvPoint = "WEBPERM_CRASH_POINT" // journaled, chowned or changed
 	crashEnvAt    = "WEBPERM_CRASH_AT"    // the how manieth time the point is reached
+	crashEnvForm  = "WEBPERM_CRASH_FORM"  // one of planForms: how the plan reaches apply
 )
 
 // crashPlanned is the crash test's tree below root: each entry, its state before and its
@@ -76,7 +77,7 @@ func TestCrashHelper(t *testing.T) {
 	if !ok || err != nil {
 		t.Fatalf("%s=%q %s=%q: want a crash point and a count", crashEnvPoint, os.Getenv(crashEnvPoint), crashEnvAt, os.Getenv(crashEnvAt))
 	}
-	plan := crashPlan(t, filepath.Join(dir, "site"))
+	plan := inForm(t, os.Getenv(crashEnvForm), crashPlan(t, filepath.Join(dir, "site")))
 	j, err := CreateJournal(filepath.Join(dir, "journal"), JournalHeader{Version: "test", Created: time.Now(), Roots: plan.Roots})
 	if err != nil {
 		t.Fatal(err)
@@ -113,61 +114,67 @@ func TestCrash(t *testing.T) {
 		{"between the chown and the chmod of the setuid file", "chowned", 1, []string{"", noteHalfChanged}},
 		{"after the last change", "changed", len(crashPlanned), []string{"", "", "", "", ""}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := diskTempDir(t)
-			root := crashTree(t, dir)
-			before := diskTree(t, root)
+	for _, form := range planForms {
+		for _, tt := range tests {
+			t.Run(form+"/"+tt.name, func(t *testing.T) { testCrash(t, form, tt.point, tt.at, tt.notes) })
+		}
+	}
+}
 
-			cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.count=1", "-test.v")
-			cmd.Env = append(os.Environ(), crashEnvDir+"="+dir, crashEnvPoint+"="+tt.point, crashEnvAt+"="+strconv.Itoa(tt.at))
-			out, err := cmd.CombinedOutput()
-			var exit *exec.ExitError
-			if !errors.As(err, &exit) || !exit.Sys().(syscall.WaitStatus).Signaled() || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-				t.Fatalf("the child was not killed at the crash point: %v\n%s", err, out)
-			}
+// testCrash kills apply of the plan, in form, when it reaches point for the at-th time, and
+// holds undo's notes, by entry in journal order, to notes.
+func testCrash(t *testing.T, form, point string, at int, notes []string) {
+	dir := diskTempDir(t)
+	root := crashTree(t, dir)
+	before := diskTree(t, root)
 
-			journal := filepath.Join(dir, "journal")
-			h, entries := diskReadJournal(t, journal)
-			if len(entries) != len(tt.notes) {
-				t.Fatalf("journal holds %d entries, want %d", len(entries), len(tt.notes))
-			}
-			// The crash left the disk part fixed, or else the test proves little.
-			changed := false
-			for _, n := range tt.notes {
-				changed = changed || n != noteAlreadyBefore
-			}
-			if diffs := diskTreeDiff(before, diskTree(t, root), nil); (len(diffs) != 0) != changed {
-				t.Fatalf("after the crash, changed: %q; want changes: %v", diffs, changed)
-			}
-			if tt.point == "chowned" {
-				// The kernel cleared setuid with the chown, as undo must expect.
-				if s, want := diskState(t, filepath.Join(root, "bin")), mkState(0o755, 0, 33); s != want {
-					t.Fatalf("bin is %s after the crash, want %s", describeState(s), describeState(want))
-				}
-			}
-			got, report := collectUndo()
-			sum := Undo(h, entries, report)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), crashEnvDir+"="+dir, crashEnvPoint+"="+point, crashEnvAt+"="+strconv.Itoa(at), crashEnvForm+"="+form)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || !exit.Sys().(syscall.WaitStatus).Signaled() || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("the child was not killed at the crash point: %v\n%s", err, out)
+	}
 
-			if sum != (Summary{Applied: len(entries)}) {
-				t.Errorf("undo: %+v, want all %d applied", sum, len(entries))
-			}
-			for i, o := range *got {
-				k := len(entries) - 1 - i
-				if o.Status != Applied || o.Reason != tt.notes[k] {
-					t.Errorf("%s: %s %q, want applied %q", o.Entry.Path, o.Status, o.Reason, tt.notes[k])
-				}
-			}
-			if diffs := diskTreeDiff(before, diskTree(t, root), nil); diffs != nil {
-				t.Errorf("disk after undo, not as before apply:\n%s", strings.Join(diffs, "\n"))
-			}
-			if s := diskState(t, filepath.Join(root, "bin")); s != crashPlanned[1].from {
-				t.Errorf("bin is %s after undo, want %s", describeState(s), describeState(crashPlanned[1].from))
-			}
-			if t.Failed() {
-				data, _ := os.ReadFile(journal)
-				t.Logf("journal:\n%s\nchild:\n%s", data, out)
-			}
-		})
+	journal := filepath.Join(dir, "journal")
+	h, entries := diskReadJournal(t, journal)
+	if len(entries) != len(notes) {
+		t.Fatalf("journal holds %d entries, want %d", len(entries), len(notes))
+	}
+	// The crash left the disk part fixed, or else the test proves little.
+	changed := false
+	for _, n := range notes {
+		changed = changed || n != noteAlreadyBefore
+	}
+	if diffs := diskTreeDiff(before, diskTree(t, root), nil); (len(diffs) != 0) != changed {
+		t.Fatalf("after the crash, changed: %q; want changes: %v", diffs, changed)
+	}
+	if point == "chowned" {
+		// The kernel cleared setuid with the chown, as undo must expect.
+		if s, want := diskState(t, filepath.Join(root, "bin")), mkState(0o755, 0, 33); s != want {
+			t.Fatalf("bin is %s after the crash, want %s", describeState(s), describeState(want))
+		}
+	}
+	got, report := collectUndo()
+	sum := Undo(h, entries, report)
+
+	if sum != (Summary{Applied: len(entries)}) {
+		t.Errorf("undo: %+v, want all %d applied", sum, len(entries))
+	}
+	for i, o := range *got {
+		k := len(entries) - 1 - i
+		if o.Status != Applied || o.Reason != notes[k] {
+			t.Errorf("%s: %s %q, want applied %q", o.Entry.Path, o.Status, o.Reason, notes[k])
+		}
+	}
+	if diffs := diskTreeDiff(before, diskTree(t, root), nil); diffs != nil {
+		t.Errorf("disk after undo, not as before apply:\n%s", strings.Join(diffs, "\n"))
+	}
+	if s := diskState(t, filepath.Join(root, "bin")); s != crashPlanned[1].from {
+		t.Errorf("bin is %s after undo, want %s", describeState(s), describeState(crashPlanned[1].from))
+	}
+	if t.Failed() {
+		data, _ := os.ReadFile(journal)
+		t.Logf("journal:\n%s\nchild:\n%s", data, out)
 	}
 }
