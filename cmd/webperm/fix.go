@@ -126,7 +126,7 @@ func runApply(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 		},
 	})
 	if err := j.Close(); err != nil {
-		fmt.Fprintf(stderr, "webperm: closing the journal: %v\n", err)
+		fmt.Fprintf(stderr, "webperm: closing the journal: %s\n", report.Visible(err.Error()))
 	}
 	fmt.Fprintf(stderr, "webperm: %d changed, %d skipped, %d failed; %d left for you to decide (webperm plan lists them)\n",
 		sum.Applied, sum.Skipped, sum.Failed, len(p.Manual))

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/report"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -209,10 +210,10 @@ expiry. It exits 0 when every file is valid, 2 otherwise.`,
 				if base == "" {
 					base = policy.Auto
 				}
-				fmt.Fprintf(c.OutOrStdout(), "%s: valid: %d rules and %d waivers after preset %s\n", name, len(p.Rules), len(p.Waivers), base)
+				fmt.Fprintf(c.OutOrStdout(), "%s: valid: %d rules and %d waivers after preset %s\n", report.Escape(name), len(p.Rules), len(p.Waivers), base)
 				for _, w := range p.Waivers {
 					if w.Expired(time.Now()) {
-						fmt.Fprintf(c.ErrOrStderr(), "webperm: %s: waiver for %s expired on %s: its findings are reported again\n", w.Origin, w.Rule, w.Expires)
+						fmt.Fprintf(c.ErrOrStderr(), "webperm: %s: waiver for %s expired on %s: its findings are reported again\n", report.Escape(w.Origin), w.Rule, w.Expires)
 					}
 				}
 			}
