@@ -13,8 +13,9 @@ import (
 	"github.com/webperm/webperm/policy"
 )
 
-// IsScript reports whether data, a plan file's content, is a sh plan rather than JSON.
-func IsScript(data []byte) bool { return strings.HasPrefix(string(data), scriptShebang) }
+// IsScript reports whether data, a plan file's content, is meant as a sh plan rather than JSON,
+// which never begins with "#".
+func IsScript(data []byte) bool { return strings.HasPrefix(string(data), "#") }
 
 const (
 	scriptShebang = "#!/bin/sh\n"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -481,4 +482,38 @@ func modeOf(t *testing.T, p string) uint32 {
 		t.Fatal(err)
 	}
 	return st.Mode & 0o7777
+}
+
+// The sh plan runs the webperm that wrote it only where no one but root can replace it.
+func TestRootOnly(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs files of root's and of another user's")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "webperm")
+	if err := os.WriteFile(bin, nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := rootOnly(bin); got != bin {
+		t.Errorf("rootOnly(%s) = %q, want the path", bin, got)
+	}
+	for _, tc := range []struct {
+		name string
+		mess func() error
+	}{
+		{"the binary another user's", func() error { return os.Chown(bin, 1000, 1000) }},
+		{"the binary group-writable", func() error { return os.Chmod(bin, 0o775) }},
+		{"its directory writable by all", func() error { return os.Chmod(dir, 0o777) }},
+		{"its directory another user's", func() error { return os.Chown(dir, 1000, 1000) }},
+	} {
+		if err := tc.mess(); err != nil {
+			t.Fatal(err)
+		}
+		if got := rootOnly(bin); got != "" {
+			t.Errorf("%s: rootOnly = %q, want \"\"", tc.name, got)
+		}
+		if err := errors.Join(os.Chown(bin, 0, 0), os.Chmod(bin, 0o755), os.Chown(dir, 0, 0), os.Chmod(dir, 0o700)); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
