@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -30,24 +28,11 @@ func shells(t *testing.T) []string {
 	return out
 }
 
-// runShell runs the sh plan script with shell, as root, with args, from the script's directory.
+// runShell runs the sh plan script with shell, as root, with args: as a person does, given its
+// path, so that "$0" names it.
 func runShell(t *testing.T, shell, script string, args ...string) webpermRun {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(shell, append([]string{filepath.Base(script)}, args...)...)
-	cmd.Dir = filepath.Dir(script)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := webpermRun{stdout: stdout.String(), stderr: stderr.String()}
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit):
-		r.code = exit.ExitCode()
-	default:
-		t.Fatalf("%s %s: %v", shell, script, err)
-	}
-	return r
+	return runWebperm(t, shell, append([]string{script}, args...)...)
 }
 
 // planScript writes the sh plan of site with webperm, as root, into a directory of root's, and
@@ -104,8 +89,8 @@ func TestShPlanDoesNotFollowASwappedDirectory(t *testing.T) {
 	}
 }
 
-// Without an attack, the script run with sh makes every change of the plan, and webperm undo of
-// its journal puts each back.
+// Without an attack, the script run with sh (and with dash) makes every change of the plan, and
+// webperm undo of its journal puts each back. Read from stdin, it is refused.
 func TestShPlanAppliesAndUndoes(t *testing.T) {
 	h := newHostile(t)
 	sh := shells(t)
@@ -113,6 +98,21 @@ func TestShPlanAppliesAndUndoes(t *testing.T) {
 	h.run(t, fmt.Sprintf(`cd %s && mkdir uploads && : > uploads/a.jpg && : > index.php && chmod 0666 uploads/a.jpg index.php && chmod 0777 uploads`, h.site))
 	escapeTree(t, h)
 	before := snapshot(t, h.home)
+	// From stdin "$0" is the shell, not the plan: refused, saying so, and nothing changes.
+	stdin := planScript(t, bin, h.site)
+	cmd := exec.Command(sh[0])
+	cmd.Dir = filepath.Dir(stdin)
+	f, err := os.Open(stdin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd.Stdin = f
+	out, _ := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(out), "not 'sh < fix.sh' or through a pipe") {
+		t.Errorf("sh < fix.sh: exit %d, want 2 and why:\n%s", code, out)
+	}
+	requireUnchanged(t, before, snapshot(t, h.home))
 	for _, shell := range sh {
 		script := planScript(t, bin, h.site)
 		journal := filepath.Join(t.TempDir(), "journal.jsonl")

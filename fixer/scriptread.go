@@ -24,6 +24,9 @@ const (
 
 var planIDForm = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
+// headerData are the data lines of the header, before set -eu; all others follow exit 2.
+var headerData = map[string]bool{"plan": true, "web-user": true, "php-user": true, "root": true, "unread": true}
+
 // ReadScript reads a sh plan WriteScript wrote, and perhaps a person then edited, from r, which
 // name names in errors (name:LINE: message). It reads the data lines (#:) and the chown and chmod
 // below each; other comments are for people and ignored. A reviewer may delete an entry's chown
@@ -183,8 +186,7 @@ func (sr *scriptReader) data(n int, rest string) error {
 	if err != nil {
 		return err
 	}
-	header := map[string]bool{"plan": true, "web-user": true, "php-user": true, "root": true, "unread": true}
-	if header[kw] != (sr.part == partHeader) {
+	if headerData[kw] != (sr.part == partHeader) {
 		if sr.part == partHeader {
 			return fmt.Errorf("#: %s before the end of the header (exit 2)", kw)
 		}
@@ -193,7 +195,7 @@ func (sr *scriptReader) data(n int, rest string) error {
 	if kw != "finding" && kw != "why" && sr.manual != nil {
 		return fmt.Errorf("the manual entry for %s ends without its \"#: why\" line", escape(sr.manual.Path))
 	}
-	if header[kw] {
+	if headerData[kw] {
 		return sr.headerData(kw, &f)
 	}
 	if err := sr.endEntry(); err != nil {
