@@ -156,8 +156,8 @@ func (sr *scriptReader) command(line string) error {
 		if err != nil {
 			return err
 		}
-		if rest != "}" {
-			return fmt.Errorf("%s: want } after the path", escape(line))
+		if rest != "}" || path == "" {
+			return fmt.Errorf("%s: want the path of webperm, then }", escape(line))
 		}
 		sr.p.Webperm = path
 	case partExec:
