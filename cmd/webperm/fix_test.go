@@ -304,6 +304,10 @@ func TestFixErrors(t *testing.T) {
 	if err := os.WriteFile(badPlan, []byte(`{"schema": "webperm/plan/v1", "actions": [}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	badScript := filepath.Join(dir, "fix.sh")
+	if err := os.WriteFile(badScript, []byte("#!/bin/sh\nchmod 0777 /etc/shadow\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	writable := filepath.Join(dir, "writable.json")
 	if err := os.WriteFile(writable, nil, 0o600); err != nil || os.Chmod(writable, 0o666) != nil {
 		t.Fatal(err)
@@ -330,6 +334,9 @@ func TestFixErrors(t *testing.T) {
 		{"journal in the root", []string{"fix", "--apply", "--web-user", "www-data", "--journal", filepath.Join(root, "j.jsonl"), root}, []string{"inside the web root " + root}},
 		{"saved plan and a policy", []string{"fix", "--apply", "--plan", badPlan, "--web-user", "nobody"}, []string{"webperm: --web-user has no say over a saved plan"}},
 		{"plan others may write", []string{"fix", "--apply", "--plan", writable}, []string{"is writable by others (mode 0666)"}},
+		{"plan-id needs a plan", []string{"fix", "--apply", "--plan-id", strings.Repeat("a", 32), root}, []string{"webperm: --plan-id needs --plan", "hint: a sh plan passes both"}},
+		{"plan-id of a JSON plan", []string{"fix", "--apply", "--plan", badPlan, "--plan-id", strings.Repeat("a", 32)}, []string{"handed webperm --plan " + badPlan + ", which is not that script", "hint: run the plan as a file"}},
+		{"broken sh plan", []string{"fix", "--apply", "--plan", badScript}, []string{"webperm: " + badScript + ":2: chmod 0777 /etc/shadow: not a line webperm writes"}},
 		{"journal through a symlink", []string{"undo", linked}, []string{"a symlink: webperm reads the journal only from a file of its own"}},
 		{"nested roots", []string{"plan", root, filepath.Join(root, "sub")}, []string{"roots nest"}},
 		{"plan format", []string{"plan", "--format", "yaml", root}, []string{`webperm: unknown plan format "yaml"`, "hint: use --format sh or --format json"}},
