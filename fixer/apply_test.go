@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -901,6 +902,75 @@ func TestApplyAncestorSwappedDuringRun(t *testing.T) {
 			changed := map[string]State{home + ".real": mkState(0o751, 0, 0), home + ".real/user/site/index.php": mkState(0o644, 1000, 1000)}
 			if diffs := diskTreeDiff(moved, after, changed); diffs != nil {
 				t.Errorf("disk after apply:\n%s", strings.Join(diffs, "\n"))
+			}
+		})
+	}
+}
+
+// swapRounds is how many times TestApplyRacesASwapper applies a plan, in each form, while the
+// swapper runs.
+const swapRounds = 200
+
+// A site user who swaps a planned directory for a symlink to a tree outside, and back, as fast as
+// it can while apply runs, never gets a change made outside, though the files there have the very
+// mode and owner planned: whichever way each open falls, an entry is changed only where it is the
+// inode audited, reached without a symlink.
+func TestApplyRacesASwapper(t *testing.T) {
+	diskRequireRoot(t)
+	for _, form := range planForms {
+		t.Run(form, func(t *testing.T) {
+			at := newAttackTree(t)
+			plan := &Plan{Roots: []Root{diskRoot(t, at.root)}}
+			var fds []int // the planned files, held to put their mode back each round
+			for _, name := range []string{"a.php", "b.php", "c.php"} {
+				p := filepath.Join(at.dir, name)
+				diskWrite(t, p, mkState(0o666, 1000, 1000))
+				diskWrite(t, filepath.Join(at.secretDir, name), mkState(0o666, 1000, 1000))
+				plan.Actions = append(plan.Actions, diskAction(t, at.root, p, mkState(0o644, 1000, 1000)))
+				fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer unix.Close(fd)
+				fds = append(fds, fd)
+			}
+			plan = inForm(t, form, plan)
+			outside := diskTree(t, at.outside)
+			stop, done := make(chan struct{}), make(chan struct{})
+			go func() {
+				defer close(done)
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					// Errors are expected and harmless: each step undoes the one before.
+					_ = os.Rename(at.dir, at.dir+".real")
+					_ = os.Symlink(at.secretDir, at.dir)
+					_ = os.Remove(at.dir)
+					_ = os.Rename(at.dir+".real", at.dir)
+					runtime.Gosched() // a while as audited, so that some rounds apply
+				}
+			}()
+			var applied, skipped int
+			for range swapRounds {
+				for _, fd := range fds {
+					if err := unix.Fchmod(fd, 0o666); err != nil {
+						t.Fatal(err)
+					}
+				}
+				sum := Apply(plan, Options{})
+				applied, skipped = applied+sum.Applied, skipped+sum.Skipped
+			}
+			close(stop)
+			<-done
+			if diffs := diskTreeDiff(outside, diskTree(t, at.outside), nil); diffs != nil {
+				t.Fatalf("outside changed while the swapper ran:\n%s", strings.Join(diffs, "\n"))
+			}
+			t.Logf("%d rounds: %d changes applied, %d skipped", swapRounds, applied, skipped)
+			if applied == 0 || skipped == 0 {
+				t.Errorf("%d applied, %d skipped: the race did not go both ways", applied, skipped)
 			}
 		})
 	}
