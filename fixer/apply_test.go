@@ -907,8 +907,8 @@ func TestApplyAncestorSwappedDuringRun(t *testing.T) {
 	}
 }
 
-// swapRounds is how many times TestApplyRacesASwapper applies a plan, in each form, while the
-// swapper runs.
+// swapRounds is how many times at least TestApplyRacesASwapper applies a plan, in each form,
+// while the swapper runs.
 const swapRounds = 200
 
 // A site user who swaps a planned directory for a symlink to a tree outside, and back, as fast as
@@ -953,8 +953,11 @@ func TestApplyRacesASwapper(t *testing.T) {
 					runtime.Gosched() // a while as audited, so that some rounds apply
 				}
 			}()
-			var applied, skipped int
-			for range swapRounds {
+			// swapRounds at least; more, up to fifty times as many, while the scheduler has kept
+			// the race from going both ways.
+			var applied, skipped, rounds int
+			for ; rounds < swapRounds || (applied == 0 || skipped == 0) && rounds < 50*swapRounds; rounds++ {
+				runtime.Gosched()
 				for _, fd := range fds {
 					if err := unix.Fchmod(fd, 0o666); err != nil {
 						t.Fatal(err)
@@ -968,7 +971,7 @@ func TestApplyRacesASwapper(t *testing.T) {
 			if diffs := diskTreeDiff(outside, diskTree(t, at.outside), nil); diffs != nil {
 				t.Fatalf("outside changed while the swapper ran:\n%s", strings.Join(diffs, "\n"))
 			}
-			t.Logf("%d rounds: %d changes applied, %d skipped", swapRounds, applied, skipped)
+			t.Logf("%d rounds: %d changes applied, %d skipped", rounds, applied, skipped)
 			if applied == 0 || skipped == 0 {
 				t.Errorf("%d applied, %d skipped: the race did not go both ways", applied, skipped)
 			}
