@@ -82,7 +82,7 @@ func TestShPlanDoesNotFollowASwappedDirectory(t *testing.T) {
 		}
 		skipped := strings.Count(r.stdout, "skipped  "+h.site+"/uploads")
 		if skipped != outsideEntries+1 || !strings.Contains(r.stdout, "skipped  "+h.site+"/uploads: is a symlink now") {
-			t.Errorf("%s fix.sh: %d entries below uploads reported skipped, want %d, uploads itself as a symlink:\n%s", shell, skipped, outsideEntries+1, head(r.stdout, 5))
+			t.Errorf("%s fix.sh: %d entries below uploads reported skipped, want %d, uploads itself as a symlink:\n%s", shell, skipped, outsideEntries+1, firstLines(r.stdout, 5))
 		}
 		requireUnchanged(t, before, snapshot(t, outside))
 		requireUnchanged(t, beforeSite, snapshot(t, h.home))
@@ -96,7 +96,7 @@ func TestShPlanAppliesAndUndoes(t *testing.T) {
 	sh := shells(t)
 	bin := buildWebperm(t)
 	h.run(t, fmt.Sprintf(`cd %s && mkdir uploads && : > uploads/a.jpg && : > index.php && chmod 0666 uploads/a.jpg index.php && chmod 0777 uploads`, h.site))
-	escapeTree(t, h)
+	terminalTree(t, h)
 	before := snapshot(t, h.home)
 	// From stdin "$0" is the shell, not the plan: refused, saying so, and nothing changes.
 	stdin := planScript(t, bin, h.site)
@@ -121,7 +121,7 @@ func TestShPlanAppliesAndUndoes(t *testing.T) {
 			t.Fatalf("%s fix.sh: exit %d, want 0\n%s%s", shell, r.code, r.stdout, r.stderr)
 		}
 		for _, p := range []string{filepath.Join(h.site, "index.php"), filepath.Join(h.site, "uploads")} {
-			if m := modeOf(t, p); m&0o022 != 0 {
+			if m := lstatPerm(t, p); m&0o022 != 0 {
 				t.Errorf("%s fix.sh left %s %04o", shell, p, m)
 			}
 		}
@@ -135,10 +135,10 @@ func TestShPlanAppliesAndUndoes(t *testing.T) {
 	}
 }
 
-// escapeNames are file names a site user can choose to reach the terminal of whoever reads
+// terminalNames are file names a site user can choose to reach the terminal of whoever reads
 // webperm's output: a window title, the clipboard (OSC 52), a hyperlink (OSC 8), a newline, a
 // byte that is not UTF-8.
-var escapeNames = []string{
+var terminalNames = []string{
 	"\x1b]0;owned\x07title.php",
 	"\x1b]52;c;cm0gLXJmIH4=\x07clip.php",
 	"\x1b]8;;https:evil.example\x1b\\link\x1b]8;;\x1b\\.php",
@@ -146,19 +146,19 @@ var escapeNames = []string{
 	"lone\xff.php",
 }
 
-// escapeTree gives the hostile user's site a 0666 file of each escape name and a 0777 directory
+// terminalTree gives the hostile user's site a 0666 file of each escape name and a 0777 directory
 // with such a name holding another, and returns the directory.
-func escapeTree(t *testing.T, h *hostile) string {
+func terminalTree(t *testing.T, h *hostile) string {
 	t.Helper()
 	dir := filepath.Join(h.site, "\x1b]0;dir\x07\n")
 	if err := os.Mkdir(dir, 0o777); err != nil {
 		t.Fatal(err)
 	}
 	paths := []string{dir}
-	for _, name := range escapeNames {
+	for _, name := range terminalNames {
 		paths = append(paths, filepath.Join(h.site, name))
 	}
-	paths = append(paths, filepath.Join(dir, escapeNames[1]))
+	paths = append(paths, filepath.Join(dir, terminalNames[1]))
 	for _, p := range paths[1:] {
 		if err := os.WriteFile(p, []byte("x"), 0o666); err != nil {
 			t.Fatal(err)
@@ -184,7 +184,7 @@ func escapeTree(t *testing.T, h *hostile) string {
 func TestEscapeNamesReachNoTerminal(t *testing.T) {
 	h := newHostile(t)
 	bin := buildWebperm(t)
-	dir := escapeTree(t, h)
+	dir := terminalTree(t, h)
 	journal := filepath.Join(t.TempDir(), "journal.jsonl")
 	script := planScript(t, bin, h.site)
 	runs := map[string][]string{
@@ -192,7 +192,7 @@ func TestEscapeNamesReachNoTerminal(t *testing.T) {
 		"audit json":         {"audit", "--format", "json", "--web-user", webUser, h.site},
 		"plan":               {"plan", "--web-user", webUser, h.site},
 		"plan json":          {"plan", "--format", "json", "--web-user", webUser, h.site},
-		"explain":            {"explain", "--web-user", webUser, filepath.Join(dir, escapeNames[1])},
+		"explain":            {"explain", "--web-user", webUser, filepath.Join(dir, terminalNames[1])},
 		"explain a missing":  {"explain", "--web-user", webUser, filepath.Join(dir, "\x1b]0;gone\x07")},
 		"audit a missing":    {"audit", "--web-user", webUser, filepath.Join(h.site, "\x1b]0;gone\x07")},
 		"fix":                {"fix", "--web-user", webUser, h.site},
@@ -221,7 +221,7 @@ func TestEscapeNamesReachNoTerminal(t *testing.T) {
 	for i := 0; i < len(outputs); i += 2 {
 		name, out := outputs[i], outputs[i+1]
 		if i := strings.IndexAny(out, "\x1b\x07"); i >= 0 && !(name == "audit: stdout" && colourOnly(out)) {
-			t.Errorf("%s: a raw escape byte at %d: %q", name, i, head(out[max(i-80, 0):], 2))
+			t.Errorf("%s: a raw escape byte at %d: %q", name, i, firstLines(out[max(i-80, 0):], 2))
 		}
 		if strings.Contains(out, "\xff") {
 			t.Errorf("%s: a raw \\xff byte", name)
@@ -247,14 +247,14 @@ func colourOnly(out string) bool {
 	return true
 }
 
-// head is the first n lines of s.
-func head(s string, n int) string {
+// firstLines is the first n lines of s.
+func firstLines(s string, n int) string {
 	lines := strings.SplitN(s, "\n", n+1)
 	return strings.Join(lines[:min(n, len(lines))], "\n")
 }
 
-// modeOf is the permission bits of p, a symlink's own.
-func modeOf(t *testing.T, p string) uint32 {
+// lstatPerm is the permission bits of p, a symlink's own.
+func lstatPerm(t *testing.T, p string) uint32 {
 	t.Helper()
 	var st syscall.Stat_t
 	if err := syscall.Lstat(p, &st); err != nil {

@@ -469,20 +469,20 @@ f 0666 0:0 keep.html
 		}
 	}
 	for _, name := range []string{"index.html", "keep.html"} {
-		if m := modeOf(t, filepath.Join(root, name)); m != 0o666 {
+		if m := lstatPerm(t, filepath.Join(root, name)); m != 0o666 {
 			t.Fatalf("%s is %04o after a refused plan", name, m)
 		}
 	}
 	runScript(t, script, "--journal", journal)
 	for name, want := range map[string]uint32{"index.html": 0o644, "keep.html": 0o666} {
-		if m := modeOf(t, filepath.Join(root, name)); m != want {
+		if m := lstatPerm(t, filepath.Join(root, name)); m != want {
 			t.Errorf("%s: %04o, want %04o", name, m, want)
 		}
 	}
 }
 
-// modeOf is the permission bits of p, a symlink's own.
-func modeOf(t *testing.T, p string) uint32 {
+// lstatPerm is the permission bits of p, a symlink's own.
+func lstatPerm(t *testing.T, p string) uint32 {
 	t.Helper()
 	var st syscall.Stat_t
 	if err := syscall.Lstat(p, &st); err != nil {
