@@ -93,6 +93,7 @@ fuzz:
 	$(GO) test ./fixer -run '^$$' -fuzz '^FuzzReadJSON$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/safefile -run '^$$' -fuzz '^FuzzDescriptor$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/rootpath -run '^$$' -fuzz '^FuzzResolve$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./fixer -run '^$$' -fuzz '^FuzzReadScript$$' -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin

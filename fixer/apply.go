@@ -92,9 +92,6 @@ func Apply(p *Plan, opt Options) Summary {
 }
 
 func applyAction(rs *rootSet, a *Action, opt Options) *refusal {
-	if why, ok := opt.Refused[a.Path]; ok {
-		return failBecause("%s", why)
-	}
 	if a.Ancestor && !opt.IncludeAncestors {
 		return skipBecause(reasonAncestor)
 	}
@@ -108,6 +105,10 @@ func applyAction(rs *rootSet, a *Action, opt Options) *refusal {
 	defer unix.Close(fd)
 	if in.state != a.Current {
 		return skipBecause("changed since audit: %s", stateChange(a.Current, in.state))
+	}
+	// Judged last: an entry no longer as the plan saw it is skipped as such, whatever its target.
+	if why, ok := opt.Refused[a.Path]; ok {
+		return failBecause("%s", why)
 	}
 	if opt.Journal != nil {
 		// The journal names the root by path alone and undo trusts the dev and ino it lists: they

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -312,13 +313,7 @@ var wantApplied = outcomeWant{Applied, ""}
 // is not the inode the audit saw, and say why it skipped each; everything else is still fixed.
 func TestApplyAttacks(t *testing.T) {
 	diskRequireRoot(t)
-	tests := []struct {
-		name     string
-		attack   func(t *testing.T, at *attackTree)
-		editPlan func(at *attackTree, p *Plan)
-		noAnc    bool                   // apply without IncludeAncestors
-		want     map[string]outcomeWant // by base name; every other action is applied
-	}{
+	tests := []attackCase{
 		{
 			name: "file replaced by a symlink to a file outside",
 			attack: func(t *testing.T, at *attackTree) {
@@ -501,77 +496,92 @@ func TestApplyAttacks(t *testing.T) {
 			want: map[string]outcomeWant{"uploads": {Failed, "its root " + "OUTSIDE" + " is not among the plan's roots"}},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			at := newAttackTree(t)
-			plan := at.plan(t)
-			var names []string // each action's, before the plan is edited
-			for _, a := range plan.Actions {
-				names = append(names, filepath.Base(a.Path))
-			}
-			if tt.editPlan != nil {
-				tt.editPlan(at, plan)
-			}
-			if tt.attack != nil {
-				tt.attack(t, at)
-			}
-			journalPath := filepath.Join(diskTempDir(t), "journal")
-			j, err := CreateJournal(journalPath, JournalHeader{Version: "test", Roots: plan.Roots})
-			if err != nil {
-				t.Fatal(err)
-			}
-			before := diskTree(t, at.base)
-			got, report := collectApply()
-			Apply(plan, Options{IncludeAncestors: !tt.noAnc, Journal: j, Report: report})
-			if err := j.Close(); err != nil {
-				t.Fatal(err)
-			}
+	for _, form := range planForms {
+		for _, tt := range tests {
+			t.Run(form+"/"+tt.name, func(t *testing.T) { testApplyAttack(t, &tt, form) })
+		}
+	}
+}
 
-			if len(*got) != len(plan.Actions) {
-				t.Fatalf("%d outcomes for %d actions", len(*got), len(plan.Actions))
-			}
-			changed := map[string]State{}
-			var journaled []string
-			for i, o := range *got {
-				a := &plan.Actions[i]
-				if o.Action != a {
-					t.Errorf("outcome %d is for %s, want %s: reports come in plan order", i, o.Action.Path, a.Path)
-				}
-				want, ok := tt.want[names[i]]
-				if !ok {
-					want = wantApplied
-				}
-				want.reason = strings.ReplaceAll(strings.ReplaceAll(want.reason, "ROOT", at.root), "OUTSIDE", at.outside)
-				if o.Status != want.status || !strings.Contains(o.Reason, want.reason) || (want.status == Applied) != (o.Reason == "") {
-					t.Errorf("%s: %s %q, want %s %q", a.Path, o.Status, o.Reason, want.status, want.reason)
-				}
-				if o.Status == Applied {
-					changed[a.Path] = a.Target
-					journaled = append(journaled, a.Path)
-				}
-			}
-			// Nothing outside changed, and inside only what was applied.
-			if diffs := diskTreeDiff(before, diskTree(t, at.base), changed); diffs != nil {
-				t.Errorf("disk after apply:\n%s", strings.Join(diffs, "\n"))
-			}
-			// The journal holds exactly the changes made.
-			f, err := os.Open(journalPath)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			_, entries, err := ReadJournal(journalPath, f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got2 []string
-			for _, e := range entries {
-				got2 = append(got2, e.Path)
-			}
-			if strings.Join(got2, "\n") != strings.Join(journaled, "\n") {
-				t.Errorf("journal holds %q, want %q", got2, journaled)
-			}
-		})
+// attackCase is an attack between plan and apply, and what apply must make of it.
+type attackCase struct {
+	name     string
+	attack   func(t *testing.T, at *attackTree)
+	editPlan func(at *attackTree, p *Plan)
+	noAnc    bool                   // apply without IncludeAncestors
+	want     map[string]outcomeWant // by base name; every other action is applied
+}
+
+// testApplyAttack mounts tt on a fresh attackTree between planning it and applying the plan,
+// which reaches apply in form.
+func testApplyAttack(t *testing.T, tt *attackCase, form string) {
+	at := newAttackTree(t)
+	plan := inForm(t, form, at.plan(t))
+	var names []string // each action's, before the plan is edited
+	for _, a := range plan.Actions {
+		names = append(names, filepath.Base(a.Path))
+	}
+	if tt.editPlan != nil {
+		tt.editPlan(at, plan)
+	}
+	if tt.attack != nil {
+		tt.attack(t, at)
+	}
+	journalPath := filepath.Join(diskTempDir(t), "journal")
+	j, err := CreateJournal(journalPath, JournalHeader{Version: "test", Roots: plan.Roots})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := diskTree(t, at.base)
+	got, report := collectApply()
+	Apply(plan, Options{IncludeAncestors: !tt.noAnc, Journal: j, Report: report})
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	if len(*got) != len(plan.Actions) {
+		t.Fatalf("%d outcomes for %d actions", len(*got), len(plan.Actions))
+	}
+	changed := map[string]State{}
+	var journaled []string
+	for i, o := range *got {
+		a := &plan.Actions[i]
+		if o.Action != a {
+			t.Errorf("outcome %d is for %s, want %s: reports come in plan order", i, o.Action.Path, a.Path)
+		}
+		want, ok := tt.want[names[i]]
+		if !ok {
+			want = wantApplied
+		}
+		want.reason = strings.ReplaceAll(strings.ReplaceAll(want.reason, "ROOT", at.root), "OUTSIDE", at.outside)
+		if o.Status != want.status || !strings.Contains(o.Reason, want.reason) || (want.status == Applied) != (o.Reason == "") {
+			t.Errorf("%s: %s %q, want %s %q", a.Path, o.Status, o.Reason, want.status, want.reason)
+		}
+		if o.Status == Applied {
+			changed[a.Path] = a.Target
+			journaled = append(journaled, a.Path)
+		}
+	}
+	// Nothing outside changed, and inside only what was applied.
+	if diffs := diskTreeDiff(before, diskTree(t, at.base), changed); diffs != nil {
+		t.Errorf("disk after apply:\n%s", strings.Join(diffs, "\n"))
+	}
+	// The journal holds exactly the changes made.
+	f, err := os.Open(journalPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, entries, err := ReadJournal(journalPath, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got2 []string
+	for _, e := range entries {
+		got2 = append(got2, e.Path)
+	}
+	if strings.Join(got2, "\n") != strings.Join(journaled, "\n") {
+		t.Errorf("journal holds %q, want %q", got2, journaled)
 	}
 }
 
@@ -837,57 +847,134 @@ func TestStatusString(t *testing.T) {
 // below it is not reached through the symlink, and the root, held open since, is still the
 // directory audited, so what lies below it is still fixed.
 func TestApplyAncestorSwappedDuringRun(t *testing.T) {
-	diskRequireRoot(t)
-	base := diskTempDir(t)
-	home, outside := filepath.Join(base, "home"), filepath.Join(base, "outside")
-	user := filepath.Join(home, "user")
-	root := filepath.Join(user, "site")
-	file := filepath.Join(root, "index.php")
-	diskMkdir(t, outside, mkState(0o755, 0, 0))
-	diskMkdir(t, filepath.Join(outside, "user"), mkState(0o700, 0, 0))
-	diskMkdir(t, home, mkState(0o750, 0, 0))
-	diskMkdir(t, user, mkState(0o700, 1000, 1000))
-	diskMkdir(t, root, mkState(0o755, 1000, 1000))
-	diskWrite(t, file, mkState(0o666, 1000, 1000))
-	plan := &Plan{
-		Roots: []Root{diskRoot(t, root)},
-		Actions: []Action{
-			diskAction(t, root, home, mkState(0o751, 0, 0)),
-			diskAction(t, root, user, mkState(0o711, 1000, 1000)),
-			diskAction(t, root, file, mkState(0o644, 1000, 1000)),
-		},
-	}
-	plan.Actions[0].Ancestor, plan.Actions[1].Ancestor = true, true
-	realOpenat2 := sysOpenat2
-	diskStub(t, &sysOpenat2, func(dirfd int, path string, how *unix.OpenHow) (int, error) {
-		if path == user {
-			diskRename(t, home, home+".real")
-			diskSymlink(t, outside, home)
-		}
-		return realOpenat2(dirfd, path, how)
-	})
-	before := diskTree(t, base)
-	got, report := collectApply()
-	Apply(plan, Options{IncludeAncestors: true, Report: report})
+	for _, form := range planForms {
+		t.Run(form, func(t *testing.T) {
+			diskRequireRoot(t)
+			base := diskTempDir(t)
+			home, outside := filepath.Join(base, "home"), filepath.Join(base, "outside")
+			user := filepath.Join(home, "user")
+			root := filepath.Join(user, "site")
+			file := filepath.Join(root, "index.php")
+			diskMkdir(t, outside, mkState(0o755, 0, 0))
+			diskMkdir(t, filepath.Join(outside, "user"), mkState(0o700, 0, 0))
+			diskMkdir(t, home, mkState(0o750, 0, 0))
+			diskMkdir(t, user, mkState(0o700, 1000, 1000))
+			diskMkdir(t, root, mkState(0o755, 1000, 1000))
+			diskWrite(t, file, mkState(0o666, 1000, 1000))
+			plan := &Plan{
+				Roots: []Root{diskRoot(t, root)},
+				Actions: []Action{
+					diskAction(t, root, home, mkState(0o751, 0, 0)),
+					diskAction(t, root, user, mkState(0o711, 1000, 1000)),
+					diskAction(t, root, file, mkState(0o644, 1000, 1000)),
+				},
+			}
+			plan.Actions[0].Ancestor, plan.Actions[1].Ancestor = true, true
+			plan = inForm(t, form, plan)
+			realOpenat2 := sysOpenat2
+			diskStub(t, &sysOpenat2, func(dirfd int, path string, how *unix.OpenHow) (int, error) {
+				if path == user {
+					diskRename(t, home, home+".real")
+					diskSymlink(t, outside, home)
+				}
+				return realOpenat2(dirfd, path, how)
+			})
+			before := diskTree(t, base)
+			got, report := collectApply()
+			Apply(plan, Options{IncludeAncestors: true, Report: report})
 
-	want := []outcomeWant{wantApplied, {Skipped, reasonSymlinkOnWay}, wantApplied}
-	for i, o := range *got {
-		if o.Status != want[i].status || o.Reason != want[i].reason {
-			t.Errorf("%s: %s %q, want %s %q", o.Action.Path, o.Status, o.Reason, want[i].status, want[i].reason)
-		}
+			want := []outcomeWant{wantApplied, {Skipped, reasonSymlinkOnWay}, wantApplied}
+			for i, o := range *got {
+				if o.Status != want[i].status || o.Reason != want[i].reason {
+					t.Errorf("%s: %s %q, want %s %q", o.Action.Path, o.Status, o.Reason, want[i].status, want[i].reason)
+				}
+			}
+			// The tree now lies below home.real; outside/user is untouched.
+			after := diskTree(t, base)
+			moved := map[string]diskEntry{}
+			for p, e := range before {
+				if p == home || strings.HasPrefix(p, home+"/") {
+					p = home + ".real" + strings.TrimPrefix(p, home)
+				}
+				moved[p] = e
+			}
+			moved[home] = after[home] // the symlink
+			changed := map[string]State{home + ".real": mkState(0o751, 0, 0), home + ".real/user/site/index.php": mkState(0o644, 1000, 1000)}
+			if diffs := diskTreeDiff(moved, after, changed); diffs != nil {
+				t.Errorf("disk after apply:\n%s", strings.Join(diffs, "\n"))
+			}
+		})
 	}
-	// The tree now lies below home.real; outside/user is untouched.
-	after := diskTree(t, base)
-	moved := map[string]diskEntry{}
-	for p, e := range before {
-		if p == home || strings.HasPrefix(p, home+"/") {
-			p = home + ".real" + strings.TrimPrefix(p, home)
-		}
-		moved[p] = e
-	}
-	moved[home] = after[home] // the symlink
-	changed := map[string]State{home + ".real": mkState(0o751, 0, 0), home + ".real/user/site/index.php": mkState(0o644, 1000, 1000)}
-	if diffs := diskTreeDiff(moved, after, changed); diffs != nil {
-		t.Errorf("disk after apply:\n%s", strings.Join(diffs, "\n"))
+}
+
+// swapRounds is how many times at least TestApplyRacesASwapper applies a plan, in each form,
+// while the swapper runs.
+const swapRounds = 200
+
+// A site user who swaps a planned directory for a symlink to a tree outside, and back, as fast as
+// it can while apply runs, never gets a change made outside, though the files there have the very
+// mode and owner planned: whichever way each open falls, an entry is changed only where it is the
+// inode audited, reached without a symlink.
+func TestApplyRacesASwapper(t *testing.T) {
+	diskRequireRoot(t)
+	for _, form := range planForms {
+		t.Run(form, func(t *testing.T) {
+			at := newAttackTree(t)
+			plan := &Plan{Roots: []Root{diskRoot(t, at.root)}}
+			var fds []int // the planned files, held to put their mode back each round
+			for _, name := range []string{"a.php", "b.php", "c.php"} {
+				p := filepath.Join(at.dir, name)
+				diskWrite(t, p, mkState(0o666, 1000, 1000))
+				diskWrite(t, filepath.Join(at.secretDir, name), mkState(0o666, 1000, 1000))
+				plan.Actions = append(plan.Actions, diskAction(t, at.root, p, mkState(0o644, 1000, 1000)))
+				fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer unix.Close(fd)
+				fds = append(fds, fd)
+			}
+			plan = inForm(t, form, plan)
+			outside := diskTree(t, at.outside)
+			stop, done := make(chan struct{}), make(chan struct{})
+			go func() {
+				defer close(done)
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					// Errors are expected and harmless: each step undoes the one before.
+					_ = os.Rename(at.dir, at.dir+".real")
+					_ = os.Symlink(at.secretDir, at.dir)
+					_ = os.Remove(at.dir)
+					_ = os.Rename(at.dir+".real", at.dir)
+					runtime.Gosched() // a while as audited, so that some rounds apply
+				}
+			}()
+			// swapRounds at least; more, up to fifty times as many, while the scheduler has kept
+			// the race from going both ways.
+			var applied, skipped, rounds int
+			for ; rounds < swapRounds || (applied == 0 || skipped == 0) && rounds < 50*swapRounds; rounds++ {
+				runtime.Gosched()
+				for _, fd := range fds {
+					if err := unix.Fchmod(fd, 0o666); err != nil {
+						t.Fatal(err)
+					}
+				}
+				sum := Apply(plan, Options{})
+				applied, skipped = applied+sum.Applied, skipped+sum.Skipped
+			}
+			close(stop)
+			<-done
+			if diffs := diskTreeDiff(outside, diskTree(t, at.outside), nil); diffs != nil {
+				t.Fatalf("outside changed while the swapper ran:\n%s", strings.Join(diffs, "\n"))
+			}
+			t.Logf("%d rounds: %d changes applied, %d skipped", rounds, applied, skipped)
+			if applied == 0 || skipped == 0 {
+				t.Errorf("%d applied, %d skipped: the race did not go both ways", applied, skipped)
+			}
+		})
 	}
 }

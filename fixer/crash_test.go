@@ -21,6 +21,7 @@ const (
 	crashEnvDir   = "WEBPERM_CRASH_DIR"   // the directory the tree and journal are in
 	crashEnvPoint = "WEBPERM_CRASH_POINT" // journaled, chowned, changed or done
 	crashEnvAt    = "WEBPERM_CRASH_AT"    // the how manieth time the point is reached
+	crashEnvForm  = "WEBPERM_CRASH_FORM"  // one of planForms: how the plan reaches apply
 )
 
 // crashPlanned is the crash test's tree below root: each entry, its state before and its
@@ -76,7 +77,7 @@ func TestCrashHelper(t *testing.T) {
 	if !ok || err != nil {
 		t.Fatalf("%s=%q %s=%q: want a crash point and a count", crashEnvPoint, os.Getenv(crashEnvPoint), crashEnvAt, os.Getenv(crashEnvAt))
 	}
-	plan := crashPlan(t, filepath.Join(dir, "site"))
+	plan := inForm(t, os.Getenv(crashEnvForm), crashPlan(t, filepath.Join(dir, "site")))
 	j, err := CreateJournal(filepath.Join(dir, "journal"), JournalHeader{Version: "test", Created: time.Now(), Roots: plan.Roots})
 	if err != nil {
 		t.Fatal(err)
@@ -118,74 +119,81 @@ func TestCrash(t *testing.T) {
 		{"between the chown and the chmod of the setuid file", "chowned", 1, []string{"", reasonUnconfirmed}, true},
 		{"after the last change", "done", len(crashPlanned), []string{"", "", "", "", ""}, false},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := diskTempDir(t)
-			root := crashTree(t, dir)
-			before := diskTree(t, root)
+	for _, form := range planForms {
+		for _, tt := range tests {
+			t.Run(form+"/"+tt.name, func(t *testing.T) { testCrash(t, form, tt.point, tt.at, tt.notes, tt.unconfirmed) })
+		}
+	}
+}
 
-			cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.count=1", "-test.v")
-			cmd.Env = append(os.Environ(), crashEnvDir+"="+dir, crashEnvPoint+"="+tt.point, crashEnvAt+"="+strconv.Itoa(tt.at))
-			out, err := cmd.CombinedOutput()
-			var exit *exec.ExitError
-			if !errors.As(err, &exit) || !exit.Sys().(syscall.WaitStatus).Signaled() || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-				t.Fatalf("the child was not killed at the crash point: %v\n%s", err, out)
-			}
+// testCrash kills apply of the plan, in form, when it reaches point for the at-th time, and
+// holds undo's notes, by entry in journal order, to notes; unconfirmed: bin, the setuid file, is
+// changed but not marked done, so undo restores it without its setuid bit.
+func testCrash(t *testing.T, form, point string, at int, notes []string, unconfirmed bool) {
+	dir := diskTempDir(t)
+	root := crashTree(t, dir)
+	before := diskTree(t, root)
 
-			journal := filepath.Join(dir, "journal")
-			h, entries := diskReadJournal(t, journal)
-			if len(entries) != len(tt.notes) {
-				t.Fatalf("journal holds %d entries, want %d", len(entries), len(tt.notes))
-			}
-			// The crash left the disk part fixed, or else the test proves little.
-			changed := false
-			for _, n := range tt.notes {
-				changed = changed || n != noteAlreadyBefore
-			}
-			if diffs := diskTreeDiff(before, diskTree(t, root), nil); (len(diffs) != 0) != changed {
-				t.Fatalf("after the crash, changed: %q; want changes: %v", diffs, changed)
-			}
-			if tt.point == "chowned" {
-				// The kernel cleared setuid with the chown, as undo must expect.
-				if s, want := diskState(t, filepath.Join(root, "bin")), mkState(0o755, 0, 33); s != want {
-					t.Fatalf("bin is %s after the crash, want %s", describeState(s), describeState(want))
-				}
-			}
-			got, report := collectUndo()
-			sum := Undo(h, entries, report)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), crashEnvDir+"="+dir, crashEnvPoint+"="+point, crashEnvAt+"="+strconv.Itoa(at), crashEnvForm+"="+form)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || !exit.Sys().(syscall.WaitStatus).Signaled() || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("the child was not killed at the crash point: %v\n%s", err, out)
+	}
 
-			want := Summary{Applied: len(entries)}
-			bin := crashPlanned[1].from
-			undone := map[string]State{} // the entries not as before apply
-			if tt.unconfirmed {
-				want = Summary{Applied: len(entries) - 1, Failed: 1}
-				bin.Mode &^= fs.ModeSetuid
-				undone[filepath.Join(root, "bin")] = bin
-			}
-			if sum != want {
-				t.Errorf("undo: %+v, want %+v", sum, want)
-			}
-			for i, o := range *got {
-				k := len(entries) - 1 - i
-				status := Applied
-				if tt.notes[k] == reasonUnconfirmed {
-					status = Failed
-				}
-				if o.Status != status || !strings.Contains(o.Reason, tt.notes[k]) || (tt.notes[k] == "") != (o.Reason == "") {
-					t.Errorf("%s: %s %q, want %s %q", o.Entry.Path, o.Status, o.Reason, status, tt.notes[k])
-				}
-			}
-			if diffs := diskTreeDiff(before, diskTree(t, root), undone); diffs != nil {
-				t.Errorf("disk after undo, not as before apply:\n%s", strings.Join(diffs, "\n"))
-			}
-			if s := diskState(t, filepath.Join(root, "bin")); s != bin {
-				t.Errorf("bin is %s after undo, want %s", describeState(s), describeState(bin))
-			}
-			if t.Failed() {
-				data, _ := os.ReadFile(journal)
-				t.Logf("journal:\n%s\nchild:\n%s", data, out)
-			}
-		})
+	journal := filepath.Join(dir, "journal")
+	h, entries := diskReadJournal(t, journal)
+	if len(entries) != len(notes) {
+		t.Fatalf("journal holds %d entries, want %d", len(entries), len(notes))
+	}
+	// The crash left the disk part fixed, or else the test proves little.
+	changed := false
+	for _, n := range notes {
+		changed = changed || n != noteAlreadyBefore
+	}
+	if diffs := diskTreeDiff(before, diskTree(t, root), nil); (len(diffs) != 0) != changed {
+		t.Fatalf("after the crash, changed: %q; want changes: %v", diffs, changed)
+	}
+	if point == "chowned" {
+		// The kernel cleared setuid with the chown, as undo must expect.
+		if s, want := diskState(t, filepath.Join(root, "bin")), mkState(0o755, 0, 33); s != want {
+			t.Fatalf("bin is %s after the crash, want %s", describeState(s), describeState(want))
+		}
+	}
+	got, report := collectUndo()
+	sum := Undo(h, entries, report)
+
+	want := Summary{Applied: len(entries)}
+	bin := crashPlanned[1].from
+	undone := map[string]State{} // the entries not as before apply
+	if unconfirmed {
+		want = Summary{Applied: len(entries) - 1, Failed: 1}
+		bin.Mode &^= fs.ModeSetuid
+		undone[filepath.Join(root, "bin")] = bin
+	}
+	if sum != want {
+		t.Errorf("undo: %+v, want %+v", sum, want)
+	}
+	for i, o := range *got {
+		k := len(entries) - 1 - i
+		status := Applied
+		if notes[k] == reasonUnconfirmed {
+			status = Failed
+		}
+		if o.Status != status || !strings.Contains(o.Reason, notes[k]) || (notes[k] == "") != (o.Reason == "") {
+			t.Errorf("%s: %s %q, want %s %q", o.Entry.Path, o.Status, o.Reason, status, notes[k])
+		}
+	}
+	if diffs := diskTreeDiff(before, diskTree(t, root), undone); diffs != nil {
+		t.Errorf("disk after undo, not as before apply:\n%s", strings.Join(diffs, "\n"))
+	}
+	if s := diskState(t, filepath.Join(root, "bin")); s != bin {
+		t.Errorf("bin is %s after undo, want %s", describeState(s), describeState(bin))
+	}
+	if t.Failed() {
+		data, _ := os.ReadFile(journal)
+		t.Logf("journal:\n%s\nchild:\n%s", data, out)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/webperm/webperm/audit"
 )
@@ -106,6 +107,45 @@ func FuzzReadJSON(f *testing.F) {
 		}
 		if !reflect.DeepEqual(p2.Roots, p.Roots) || !reflect.DeepEqual(p2.Actions, p.Actions) {
 			t.Errorf("plan %+v, written back and read again: %+v", p.Actions, p2.Actions)
+		}
+	})
+}
+
+// scriptError is the form of every ReadScript error: the name, the line where there is one, and
+// one sentence with nothing that is not visible text in it.
+var scriptError = regexp.MustCompile(`^fuzz(:[0-9]+)?: [^\x00-\x1f\x7f]*$`)
+
+// ReadScript never panics, words every refusal as name:line: message in visible text, and a
+// plan it accepts, written back, reads the same.
+func FuzzReadScript(f *testing.F) {
+	f.Add([]byte(sampleScript(f)))
+	p := samplePlan()
+	p.Manual = []Manual{{Path: "/var/www/site/\x1b]0;x\a", Type: audit.TypeSymlink, Reason: "why\n", Findings: []audit.Finding{{Rule: "special-file", Message: "m\xff"}}}}
+	p.Unread = []string{"/var/www/site/u\n"}
+	var b bytes.Buffer
+	if err := WriteScript(&b, p); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b.Bytes())
+	f.Add([]byte("#!/bin/sh\n#: end of plan\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := ReadScript("fuzz", bytes.NewReader(data))
+		if err != nil {
+			if !utf8.ValidString(err.Error()) || !scriptError.MatchString(err.Error()) {
+				t.Errorf("error %q is not of the form fuzz:LINE: message, in visible text", err)
+			}
+			return
+		}
+		var out bytes.Buffer
+		if err := WriteScript(&out, p); err != nil {
+			t.Fatal(err)
+		}
+		p2, err := ReadScript("fuzz", &out)
+		if err != nil {
+			t.Fatalf("the plan written back is refused: %v\n%s", err, out.Bytes())
+		}
+		if p2.ID != p.ID || !reflect.DeepEqual(normalPlan(p2), normalPlan(p)) {
+			t.Errorf("plan %+v, written back and read again: %+v", p, p2)
 		}
 	})
 }

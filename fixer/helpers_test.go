@@ -1,6 +1,7 @@
 package fixer
 
 import (
+	"bytes"
 	"context"
 	"io/fs"
 	"os"
@@ -74,4 +75,25 @@ func snapshot(t *testing.T, root string) map[string]State {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// planForms are the ways a plan reaches apply: as made, or written as a sh plan and read back
+// from it, as running the script hands it to fix --apply.
+var planForms = []string{"plan", "sh plan"}
+
+// inForm returns p as apply gets it in form.
+func inForm(t testing.TB, form string, p *Plan) *Plan {
+	t.Helper()
+	if form == "plan" {
+		return p
+	}
+	var b bytes.Buffer
+	if err := WriteScript(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	read, err := ReadScript("fix.sh", &b)
+	if err != nil {
+		t.Fatalf("the sh plan is refused: %v\n%s", err, b.String())
+	}
+	return read
 }

@@ -99,4 +99,10 @@ type Plan struct {
 	// Unread are the paths the audit could not read: nothing in them is planned.
 	Unread   []string
 	Accounts *audit.Accounts // names ids in the script's comments; nil: numbers only
+	// ID is the sh plan's plan-id: its exec line passes it to fix --apply, which refuses to apply
+	// a plan that is not the script the shell ran. WriteScript makes one where it is empty.
+	ID string
+	// Webperm is the webperm binary the sh plan hands itself to (os.Executable when planned);
+	// empty: "webperm", found on PATH.
+	Webperm string
 }

@@ -184,31 +184,29 @@ func ReadJSON(name string, r io.Reader) (*Plan, error) {
 		return nil, fmt.Errorf("%s: schema %q: want %q, as webperm plan --format json writes", name, jp.Schema, PlanSchema)
 	}
 	p := &Plan{Version: jp.Version, Created: jp.Created, WebUser: jp.WebUser, PHPUser: jp.PHPUser, Policy: jp.Policy}
-	roots := map[string]bool{}
+	var pc planChecker
 	for i, jr := range jp.Roots {
 		path, err := readPath("path", jr.Path, jr.PathBase64)
 		if err == nil {
-			err = checkPath("path", path)
+			err = pc.root(path)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: root %d: %w", name, i+1, err)
 		}
-		if roots[path] {
-			return nil, fmt.Errorf("%s: root %d: %s is listed twice", name, i+1, escape(path))
-		}
-		roots[path] = true
 		p.Roots = append(p.Roots, Root{Path: path, Dev: jr.Dev, Ino: jr.Ino})
 	}
-	seen := map[string]bool{}
 	for i := range jp.Actions {
-		a, err := jp.Actions[i].action(roots)
-		if err == nil && seen[a.Path] {
-			err = errors.New("a second action for this path: a plan changes each entry once")
+		a, err := jp.Actions[i].action()
+		if err == nil {
+			err = pc.action(&a)
+		}
+		if err == nil && (jp.Actions[i].Chown != a.Chown() || jp.Actions[i].Chmod != a.Chmod()) {
+			// They follow from current and target; a reviewer who edits them means something else.
+			err = fmt.Errorf("chown %v and chmod %v do not follow from current and target, which say %v and %v: edit the target instead, or delete the action", jp.Actions[i].Chown, jp.Actions[i].Chmod, a.Chown(), a.Chmod())
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: action %d (%s): %w", name, i+1, escape(jp.Actions[i].Path), err)
 		}
-		seen[a.Path] = true
 		p.Actions = append(p.Actions, a)
 	}
 	for _, jm := range jp.Manual {
@@ -229,7 +227,7 @@ func ReadJSON(name string, r io.Reader) (*Plan, error) {
 		}
 		p.Unread = append(p.Unread, path)
 	}
-	if err := jp.settings(&p.Settings, roots); err != nil {
+	if err := jp.settings(&p.Settings, &pc); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	// The names a plan gives its ids are for the reviewer: nothing vouches for them, so what
@@ -237,9 +235,8 @@ func ReadJSON(name string, r io.Reader) (*Plan, error) {
 	return p, nil
 }
 
-// settings reads what the plan's audit held its roots to into s: absolute paths, and one known
-// preset for each of its roots at most.
-func (jp *jsonPlan) settings(s *Settings, roots map[string]bool) error {
+// settings reads what the plan's audit held its roots to into s, with pc's checks.
+func (jp *jsonPlan) settings(s *Settings, pc *planChecker) error {
 	var err error
 	for _, f := range []struct {
 		name      string
@@ -257,24 +254,18 @@ func (jp *jsonPlan) settings(s *Settings, roots map[string]bool) error {
 	}
 	for i, jr := range jp.Presets {
 		rp := audit.RootPreset{Preset: jr.Preset}
-		if rp.Root, err = readPath("root", jr.Root, jr.RootBase64); err != nil {
+		if rp.Root, err = readPath("root", jr.Root, jr.RootBase64); err == nil {
+			err = pc.preset(s, rp)
+		}
+		if err != nil {
 			return fmt.Errorf("preset %d: %w", i+1, err)
 		}
-		switch {
-		case !roots[rp.Root]:
-			return fmt.Errorf("preset %d: root %s is not among the plan's roots", i+1, escape(rp.Root))
-		case !policy.IsPreset(rp.Preset):
-			return fmt.Errorf("preset %d: %q is no preset webperm knows", i+1, rp.Preset)
-		case slices.ContainsFunc(s.Presets, func(o audit.RootPreset) bool { return o.Root == rp.Root }):
-			return fmt.Errorf("preset %d: root %s has a preset already", i+1, escape(rp.Root))
-		}
-		s.Presets = append(s.Presets, rp)
 	}
 	return nil
 }
 
-// action reads one action and checks it is one webperm could have planned for a root in roots.
-func (ja *jsonAction) action(roots map[string]bool) (Action, error) {
+// action reads one action; planChecker.action checks it.
+func (ja *jsonAction) action() (Action, error) {
 	var a Action
 	var err error
 	if a.Path, err = readPath("path", ja.Path, ja.PathBase64); err != nil {
@@ -283,32 +274,78 @@ func (ja *jsonAction) action(roots map[string]bool) (Action, error) {
 	if a.Root, err = readPath("root", ja.Root, ja.RootBase64); err != nil {
 		return a, err
 	}
-	if !roots[a.Root] {
-		return a, fmt.Errorf("root %s is not among the plan's roots", escape(a.Root))
-	}
 	a.Ancestor, a.Type, a.Dev, a.Ino, a.Rules = ja.Ancestor, ja.Type, ja.Dev, ja.Ino, ja.Rules
-	if err := checkPlace(a.Path, a.Root, a.Ancestor, a.Type); err != nil {
-		return a, err
-	}
 	if a.Current, err = ja.Current.state(); err != nil {
 		return a, fmt.Errorf("current: %w", err)
 	}
 	if a.Target, err = ja.Target.state(); err != nil {
 		return a, fmt.Errorf("target: %w", err)
 	}
+	return a, nil
+}
+
+// planChecker holds a plan read from a file, JSON or sh, to what webperm could have planned,
+// root by root and action by action, in the file's order.
+type planChecker struct {
+	roots map[string]bool
+	seen  map[string]bool // the actions' paths
+}
+
+// root checks a root's path: clean, absolute, and listed once.
+func (pc *planChecker) root(path string) error {
+	if err := checkPath("path", path); err != nil {
+		return err
+	}
+	if pc.roots[path] {
+		return fmt.Errorf("%s is listed twice", escape(path))
+	}
+	if pc.roots == nil {
+		pc.roots = map[string]bool{}
+	}
+	pc.roots[path] = true
+	return nil
+}
+
+// action checks an action: in a root of the plan, where checkPlace allows, by known rules, with
+// something to change, and the plan's only action for its path.
+func (pc *planChecker) action(a *Action) error {
+	if !pc.roots[a.Root] {
+		return fmt.Errorf("root %s is not among the plan's roots", escape(a.Root))
+	}
+	if err := checkPlace(a.Path, a.Root, a.Ancestor, a.Type); err != nil {
+		return err
+	}
 	for _, r := range a.Rules {
 		if _, ok := policy.Lookup(r); !ok {
-			return a, fmt.Errorf("unknown rule %q", r)
+			return fmt.Errorf("unknown rule %q", r)
 		}
 	}
 	if !a.Chown() && !a.Chmod() {
-		return a, errors.New("target equals current: nothing to change")
+		return errors.New("target equals current: nothing to change")
 	}
-	// They follow from current and target; a reviewer who edits them means something else.
-	if ja.Chown != a.Chown() || ja.Chmod != a.Chmod() {
-		return a, fmt.Errorf("chown %v and chmod %v do not follow from current and target, which say %v and %v: edit the target instead, or delete the action", ja.Chown, ja.Chmod, a.Chown(), a.Chmod())
+	if pc.seen[a.Path] {
+		return errors.New("a second action for this path: a plan changes each entry once")
 	}
-	return a, nil
+	if pc.seen == nil {
+		pc.seen = map[string]bool{}
+	}
+	pc.seen[a.Path] = true
+	return nil
+}
+
+// preset checks rp, the preset the plan's audit held a root to, and adds it to s: a known preset,
+// for a root of the plan that has none yet.
+func (pc *planChecker) preset(s *Settings, rp audit.RootPreset) error {
+	switch {
+	case !pc.roots[rp.Root]:
+		return fmt.Errorf("root %s is not among the plan's roots", escape(rp.Root))
+	case !policy.IsPreset(rp.Preset):
+		return fmt.Errorf("%q is no preset webperm knows", rp.Preset)
+	case slices.ContainsFunc(s.Presets, func(o audit.RootPreset) bool { return o.Root == rp.Root }):
+		return fmt.Errorf("root %s has a preset already", escape(rp.Root))
+	}
+	s.Presets = append(s.Presets, rp)
+	return nil
 }
 
 // jsonError names where in data a decoding error lies, as name:line:column.

@@ -49,24 +49,41 @@ func Formats() []string {
 // Escape makes s safe to print on a terminal or in a mail: a string with control characters or
 // invalid UTF-8 is shown Go-quoted ("up\xffloads/a\nb"), anything else as it is.
 func Escape(s string) string {
-	if !utf8.ValidString(s) {
-		return strconv.Quote(s)
+	if Visible(s) == s {
+		return s
 	}
-	for _, r := range s {
-		if !unicode.IsPrint(r) && r != ' ' {
-			return strconv.Quote(s)
-		}
-	}
-	return s
+	return strconv.Quote(s)
 }
 
-// ownerNames returns the owner and group of e by name, numeric where the system has no name,
-// and "?" where the backend carries no owners.
+// Visible shows s with each control character, character that prints as nothing, and byte that
+// is not UTF-8 written as its Go escape (\x1b, \n, \u202e, \xff), and the rest as it is: for
+// text that names things already quoted or escaped, such as an error message, which must still
+// never carry a terminal escape sequence.
+func Visible(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == ' ' || unicode.IsPrint(r):
+			b.WriteString(s[i : i+size])
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// ownerNames returns the owner and group of e by name (escaped: an account file is text too),
+// numeric where the system has no name, and "?" where the backend carries no owners.
 func ownerNames(e *audit.Entry, a *audit.Accounts) (owner, group string) {
 	if !e.OwnerKnown {
 		return "?", "?"
 	}
-	return a.UserLabel(e.UID), a.GroupLabel(e.GID)
+	return Escape(a.UserLabel(e.UID)), Escape(a.GroupLabel(e.GID))
 }
 
 // fixCommands says what a finding's fix changes as the commands a sysadmin would type:

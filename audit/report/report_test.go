@@ -112,6 +112,32 @@ func TestTextOwnersAndErrors(t *testing.T) {
 	}
 }
 
+// Visible escapes what Escape would quote, in place: an error message keeps its own quoting.
+func TestVisible(t *testing.T) {
+	for in, want := range map[string]string{
+		`open "/srv/a": no such file`:           `open "/srv/a": no such file`,
+		"open /srv/\x1b]0;t\a\n\xff/\u202ex: é": `open /srv/\x1b]0;t\a\n\xff/\u202ex: é`,
+	} {
+		if got := Visible(in); got != want {
+			t.Errorf("Visible(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// An account name with a terminal escape, as a hostile ROOT/etc/passwd can hold, is escaped
+// wherever the text report names an owner.
+func TestTextEscapesAccountNames(t *testing.T) {
+	r := sampleReport()
+	r.Accounts = audit.NewAccounts([]audit.User{{Name: "de\x1b]0;x\aploy", UID: 1000, GID: 1000}}, []audit.Group{{Name: "g\x1b[2J", GID: 1000}})
+	var buf bytes.Buffer
+	if err := Text(&buf, r, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(buf.String(), "\x1b\a") || !strings.Contains(buf.String(), `"de\x1b]0;x\aploy"`) {
+		t.Errorf("account names not escaped:\n%q", buf.String())
+	}
+}
+
 func TestLookup(t *testing.T) {
 	if _, err := Lookup("yaml"); err == nil || err.Error() != `unknown format "yaml"` {
 		t.Errorf("Lookup(yaml): %v", err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -32,6 +33,7 @@ type fixFlags struct {
 	apply            bool
 	journal          string
 	planFile         string
+	planID           string
 	includeAncestors bool
 }
 
@@ -43,12 +45,14 @@ func newFixCommand() *cobra.Command {
 		Long: `Fix without --apply prints the plan, as 'webperm plan' does, and changes nothing.
 
 With --apply it makes the plan's changes: of a fresh audit of each PATH, or exactly those of a
-saved and reviewed JSON plan (--plan PLAN.json, no PATH). Each entry is opened from its root
-without following any symlink (openat2 with RESOLVE_BENEATH and RESOLVE_NO_SYMLINKS) and
-changed only if it is still the inode the audit saw, with the mode and owner the audit saw;
-symlinks, devices, pipes, sockets and files with more than one hard link are refused. The owner
-changes before the mode, since chown clears setuid bits. Directories above a root change only
-with --include-ancestors. An entry that cannot be changed is reported and the run goes on.
+saved and reviewed plan (--plan FILE, no PATH): the JSON of 'webperm plan --format json', or
+the sh plan of 'webperm plan', which runs this itself when run ('sh fix.sh'). Each entry is
+opened from its root without following any symlink (openat2 with RESOLVE_BENEATH and
+RESOLVE_NO_SYMLINKS) and changed only if it is still the inode the audit saw, with the mode
+and owner the audit saw; symlinks, devices, pipes, sockets and files with more than one hard
+link are refused. The owner changes before the mode, since chown clears setuid bits.
+Directories above a root change only with --include-ancestors. An entry that cannot be
+changed is reported and the run goes on.
 
 Before each change the journal gets a line and is synced to disk, so even a crash can be undone
 with 'webperm undo JOURNAL'.
@@ -58,12 +62,14 @@ with 'webperm undo JOURNAL'.
 ` + exitCodesHelp,
 		Example: `  webperm fix /var/www/html                       # the plan, as a script; changes nothing
   webperm fix --apply /var/www/html
-  webperm plan --format json -o plan.json /var/www/html   # review plan.json, then:
+  webperm plan -o /root/fix.sh /var/www/html   # review fix.sh, then:
+  sh /root/fix.sh --journal /root/fix.jsonl     # runs webperm fix --apply --plan /root/fix.sh
+  webperm plan --format json -o plan.json /var/www/html
   webperm fix --apply --plan plan.json --journal /root/fix.jsonl
   webperm undo /root/fix.jsonl`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if !fl.apply {
-				for _, name := range []string{"plan", "journal", "include-ancestors"} {
+				for _, name := range []string{"plan", "plan-id", "journal", "include-ancestors"} {
 					if c.Flags().Changed(name) {
 						return withHint(fmt.Errorf("--%s needs --apply", name), "webperm fix --apply --%s ...", name)
 					}
@@ -74,6 +80,9 @@ with 'webperm undo JOURNAL'.
 				if c.Flags().Changed(name) {
 					return withHint(fmt.Errorf("--%s writes a plan: fix --apply prints what it changed", name), "save the plan with webperm plan --format json -o PLAN.json, then apply it with --plan PLAN.json")
 				}
+			}
+			if fl.planID != "" && fl.planFile == "" {
+				return withHint(errors.New("--plan-id needs --plan"), "a sh plan passes both: run it with sh FILE")
 			}
 			if fl.planFile != "" {
 				for _, name := range []string{"policy", "preset", "web-user", "web-group", "php-user", "root", "fail-on", "jobs"} {
@@ -89,7 +98,9 @@ with 'webperm undo JOURNAL'.
 	fl.plan.register(f)
 	f.BoolVar(&fl.apply, "apply", false, "make the changes (as root); without it, fix only prints the plan")
 	f.StringVar(&fl.journal, "journal", "", "record each change in `FILE`, which must not exist (default: "+defaultJournalDir+"/journal-TIME.jsonl)")
-	f.StringVar(&fl.planFile, "plan", "", "apply exactly the JSON plan in `FILE` (from plan --format json) instead of auditing PATH")
+	f.StringVar(&fl.planFile, "plan", "", "apply exactly the plan in `FILE` (sh or JSON, from webperm plan) instead of auditing PATH")
+	f.StringVar(&fl.planID, "plan-id", "", "the plan-id the sh plan in --plan must have (the script passes its own)")
+	_ = f.MarkHidden("plan-id")
 	f.BoolVar(&fl.includeAncestors, "include-ancestors", false, "also change the directories above each root that the plan lists")
 	return c
 }
@@ -124,7 +135,7 @@ func runApply(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 		},
 	})
 	if err := j.Close(); err != nil {
-		fmt.Fprintf(stderr, "webperm: closing the journal: %v\n", err)
+		fmt.Fprintf(stderr, "webperm: closing the journal: %s\n", report.Visible(err.Error()))
 	}
 	fmt.Fprintf(stderr, "webperm: %d changed, %d skipped, %d failed; %d left for you to decide (webperm plan lists them)\n",
 		sum.Applied, sum.Skipped, sum.Failed, len(p.Manual))
@@ -148,13 +159,17 @@ func planToApply(ctx context.Context, args []string, fl *fixFlags) (p *fixer.Pla
 	if len(args) > 0 {
 		return nil, false, withHint(errors.New("--plan applies a saved plan: give no PATH"), "the plan names its roots; to audit afresh, leave out --plan")
 	}
-	f, err := openTrusted(fl.planFile, "the plan")
-	if err != nil {
-		return nil, false, withHint(err, "give the JSON plan 'webperm plan --format json -o FILE' wrote, as root")
+	p, err = readPlanFile(fl.planFile)
+	if err == nil && fl.planID != "" && p.ID != fl.planID {
+		err = fmt.Errorf("the plan %s has plan-id %q, not %q", report.Escape(fl.planFile), p.ID, fl.planID)
 	}
-	defer f.Close()
-	if p, err = fixer.ReadJSON(fl.planFile, f); err != nil {
-		return nil, false, withHint(err, "write plans with webperm plan --format json; a reviewer may delete actions or change targets, nothing else")
+	if err != nil && fl.planID != "" {
+		// The script passes "$0" as --plan: it is not the script when sh read it from stdin.
+		return nil, false, withHint(fmt.Errorf("the sh plan with plan-id %s handed webperm --plan %s, which is not that script: %w", fl.planID, report.Escape(fl.planFile), err),
+			"run the plan as a file, 'sh fix.sh' or 'sh /root/fix.sh', not 'sh < fix.sh' or through a pipe: webperm reads the plan from the file sh was given; nothing was changed")
+	}
+	if err != nil {
+		return nil, false, withHint(err, "give the plan 'webperm plan' wrote (sh or JSON), as root; a reviewer may delete actions or change targets, nothing else")
 	}
 	if err := recheckRoots(p); err != nil {
 		return nil, false, err
@@ -250,6 +265,24 @@ func recheckRoots(p *fixer.Plan) error {
 		}
 	}
 	return nil
+}
+
+// readPlanFile reads the saved plan at name, a sh plan or JSON (told apart by content), from a
+// file only the user running webperm can have written.
+func readPlanFile(name string) (*fixer.Plan, error) {
+	f, err := openTrusted(name, "the plan")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := safefile.ReadAll(f, safefile.PlanLimit)
+	if err != nil {
+		return nil, fmt.Errorf("reading the plan %s: %w", fileName(name), err)
+	}
+	if fixer.IsScript(data) {
+		return fixer.ReadScript(name, bytes.NewReader(data))
+	}
+	return fixer.ReadJSON(name, bytes.NewReader(data))
 }
 
 // journalPath returns where the journal goes: path, or a new file in defaultJournalDir. It is

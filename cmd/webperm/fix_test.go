@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -120,8 +122,8 @@ func decodePlan(t *testing.T, out string) jsonPlan {
 
 // For every fixture tree, made by running the plan's script with sh, by fix --apply, or by fix
 // --apply of the saved JSON plan (whose every target passes the judge of edited plans):
-// auditing again leaves no finding the plan claimed to fix, and a second plan is empty. After
-// fix --apply, undo puts every entry back as it was.
+// auditing again leaves no finding the plan claimed to fix, and a second plan is empty. Then
+// undo of the journal puts every entry back as it was.
 func TestPlanThenAuditProperty(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the fixtures' owners can only be set, and their plans run, as root")
@@ -154,11 +156,9 @@ func TestPlanThenAuditProperty(t *testing.T) {
 				journal := filepath.Join(t.TempDir(), "journal.jsonl")
 				switch way {
 				case "script":
-					cmd := exec.Command("sh", "-c", run(findings, "plan"))
-					cmd.Dir = t.TempDir()
-					if out, err := cmd.CombinedOutput(); err != nil {
-						t.Fatalf("sh: %v\n%s", err, out)
-					}
+					script := filepath.Join(t.TempDir(), "fix.sh")
+					run(findings, "plan", "-o", script)
+					runScript(t, script, "--include-ancestors", "--journal", journal)
 				case "apply":
 					run([]int{exitClean}, "fix", "--apply", "--include-ancestors", "--journal", journal)
 				case "saved":
@@ -176,9 +176,6 @@ func TestPlanThenAuditProperty(t *testing.T) {
 				if again := decodePlan(t, run(findings, "plan", "--format", "json")); len(again.Actions) > 0 {
 					t.Errorf("a second plan is not empty: %+v", again.Actions)
 				}
-				if way == "script" {
-					return
-				}
 				if code, _, errOut := webperm(t, "undo", journal); code != exitClean {
 					t.Fatalf("undo: exit %d\n%s", code, errOut)
 				}
@@ -190,6 +187,28 @@ func TestPlanThenAuditProperty(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// asMainEnv makes the test binary run as webperm itself, for a sh plan to hand itself to: the
+// plan runs the binary that wrote it, which here is this one.
+const asMainEnv = "WEBPERM_TEST_AS_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asMainEnv) == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// runScript runs the sh plan at script with sh and args, which must apply all of it, exit 0.
+func runScript(t *testing.T, script string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("sh", append([]string{script}, args...)...)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), asMainEnv+"=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sh %s: %v\n%s", script, err, out)
 	}
 }
 
@@ -292,6 +311,10 @@ func TestFixErrors(t *testing.T) {
 	if err := os.WriteFile(badPlan, []byte(`{"schema": "webperm/plan/v1", "actions": [}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	badScript := filepath.Join(dir, "fix.sh")
+	if err := os.WriteFile(badScript, []byte("#!/bin/sh\nchmod 0777 /etc/shadow\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	writable := filepath.Join(dir, "writable.json")
 	if err := os.WriteFile(writable, nil, 0o600); err != nil || os.Chmod(writable, 0o666) != nil {
 		t.Fatal(err)
@@ -318,6 +341,9 @@ func TestFixErrors(t *testing.T) {
 		{"journal in the root", []string{"fix", "--apply", "--web-user", "www-data", "--journal", filepath.Join(root, "j.jsonl"), root}, []string{"inside the web root " + root}},
 		{"saved plan and a policy", []string{"fix", "--apply", "--plan", badPlan, "--web-user", "nobody"}, []string{"webperm: --web-user has no say over a saved plan"}},
 		{"plan others may write", []string{"fix", "--apply", "--plan", writable}, []string{"is writable by others (mode 0666)"}},
+		{"plan-id needs a plan", []string{"fix", "--apply", "--plan-id", strings.Repeat("a", 32), root}, []string{"webperm: --plan-id needs --plan", "hint: a sh plan passes both"}},
+		{"plan-id of a JSON plan", []string{"fix", "--apply", "--plan", badPlan, "--plan-id", strings.Repeat("a", 32)}, []string{"handed webperm --plan " + badPlan + ", which is not that script", "hint: run the plan as a file"}},
+		{"broken sh plan", []string{"fix", "--apply", "--plan", badScript}, []string{"webperm: " + badScript + ":2: chmod 0777 /etc/shadow: not a line webperm writes"}},
 		{"journal through a symlink", []string{"undo", linked}, []string{"a symlink: webperm reads the journal only from a file of its own"}},
 		{"nested roots", []string{"plan", root, filepath.Join(root, "sub")}, []string{"roots nest"}},
 		{"plan format", []string{"plan", "--format", "yaml", root}, []string{`webperm: unknown plan format "yaml"`, "hint: use --format sh or --format json"}},
@@ -387,6 +413,122 @@ func TestPlanAndJournalMustBeRoots(t *testing.T) {
 	var st syscall.Stat_t
 	if err := syscall.Lstat(filepath.Join(root, "index.html"), &st); err != nil || st.Mode&0o7777 != 0o666 {
 		t.Errorf("a refused fix changed index.html: %04o, %v", st.Mode&0o7777, err)
+	}
+}
+
+// A sh plan a reviewer cut down, run with sh, applies exactly what is left; run from stdin, or
+// handed a plan-id that is not its own, it is refused whole with exit 2, naming why, and
+// nothing changes.
+func TestScriptPlan(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("fix --apply changes owners only as root")
+	}
+	root := tree(t, `
+d 0755 0:0 .
+f 0666 0:0 index.html
+f 0666 0:0 keep.html
+`)
+	dir := t.TempDir()
+	script, journal := filepath.Join(dir, "fix.sh"), filepath.Join(dir, "journal.jsonl")
+	if code, _, errOut := webperm(t, "plan", "-o", script, "--web-user", "www-data", root); code != exitFindings {
+		t.Fatalf("plan: exit %d\n%s", code, errOut)
+	}
+	data, err := os.ReadFile(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if !strings.HasPrefix(line, "chmod ") || !strings.Contains(line, "keep.html") {
+			kept = append(kept, line)
+		}
+	}
+	if len(kept) != strings.Count(string(data), "\n") {
+		t.Fatalf("no chmod of keep.html to delete:\n%s", data)
+	}
+	if err := os.WriteFile(script, []byte(strings.Join(kept, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id := regexp.MustCompile(`--plan-id ([0-9a-f]{32})`).FindStringSubmatch(string(data))
+	if id == nil {
+		t.Fatalf("no plan-id:\n%s", data)
+	}
+	refusals := []struct {
+		name  string
+		cmd   *exec.Cmd
+		wants []string
+	}{
+		{"from stdin", exec.Command("sh"), []string{"webperm: the sh plan with plan-id " + id[1] + " handed webperm --plan sh, which is not that script", "not 'sh < fix.sh' or through a pipe"}},
+		{"another plan-id", exec.Command(os.Args[0], "fix", "--apply", "--plan", script, "--plan-id", strings.Repeat("0", 32)), []string{"has plan-id \"" + id[1] + "\", not \"" + strings.Repeat("0", 32) + "\""}},
+	}
+	for _, r := range refusals {
+		r.cmd.Dir = t.TempDir()
+		r.cmd.Env = append(os.Environ(), asMainEnv+"=1")
+		r.cmd.Stdin = strings.NewReader(string(data))
+		out, _ := r.cmd.CombinedOutput()
+		if code := r.cmd.ProcessState.ExitCode(); code != exitError {
+			t.Errorf("%s: exit %d, want 2\n%s", r.name, code, out)
+		}
+		for _, want := range r.wants {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("%s: output lacks %q:\n%s", r.name, want, out)
+			}
+		}
+	}
+	for _, name := range []string{"index.html", "keep.html"} {
+		if m := lstatPerm(t, filepath.Join(root, name)); m != 0o666 {
+			t.Fatalf("%s is %04o after a refused plan", name, m)
+		}
+	}
+	runScript(t, script, "--journal", journal)
+	for name, want := range map[string]uint32{"index.html": 0o644, "keep.html": 0o666} {
+		if m := lstatPerm(t, filepath.Join(root, name)); m != want {
+			t.Errorf("%s: %04o, want %04o", name, m, want)
+		}
+	}
+}
+
+// lstatPerm is the permission bits of p, a symlink's own.
+func lstatPerm(t *testing.T, p string) uint32 {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Lstat(p, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Mode & 0o7777
+}
+
+// The sh plan runs the webperm that wrote it only where no one but root can replace it.
+func TestRootOnly(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs files of root's and of another user's")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "webperm")
+	if err := os.WriteFile(bin, nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := rootOnly(bin); got != bin {
+		t.Errorf("rootOnly(%s) = %q, want the path", bin, got)
+	}
+	for _, tc := range []struct {
+		name string
+		mess func() error
+	}{
+		{"the binary another user's", func() error { return os.Chown(bin, 1000, 1000) }},
+		{"the binary group-writable", func() error { return os.Chmod(bin, 0o775) }},
+		{"its directory writable by all", func() error { return os.Chmod(dir, 0o777) }},
+		{"its directory another user's", func() error { return os.Chown(dir, 1000, 1000) }},
+	} {
+		if err := tc.mess(); err != nil {
+			t.Fatal(err)
+		}
+		if got := rootOnly(bin); got != "" {
+			t.Errorf("%s: rootOnly = %q, want \"\"", tc.name, got)
+		}
+		if err := errors.Join(os.Chown(bin, 0, 0), os.Chmod(bin, 0o755), os.Chown(dir, 0, 0), os.Chmod(dir, 0o700)); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

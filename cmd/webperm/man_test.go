@@ -66,7 +66,12 @@ func TestManPage(t *testing.T) {
 			section = section[:next]
 		}
 		c.NonInheritedFlags().VisitAll(func(f *pflag.Flag) {
-			if f.Name != "help" && !strings.Contains(section, `\fB\-\-`+roffText(f.Name)+`\fR`) {
+			shown := strings.Contains(section, `\fB\-\-`+roffText(f.Name)+`\fR`)
+			switch {
+			case f.Name == "help":
+			case f.Hidden && shown:
+				t.Errorf("the section for %s shows the hidden --%s", c.CommandPath(), f.Name)
+			case !f.Hidden && !shown:
 				t.Errorf("the section for %s has no --%s", c.CommandPath(), f.Name)
 			}
 		})

@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -42,8 +44,11 @@ func newPlanCommand() *cobra.Command {
 		Use:   "plan [flags] PATH...",
 		Short: "print the chmod and chown that fix what audit reports; changes nothing",
 		Long: `Plan audits each PATH and prints the changes that bring it to the policy, as a POSIX sh
-script to review (--format sh, the default) or as JSON for 'webperm fix --apply --plan'. It
-changes nothing.
+script to review (--format sh, the default) or as JSON, both for 'webperm fix --apply --plan'.
+It changes nothing. The script, run with sh as root, hands itself to the webperm that wrote it
+(or $WEBPERM) as 'fix --apply --plan', with the arguments it was given (--journal FILE,
+--include-ancestors): its chown and chmod lines are what webperm applies, with fix --apply's
+checks, and sh runs none of them.
 
 ` + planHelp + `
 
@@ -103,5 +108,41 @@ func makePlan(ctx context.Context, cmd string, args []string, sf *scanFlags) (*f
 			return nil, nil, 0, err
 		}
 	}
+	p.Webperm = rootsExecutable()
 	return p, rep, failOn, nil
+}
+
+// rootsExecutable is the absolute path of this webperm, for the sh plan to run as root: PATH may
+// differ when it runs. Where anyone but root could replace the binary or a directory on its way,
+// running it as root would run their code, so it is "" (the plan then runs "webperm" from PATH).
+func rootsExecutable() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	return rootOnly(exe)
+}
+
+// rootOnly is path, symlinks resolved, where only root can replace it: it and every directory
+// above it are root's and writable by no one else (a sticky directory aside, where no one can
+// replace another's entry); else "".
+func rootOnly(path string) string {
+	exe, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return ""
+	}
+	for p := exe; ; p = filepath.Dir(p) {
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return ""
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		sticky := fi.IsDir() && fi.Mode()&os.ModeSticky != 0
+		if !ok || st.Uid != 0 || (fi.Mode().Perm()&0o022 != 0 && !sticky) {
+			return ""
+		}
+		if p == "/" {
+			return exe
+		}
+	}
 }

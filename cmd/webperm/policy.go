@@ -213,10 +213,10 @@ expiry. It exits 0 when every file is valid, 2 otherwise.`,
 				if base == "" {
 					base = policy.Auto
 				}
-				fmt.Fprintf(c.OutOrStdout(), "%s: valid: %d rules and %d waivers after preset %s\n", name, len(p.Rules), len(p.Waivers), base)
+				fmt.Fprintf(c.OutOrStdout(), "%s: valid: %d rules and %d waivers after preset %s\n", report.Escape(name), len(p.Rules), len(p.Waivers), base)
 				for _, w := range p.Waivers {
 					if w.Expired(time.Now()) {
-						fmt.Fprintf(c.ErrOrStderr(), "webperm: %s: waiver for %s expired on %s: its findings are reported again\n", w.Origin, w.Rule, w.Expires)
+						fmt.Fprintf(c.ErrOrStderr(), "webperm: %s: waiver for %s expired on %s: its findings are reported again\n", report.Escape(w.Origin), w.Rule, w.Expires)
 					}
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/webperm/webperm/audit/report"
 )
 
 // Exit statuses. Each means one thing; scripts and monitoring rely on them.
@@ -163,7 +164,7 @@ func printError(w io.Writer, err error) {
 	if h, ok := err.(*hintError); ok {
 		if _, ok := h.err.(multi); ok {
 			printError(w, h.err)
-			fmt.Fprintf(w, "webperm: hint: %s\n", h.hint)
+			fmt.Fprintf(w, "webperm: hint: %s\n", report.Visible(h.hint))
 			return
 		}
 	}
@@ -173,13 +174,14 @@ func printError(w io.Writer, err error) {
 		}
 		return
 	}
-	fmt.Fprintf(w, "webperm: %s\n", err)
+	// Names in errors are escaped where they are made; Visible sees to any that are not.
+	fmt.Fprintf(w, "webperm: %s\n", report.Visible(err.Error()))
 	var h *hintError
 	var ht interface{ HintText() string }
 	switch {
 	case errors.As(err, &h):
-		fmt.Fprintf(w, "webperm: hint: %s\n", h.hint)
+		fmt.Fprintf(w, "webperm: hint: %s\n", report.Visible(h.hint))
 	case errors.As(err, &ht) && ht.HintText() != "":
-		fmt.Fprintf(w, "webperm: hint: %s\n", ht.HintText())
+		fmt.Fprintf(w, "webperm: hint: %s\n", report.Visible(ht.HintText()))
 	}
 }
