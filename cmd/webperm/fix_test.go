@@ -609,3 +609,44 @@ func lineOf(out, prefix string) string {
 	}
 	return ""
 }
+
+// An edited sh plan's targets are judged as a JSON plan's are: a chmod a reviewer widened is
+// refused, named, and the rest of the script's changes are made.
+func TestEditedScriptTargetIsJudged(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("fix --apply changes owners only as root")
+	}
+	root := tree(t, "d 0755 0:0 .\nf 0666 0:0 index.html\nf 0666 0:0 wider.html\n")
+	dir := t.TempDir()
+	script := filepath.Join(dir, "fix.sh")
+	if code, _, errOut := webperm(t, "plan", "-o", script, "--web-user", "www-data", root); code != exitFindings {
+		t.Fatalf("plan: exit %d\n%s", code, errOut)
+	}
+	data, err := os.ReadFile(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	planned := "chmod -- 0644 '" + root + "/wider.html'"
+	if !strings.Contains(string(data), planned) {
+		t.Fatalf("no %q in the plan:\n%s", planned, data)
+	}
+	edited := strings.Replace(string(data), planned, "chmod -- 0664 '"+root+"/wider.html'", 1)
+	if err := os.WriteFile(script, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sh", script, "--journal", filepath.Join(dir, "journal.jsonl"))
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), asMainEnv+"=1")
+	out, _ := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != exitNotApplied {
+		t.Fatalf("sh of an edited plan: exit %d, want %d\n%s", code, exitNotApplied, out)
+	}
+	if line := lineOf(string(out), "failed   "+root+"/wider.html: "); !strings.Contains(line, "mode-too-open") {
+		t.Errorf("the widened chmod is not refused for mode-too-open: %q\n%s", line, out)
+	}
+	for name, want := range map[string]uint32{"index.html": 0o644, "wider.html": 0o666} {
+		if m := lstatPerm(t, filepath.Join(root, name)); m != want {
+			t.Errorf("%s: %04o, want %04o", name, m, want)
+		}
+	}
+}
