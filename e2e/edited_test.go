@@ -33,26 +33,18 @@ func TestEditedPlanRefusals(t *testing.T) {
 	}
 	wwwData := lookupGID(t, webUser)
 	edits := map[string]struct {
-		mode   string
-		gid    int // -1: as planned
+		target fixture.Target
 		refuse string
 	}{
-		"index.php": {"0664", wwwData, "web-writable-code"}, // a chgrp that hands www-data write to code
-		"page.html": {"2644", -1, "setgid bit"},
-		"shared":    {"0773", -1, "world-writable"},
+		"index.php": {fixture.Target{Mode: "0664", GID: wwwData}, "web-writable-code"}, // a chgrp that hands www-data write to code
+		"page.html": {fixture.Target{Mode: "2644", GID: -1}, "setgid bit"},
+		"shared":    {fixture.Target{Mode: "0773", GID: -1}, "world-writable"},
 	}
-	err := fixture.EditPlan(planFile, func(path string, target map[string]any) {
-		e, ok := edits[filepath.Base(path)]
-		if !ok {
-			return
-		}
-		target["mode"] = e.mode
-		if e.gid >= 0 {
-			target["gid"] = float64(e.gid)
-			delete(target, "group")
-		}
-	})
-	if err != nil {
+	targets := map[string]fixture.Target{}
+	for name, e := range edits {
+		targets[name] = e.target
+	}
+	if err := fixture.EditTargets(planFile, targets); err != nil {
 		t.Fatal(err)
 	}
 	before := snapshot(t, h.site)

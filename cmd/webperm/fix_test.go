@@ -257,9 +257,7 @@ f 0666 0:0 keep.html
 `)
 	dir := t.TempDir()
 	planFile, journal := filepath.Join(dir, "plan.json"), filepath.Join(dir, "journal.jsonl")
-	if code, _, errOut := webperm(t, "plan", "--format", "json", "-o", planFile, "--web-user", "www-data", root); code != exitFindings {
-		t.Fatalf("plan: exit %d\n%s", code, errOut)
-	}
+	savePlan(t, root, "json", planFile)
 	data, err := os.ReadFile(planFile)
 	if err != nil {
 		t.Fatal(err)
@@ -430,9 +428,7 @@ f 0666 0:0 keep.html
 `)
 	dir := t.TempDir()
 	script, journal := filepath.Join(dir, "fix.sh"), filepath.Join(dir, "journal.jsonl")
-	if code, _, errOut := webperm(t, "plan", "-o", script, "--web-user", "www-data", root); code != exitFindings {
-		t.Fatalf("plan: exit %d\n%s", code, errOut)
-	}
+	savePlan(t, root, "sh", script)
 	data, err := os.ReadFile(script)
 	if err != nil {
 		t.Fatal(err)
@@ -485,6 +481,14 @@ f 0666 0:0 keep.html
 		if m := lstatPerm(t, filepath.Join(root, name)); m != want {
 			t.Errorf("%s: %04o, want %04o", name, m, want)
 		}
+	}
+}
+
+// savePlan writes the plan of root, in format, to file, as a reviewer would get it.
+func savePlan(t *testing.T, root, format, file string) {
+	t.Helper()
+	if code, _, errOut := webperm(t, "plan", "--format", format, "-o", file, "--web-user", "www-data", root); code != exitFindings {
+		t.Fatalf("plan: exit %d\n%s", code, errOut)
 	}
 }
 
@@ -550,33 +554,23 @@ d 0700 0:0 open
 `)
 	dir := t.TempDir()
 	planFile, journal := filepath.Join(dir, "plan.json"), filepath.Join(dir, "journal.jsonl")
-	if code, _, errOut := webperm(t, "plan", "--format", "json", "-o", planFile, "--web-user", "www-data", root); code != exitFindings {
-		t.Fatalf("plan: exit %d\n%s", code, errOut)
-	}
+	savePlan(t, root, "json", planFile)
 	// What the reviewer asks for instead of webperm's target, and the rule that refuses it.
 	edits := map[string]struct {
-		mode   string
-		gid    float64 // -1: as planned
+		target fixture.Target
 		refuse string
 	}{
-		"wider.html":  {"0664", -1, "mode-too-open"},
-		"code.php":    {"0664", 33, "web-writable-code"},
-		"setuid.html": {"4644", -1, "setuid bit"},
-		"closed.html": {"0640", -1, "web-unreadable"},
-		"open":        {"0757", -1, "world-writable"},
+		"wider.html":  {fixture.Target{Mode: "0664", GID: -1}, "mode-too-open"},
+		"code.php":    {fixture.Target{Mode: "0664", GID: 33}, "web-writable-code"},
+		"setuid.html": {fixture.Target{Mode: "4644", GID: -1}, "setuid bit"},
+		"closed.html": {fixture.Target{Mode: "0640", GID: -1}, "web-unreadable"},
+		"open":        {fixture.Target{Mode: "0757", GID: -1}, "world-writable"},
 	}
-	err := fixture.EditPlan(planFile, func(path string, target map[string]any) {
-		e, ok := edits[filepath.Base(path)]
-		if !ok {
-			return
-		}
-		target["mode"] = e.mode
-		if e.gid >= 0 {
-			target["gid"] = e.gid
-			delete(target, "group")
-		}
-	})
-	if err != nil {
+	targets := map[string]fixture.Target{}
+	for name, e := range edits {
+		targets[name] = e.target
+	}
+	if err := fixture.EditTargets(planFile, targets); err != nil {
 		t.Fatal(err)
 	}
 	before := snapshotTree(t, root, []string{root})
@@ -619,9 +613,7 @@ func TestEditedScriptTargetIsJudged(t *testing.T) {
 	root := tree(t, "d 0755 0:0 .\nf 0666 0:0 index.html\nf 0666 0:0 wider.html\n")
 	dir := t.TempDir()
 	script := filepath.Join(dir, "fix.sh")
-	if code, _, errOut := webperm(t, "plan", "-o", script, "--web-user", "www-data", root); code != exitFindings {
-		t.Fatalf("plan: exit %d\n%s", code, errOut)
-	}
+	savePlan(t, root, "sh", script)
 	data, err := os.ReadFile(script)
 	if err != nil {
 		t.Fatal(err)
