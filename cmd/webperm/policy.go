@@ -152,7 +152,7 @@ the preset is detected from PATH (default: the default preset, when no PATH is g
 					}
 					var evidence []string
 					preset, evidence = audit.DetectPreset(afero.NewOsFs(), roots[0].Path, sysroot)
-					why = fmt.Sprintf(" (auto, for %s: %s)", roots[0].Path, describeEvidence(evidence))
+					why = fmt.Sprintf(" (auto, for %s: %s)", report.Escape(roots[0].Path), describeEvidence(evidence))
 				}
 			}
 			p, err := policy.Resolve(preset, file)
@@ -161,7 +161,7 @@ the preset is detected from PATH (default: the default preset, when no PATH is g
 			}
 			header := fmt.Sprintf("webperm %s: the effective policy, preset %s%s", webpermVersion(), preset, why)
 			if file != nil {
-				header += ", then " + file.Name
+				header += ", then " + report.Escape(file.Name)
 			}
 			out, err := policy.Format(p, header+"\n\n"+catalogComment())
 			if err != nil {
@@ -180,7 +180,11 @@ func describeEvidence(evidence []string) string {
 	if len(evidence) == 0 {
 		return "no marker found"
 	}
-	return "found " + strings.Join(evidence, ", ")
+	found := make([]string, len(evidence))
+	for i, e := range evidence {
+		found[i] = report.Escape(e)
+	}
+	return "found " + strings.Join(found, ", ")
 }
 
 // catalogComment lists every rule id and its default severity, for severity: and waivers.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -212,5 +213,31 @@ func TestPolicyOwnerMustExist(t *testing.T) {
 	code, out, errOut := webperm(t, "audit", "--root", demoSysroot, "--policy", file, site)
 	if code != exitError || out != "" || !strings.Contains(errOut, file+`:3: owner "mallory": no such user in`) {
 		t.Errorf("exit %d, stdout %q, stderr %q; want 2 naming the rule's line", code, out, errOut)
+	}
+}
+
+// policy show names the root it detected a preset in, and the marker it found, in a comment: a
+// name holding a terminal escape or a newline must reach neither the terminal nor the YAML raw.
+func TestPolicyShowEscapesNames(t *testing.T) {
+	dir := filepath.Join(fixture.TempDir(t), "site\x1b]0;title\x07\nrules: []")
+	if err := os.MkdirAll(filepath.Join(dir, "wp-includes"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "wp-includes", "version.php"), []byte("<?php\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := webperm(t, "policy", "show", dir)
+	if code != exitClean {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.ContainsAny(out, "\x1b\x07") {
+		t.Errorf("policy show printed a raw control byte:\n%q", out)
+	}
+	shown := filepath.Join(t.TempDir(), "shown.yaml")
+	if err := os.WriteFile(shown, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := webperm(t, "policy", "check", shown); code != exitClean {
+		t.Errorf("a newline in the root's name broke out of the header comment: %s", errOut)
 	}
 }
