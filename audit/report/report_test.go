@@ -174,3 +174,16 @@ func TestJSONCapabilities(t *testing.T) {
 		}
 	}
 }
+
+// The policy file's name, as --policy gave it, is escaped in the text report's header.
+func TestTextEscapesPolicyFile(t *testing.T) {
+	r := sampleReport()
+	r.Policy = "/root/p\x1b]0;x\a.yaml"
+	var buf bytes.Buffer
+	if err := Text(&buf, r, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(buf.String(), "\x1b\a") || !strings.Contains(buf.String(), `"/root/p\x1b]0;x\a.yaml"`) {
+		t.Errorf("policy file name not escaped:\n%q", buf.String())
+	}
+}

@@ -102,7 +102,7 @@ func writeHeader(b *strings.Builder, r *audit.Report, st textStyles) {
 		}
 		field("given", line)
 	}
-	field("policy", r.Policy)
+	field("policy", Escape(r.Policy))
 	for _, p := range r.Presets {
 		line := p.Preset
 		if len(r.Presets) > 1 {
