@@ -391,6 +391,17 @@ func TestPlanAndJournalMustBeRoots(t *testing.T) {
 	if err := os.Chmod(open, 0o777); err != nil { // writable by all, and not sticky
 		t.Fatal(err)
 	}
+	// Their symlink to a directory of root's: they choose where root's journal goes.
+	safe, link := filepath.Join(dir, "safe"), filepath.Join(dir, "link")
+	if err := os.Mkdir(safe, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(safe, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(link, 1001, 1001); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -400,6 +411,7 @@ func TestPlanAndJournalMustBeRoots(t *testing.T) {
 		{"journal of another user", []string{"undo", theirs}, "the journal " + theirs + " is owned by uid 1001"},
 		{"plan in a directory all may write", []string{"fix", "--apply", "--plan", shared}, "the plan's directory " + open + " is writable by others (mode 0777)"},
 		{"journal into a directory all may write", []string{"fix", "--apply", "--web-user", "www-data", "--journal", filepath.Join(open, "j.jsonl"), root}, "the journal's directory " + open + " is writable by others (mode 0777)"},
+		{"journal through another user's symlink", []string{"fix", "--apply", "--web-user", "www-data", "--journal", filepath.Join(link, "j.jsonl"), root}, "the journal's directory " + link + " is owned by uid 1001"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := webperm(t, tc.args...)
@@ -411,6 +423,9 @@ func TestPlanAndJournalMustBeRoots(t *testing.T) {
 	var st syscall.Stat_t
 	if err := syscall.Lstat(filepath.Join(root, "index.html"), &st); err != nil || st.Mode&0o7777 != 0o666 {
 		t.Errorf("a refused fix changed index.html: %04o, %v", st.Mode&0o7777, err)
+	}
+	if _, err := os.Lstat(filepath.Join(safe, "j.jsonl")); err == nil {
+		t.Error("a journal was written through another user's symlink")
 	}
 }
 
