@@ -149,6 +149,36 @@ func TestRootComponentSwappedByHomeOwner(t *testing.T) {
 	requireUnchanged(t, before, snapshot(t, f.etc))
 }
 
+// TestRootWayJudgedByHostUsers: with --root naming an image whose accounts do not list the site
+// user, the way to a root on the host is still judged by the host's users, who are the ones that
+// can change it. The user writes a directory of root's through its group and swaps a link of
+// root's in there.
+func TestRootWayJudgedByHostUsers(t *testing.T) {
+	f := newRootsFixture(t)
+	h := f.h
+	image := t.TempDir()
+	outsideDir(t, filepath.Join(image, "etc"), 0o755)
+	for name, content := range map[string]string{"passwd": "root:x:0:0::/root:/bin/sh\nwww-data:x:33:33::/var/www:/bin/sh\n", "group": "root:x:0:\nwww-data:x:33:\n"} {
+		if err := os.WriteFile(filepath.Join(image, "etc", name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shared := filepath.Join(filepath.Dir(h.home), "shared")
+	outsideDir(t, shared, 0o775)
+	if err := os.Chown(shared, 0, h.gid); err != nil {
+		t.Fatal(err)
+	}
+	spare, site := filepath.Join(shared, "spare"), filepath.Join(shared, "site")
+	if err := os.Symlink(f.etc, spare); err != nil { // root's
+		t.Fatal(err)
+	}
+	h.run(t, "mv "+spare+" "+site)
+	before := snapshot(t, f.etc)
+	f.requireRefused(t, "plan --root", runWebperm(t, f.bin, "plan", "--root", image, "--web-user", webUser, site), site, h.name)
+	f.requireRefused(t, "fix --apply --root", runWebperm(t, f.bin, "fix", "--apply", "--root", image, "--journal", f.journal, "--web-user", webUser, site), site, h.name)
+	requireUnchanged(t, before, snapshot(t, f.etc))
+}
+
 // TestRootLinkIntoAnotherSite: a link from one user's home into another's site is refused.
 func TestRootLinkIntoAnotherSite(t *testing.T) {
 	f := newRootsFixture(t)

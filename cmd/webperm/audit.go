@@ -167,11 +167,19 @@ func (sf *scanFlags) run(ctx context.Context, cmd string, args []string, asFixed
 		}
 		return nil, 0, err
 	}
-	resolved, err := resolveRoots(args, accounts)
+	sysroot, err := filepath.Abs(sf.system.sysroot)
 	if err != nil {
 		return nil, 0, err
 	}
-	sysroot, err := filepath.Abs(sf.system.sysroot)
+	// The roots' ways are the host's, and so are the users who can change them, whatever
+	// system --root names: fix --apply --plan judges them by the host's accounts too.
+	hostAccounts := accounts
+	if sysroot != "/" {
+		if hostAccounts, err = audit.LoadAccounts(osfs, "/"); err != nil {
+			return nil, 0, withHint(fmt.Errorf("reading the host's users: %w", err), "webperm judges who controls each root's way by the host's /etc/passwd and /etc/group")
+		}
+	}
+	resolved, err := resolveRoots(args, hostAccounts)
 	if err != nil {
 		return nil, 0, err
 	}
