@@ -245,3 +245,29 @@ func TestWebGroupAndAutoPresetHints(t *testing.T) {
 		t.Errorf("policy show does not say auto picked cpanel:\n%.300s", out)
 	}
 }
+
+// A command given too few or too many arguments says so in words, as the command the user typed,
+// with an example: never cobra's "accepts 1 arg(s), received 0".
+func TestMissingArguments(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"fix"}, []string{"webperm: fix needs at least one PATH\n", "webperm: hint: webperm fix /var/www/html\n"}},
+		{[]string{"explain"}, []string{"webperm: explain takes one PATH, not 0\n", "webperm: hint: webperm explain /var/www/html/index.php\n"}},
+		{[]string{"explain", "a", "b"}, []string{"webperm: explain takes one PATH, not 2\n", "webperm: hint: webperm explain /var/www/html/index.php\n"}},
+		{[]string{"policy", "check"}, []string{"webperm: policy check needs at least one FILE\n", "webperm: hint: webperm policy check site.yaml\n"}},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, out, errOut := webperm(t, tt.args...)
+			if code != exitError || out != "" {
+				t.Errorf("exit %d, stdout %q; want 2 and nothing", code, out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr %q lacks %q", errOut, w)
+				}
+			}
+		})
+	}
+}

@@ -36,7 +36,12 @@ Exit status:
   2  PATH cannot be examined (see the error)`,
 		Example: `  webperm explain /home/deploy/public_html/index.php
   webperm explain --web-user nginx /srv/www/site/wp-login.php`,
-		Args: cobra.ExactArgs(1),
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return withHint(fmt.Errorf("explain takes one PATH, not %d", len(args)), "webperm explain /var/www/html/index.php")
+			}
+			return nil
+		},
 		RunE: func(c *cobra.Command, args []string) error {
 			return runExplain(c.OutOrStdout(), args[0], &fl)
 		},

@@ -74,7 +74,7 @@ with 'webperm undo JOURNAL'.
 						return withHint(fmt.Errorf("--%s needs --apply", name), "webperm fix --apply --%s ...", name)
 					}
 				}
-				return runPlan(c.Context(), c.OutOrStdout(), c.ErrOrStderr(), args, &fl.plan)
+				return runPlan(c.Context(), "fix", c.OutOrStdout(), c.ErrOrStderr(), args, &fl.plan)
 			}
 			for _, name := range []string{"format", "output"} {
 				if c.Flags().Changed(name) {

@@ -56,19 +56,20 @@ checks, and sh runs none of them.
 		Example: `  webperm plan /var/www/html > fix.sh      # review, then: sh fix.sh
   webperm plan --format json -o plan.json /var/www/html`,
 		RunE: func(c *cobra.Command, args []string) error {
-			return runPlan(c.Context(), c.OutOrStdout(), c.ErrOrStderr(), args, &fl)
+			return runPlan(c.Context(), "plan", c.OutOrStdout(), c.ErrOrStderr(), args, &fl)
 		},
 	}
 	fl.register(c.Flags())
 	return c
 }
 
-func runPlan(ctx context.Context, stdout, stderr io.Writer, args []string, fl *planFlags) error {
+// runPlan prints the plan for command cmd: plan, or fix without --apply.
+func runPlan(ctx context.Context, cmd string, stdout, stderr io.Writer, args []string, fl *planFlags) error {
 	write, err := planWriter(fl.format)
 	if err != nil {
 		return err
 	}
-	p, rep, failOn, err := makePlan(ctx, "plan", args, &fl.scan)
+	p, rep, failOn, err := makePlan(ctx, cmd, args, &fl.scan)
 	if err != nil {
 		return err
 	}

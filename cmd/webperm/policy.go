@@ -204,7 +204,12 @@ func newPolicyCheckCommand() *cobra.Command {
 		Long: `Check reads each FILE and reports every fault with its file:line:column and key:
 unknown keys, bad modes, globs, rule ids and severities, waivers without a reason or an
 expiry. It exits 0 when every file is valid, 2 otherwise.`,
-		Args: cobra.MinimumNArgs(1),
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return withHint(errors.New("policy check needs at least one FILE"), "webperm policy check site.yaml")
+			}
+			return nil
+		},
 		RunE: func(c *cobra.Command, args []string) error {
 			var errs []error
 			for _, name := range args {
