@@ -62,8 +62,8 @@ func detectProcesses(fsys afero.Fs, procDir string) (web, php *Candidate) {
 	webByName := map[string]*Candidate{}
 	for _, p := range listPIDs(fsys, procDir) {
 		// Processes come and go while /proc is read: a vanished or unreadable one is skipped.
-		data, ok := readCapped(fsys, filepath.Join(procDir, p.dir, "status"))
-		if !ok {
+		data, err := safefile.ReadProcFs(fsys, filepath.Join(procDir, p.dir, "status"), safefile.ConfigLimit)
+		if err != nil {
 			continue
 		}
 		st, ok := parseProcStatus(string(data))

@@ -3,12 +3,15 @@ package audit
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/internal/safefile"
 	"golang.org/x/sys/unix"
 )
@@ -701,5 +704,52 @@ func TestDetectSkipsFIFOConfig(t *testing.T) {
 		}
 	case <-time.After(time.Second):
 		t.Fatal("detection still blocked after a second")
+	}
+}
+
+// A worker found in the real /proc is read there, although configuration and account files on
+// the kernel's file systems are refused: /proc/<pid>/status is the one kernel file webperm reads.
+func TestDetectRealProcess(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: starts a worker as another user")
+	}
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip(err)
+	}
+	data, err := os.ReadFile(sleep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker := filepath.Join(fixture.TempDir(t), "nginx")
+	if err := os.WriteFile(worker, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(worker, "60")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sys := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(sys, "etc", "nginx"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/proc/self/status", filepath.Join(sys, "etc", "nginx", "nginx.conf")); err != nil {
+		t.Fatal(err)
+	}
+	// Another web server the host (or a test beside this one) runs may come first: what counts is
+	// that a process was read.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		d := Detect(afero.NewOsFs(), sys, "/proc")
+		if d.Web != nil && d.Web.Source == "process" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("detected %+v, want the worker, pid %d, read from /proc", d.Web, cmd.Process.Pid)
+		}
+	}
+	if d := Detect(afero.NewOsFs(), sys, ""); d.Web != nil {
+		t.Errorf("read a configuration from /proc: %+v", d.Web)
 	}
 }

@@ -223,6 +223,15 @@ func TestInputFilesMustBeRegular(t *testing.T) {
 		return root
 	}
 	passwdFIFO, groupFIFO := sysroot("passwd"), sysroot("group")
+	// An image whose etc/passwd leads to a file of the kernel's: /proc/kmsg would block, and
+	// take the messages it read from the kernel's log.
+	passwdProc := sysroot("")
+	if err := os.Remove(filepath.Join(passwdProc, "etc", "passwd")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/proc/self/status", filepath.Join(passwdProc, "etc", "passwd")); err != nil {
+		t.Fatal(err)
+	}
 	const fifoWhy = ": a named pipe (FIFO), not a regular file"
 	for _, tc := range []struct {
 		name string
@@ -240,6 +249,8 @@ func TestInputFilesMustBeRegular(t *testing.T) {
 		{"/dev/zero as the journal", []string{"undo", "/dev/zero"}, "reading the journal /dev/zero: a character device"},
 		{"FIFO as etc/passwd", []string{"audit", "--root", passwdFIFO, site}, filepath.Join(passwdFIFO, "etc", "passwd") + fifoWhy},
 		{"FIFO as etc/group", []string{"audit", "--root", groupFIFO, "--web-user", "www-data", site}, filepath.Join(groupFIFO, "etc", "group") + fifoWhy},
+		{"/proc file as etc/passwd", []string{"audit", "--root", passwdProc, site}, filepath.Join(passwdProc, "etc", "passwd") + ": a file of the kernel's proc file system, not a file on disk"},
+		{"/proc file as --policy", []string{"audit", "--policy", "/proc/self/status", site}, "reading the policy /proc/self/status: a file of the kernel's proc file system"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := webpermWithin(t, tc.args...)

@@ -15,12 +15,21 @@ import (
 // nothing blocks and no device acts on an open. With follow false a symlink at path is refused
 // too. The caller reads what it needs with ReadAll.
 func OpenRegular(path string, limit int64, follow bool) (*os.File, error) {
+	return openRegular(path, limit, follow, "")
+}
+
+// openRegular is OpenRegular, taking a file of the kernel's file system kernelFS too ("proc"
+// for /proc/<pid>/status; "" for none).
+func openRegular(path string, limit int64, follow bool, kernelFS string) (*os.File, error) {
 	pfd, st, err := openPath(path, follow)
 	if err != nil {
 		return nil, reason(err)
 	}
 	defer unix.Close(pfd)
 	if err := checkRegular(fileMode(st), st.Size, limit); err != nil {
+		return nil, err
+	}
+	if err := checkOnDisk(pfd, kernelFS); err != nil {
 		return nil, err
 	}
 	fd, err := reopen(pfd, path, unix.O_RDONLY|unix.O_NOCTTY, st)
@@ -34,6 +43,20 @@ func OpenRegular(path string, limit int64, follow bool) (*os.File, error) {
 // limit bytes (OpenRegular).
 func ReadRegular(path string, limit int64) ([]byte, error) {
 	f, err := OpenRegular(path, limit, true)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadAll(f, limit)
+}
+
+// ReadProcFs reads path from fsys as ReadFs does, but takes a file of /proc too: a process's
+// status file, which webperm reads to tell who the web server's workers run as.
+func ReadProcFs(fsys afero.Fs, path string, limit int64) ([]byte, error) {
+	if _, ok := fsys.(*afero.OsFs); !ok {
+		return ReadFs(fsys, path, limit)
+	}
+	f, err := openRegular(path, limit, true, "proc")
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +100,34 @@ func ReadAll(r io.Reader, limit int64) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// kernelFileSystems are the file systems whose regular files are the kernel's interfaces, not
+// data: reading one can block (/proc/kmsg), consume what it reads or act.
+var kernelFileSystems = map[int64]string{
+	unix.PROC_SUPER_MAGIC: "proc", unix.SYSFS_MAGIC: "sysfs", unix.DEBUGFS_MAGIC: "debugfs",
+	unix.TRACEFS_MAGIC: "tracefs", unix.SECURITYFS_MAGIC: "securityfs",
+}
+
+// checkOnDisk refuses the file pathfd refers to where it is one of the kernel's
+// (kernelFileSystems), unless of the file system named allowed.
+func checkOnDisk(pathfd int, allowed string) error {
+	var sfs unix.Statfs_t
+	if err := unix.Fstatfs(pathfd, &sfs); err != nil {
+		return err
+	}
+	if name, ok := kernelFileSystems[int64(sfs.Type)]; ok && name != allowed {
+		return &kernelFileError{fs: name}
+	}
+	return nil
+}
+
+// kernelFileError refuses a regular file of the kernel's.
+type kernelFileError struct{ fs string }
+
+func (e *kernelFileError) Error() string {
+	return "a file of the kernel's " + e.fs + " file system, not a file on disk: webperm reads only regular files on disk"
+}
+func (e *kernelFileError) Is(err error) bool { return err == ErrNotRegular }
 
 func checkRegular(mode fs.FileMode, size, limit int64) error {
 	if !mode.IsRegular() {

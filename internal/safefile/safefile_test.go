@@ -90,6 +90,8 @@ func TestReadRegularRefusesWhatIsNoRegularFile(t *testing.T) {
 				{link, nil, ""},
 				{fifo, ErrNotRegular, "a named pipe (FIFO), not a regular file: webperm reads only regular files"},
 				{"/dev/zero", ErrNotRegular, "a character device, not a regular file"},
+				// Regular by its type, but the kernel's: /proc/kmsg blocks, and consumes what it reads.
+				{"/proc/self/status", ErrNotRegular, "a file of the kernel's proc file system, not a file on disk"},
 				{dir, ErrNotRegular, "a directory, not a regular file"},
 				{huge, ErrTooLarge, "larger than 4 MiB, the most webperm reads of it"},
 				{"", ErrEmptyPath, "empty path"},
