@@ -394,7 +394,7 @@ func requireUntouched(t *testing.T, path string, perm os.FileMode) {
 // TestSystemRoots: plan and fix never take a system directory as a root; audit may.
 func TestSystemRoots(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "plan.sh")
-	for _, root := range []string{"/", "/etc", "/usr", "/lib", "/var", "/etc/../tmp"} {
+	for _, root := range []string{"/", "/etc", "/usr", "/lib", "/var", "/etc/../tmp", "/dev/shm", "/sys/kernel"} {
 		code, stdout, errOut := webperm(t, "plan", "-o", out, root)
 		if code != exitError || !strings.Contains(errOut, "a system directory") || !strings.Contains(errOut, "hint:") || stdout != "" {
 			t.Errorf("plan %s: exit %d, stderr %q; want 2, a system directory, and a hint", root, code, errOut)

@@ -353,7 +353,8 @@ func (r *Resolution) Followed() string {
 var systemDirs = []string{"/", "/bin", "/boot", "/dev", "/etc", "/home", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var"}
 
 // SystemDir reports whether path, absolute and clean, is one of the host's own directories (/,
-// /etc, /usr, /lib64, /usr/lib64 where /usr is merged, ...) or one of the system's at sysroot (an image mounted there), rather than
+// /etc, /usr, /lib64, /usr/lib64 where /usr is merged, anything below /dev, /proc or /sys, ...)
+// or one of the system's at sysroot (an image mounted there), rather than
 // something below them: plan and fix never take one as a root, since the policy of a web root
 // would wreck it.
 func SystemDir(path, sysroot string) bool {
@@ -366,8 +367,12 @@ func SystemDir(path, sysroot string) bool {
 	return systemDir("/" + strings.TrimPrefix(path[len(sysroot):], "/"))
 }
 
+// kernelDirs hold nothing but the kernel's devices and interfaces, to their last directory:
+// /dev/shm is every user's 1777, a file of /sys a setting of the kernel's.
+var kernelDirs = []string{"/dev", "/proc", "/sys"}
+
 func systemDir(path string) bool {
-	if slices.Contains(systemDirs, path) {
+	if slices.Contains(systemDirs, path) || slices.ContainsFunc(kernelDirs, func(d string) bool { return audit.Within(path, d) }) {
 		return true
 	}
 	// Where /usr is merged, /bin, /sbin and /lib* lead into it.

@@ -394,6 +394,9 @@ func TestSystemDir(t *testing.T) {
 		"/usr/share/nginx/html": false, "/opt": false, "/tmpsite": false,
 		"/usr/lib": true, "/usr/lib64": true, "/usr/bin": true, "/usr/sbin": true, "/usr/local": false, "/usr/lib/cgi-bin": false,
 		"/mnt/image": true, "/mnt/image/etc": true, "/mnt/image/lib64": true, "/mnt/image/var/www": false, "/mnt/imagery": false,
+		// Below /dev, /proc and /sys lies only the kernel's: /dev/shm is everyone's 1777.
+		"/dev/shm": true, "/dev/pts": true, "/proc/1": true, "/sys/kernel/mm": true, "/mnt/image/dev/shm": true,
+		"/devel": false, "/sysroot": false, "/procedures": false,
 	} {
 		if got := SystemDir(path, "/mnt/image"); got != want {
 			t.Errorf("SystemDir(%s, /mnt/image) = %v, want %v", path, got, want)
