@@ -5,7 +5,7 @@
 // Reading looks before it opens: the path is opened with O_PATH, which opens no device and waits
 // on no FIFO, its inode is checked with fstat to be a regular file no larger than the reader's
 // cap, and only that inode is then opened for reading, through /proc/self/fd. A FIFO, device,
-// socket or directory is refused unopened.
+// socket or directory is refused unopened, and so is a file of the kernel's (/proc, /sys).
 //
 // Writing never writes through a symlink and never keeps a mode someone else chose: a regular
 // file is replaced atomically by a new one of the running user's with the caller's mode, set with
