@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -300,7 +301,11 @@ func journalPath(path string, p *fixer.Plan) (string, error) {
 	}
 	dir, err := filepath.EvalSymlinks(filepath.Dir(abs))
 	if err != nil {
-		return "", withHint(err, "--journal FILE must be in a directory that exists")
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = fmt.Errorf("%s: %w", report.Escape(pe.Path), pe.Err)
+		}
+		return "", withHint(fmt.Errorf("--journal %s: %w", report.Escape(path), err), "--journal FILE must be in a directory that exists")
 	}
 	// The way as given too: whoever owns a symlink on it chooses where root writes.
 	if err := checkTrustedDir(filepath.Dir(abs), "the journal's directory"); err != nil {

@@ -336,6 +336,7 @@ func TestFixErrors(t *testing.T) {
 		{"saved plan and a path", []string{"fix", "--apply", "--plan", badPlan, root}, []string{"webperm: --plan applies a saved plan: give no PATH"}},
 		{"corrupt plan", []string{"fix", "--apply", "--plan", badPlan}, []string{"webperm: " + badPlan + ":1:43: invalid character '}'"}},
 		{"journal exists", []string{"fix", "--apply", "--web-user", "www-data", "--journal", existing, root}, []string{existing, "hint: name a new file outside every web root"}},
+		{"journal in a missing directory", []string{"fix", "--apply", "--web-user", "www-data", "--journal", filepath.Join(dir, "missing", "j.jsonl"), root}, []string{"webperm: --journal " + filepath.Join(dir, "missing", "j.jsonl") + ": " + filepath.Join(dir, "missing") + ": no such file or directory\n", "hint: --journal FILE must be in a directory that exists"}},
 		{"journal in the root", []string{"fix", "--apply", "--web-user", "www-data", "--journal", filepath.Join(root, "j.jsonl"), root}, []string{"inside the web root " + root}},
 		{"saved plan and a policy", []string{"fix", "--apply", "--plan", badPlan, "--web-user", "nobody"}, []string{"webperm: --web-user has no say over a saved plan"}},
 		{"plan others may write", []string{"fix", "--apply", "--plan", writable}, []string{"is writable by others (mode 0666)"}},
