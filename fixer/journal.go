@@ -146,7 +146,10 @@ func CreateJournal(path string, h JournalHeader) (*Journal, error) {
 	}
 	j := &Journal{f: f, name: path, roots: roots}
 	if err := j.write(line); err != nil {
+		// The file is new and webperm's, in a directory no one else can change: a journal
+		// without its header is no journal, and is not left behind to be mistaken for one.
 		f.Close()
+		os.Remove(path)
 		return nil, err
 	}
 	return j, nil

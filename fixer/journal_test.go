@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/webperm/webperm/audit"
 )
 
@@ -466,5 +468,34 @@ func TestApplyJournal(t *testing.T) {
 	}
 	if !reflect.DeepEqual(entries, want) {
 		t.Errorf("entries\n%+v\nwant\n%+v", entries, want)
+	}
+}
+
+// A journal whose header cannot be written (a full disk) is an error, and leaves no empty file
+// behind to be taken for a journal.
+func TestCreateJournalOnFullDisk(t *testing.T) {
+	diskRequireRoot(t)
+	dir := diskTempDir(t)
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=16k,mode=0700"); err != nil {
+		t.Skipf("cannot mount a small tmpfs to fill: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, 0) })
+	filler, err := os.Create(filepath.Join(dir, "filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for err == nil {
+		_, err = filler.Write(make([]byte, 4096))
+	}
+	filler.Close()
+	if !errors.Is(err, unix.ENOSPC) {
+		t.Fatalf("filling the tmpfs: %v, want ENOSPC", err)
+	}
+	path := filepath.Join(dir, "journal.jsonl")
+	if _, err := CreateJournal(path, JournalHeader{Version: "test"}); err == nil || !strings.Contains(err.Error(), "no space left on device") {
+		t.Fatalf("CreateJournal on a full disk: %v, want no space left", err)
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the journal without its header is left behind: %v", err)
 	}
 }
