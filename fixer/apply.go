@@ -2,6 +2,7 @@ package fixer
 
 import (
 	"fmt"
+	"io/fs"
 
 	"golang.org/x/sys/unix"
 
@@ -110,6 +111,7 @@ func applyAction(rs *rootSet, a *Action, opt Options) *refusal {
 	if why, ok := opt.Refused[a.Path]; ok {
 		return failBecause("%s", why)
 	}
+	vouch := false // whether the done line will vouch for the file's content
 	if opt.Journal != nil {
 		// The journal names the root by path alone and undo trusts the dev and ino it lists: they
 		// must be this root's.
@@ -129,6 +131,12 @@ func applyAction(rs *rootSet, a *Action, opt Options) *refusal {
 			return failBecause("%v; nothing was changed", err)
 		}
 		reachCrashPoint(crashJournaled)
+		// The journal's sync takes a while, in which the file's owner may write to it.
+		if vouch = vouched(e); vouch {
+			if r := stillAsChecked(fd, in); r != nil {
+				return r
+			}
+		}
 	}
 	if r := change(fd, in, a.Target); r != nil {
 		return r
@@ -137,18 +145,44 @@ func applyAction(rs *rootSet, a *Action, opt Options) *refusal {
 	if opt.Journal == nil {
 		return nil
 	}
-	return markDone(opt.Journal, fd)
+	return markDone(opt.Journal, fd, in, vouch)
+}
+
+// vouched reports whether undo would give e's file a set-id bit or capabilities back on the word
+// of its done line: the line must then vouch only for content the fix checked.
+func vouched(e JournalEntry) bool {
+	return e.Type == audit.TypeFile && (e.Old.Mode&(fs.ModeSetuid|fs.ModeSetgid) != 0 || e.Capability != nil)
+}
+
+// stillAsChecked skips a change whose inode someone wrote to or changed since apply checked it,
+// in: a write by its owner clears its set-id bits or capabilities, and the change would then hide
+// that write from undo.
+func stillAsChecked(fd int, in inode) *refusal {
+	now, err := fstatInode(fd)
+	switch {
+	case err != nil:
+		return failBecause("cannot stat it again before changing it: %v; nothing was changed", err)
+	case now.state != in.state:
+		return skipBecause("changed while webperm recorded its change in the journal: %s; nothing was changed", stateChange(in.state, now.state))
+	case !now.ctime.Equal(in.ctime) || !now.mtime.Equal(in.mtime):
+		return skipBecause("written to or changed while webperm recorded its change in the journal; nothing was changed")
+	}
+	return nil
 }
 
 // markDone writes the done line of the change just made to fd's inode, with the times fstat
-// gives through fd.
-func markDone(j *Journal, fd int) *refusal {
+// gives through fd. Where the line would vouch for the file's content (vouch), it is written only
+// if nobody wrote to the file since apply checked it, in.
+func markDone(j *Journal, fd int, in inode, vouch bool) *refusal {
 	const undone = "; undo will put it back but give it no set-id bit or capability"
-	in, err := fstatInode(fd)
+	after, err := fstatInode(fd)
 	if err != nil {
 		return failBecause("changed it, then cannot stat it to mark the change done: %v%s", err, undone)
 	}
-	if err := j.done(Done{Dev: in.dev, Ino: in.ino, Ctime: in.ctime, Mtime: in.mtime}); err != nil {
+	if vouch && !after.mtime.Equal(in.mtime) {
+		return failBecause("changed it, but it was written to while webperm changed it, so the journal does not mark the change done%s", undone)
+	}
+	if err := j.done(Done{Dev: after.dev, Ino: after.ino, Ctime: after.ctime, Mtime: after.mtime}); err != nil {
 		return failBecause("changed it, but %v%s", err, undone)
 	}
 	reachCrashPoint(crashDone)

@@ -50,6 +50,10 @@ func judgeTarget(a *Action, judged map[string][]audit.Finding) string {
 	if added := a.Target.Mode & special &^ a.Current.Mode; added != 0 {
 		return fmt.Sprintf("the plan's target %s gives it the %s it does not have: webperm never grants one; refused", policy.OctalMode(a.Target.Mode), specialNames(added))
 	}
+	if kept := setIDThroughChown(a); kept != 0 {
+		return fmt.Sprintf("the plan's target %s %d:%d keeps its %s through the chown: what its owner wrote would run as the new owner or group, so webperm never keeps one (as the kernel's chown does not); refused",
+			policy.OctalMode(a.Target.Mode), a.Target.UID, a.Target.GID, specialNames(kept))
+	}
 	found, ok := judged[a.Path]
 	if !ok {
 		return "the audit made to judge the plan did not reach it, so its target cannot be judged; refused"
@@ -82,4 +86,20 @@ func specialNames(m fs.FileMode) string {
 		return names[0] + " bit"
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + " bits"
+}
+
+// setIDThroughChown returns the set-id bits a's target keeps on a regular file whose owner (for
+// setuid) or group (for setgid) it changes: bits the new owner or group never had.
+func setIDThroughChown(a *Action) fs.FileMode {
+	if a.Type != audit.TypeFile {
+		return 0
+	}
+	var kept fs.FileMode
+	if a.Target.UID != a.Current.UID {
+		kept |= a.Target.Mode & fs.ModeSetuid
+	}
+	if a.Target.GID != a.Current.GID {
+		kept |= a.Target.Mode & fs.ModeSetgid
+	}
+	return kept
 }

@@ -26,20 +26,28 @@ func TestRefusals(t *testing.T) {
 		file("/srv/site/setgid-kept", State{Mode: policy.FromUnix(0o2775)}, State{Mode: policy.FromUnix(0o2755)}),
 		file("/srv/site/sticky", State{Mode: 0o777}, State{Mode: policy.FromUnix(0o1755)}),
 		file("/srv/site/unjudged", State{Mode: 0o666}, State{Mode: 0o644}),
+		file("/srv/site/setuid-chowned", State{Mode: policy.FromUnix(0o4755), UID: 1000}, State{Mode: policy.FromUnix(0o4755)}),
+		file("/srv/site/setgid-chgrped", State{Mode: policy.FromUnix(0o2755), GID: 1000}, State{Mode: policy.FromUnix(0o2755), GID: 33}),
+		file("/srv/site/setuid-chgrped", State{Mode: policy.FromUnix(0o4755)}, State{Mode: policy.FromUnix(0o4750), GID: 33}),
 	}}
 	judged := map[string][]audit.Finding{
-		"/srv/site/ok":          {},
-		"/srv/site/low":         {found(policy.DanglingSymlink, policy.Low)},
-		"/srv/site/medium":      {found(policy.ModeTooOpen, policy.Medium)},
-		"/srv/site/setuid":      {},
-		"/srv/site/setgid-kept": {},
-		"/srv/site/sticky":      {},
+		"/srv/site/ok":             {},
+		"/srv/site/low":            {found(policy.DanglingSymlink, policy.Low)},
+		"/srv/site/medium":         {found(policy.ModeTooOpen, policy.Medium)},
+		"/srv/site/setuid":         {},
+		"/srv/site/setgid-kept":    {},
+		"/srv/site/sticky":         {},
+		"/srv/site/setuid-chowned": {},
+		"/srv/site/setgid-chgrped": {},
+		"/srv/site/setuid-chgrped": {},
 	}
 	want := map[string]string{
-		"/srv/site/medium":   "would be reported: mode-too-open (medium): why; refused",
-		"/srv/site/setuid":   "gives it the setuid bit it does not have",
-		"/srv/site/sticky":   "gives it the sticky bit it does not have",
-		"/srv/site/unjudged": "cannot be judged",
+		"/srv/site/medium":         "would be reported: mode-too-open (medium): why; refused",
+		"/srv/site/setuid":         "gives it the setuid bit it does not have",
+		"/srv/site/sticky":         "gives it the sticky bit it does not have",
+		"/srv/site/unjudged":       "cannot be judged",
+		"/srv/site/setuid-chowned": "keeps its setuid bit through the chown",
+		"/srv/site/setgid-chgrped": "keeps its setgid bit through the chown",
 	}
 	got := Refusals(p, judged)
 	for path, w := range want {

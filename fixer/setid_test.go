@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/policy"
 )
 
 // Capabilities as setcap writes them: cap_net_bind_service=ep in a v2 vfs_cap_data, and
@@ -286,4 +288,133 @@ func TestUndoSetIDWrittenWhileUndoRuns(t *testing.T) {
 	requireFile(t, st.su, setIDSuFixed, nil)
 	requireFile(t, st.ping, mkState(0o755, 0, 0), nil)
 	requireFile(t, st.raw, setIDRawBefore, diskCapabilityAsStored(t, capNetRaw))
+}
+
+// A file its owner writes to while apply changes it, after apply checked it and before the change
+// is made, is not vouched for by the journal: undo gives it no set-id bit or capabilities back.
+// Alice owns cgi, setgid www-data (she is not in the group, so only root could have set the bit),
+// and bind, which root gave a capability; each write of hers clears those, so she cannot change
+// the content and keep them. Should a write of hers slip in while apply journals the change, or
+// just before its chmod, a done line would record the times her write and the chmod left, and
+// undo would put the setgid bit or the capability back onto what she wrote.
+func TestApplyVouchesForNoFileWrittenWhileItRuns(t *testing.T) {
+	const alice = 1000
+	var (
+		cgiBefore  = mkState(fs.ModeSetgid|0o755, alice, 33)
+		cgiFixed   = mkState(0o755, alice, 33)
+		bindBefore = mkState(0o755, alice, alice)
+		bindFixed  = mkState(0o750, alice, 33)
+	)
+	for _, when := range []string{"after the journal line", "just before the chmod"} {
+		t.Run(when, func(t *testing.T) {
+			diskRequireRoot(t)
+			root := filepath.Join(diskTempDir(t), "site")
+			diskMkdir(t, root, mkState(0o755, 0, 0))
+			cgi, bind := filepath.Join(root, "cgi"), filepath.Join(root, "bind")
+			diskWrite(t, cgi, cgiBefore)
+			diskWrite(t, bind, bindBefore)
+			if err := unix.Setxattr(bind, audit.CapabilityXattr, capNetBind, 0); err != nil {
+				if errors.Is(err, unix.ENOTSUP) {
+					t.Skipf("the temp dir's file system keeps no %s: %v", audit.CapabilityXattr, err)
+				}
+				t.Fatal(err)
+			}
+			for _, p := range []string{cgi, bind} {
+				if err := os.Chtimes(p, time.Now().Add(-time.Hour), time.Now().Add(-time.Hour)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			plan := &Plan{Roots: []Root{diskRoot(t, root)}, Actions: []Action{
+				diskAction(t, root, cgi, cgiFixed),
+				diskAction(t, root, bind, bindFixed),
+			}}
+			// Alice opened both for writing long before; opening clears nothing.
+			files := map[uint64]*os.File{}
+			for _, p := range []string{cgi, bind} {
+				f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { f.Close() })
+				files[diskStat(t, p).Ino] = f
+			}
+			var current uint64 // the inode apply is at
+			write := func() {
+				if f := files[current]; f != nil {
+					writeAs(t, alice, f, "#!/bin/sh\nexec /bin/sh\n")
+					delete(files, current)
+					// The journal's fsync, or a preemption, lets a clock tick pass before the
+					// change: the change then leaves a later change time than her write.
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+			real := sysFstat
+			diskStub(t, &sysFstat, func(fd int, st *unix.Stat_t) error {
+				err := real(fd, st)
+				if st.Mode&unix.S_IFMT == unix.S_IFREG {
+					current = st.Ino
+				}
+				return err
+			})
+			if when == "after the journal line" {
+				crashHook = func(p crashPoint) {
+					if p == crashJournaled {
+						write()
+					}
+				}
+				t.Cleanup(func() { crashHook = nil })
+			} else {
+				chmod := sysFchmodat
+				diskStub(t, &sysFchmodat, func(fd int, path string, mode uint32, flags int) error {
+					write()
+					return chmod(fd, path, mode, flags)
+				})
+			}
+			journal := filepath.Join(diskTempDir(t), "journal")
+			j, err := CreateJournal(journal, JournalHeader{Version: "test", Created: time.Now(), Roots: plan.Roots})
+			if err != nil {
+				t.Fatal(err)
+			}
+			Apply(plan, Options{Journal: j})
+			if err := j.Close(); err != nil {
+				t.Fatal(err)
+			}
+			crashHook = nil
+			if len(files) != 0 {
+				t.Fatalf("alice wrote to %d of 2 files only", 2-len(files))
+			}
+			h, entries := diskReadJournal(t, journal)
+			for _, e := range entries {
+				if e.Done != nil {
+					t.Errorf("%s: the journal marks the change done, vouching for what alice wrote while apply ran", filepath.Base(e.Path))
+				}
+			}
+			Undo(h, entries, nil)
+			if m := diskState(t, cgi).Mode; m&fs.ModeSetgid != 0 {
+				t.Errorf("cgi: undo gave the setgid bit back (mode %s) to what alice wrote while apply ran", policy.OctalMode(m))
+			}
+			if caps := diskCapability(t, bind); caps != nil {
+				t.Errorf("bind: undo gave capabilities %x back to what alice wrote while apply ran", caps)
+			}
+		})
+	}
+}
+
+// writeAs writes s to f as uid would: on a thread whose file system uid is uid, which drops
+// CAP_FSETID, so the kernel clears set-id bits and capabilities as for any user's write. The
+// thread is never given back to the runtime.
+func writeAs(t *testing.T, uid int, f *os.File, s string) {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // and never unlocked: the thread ends with the goroutine
+		err := unix.Setfsuid(uid)
+		if err == nil {
+			_, err = unix.Write(int(f.Fd()), []byte(s))
+		}
+		errc <- err
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
 }

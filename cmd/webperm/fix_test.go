@@ -658,3 +658,43 @@ func TestEditedScriptTargetIsJudged(t *testing.T) {
 		}
 	}
 }
+
+// A set-id bit kept through a change of owner or group is one the new owner or group did not
+// have: what the old owner wrote would run as the new one. plan never makes such a change (the
+// kernel's chown drops the bit, and so does webperm's fix), and an edited target that asks for
+// one is refused as a granted bit is, even where the policy allows the bit.
+func TestEditedPlanKeepsNoSetIDThroughAChown(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("fix --apply changes owners only as root")
+	}
+	root := tree(t, `
+d 0755 1000:1000 .
+f 2757 1000:1000 helper
+`)
+	dir := t.TempDir()
+	policyFile := filepath.Join(dir, "policy.yaml")
+	if err := os.WriteFile(policyFile, []byte("version: 1\npreset: default\nrules:\n  - paths: helper\n    file_mode: \"2755\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	planFile, journal := filepath.Join(dir, "plan.json"), filepath.Join(dir, "journal.jsonl")
+	if code, _, errOut := webperm(t, "plan", "--format", "json", "--policy", policyFile, "-o", planFile, "--web-user", "www-data", root); code != exitFindings {
+		t.Fatalf("plan: exit %d\n%s", code, errOut)
+	}
+	// The reviewer gives the helper to the web server's group, and keeps the setgid bit the
+	// policy allows: a setgid www-data program of uid 1000's writing.
+	if err := fixture.EditTargets(planFile, map[string]fixture.Target{"helper": {Mode: "2755", GID: 33}}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := webperm(t, "fix", "--apply", "--plan", planFile, "--journal", journal)
+	helper := filepath.Join(root, "helper")
+	if line := lineOf(out, "failed   "+helper+": "); code != exitNotApplied || !strings.Contains(line, "setgid bit") || !strings.Contains(line, "refused") {
+		t.Errorf("fix --apply --plan: exit %d, want %d, and helper refused for its setgid bit; got %q\n%s\n%s", code, exitNotApplied, line, out, errOut)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Lstat(helper, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode&syscall.S_ISGID != 0 && st.Gid == 33 {
+		t.Errorf("helper is %04o %d:%d: setgid www-data, on what uid 1000 wrote", st.Mode&0o7777, st.Uid, st.Gid)
+	}
+}
