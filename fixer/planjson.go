@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"time"
 
 	"github.com/webperm/webperm/audit"
@@ -287,8 +286,9 @@ func (ja *jsonAction) action() (Action, error) {
 // planChecker holds a plan read from a file, JSON or sh, to what webperm could have planned,
 // root by root and action by action, in the file's order.
 type planChecker struct {
-	roots map[string]bool
-	seen  map[string]bool // the actions' paths
+	roots   map[string]bool
+	seen    map[string]bool // the actions' paths
+	presets map[string]bool // the roots with a preset
 }
 
 // root checks a root's path: clean, absolute, and listed once.
@@ -341,9 +341,13 @@ func (pc *planChecker) preset(s *Settings, rp audit.RootPreset) error {
 		return fmt.Errorf("root %s is not among the plan's roots", escape(rp.Root))
 	case !policy.IsPreset(rp.Preset):
 		return fmt.Errorf("%q is no preset webperm knows", rp.Preset)
-	case slices.ContainsFunc(s.Presets, func(o audit.RootPreset) bool { return o.Root == rp.Root }):
+	case pc.presets[rp.Root]:
 		return fmt.Errorf("root %s has a preset already", escape(rp.Root))
 	}
+	if pc.presets == nil {
+		pc.presets = map[string]bool{}
+	}
+	pc.presets[rp.Root] = true
 	s.Presets = append(s.Presets, rp)
 	return nil
 }
