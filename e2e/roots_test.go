@@ -294,3 +294,34 @@ func TestEmptyPathRefused(t *testing.T) {
 	}
 	requireUnchanged(t, before, snapshot(t, cwd))
 }
+
+// The policy a plan or fix follows decides what root changes, above the root too: one a site
+// user can write (theirs, or root's in their home) is refused for plan and fix, exit 2, and the
+// tree is unchanged; audit, which changes nothing, still reads it.
+func TestPolicyTheSiteUserControls(t *testing.T) {
+	h := newHostile(t)
+	bin := buildWebperm(t)
+	h.run(t, "echo x > "+filepath.Join(h.site, "index.html")+" && chmod 0666 "+filepath.Join(h.site, "index.html"))
+	// What alice would write: the web server may write her home's parent, and so every home.
+	const steer = "version: 1\nrules:\n  - paths: \"/home/\"\n    writable: true\n    web: write\n"
+	hers := filepath.Join(h.home, "site.yaml")
+	h.run(t, "printf '%s' '"+steer+"' > "+hers)
+	roots := filepath.Join(h.home, "root-owned.yaml")
+	if err := os.WriteFile(roots, []byte(steer), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, filepath.Dir(h.home))
+	for _, policy := range []string{hers, roots} {
+		for _, cmd := range [][]string{{"plan"}, {"fix", "--apply", "--journal", filepath.Join(t.TempDir(), "j.jsonl")}} {
+			args := append(append(cmd, "--web-user", webUser, "--policy", policy), h.site)
+			r := runWebperm(t, bin, args...)
+			if r.code != 2 || !strings.Contains(r.stderr, "webperm: the policy") || !strings.Contains(r.stderr, h.home) {
+				t.Errorf("webperm %s: exit %d, want 2 naming the policy or its directory\n%s", strings.Join(args, " "), r.code, r.stderr)
+			}
+		}
+		if r := runWebperm(t, bin, "audit", "--web-user", webUser, "--policy", policy, h.site); r.code != 1 {
+			t.Errorf("audit --policy %s: exit %d, want 1 (findings)\n%s", policy, r.code, r.stderr)
+		}
+	}
+	requireUnchanged(t, before, snapshot(t, filepath.Dir(h.home)))
+}

@@ -155,7 +155,7 @@ func (sf *scanFlags) run(ctx context.Context, cmd string, args []string, asFixed
 		return nil, 0, withHint(fmt.Errorf("%s needs at least one PATH", cmd), "webperm %s /var/www/html", cmd)
 	}
 	osfs := afero.NewOsFs()
-	file, preset, err := sf.policy.load()
+	file, preset, err := sf.policy.load(asFixed)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -190,7 +190,7 @@ func judgePlan(ctx context.Context, p *fixer.Plan, jobs int) (map[string]string,
 	var file *policy.Policy
 	if p.Settings.PolicyFile != "" {
 		var err error
-		if file, err = readPolicy(p.Settings.PolicyFile); err != nil {
+		if file, err = readTrustedPolicy(p.Settings.PolicyFile); err != nil {
 			return nil, withHint(err, "the plan was made with this policy file, and its edits are judged by it: restore it, or make the plan anew")
 		}
 	}

@@ -32,8 +32,9 @@ func (pf *policyFlags) register(f *pflag.FlagSet) {
 }
 
 // load reads the policy file, if any, and settles the preset: --preset where given, else the
-// file's preset:, else auto.
-func (pf *policyFlags) load() (file *policy.Policy, preset string, err error) {
+// file's preset:, else auto. For a plan or fix (toChange), the file must be one only the user
+// running webperm could have written (readTrustedPolicy).
+func (pf *policyFlags) load(toChange bool) (file *policy.Policy, preset string, err error) {
 	preset = pf.preset
 	if preset != policy.Auto && !policy.IsPreset(preset) {
 		return nil, "", withHint(fmt.Errorf("--preset %q: no such preset", preset), "use --preset %s", strings.Join(policy.PresetChoices(), ", --preset "))
@@ -41,8 +42,11 @@ func (pf *policyFlags) load() (file *policy.Policy, preset string, err error) {
 	if pf.file == "" {
 		return nil, preset, nil
 	}
-	file, err = readPolicy(pf.file)
-	if err != nil {
+	read := readPolicy
+	if toChange {
+		read = readTrustedPolicy
+	}
+	if file, err = read(pf.file); err != nil {
 		return nil, "", err
 	}
 	if !pf.flags.Changed("preset") && file.Base != "" {
@@ -54,6 +58,25 @@ func (pf *policyFlags) load() (file *policy.Policy, preset string, err error) {
 // readPolicy reads and parses one policy file: a regular file of at most safefile.PolicyLimit.
 func readPolicy(name string) (*policy.Policy, error) {
 	data, err := safefile.ReadRegular(name, safefile.PolicyLimit)
+	return parsePolicy(name, data, err)
+}
+
+// readTrustedPolicy reads the policy a plan or fix is held to. Its rules decide what root will
+// change, above the root too (writable: or web: write on /home/ would have root hand /home to
+// the web server's group), so, like a plan, it must be a regular file, not a symlink, of the user
+// running webperm, writable by no one else, in a directory no one else can write.
+func readTrustedPolicy(name string) (*policy.Policy, error) {
+	f, err := openTrusted(name, "the policy")
+	if err != nil {
+		return nil, withHint(err, "keep the policies plan and fix follow where only root can write them, e.g. /etc/webperm")
+	}
+	defer f.Close()
+	data, err := safefile.ReadAll(f, safefile.PolicyLimit)
+	return parsePolicy(name, data, err)
+}
+
+// parsePolicy parses the policy file name, whose content reading gave as data and err.
+func parsePolicy(name string, data []byte, err error) (*policy.Policy, error) {
 	if err != nil {
 		err = fmt.Errorf("reading the policy %s: %w", fileName(name), err)
 		if errors.Is(err, safefile.ErrNotRegular) || errors.Is(err, safefile.ErrTooLarge) || errors.Is(err, safefile.ErrEmptyPath) {
@@ -138,7 +161,7 @@ the preset is detected from PATH (default: the default preset, when no PATH is g
 		Example: `  webperm policy show --policy site.yaml /var/www/html`,
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			file, preset, err := pf.load()
+			file, preset, err := pf.load(false)
 			if err != nil {
 				return err
 			}
