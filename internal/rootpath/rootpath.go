@@ -349,8 +349,12 @@ func (r *Resolution) Followed() string {
 	return ""
 }
 
-// systemDirs are the directories of the host itself, never a web root.
-var systemDirs = []string{"/", "/bin", "/boot", "/dev", "/etc", "/home", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var"}
+// systemDirs are the directories of the host itself, never a web root. Beyond the top level,
+// those that hold every user's or every package's files: /var/tmp is everyone's 1777 as /tmp is.
+var systemDirs = []string{
+	"/", "/bin", "/boot", "/dev", "/etc", "/home", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var",
+	"/media", "/mnt", "/opt", "/usr/local", "/var/cache", "/var/lib", "/var/log", "/var/mail", "/var/spool", "/var/tmp",
+}
 
 // SystemDir reports whether path, absolute and clean, is one of the host's own directories (/,
 // /etc, /usr, /lib64, /usr/lib64 where /usr is merged, anything below /dev, /proc or /sys, ...)

@@ -391,8 +391,9 @@ func TestSystemDir(t *testing.T) {
 		"/lib64": true, "/lib32": true, "/libx32": true, "/proc": true, "/root": true, "/run": true,
 		"/sbin": true, "/srv": true, "/sys": true, "/tmp": true, "/usr": true, "/var": true,
 		"/var/www": false, "/srv/www": false, "/home/alice": false, "/lib/x": false, "/etc/nginx": false,
-		"/usr/share/nginx/html": false, "/opt": false, "/tmpsite": false,
-		"/usr/lib": true, "/usr/lib64": true, "/usr/bin": true, "/usr/sbin": true, "/usr/local": false, "/usr/lib/cgi-bin": false,
+		"/usr/share/nginx/html": false, "/opt": true, "/opt/app/public": false, "/tmpsite": false,
+		"/var/tmp": true, "/var/lib": true, "/var/log": true, "/var/lib/wordpress": false, "/media": true, "/mnt": true,
+		"/usr/lib": true, "/usr/lib64": true, "/usr/bin": true, "/usr/sbin": true, "/usr/local": true, "/usr/local/www": false, "/usr/lib/cgi-bin": false,
 		"/mnt/image": true, "/mnt/image/etc": true, "/mnt/image/lib64": true, "/mnt/image/var/www": false, "/mnt/imagery": false,
 		// Below /dev, /proc and /sys lies only the kernel's: /dev/shm is everyone's 1777.
 		"/dev/shm": true, "/dev/pts": true, "/proc/1": true, "/sys/kernel/mm": true, "/mnt/image/dev/shm": true,
