@@ -256,7 +256,12 @@ func recheckRoots(p *fixer.Plan) error {
 	if err != nil {
 		return err
 	}
-	if err := checkRootsToChange(resolved, "/", p.WebUser, p.PHPUser); err != nil {
+	// The plan's system (an image below --root) has system directories of its own, as plan held them.
+	sysroot := p.Settings.SysRoot
+	if sysroot == "" {
+		sysroot = "/"
+	}
+	if err := checkRootsToChange(resolved, sysroot, p.WebUser, p.PHPUser); err != nil {
 		return err
 	}
 	for _, r := range resolved {

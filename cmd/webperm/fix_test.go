@@ -698,3 +698,44 @@ f 2757 1000:1000 helper
 		t.Errorf("helper is %04o %d:%d: setgid www-data, on what uid 1000 wrote", st.Mode&0o7777, st.Uid, st.Gid)
 	}
 }
+
+// fix --apply --plan holds a saved plan's roots to the system directories of the system the plan
+// was made for: a plan whose recorded system root makes its root that system's /etc is refused.
+func TestSavedPlanSystemRootOfItsSystem(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("fix --apply changes owners only as root")
+	}
+	root := tree(t, "d 0755 0:0 .\nf 0666 0:0 index.html\n")
+	sys := filepath.Join(filepath.Dir(root), "image")
+	etc := filepath.Join(sys, "etc")
+	if err := os.MkdirAll(sys, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(root, etc); err != nil {
+		t.Fatal(err)
+	}
+	planFile := filepath.Join(t.TempDir(), "plan.json")
+	savePlan(t, etc, "json", planFile)
+	data, err := os.ReadFile(planFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["sysroot"] = sys
+	if data, err = json.Marshal(doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(planFile, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := webperm(t, "fix", "--apply", "--plan", planFile, "--journal", filepath.Join(t.TempDir(), "j.jsonl"))
+	if code != exitError || !strings.Contains(errOut, "is a system directory") {
+		t.Errorf("a plan of its system's /etc: exit %d, want 2 naming a system directory\n%s\n%s", code, out, errOut)
+	}
+	if m := lstatPerm(t, filepath.Join(etc, "index.html")); m != 0o666 {
+		t.Errorf("index.html is %04o after a refused plan", m)
+	}
+}
