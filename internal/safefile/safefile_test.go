@@ -173,9 +173,9 @@ func TestReadFsMemory(t *testing.T) {
 // A file at the path, whoever's and whatever its mode, gives way to a new one of the running
 // user's with the caller's mode, whatever the umask.
 func TestWriteFileReplacesWithOwnMode(t *testing.T) {
+	dir := t.TempDir() // before the umask, which would make it 0500
 	old := unix.Umask(0o277)
 	t.Cleanup(func() { unix.Umask(old) })
-	dir := t.TempDir()
 	path := filepath.Join(dir, "plan.sh")
 	if err := WriteFile(path, []byte("one"), PrivateMode); err != nil {
 		t.Fatal(err)
@@ -403,9 +403,9 @@ func TestWriteFileDirectoryTrust(t *testing.T) {
 }
 
 func TestCreateNew(t *testing.T) {
+	dir := t.TempDir() // before the umask, which would make it 0500
 	old := unix.Umask(0o277)
 	t.Cleanup(func() { unix.Umask(old) })
-	dir := t.TempDir()
 	path := filepath.Join(dir, "journal.jsonl")
 	f, err := CreateNew(path, PrivateMode)
 	if err != nil {
