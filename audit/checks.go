@@ -3,7 +3,9 @@ package audit
 import (
 	"fmt"
 	"io/fs"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/webperm/webperm/policy"
@@ -61,6 +63,12 @@ type check func(c *Case) (msg string, fix *Fix, ok bool)
 type ruleCheck struct {
 	rule policy.RuleID
 	fn   check
+}
+
+// harmlessWhere says, for a few rules, when the rule's finding on c's entry is at most info: it
+// names a fault that serves nothing and harms nothing there.
+var harmlessWhere = map[policy.RuleID]func(c *Case) bool{
+	policy.ModeTooOpen: idleExecBits,
 }
 
 // checks is the rule table: one function per rule id, run in this order on every entry.
@@ -123,7 +131,7 @@ func broken(table []ruleCheck, c *Case) []Finding {
 	var out []Finding
 	for _, rc := range table {
 		if msg, fix, ok := rc.fn(c); ok && !c.Env.waivers.holds(rc.rule, c) {
-			out = append(out, newFinding(c, rc.rule, msg, fix))
+			out = append(out, rc.finding(c, msg, fix))
 		}
 	}
 	return out
@@ -133,7 +141,7 @@ func runChecks(table []ruleCheck, c *Case, out []Finding) []Finding {
 	n := len(out)
 	for _, rc := range table {
 		if msg, fix, ok := rc.fn(c); ok {
-			if f := newFinding(c, rc.rule, msg, fix); c.Env.waivers.apply(&f, c) {
+			if f := rc.finding(c, msg, fix); c.Env.waivers.apply(&f, c) {
 				out = append(out, f)
 			}
 		}
@@ -144,6 +152,15 @@ func runChecks(table []ruleCheck, c *Case, out []Finding) []Finding {
 
 func newFinding(c *Case, rule policy.RuleID, msg string, fix *Fix) Finding {
 	return Finding{Rule: rule, Severity: c.Settings.Severity(rule), Entry: *c.Entry, Message: msg, Fix: fix}
+}
+
+// finding is rc's finding on c's entry, at most info where harmlessWhere says it is harmless.
+func (rc *ruleCheck) finding(c *Case, msg string, fix *Fix) Finding {
+	f := newFinding(c, rc.rule, msg, fix)
+	if harmless := harmlessWhere[rc.rule]; harmless != nil && harmless(c) {
+		f.Severity = min(f.Severity, policy.Info)
+	}
+	return f
 }
 
 // hasMode reports whether an entry's own mode bits mean something: a symlink's do not, and a
@@ -249,6 +266,27 @@ func checkModeTooOpen(c *Case) (string, *Fix, bool) {
 		return "", nil, false
 	}
 	return fmt.Sprintf("mode %s gives %s beyond the policy's %s", policy.OctalMode(e.Mode), describeBits(excess), policy.OctalMode(allowed.Perm())), modeFix(c), true
+}
+
+// idleExecBits reports whether the only bits c's entry, a regular file, has beyond the policy's
+// maximum are execute bits, where no CGI handler runs files: there they serve nothing (the web
+// server reads a PHP file, it does not execute it) and open nothing. In a cgi-bin directory, or
+// on a name CGI handlers are set up for (.cgi, .fcgi, .pl), the server may run it, and a stray
+// execute bit is a program on the web.
+func idleExecBits(c *Case) bool {
+	e := c.Entry
+	if e.Type != TypeFile {
+		return false
+	}
+	excess := e.Mode.Perm() &^ allowedMode(c).Perm()
+	if excess == 0 || excess&^0o111 != 0 {
+		return false
+	}
+	switch strings.ToLower(path.Ext(e.Path)) {
+	case ".cgi", ".fcgi", ".pl":
+		return false
+	}
+	return !slices.Contains(strings.Split(e.Path, "/"), "cgi-bin")
 }
 
 // describeBits names permission bits as "group write; owner, group and others execute".

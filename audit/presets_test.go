@@ -58,14 +58,14 @@ var presetCases = []presetCase{
 			"wp-config.php":                            {"sensitive-exposed"},
 			"wp-content/plugins/akismet/readme.txt":    {"web-user-owns"},
 			"wp-content/plugins/hello-dolly":           {"web-user-owns"},
-			"wp-content/plugins/hello-dolly/hello.php": {"script-in-writable-dir", "web-writable-code"},
+			"wp-content/plugins/hello-dolly/hello.php": {"web-writable-code"},
 			"wp-content/uploads":                       {"web-unwritable"},
 			"wp-content/uploads/2024/05/shell.php":     {"script-in-writable-dir"},
 		}),
 		severity: map[string]policy.Severity{
-			"var/www/example.com/wp-content/uploads/2024/05/shell.php script-in-writable-dir":     policy.Critical,
-			"var/www/example.com/wp-content/plugins/hello-dolly/hello.php script-in-writable-dir": policy.High,
-			"var/www/example.com/wp-config.php sensitive-exposed":                                 policy.High,
+			"var/www/example.com/wp-content/uploads/2024/05/shell.php script-in-writable-dir": policy.Critical,
+			"var/www/example.com/wp-content/plugins/hello-dolly/hello.php web-writable-code":  policy.High,
+			"var/www/example.com/wp-config.php sensitive-exposed":                             policy.High,
 		},
 	},
 	{

@@ -217,9 +217,11 @@ func checkWebWritableCode(c *Case) (string, *Fix, bool) {
 	return fmt.Sprintf("%s can rewrite this code: a break-in through the site can plant a backdoor in it (%s)", r.who(), how), fix, true
 }
 
+// checkScriptInWritableDir reports a script in a directory the web or PHP user can write. A
+// script that user can itself rewrite is web-writable-code's alone: one fault, one finding.
 func checkScriptInWritableDir(c *Case) (string, *Fix, bool) {
 	e := c.Entry
-	if e.Type != TypeFile || !isScript(e.name()) {
+	if e.Type != TypeFile || !isScript(e.name()) || codeWriter(c) != nil {
 		return "", nil, false
 	}
 	for _, r := range c.reaches() {
