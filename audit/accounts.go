@@ -18,6 +18,7 @@ import (
 type User struct {
 	Name     string
 	UID, GID uint32
+	Home     string // the home directory passwd gives, as the audited system sees it
 }
 
 // Group is one line of an /etc/group file.
@@ -113,6 +114,18 @@ func (a *Accounts) UserName(uid uint32) (string, bool) {
 	return n, ok
 }
 
+// userOf returns the passwd entry of uid, if the system has one; a nil Accounts has none.
+func (a *Accounts) userOf(uid uint32) (User, bool) {
+	if a == nil {
+		return User{}, false
+	}
+	name, ok := a.users[uid]
+	if !ok {
+		return User{}, false
+	}
+	return a.LookupUser(name)
+}
+
 // GroupName returns the name of gid, if the system has one.
 func (a *Accounts) GroupName(gid uint32) (string, bool) {
 	n, ok := a.groups[gid]
@@ -202,7 +215,7 @@ func ParsePasswd(r io.Reader, name string) ([]User, error) {
 		if err != nil {
 			return fmt.Errorf("bad gid %q", f[3])
 		}
-		users = append(users, User{Name: f[0], UID: uid, GID: gid})
+		users = append(users, User{Name: f[0], UID: uid, GID: gid, Home: f[5]})
 		return nil
 	})
 	return users, err

@@ -34,12 +34,28 @@ type Report struct {
 	// Origins say, in Roots' order, what path each root was given as and what was followed to
 	// reach it; nil where the roots came resolved.
 	Origins []Origin
+	// SiteOwners say whose each root's site is, where that is not simply the root's owner.
+	SiteOwners []SiteOwner
 }
 
 // Origin is the path a root was given as, and what of note was followed to reach it.
 type Origin struct {
 	Given string // as given
 	Note  string // for a person, e.g. "followed a symlink alice controls (...)"; empty: nothing
+}
+
+// SiteOwner is who one root's site belongs to, as owner expectations ("site") and fixes take it,
+// and how webperm decided.
+type SiteOwner struct {
+	Root string
+	UID  uint32
+	GID  uint32 // the owner's primary group, else the group of the directory that told
+	// Source is "flag" (--site-owner), "root" (the root's owner), "parent" (the owner of the
+	// home the root lies in, where the web server owns the root), or "unknown": the web server
+	// owns the root and nothing says whose the site is, so UID is the web server's and no fix
+	// can give the site back.
+	Source string
+	Parent string // for "parent": the home directory
 }
 
 // RootPreset is the preset one root was held to.
@@ -93,6 +109,8 @@ type Auditor struct {
 	// Judge names entries to judge in another state, by path: the targets of an edited plan. The
 	// report's Judged says what each would break that it does not break now.
 	Judge map[string]Fix
+	// SiteOwner, where set, is whose every root's site is (--site-owner), whoever owns the root.
+	SiteOwner *uint32
 }
 
 // Run audits every root in turn. Every root is checked to be a walkable directory before any is
@@ -172,8 +190,52 @@ func (a *Auditor) plan(root string, p *rootPlan, rep *Report) error {
 	if err != nil || !e.OwnerKnown {
 		return nil // nothing to hold owners against; the walk reports an unreadable root
 	}
-	p.owners, err = resolveOwners(p.policy, a.Accounts, &e, a.WebUser, a.PHPUser)
+	site := a.siteOwner(root, &e)
+	if site.Source != "root" {
+		rep.SiteOwners = append(rep.SiteOwners, site)
+	}
+	p.owners, err = resolveOwners(p.policy, a.Accounts, &site, a.WebUser, a.PHPUser)
 	return err
+}
+
+// siteOwner decides whose the site at root, whose entry is e, is: --site-owner's user; else the
+// root's owner, unless that is the web server's user (a chown -R www-data install), which owns
+// nothing of its own by design; then the owner of the home the root lies directly in (a user's
+// directory by passwd, or one below /home*), else no one known.
+func (a *Auditor) siteOwner(root string, e *Entry) SiteOwner {
+	site := a.decideSiteOwner(root, e)
+	if u, ok := a.Accounts.userOf(site.UID); ok {
+		site.GID = u.GID
+	}
+	return site
+}
+
+func (a *Auditor) decideSiteOwner(root string, e *Entry) SiteOwner {
+	switch {
+	case a.SiteOwner != nil:
+		return SiteOwner{Root: root, UID: *a.SiteOwner, GID: e.GID, Source: "flag"}
+	case a.WebUser == nil || e.UID != a.WebUser.UID:
+		return SiteOwner{Root: root, UID: e.UID, GID: e.GID, Source: "root"}
+	}
+	parent := filepath.Dir(root)
+	if pe, err := examineAll(a.Fs, parent); err == nil && pe.OwnerKnown && pe.Type == TypeDir && a.isHome(parent, pe.UID) {
+		return SiteOwner{Root: root, UID: pe.UID, GID: pe.GID, Source: "parent", Parent: parent}
+	}
+	return SiteOwner{Root: root, UID: e.UID, GID: e.GID, Source: "unknown"}
+}
+
+// isHome reports whether dir, owned by uid, is a user's home: not root's nor the web server's,
+// and the one passwd gives that user, or a directory right below /home, /home2, ...
+func (a *Auditor) isHome(dir string, uid uint32) bool {
+	if uid == 0 || uid == a.WebUser.UID || (a.PHPUser != nil && uid == a.PHPUser.UID) {
+		return false
+	}
+	sys := systemPath(dir, a.SysRoot)
+	if u, ok := a.Accounts.userOf(uid); ok && u.Home != "" && filepath.Clean(u.Home) == sys {
+		return true
+	}
+	top := strings.Split(strings.TrimPrefix(sys, "/"), "/")
+	return len(top) == 2 && strings.HasPrefix(top[0], "home")
 }
 
 // auditRoot audits the way down to p's root, then the root and everything below it.

@@ -41,10 +41,10 @@ func makeTree(t *testing.T, fsys afero.Fs, manifest string) string {
 // testAccounts names root, www-data, deploy (1000), the group shared (2001) and the user running
 // the tests.
 func testAccounts() *Accounts {
-	users := []User{{"root", 0, 0}, {"www-data", 33, 33}, {"deploy", 1000, 1000}}
+	users := []User{{Name: "root", UID: 0, GID: 0}, {Name: "www-data", UID: 33, GID: 33}, {Name: "deploy", UID: 1000, GID: 1000}}
 	groups := []Group{{Name: "root", GID: 0}, {Name: "www-data", GID: 33}, {Name: "deploy", GID: 1000}, {Name: "shared", GID: 2001}}
 	if uid, gid := uint32(os.Getuid()), uint32(os.Getgid()); uid != 0 {
-		users = append(users, User{"tester", uid, gid})
+		users = append(users, User{Name: "tester", UID: uid, GID: gid})
 		groups = append(groups, Group{Name: "tester", GID: gid})
 	}
 	a := NewAccounts(users, groups)

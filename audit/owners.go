@@ -21,21 +21,13 @@ type Owners struct {
 	accounts      *Accounts
 }
 
-// resolveOwners resolves every owner and group p names, for the root entry root: site is the
-// root's owner (for groups, that owner's primary group) unless the policy's identities say who
-// the site's owner and group are; web and php are the identities the audit runs for. It fails on
-// a name the audited system does not have, naming the policy line that uses it.
-func resolveOwners(p *policy.Policy, acc *Accounts, root *Entry, web, php *WebUser) (*Owners, error) {
+// resolveOwners resolves every owner and group p names, for the site whose owner is site: site
+// is that user and group unless the policy's identities say who the site's
+// owner and group are; web and php are the identities the audit runs for. It fails on a name the
+// audited system does not have, naming the policy line that uses it.
+func resolveOwners(p *policy.Policy, acc *Accounts, site *SiteOwner, web, php *WebUser) (*Owners, error) {
 	o := &Owners{users: map[string][]uint32{}, groups: map[string][]uint32{}, accounts: acc}
-	siteGID := root.GID
-	if acc != nil {
-		if name, ok := acc.UserName(root.UID); ok {
-			if u, ok := acc.LookupUser(name); ok {
-				siteGID = u.GID
-			}
-		}
-	}
-	o.users[policy.OwnerSite], o.groups[policy.OwnerSite] = []uint32{root.UID}, []uint32{siteGID}
+	o.users[policy.OwnerSite], o.groups[policy.OwnerSite] = []uint32{site.UID}, []uint32{site.GID}
 	if php == nil {
 		php = web // PHP runs as the web server's user
 	}

@@ -3,6 +3,8 @@ package audit
 import (
 	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -206,5 +208,62 @@ func TestHeldAncestorStillNeedsSearch(t *testing.T) {
 	}
 	if s := none.For("x", "/x", false); s.FileMax != policy.ModeBits || s.DirMax != policy.ModeBits {
 		t.Errorf("preset none: maxima %v %v, want no limit", s.FileMax, s.DirMax)
+	}
+}
+
+// Where the web server owns the root (chown -R www-data), the site is not the web server's: it is
+// --site-owner's, else the owner of the home the root lies in (by passwd, or below /home*), else
+// unknown, and the report says which. What the web server owns is then given back to that owner.
+func TestSiteOwner(t *testing.T) {
+	deployHome := NewAccounts([]User{{Name: "root"}, {Name: "www-data", UID: 33, GID: 33}, {Name: "deploy", UID: 1000, GID: 1000, Home: "/srv/deploy"}}, nil)
+	flag := uint32(1000)
+	for _, tc := range []struct {
+		name     string
+		root     string
+		parent   uint32 // the owner of the root's parent
+		accounts *Accounts
+		flag     *uint32
+		want     SiteOwner // Root is filled in; Source "root" means none is reported
+		fix      string    // the owner index.html's web-user-owns fix gives (the group www-data may stay), "" for none
+	}{
+		{"a home below /home", "/home/alice/public_html", 1000, testAccounts(), nil, SiteOwner{UID: 1000, GID: 1000, Source: "parent", Parent: "/home/alice"}, "1000:33"},
+		{"a home by passwd", "/srv/deploy/site", 1000, deployHome, nil, SiteOwner{UID: 1000, GID: 1000, Source: "parent", Parent: "/srv/deploy"}, "1000:33"},
+		{"a parent of root's", "/srv/www/site", 0, testAccounts(), nil, SiteOwner{UID: 33, GID: 33, Source: "unknown"}, ""},
+		{"a parent the web server owns", "/home/www/site", 33, testAccounts(), nil, SiteOwner{UID: 33, GID: 33, Source: "unknown"}, ""},
+		{"not a home", "/srv/deploy/site", 1000, testAccounts(), nil, SiteOwner{UID: 33, GID: 33, Source: "unknown"}, ""},
+		{"the flag", "/srv/www/site", 0, testAccounts(), &flag, SiteOwner{UID: 1000, GID: 1000, Source: "flag"}, "1000:33"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := fixture.NewMemFs()
+			entries, err := fixture.Parse(strings.NewReader("d 0755 33:33 .\nf 0644 33:33 index.html\n"), t.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := fixture.Materialise(fsys, tc.root, entries, fixture.Options{Chown: true}); err != nil {
+				t.Fatal(err)
+			}
+			if err := fsys.Chown(filepath.Dir(tc.root), int(tc.parent), int(tc.parent)); err != nil {
+				t.Fatal(err)
+			}
+			a := &Auditor{Fs: fsys, Policy: policy.Default(), Accounts: tc.accounts, WebUser: webUser(), Jobs: 1, SiteOwner: tc.flag}
+			rep, err := a.Run(context.Background(), []string{tc.root})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tc.want
+			want.Root = tc.root
+			if len(rep.SiteOwners) != 1 || rep.SiteOwners[0] != want {
+				t.Errorf("site owners %+v, want %+v", rep.SiteOwners, want)
+			}
+			fix := ""
+			for _, f := range rep.Findings {
+				if f.Entry.Rel == "index.html" && f.Rule == policy.WebUserOwns && f.Fix != nil && f.Fix.Chown {
+					fix = fmt.Sprintf("%d:%d", f.Fix.UID, f.Fix.GID)
+				}
+			}
+			if fix != tc.fix {
+				t.Errorf("index.html's web-user-owns fix gives it %q, want %q", fix, tc.fix)
+			}
+		})
 	}
 }

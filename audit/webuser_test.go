@@ -7,11 +7,11 @@ import (
 )
 
 func TestResolveIdentities(t *testing.T) {
-	users := []User{{"root", 0, 0}, {"www-data", 33, 33}, {"nginx", 101, 101}, {"deploy", 1000, 1000}}
+	users := []User{{Name: "root", UID: 0, GID: 0}, {Name: "www-data", UID: 33, GID: 33}, {Name: "nginx", UID: 101, GID: 101}, {Name: "deploy", UID: 1000, GID: 1000}}
 	groups := []Group{{Name: "www-data", GID: 33}, {Name: "nginx", GID: 101}, {Name: "deploy", GID: 1000, Members: []string{"www-data"}}}
 	a := NewAccounts(users, groups)
 	a.PasswdPath, a.GroupPath = "/etc/passwd", "/etc/group"
-	noDefaults := NewAccounts([]User{{"root", 0, 0}}, nil)
+	noDefaults := NewAccounts([]User{{Name: "root", UID: 0, GID: 0}}, nil)
 	noDefaults.PasswdPath = "/etc/passwd"
 	proc := &Candidate{User: "101", Group: "101", Source: "process", Evidence: "nginx worker, pid 812"}
 	conf := &Candidate{User: "nginx", Group: "nginx", Source: "config", Evidence: "/etc/nginx/nginx.conf:1: user"}

@@ -64,6 +64,7 @@ type Settings struct {
 	PolicyFile string
 	Presets    []audit.RootPreset // Evidence is not kept
 	SysRoot    string
+	SiteOwner  *uint32 // --site-owner, where given
 }
 
 // Root is an audited root as the audit saw it: apply opens every action below it from here.

@@ -33,6 +33,7 @@ type jsonPlan struct {
 	Presets          []jsonPreset `json:"presets,omitempty"`
 	SysRoot          string       `json:"sysroot,omitempty"`
 	SysRootBase64    string       `json:"sysroot_base64,omitempty"`
+	SiteOwner        *uint32      `json:"site_owner,omitempty"`
 }
 
 type jsonPreset struct {
@@ -104,7 +105,7 @@ var (
 		{name: "unread", optional: true, sub: &shape{[]shapeField{{name: "path"}, {name: "path_base64", optional: true}}}},
 		{name: "policy_file", optional: true}, {name: "policy_file_base64", optional: true},
 		{name: "presets", optional: true, sub: &shape{[]shapeField{{name: "root"}, {name: "root_base64", optional: true}, {name: "preset"}}}},
-		{name: "sysroot", optional: true}, {name: "sysroot_base64", optional: true},
+		{name: "sysroot", optional: true}, {name: "sysroot_base64", optional: true}, {name: "site_owner", optional: true},
 	}}
 )
 
@@ -146,6 +147,7 @@ func WriteJSON(w io.Writer, p *Plan) error {
 	}
 	out.PolicyFile, out.PolicyFileBase64 = encodePath(p.Settings.PolicyFile)
 	out.SysRoot, out.SysRootBase64 = encodePath(p.Settings.SysRoot)
+	out.SiteOwner = p.Settings.SiteOwner
 	for _, rp := range p.Settings.Presets {
 		jp := jsonPreset{Preset: rp.Preset}
 		jp.Root, jp.RootBase64 = encodePath(rp.Root)
@@ -236,6 +238,7 @@ func ReadJSON(name string, r io.Reader) (*Plan, error) {
 
 // settings reads what the plan's audit held its roots to into s, with pc's checks.
 func (jp *jsonPlan) settings(s *Settings, pc *planChecker) error {
+	s.SiteOwner = jp.SiteOwner
 	var err error
 	for _, f := range []struct {
 		name      string

@@ -133,6 +133,9 @@ func writeHeader(w io.Writer, p *Plan, id string) {
 	if p.Settings.SysRoot != "" {
 		fmt.Fprintf(w, "#: sysroot %s\n", shellWord(p.Settings.SysRoot))
 	}
+	if p.Settings.SiteOwner != nil {
+		fmt.Fprintf(w, "#: site-owner %d\n", *p.Settings.SiteOwner)
+	}
 	fmt.Fprintln(w, "set -eu")
 	fmt.Fprintf(w, "%s\n", nlDefinition)
 	webperm := p.Webperm

@@ -25,7 +25,7 @@ const (
 var planIDForm = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 // headerData are the data lines of the header, before set -eu; all others follow exit 2.
-var headerData = map[string]bool{"plan": true, "web-user": true, "php-user": true, "root": true, "unread": true, "preset": true, "policy-file": true, "sysroot": true}
+var headerData = map[string]bool{"plan": true, "web-user": true, "php-user": true, "root": true, "unread": true, "preset": true, "policy-file": true, "sysroot": true, "site-owner": true}
 
 // ReadScript reads a sh plan WriteScript wrote, and perhaps a person then edited, from r, which
 // name names in errors (name:LINE: message). It reads the data lines (#:) and the chown and chmod
@@ -289,6 +289,20 @@ func (sr *scriptReader) headerData(kw string, f *fields) error {
 		if err := sr.pc.preset(&p.Settings, rp); err != nil {
 			return err
 		}
+	case "site-owner":
+		if p.Settings.SiteOwner != nil {
+			return errors.New("a second \"#: site-owner\" line")
+		}
+		tok, err := f.token()
+		if err != nil {
+			return err
+		}
+		uid, err := strconv.ParseUint(tok, 10, 32)
+		if err != nil || strconv.FormatUint(uid, 10) != tok {
+			return fmt.Errorf("site-owner %q: want a uid", tok)
+		}
+		id := uint32(uid)
+		p.Settings.SiteOwner = &id
 	case "policy-file", "sysroot":
 		out := &p.Settings.PolicyFile
 		if kw == "sysroot" {

@@ -21,15 +21,26 @@ type jsonReport struct {
 	Given     []string       `json:"given,omitempty"`
 	RootNotes []jsonRootNote `json:"root_notes,omitempty"`
 	// Whom the web server and PHP run as, and what the roots were held to.
-	WebUser  *audit.WebUser `json:"web_user"`
-	PHPUser  *audit.WebUser `json:"php_user,omitempty"`
-	Policy   string         `json:"policy"`
-	Presets  []jsonPreset   `json:"presets,omitempty"`
-	Waivers  []jsonWaiver   `json:"waivers,omitempty"`
-	Complete bool           `json:"complete"`
-	Summary  jsonSummary    `json:"summary"`
-	Findings []jsonFinding  `json:"findings"`
-	Errors   []jsonError    `json:"errors"`
+	WebUser *audit.WebUser `json:"web_user"`
+	PHPUser *audit.WebUser `json:"php_user,omitempty"`
+	Policy  string         `json:"policy"`
+	Presets []jsonPreset   `json:"presets,omitempty"`
+	// SiteOwners say whose a root's site is where that is not simply the root's owner.
+	SiteOwners []jsonSiteOwner `json:"site_owners,omitempty"`
+	Waivers    []jsonWaiver    `json:"waivers,omitempty"`
+	Complete   bool            `json:"complete"`
+	Summary    jsonSummary     `json:"summary"`
+	Findings   []jsonFinding   `json:"findings"`
+	Errors     []jsonError     `json:"errors"`
+}
+
+// jsonSiteOwner is whose one root's site is, and how webperm decided: flag, parent or unknown.
+type jsonSiteOwner struct {
+	Root   string `json:"root"`
+	UID    uint32 `json:"uid"`
+	Owner  string `json:"owner,omitempty"`
+	Source string `json:"source"`
+	Parent string `json:"parent,omitempty"`
 }
 
 // jsonRootNote says what was followed on the way from a given path to its root.
@@ -136,6 +147,13 @@ func JSON(w io.Writer, r *audit.Report, _ Options) error {
 	out.Summary = jsonSummary{Entries: r.Entries, Findings: len(r.Findings), Waived: r.Waived(), Errors: len(r.Errors)}
 	for _, p := range r.Presets {
 		out.Presets = append(out.Presets, jsonPreset{Root: p.Root, Preset: p.Preset, Evidence: p.Evidence})
+	}
+	for _, so := range r.SiteOwners {
+		js := jsonSiteOwner{Root: so.Root, UID: so.UID, Source: so.Source, Parent: so.Parent}
+		if name, ok := r.Accounts.UserName(so.UID); ok && so.Source != "unknown" {
+			js.Owner = name
+		}
+		out.SiteOwners = append(out.SiteOwners, js)
 	}
 	for _, w := range r.Waivers {
 		out.Waivers = append(out.Waivers, jsonWaiver{jsonWaiverRef: newJSONWaiverRef(&w.Waiver), Expired: w.Expired, Findings: w.Findings})

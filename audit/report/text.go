@@ -117,6 +117,13 @@ func writeHeader(b *strings.Builder, r *audit.Report, st textStyles) {
 		}
 		field("preset", line)
 	}
+	for _, so := range r.SiteOwners {
+		line := siteOwnerLine(r, &so)
+		if len(r.Roots) > 1 {
+			line += " for " + Escape(so.Root)
+		}
+		field("owner", line)
+	}
 	field("web user", webUserLine(r.WebUser))
 	if r.PHPUser != nil {
 		field("php user", webUserLine(r.PHPUser))
@@ -142,6 +149,19 @@ func writeHeader(b *strings.Builder, r *audit.Report, st textStyles) {
 		}
 		field("waiver", fmt.Sprintf("%s on %s (%s): %s; %s", w.Rule, Escape(strings.Join(w.Paths, ", ")), Escape(w.Origin), state, Escape(w.Reason)))
 	}
+}
+
+// siteOwnerLine says whose a root's site is and why, or that no one knows: then no fix can give
+// what the web server owns back to the site.
+func siteOwnerLine(r *audit.Report, so *audit.SiteOwner) string {
+	who := Escape(r.Accounts.UserLabel(so.UID))
+	switch so.Source {
+	case "flag":
+		return who + " (--site-owner)"
+	case "parent":
+		return fmt.Sprintf("%s (the owner of %s, the home the root lies in: the web server owns the root)", who, Escape(so.Parent))
+	}
+	return fmt.Sprintf("unknown: the web server (%s) owns the root and nothing says whose the site is, so nothing it owns can be given back; name the owner with --site-owner", who)
 }
 
 func webUserLine(u *audit.WebUser) string {

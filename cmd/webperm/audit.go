@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/afero"
@@ -34,10 +35,11 @@ type auditFlags struct {
 
 // scanFlags say what an audit holds to what: audit, plan and fix share them.
 type scanFlags struct {
-	failOn string
-	jobs   int
-	system systemFlags
-	policy policyFlags
+	failOn    string
+	jobs      int
+	siteOwner string
+	system    systemFlags
+	policy    policyFlags
 }
 
 func (sf *scanFlags) register(f *pflag.FlagSet) {
@@ -45,6 +47,7 @@ func (sf *scanFlags) register(f *pflag.FlagSet) {
 	f.IntVarP(&sf.jobs, "jobs", "j", runtime.NumCPU(), "read up to `N` directories at once")
 	setWants(f, "jobs", "a number of directories")
 	f.Lookup("jobs").DefValue = "the number of CPUs" // the help and the man page are the same on every machine
+	f.StringVar(&sf.siteOwner, "site-owner", "", "whose the site is, `NAME|UID`, as owner expectations and fixes take it (default: the root's owner; where the web server owns the root, the owner of the home it lies in)")
 	sf.system.register(f)
 	sf.policy.register(f)
 }
@@ -192,9 +195,13 @@ func (sf *scanFlags) run(ctx context.Context, cmd string, args []string, asFixed
 			return nil, 0, err
 		}
 	}
+	siteOwner, err := lookupSiteOwner(accounts, sf.siteOwner)
+	if err != nil {
+		return nil, 0, err
+	}
 	a := &audit.Auditor{
 		Fs: osfs, Preset: preset, File: file, Accounts: accounts, WebUser: webUser, PHPUser: phpUser,
-		Jobs: sf.jobs, SysRoot: sysroot, AsFixed: asFixed,
+		Jobs: sf.jobs, SysRoot: sysroot, AsFixed: asFixed, SiteOwner: siteOwner,
 	}
 	rep, err := a.Run(ctx, roots)
 	if err != nil {
@@ -209,6 +216,22 @@ func (sf *scanFlags) run(ctx context.Context, cmd string, args []string, asFixed
 	}
 	rep.Origins = origins
 	return rep, failOn, nil
+}
+
+// lookupSiteOwner resolves --site-owner on the audited system: nil where it is not given.
+func lookupSiteOwner(accounts *audit.Accounts, spec string) (*uint32, error) {
+	if spec == "" {
+		return nil, nil
+	}
+	u, ok := accounts.LookupUser(spec)
+	if !ok {
+		if uid, err := strconv.ParseUint(spec, 10, 32); err == nil {
+			id := uint32(uid)
+			return &id, nil // a uid the system has no name for: the site's files may still be its
+		}
+		return nil, withHint(fmt.Errorf("--site-owner %q: no such user in %s", spec, report.Escape(accounts.PasswdPath)), "give the site's owner as the audited system's /etc/passwd names it, or a uid")
+	}
+	return &u.UID, nil
 }
 
 // auditOutcome is the error that carries an audit's exit status: incomplete first, since the

@@ -86,7 +86,7 @@ with 'webperm undo JOURNAL'.
 				return withHint(errors.New("--plan-id needs --plan"), "a sh plan passes both: run it with sh FILE")
 			}
 			if fl.planFile != "" {
-				for _, name := range []string{"policy", "preset", "web-user", "web-group", "php-user", "root", "fail-on", "jobs"} {
+				for _, name := range []string{"policy", "preset", "web-user", "web-group", "php-user", "root", "fail-on", "jobs", "site-owner"} {
 					if c.Flags().Changed(name) {
 						return withHint(fmt.Errorf("--%s has no say over a saved plan: --plan applies it as it is", name), "give --%s to the webperm plan that writes the plan", name)
 					}
@@ -218,7 +218,7 @@ func judgePlan(ctx context.Context, p *fixer.Plan, jobs int) (map[string]string,
 	for _, r := range p.Roots {
 		a := &audit.Auditor{
 			Fs: fsys, Preset: presetOf(p, r.Path), File: file, Accounts: accounts, WebUser: web, PHPUser: php,
-			Jobs: jobs, SysRoot: sys.sysroot, AsFixed: true, Judge: states,
+			Jobs: jobs, SysRoot: sys.sysroot, AsFixed: true, Judge: states, SiteOwner: p.Settings.SiteOwner,
 		}
 		rep, err := a.Run(ctx, []string{r.Path})
 		if err != nil {

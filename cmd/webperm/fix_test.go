@@ -6,9 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -737,5 +739,50 @@ func TestSavedPlanSystemRootOfItsSystem(t *testing.T) {
 	}
 	if m := lstatPerm(t, filepath.Join(etc, "index.html")); m != 0o666 {
 		t.Errorf("index.html is %04o after a refused plan", m)
+	}
+}
+
+// A site chowned to the web server is given back to --site-owner: the header says whose the site
+// is, the plan records it, and fix --apply of that saved plan, judged with the same owner, makes
+// every chown.
+func TestSiteOwnerFlag(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the tree's owners can only be set as root")
+	}
+	root := tree(t, "d 0755 33:33 .\nf 0644 33:33 index.html\nf 0644 33:33 style.css\n")
+	// nobody stands for the site's owner: a user every host has.
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skipf("the host has no user nobody to stand for a site's owner: %v", err)
+	}
+	code, out, errOut := webperm(t, "audit", "--web-user", "www-data", "--site-owner", "nobody", root)
+	if code != exitFindings || !strings.Contains(out, "owner     nobody (--site-owner)") {
+		t.Errorf("audit --site-owner nobody: exit %d, want 1 and the site owner in the header\n%s\n%s", code, out, errOut)
+	}
+	planFile := filepath.Join(t.TempDir(), "plan.json")
+	if code, _, errOut := webperm(t, "plan", "--format", "json", "-o", planFile, "--web-user", "www-data", "--site-owner", "nobody", root); code != exitFindings {
+		t.Fatalf("plan: exit %d\n%s", code, errOut)
+	}
+	data, err := os.ReadFile(planFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"site_owner": `+nobody.Uid) {
+		t.Errorf("the plan does not record the site owner:\n%s", data)
+	}
+	if code, out, errOut := webperm(t, "fix", "--apply", "--plan", planFile, "--journal", filepath.Join(t.TempDir(), "j.jsonl")); code != exitClean {
+		t.Fatalf("fix --apply --plan: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, name := range []string{".", "index.html", "style.css"} {
+		var st syscall.Stat_t
+		if err := syscall.Lstat(filepath.Join(root, name), &st); err != nil {
+			t.Fatal(err)
+		}
+		if strconv.Itoa(int(st.Uid)) != nobody.Uid {
+			t.Errorf("%s is owned by %d after the fix, want the site owner nobody (%s)", name, st.Uid, nobody.Uid)
+		}
+	}
+	if code, _, errOut := webperm(t, "audit", "--site-owner", "nosuchuser", root); code != exitError || !strings.Contains(errOut, `--site-owner "nosuchuser": no such user`) {
+		t.Errorf("an unknown --site-owner: exit %d\n%s", code, errOut)
 	}
 }

@@ -109,6 +109,9 @@ func makePlan(ctx context.Context, cmd string, args []string, sf *scanFlags) (*f
 			return nil, nil, 0, err
 		}
 	}
+	if p.Settings.SiteOwner, err = lookupSiteOwner(rep.Accounts, sf.siteOwner); err != nil {
+		return nil, nil, 0, err
+	}
 	p.Webperm = rootsExecutable()
 	return p, rep, failOn, nil
 }
