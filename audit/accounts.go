@@ -108,26 +108,29 @@ func readFile(fsys afero.Fs, name string, parse func(io.Reader) error) error {
 	return parse(bytes.NewReader(data))
 }
 
-// UserName returns the name of uid, if the system has one.
+// UserName returns the name of uid, if the system has one; a nil Accounts has none.
 func (a *Accounts) UserName(uid uint32) (string, bool) {
+	if a == nil {
+		return "", false
+	}
 	n, ok := a.users[uid]
 	return n, ok
 }
 
 // userOf returns the passwd entry of uid, if the system has one; a nil Accounts has none.
 func (a *Accounts) userOf(uid uint32) (User, bool) {
-	if a == nil {
-		return User{}, false
-	}
-	name, ok := a.users[uid]
+	name, ok := a.UserName(uid)
 	if !ok {
 		return User{}, false
 	}
 	return a.LookupUser(name)
 }
 
-// GroupName returns the name of gid, if the system has one.
+// GroupName returns the name of gid, if the system has one; a nil Accounts has none.
 func (a *Accounts) GroupName(gid uint32) (string, bool) {
+	if a == nil {
+		return "", false
+	}
 	n, ok := a.groups[gid]
 	return n, ok
 }

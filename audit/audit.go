@@ -146,11 +146,16 @@ func (a *Auditor) Run(ctx context.Context, roots []string) (*Report, error) {
 	if today.IsZero() {
 		today = time.Now()
 	}
+	sysroot := a.SysRoot
+	if sysroot == "" {
+		sysroot = "/"
+	}
+	packages := LoadPackages(a.Fs, sysroot, roots)
 	// Ancestors already reported, for roots that share them, with the fix their findings got.
 	reported := make(map[string]*Fix)
 	for i := range plans {
 		p := &plans[i]
-		env := &Env{Root: p.root, Accounts: a.Accounts, Owners: p.owners, waivers: newWaivers(p.policy, rep, today, a.SysRoot)}
+		env := &Env{Root: p.root, Accounts: a.Accounts, Owners: p.owners, Packages: packages, waivers: newWaivers(p.policy, rep, today, a.SysRoot)}
 		if err := a.auditRoot(ctx, p, env, rep, reported); err != nil {
 			return nil, err
 		}

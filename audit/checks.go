@@ -17,6 +17,7 @@ type Env struct {
 	waivers  *waivers  // nil: none
 	Accounts *Accounts // nil: owners cannot be named, unknown-owner is not checked
 	Owners   *Owners   // nil: owner-mismatch and group-mismatch are not checked
+	Packages *Packages // the paths distribution packages installed; nil: none
 }
 
 // Case is one entry as the checks see it: the entry, the policy's settings for its path, the
@@ -151,7 +152,7 @@ func runChecks(table []ruleCheck, c *Case, out []Finding) []Finding {
 }
 
 func newFinding(c *Case, rule policy.RuleID, msg string, fix *Fix) Finding {
-	return Finding{Rule: rule, Severity: c.Settings.Severity(rule), Entry: *c.Entry, Message: msg, Fix: fix}
+	return Finding{Rule: rule, Severity: c.Settings.Severity(rule), Entry: *c.Entry, Message: msg, Fix: fix, Package: c.Env.Packages.Of(c.Entry.Path)}
 }
 
 // finding is rc's finding on c's entry, at most info where harmlessWhere says it is harmless.

@@ -15,6 +15,9 @@ type Finding struct {
 	Fix      *Fix   // nil where a human must decide
 	// ExpiredWaiver is the waiver that covered this finding until its last day passed.
 	ExpiredWaiver *policy.Waiver
+	// Package is the distribution package that installed the entry, "" for none: a fix there
+	// lasts only until the package's next upgrade.
+	Package string
 }
 
 // Fix is the change that resolves a finding: the entry's target mode and, where Chown is set,

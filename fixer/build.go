@@ -85,10 +85,15 @@ func (p *Plan) add(found []audit.Finding, root string) {
 		}
 	}
 	if fix != nil {
-		if why := wontFix(e); why != "" {
+		a := newAction(e, fix, root, rules)
+		why := wontFix(e)
+		if why == "" && found[0].Package != "" && (a.Chown() || a.Chmod()) {
+			why = packagedReason(&a, found[0].Package, p.Accounts)
+		}
+		if why != "" {
 			manual = found
 			reasons = []string{why}
-		} else if a := newAction(e, fix, root, rules); a.Chown() || a.Chmod() {
+		} else if a.Chown() || a.Chmod() {
 			p.Actions = append(p.Actions, a)
 		}
 	}
@@ -124,6 +129,22 @@ func wontFix(e *audit.Entry) string {
 		return fmt.Sprintf("it has %d hard links: a change would reach every name, some perhaps outside the root; give it a name of its own first (cp, then mv over it)", e.Nlink)
 	}
 	return ""
+}
+
+// packagedReason says why webperm leaves a's change to a path the package pkg installed: the
+// package's next upgrade would put its own mode and owner back. dpkg-statoverride makes the change
+// one dpkg keeps.
+func packagedReason(a *Action, pkg string, acc *audit.Accounts) string {
+	id := func(name string, ok bool, n uint32) string {
+		if ok {
+			return name
+		}
+		return fmt.Sprintf("#%d", n)
+	}
+	user, uok := acc.UserName(a.Target.UID)
+	group, gok := acc.GroupName(a.Target.GID)
+	return fmt.Sprintf("the package %s installed it, and its next upgrade would put the mode and owner back: make the change one dpkg keeps, dpkg-statoverride --update --add %s %s %s %s, or ask the package's maintainer",
+		pkg, id(user, uok, a.Target.UID), id(group, gok, a.Target.GID), policy.OctalMode(a.Target.Mode), a.Path)
 }
 
 // manualReasons say why a finding without a fix is a person's to settle.

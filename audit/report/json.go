@@ -114,6 +114,8 @@ type jsonFinding struct {
 	// Capabilities are a file's capabilities in getcap's form ("cap_net_bind_service=ep"),
 	// where it has any.
 	Capabilities string `json:"capabilities,omitempty"`
+	// Package is the distribution package that installed the entry, where one did.
+	Package string `json:"package,omitempty"`
 }
 
 // jsonFix is a finding's target state: the mode, and the owner and group where they change.
@@ -201,6 +203,7 @@ func newJSONFinding(f *audit.Finding, a *audit.Accounts) jsonFinding {
 		LinkTarget: e.LinkTarget,
 		SELinux:    e.Label,
 		Message:    f.Message,
+		Package:    f.Package,
 	}
 	if e.ACL != nil {
 		jf.ACL = e.ACL.String()

@@ -207,4 +207,7 @@ func writeFinding(b *strings.Builder, f *audit.Finding, a *audit.Accounts, st te
 	if f.Fix != nil {
 		fmt.Fprintf(b, "    %s\n", st.fix.Render("fix: "+fixCommands(f, a)))
 	}
+	if f.Package != "" {
+		fmt.Fprintf(b, "    %s\n", st.dim.Render("installed by the package "+Escape(f.Package)+": its next upgrade reverts a chmod or chown; dpkg-statoverride keeps one"))
+	}
 }
