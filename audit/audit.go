@@ -111,6 +111,8 @@ type Auditor struct {
 	Judge map[string]Fix
 	// SiteOwner, where set, is whose every root's site is (--site-owner), whoever owns the root.
 	SiteOwner *uint32
+	// Extra are rules held after every root's policy: the command line's (--writable).
+	Extra []policy.Rule
 }
 
 // Run audits every root in turn. Every root is checked to be a walkable directory before any is
@@ -190,6 +192,11 @@ func (a *Auditor) plan(root string, p *rootPlan, rep *Report) error {
 			return err
 		}
 		rep.Presets = append(rep.Presets, RootPreset{Root: root, Preset: preset, Evidence: evidence})
+	}
+	if len(a.Extra) > 0 {
+		held := *p.policy
+		held.Rules = append(slices.Clone(held.Rules), a.Extra...)
+		p.policy = &held
 	}
 	e, err := examineAll(a.Fs, root)
 	if err != nil || !e.OwnerKnown {

@@ -64,7 +64,8 @@ type Settings struct {
 	PolicyFile string
 	Presets    []audit.RootPreset // Evidence is not kept
 	SysRoot    string
-	SiteOwner  *uint32 // --site-owner, where given
+	SiteOwner  *uint32  // --site-owner, where given
+	Writable   []string // --writable's globs
 }
 
 // Root is an audited root as the audit saw it: apply opens every action below it from here.

@@ -34,6 +34,7 @@ type jsonPlan struct {
 	SysRoot          string       `json:"sysroot,omitempty"`
 	SysRootBase64    string       `json:"sysroot_base64,omitempty"`
 	SiteOwner        *uint32      `json:"site_owner,omitempty"`
+	Writable         []string     `json:"writable,omitempty"`
 }
 
 type jsonPreset struct {
@@ -105,7 +106,7 @@ var (
 		{name: "unread", optional: true, sub: &shape{[]shapeField{{name: "path"}, {name: "path_base64", optional: true}}}},
 		{name: "policy_file", optional: true}, {name: "policy_file_base64", optional: true},
 		{name: "presets", optional: true, sub: &shape{[]shapeField{{name: "root"}, {name: "root_base64", optional: true}, {name: "preset"}}}},
-		{name: "sysroot", optional: true}, {name: "sysroot_base64", optional: true}, {name: "site_owner", optional: true},
+		{name: "sysroot", optional: true}, {name: "sysroot_base64", optional: true}, {name: "site_owner", optional: true}, {name: "writable", optional: true},
 	}}
 )
 
@@ -147,7 +148,7 @@ func WriteJSON(w io.Writer, p *Plan) error {
 	}
 	out.PolicyFile, out.PolicyFileBase64 = encodePath(p.Settings.PolicyFile)
 	out.SysRoot, out.SysRootBase64 = encodePath(p.Settings.SysRoot)
-	out.SiteOwner = p.Settings.SiteOwner
+	out.SiteOwner, out.Writable = p.Settings.SiteOwner, p.Settings.Writable
 	for _, rp := range p.Settings.Presets {
 		jp := jsonPreset{Preset: rp.Preset}
 		jp.Root, jp.RootBase64 = encodePath(rp.Root)
@@ -239,6 +240,10 @@ func ReadJSON(name string, r io.Reader) (*Plan, error) {
 // settings reads what the plan's audit held its roots to into s, with pc's checks.
 func (jp *jsonPlan) settings(s *Settings, pc *planChecker) error {
 	s.SiteOwner = jp.SiteOwner
+	if _, err := policy.WritableRules(jp.Writable); err != nil {
+		return err
+	}
+	s.Writable = jp.Writable
 	var err error
 	for _, f := range []struct {
 		name      string

@@ -15,7 +15,7 @@ func samplePlan() *Plan {
 	return &Plan{
 		Version: "v1.2.3", Created: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC), Policy: "wordpress",
 		WebUser: testWebUser(),
-		Settings: Settings{PolicyFile: "/etc/webperm/site.yaml", SysRoot: "/", SiteOwner: new(uint32(1000)), Presets: []audit.RootPreset{
+		Settings: Settings{PolicyFile: "/etc/webperm/site.yaml", SysRoot: "/", SiteOwner: new(uint32(1000)), Writable: []string{"wp-content/uploads", "sites/*/files"}, Presets: []audit.RootPreset{
 			{Root: "/var/www/site", Preset: "wordpress"}, {Root: "/srv/\xff odd", Preset: "cpanel+wordpress"}}},
 		Roots: []Root{{Path: "/var/www/site", Dev: 2049, Ino: 12}, {Path: "/srv/\xff odd", Dev: 2049, Ino: 13}},
 		Actions: []Action{

@@ -136,6 +136,9 @@ func writeHeader(w io.Writer, p *Plan, id string) {
 	if p.Settings.SiteOwner != nil {
 		fmt.Fprintf(w, "#: site-owner %d\n", *p.Settings.SiteOwner)
 	}
+	for _, g := range p.Settings.Writable {
+		fmt.Fprintf(w, "#: writable %s\n", shellWord(g))
+	}
 	fmt.Fprintln(w, "set -eu")
 	fmt.Fprintf(w, "%s\n", nlDefinition)
 	webperm := p.Webperm

@@ -25,7 +25,7 @@ const (
 var planIDForm = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 // headerData are the data lines of the header, before set -eu; all others follow exit 2.
-var headerData = map[string]bool{"plan": true, "web-user": true, "php-user": true, "root": true, "unread": true, "preset": true, "policy-file": true, "sysroot": true, "site-owner": true}
+var headerData = map[string]bool{"plan": true, "web-user": true, "php-user": true, "root": true, "unread": true, "preset": true, "policy-file": true, "sysroot": true, "site-owner": true, "writable": true}
 
 // ReadScript reads a sh plan WriteScript wrote, and perhaps a person then edited, from r, which
 // name names in errors (name:LINE: message). It reads the data lines (#:) and the chown and chmod
@@ -289,6 +289,15 @@ func (sr *scriptReader) headerData(kw string, f *fields) error {
 		if err := sr.pc.preset(&p.Settings, rp); err != nil {
 			return err
 		}
+	case "writable":
+		g, err := f.word()
+		if err != nil {
+			return err
+		}
+		if _, err := policy.WritableRules([]string{g}); err != nil {
+			return err
+		}
+		p.Settings.Writable = append(p.Settings.Writable, g)
 	case "site-owner":
 		if p.Settings.SiteOwner != nil {
 			return errors.New("a second \"#: site-owner\" line")

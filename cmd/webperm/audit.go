@@ -38,6 +38,7 @@ type scanFlags struct {
 	failOn    string
 	jobs      int
 	siteOwner string
+	writable  []string
 	system    systemFlags
 	policy    policyFlags
 }
@@ -48,6 +49,7 @@ func (sf *scanFlags) register(f *pflag.FlagSet) {
 	setWants(f, "jobs", "a number of directories")
 	f.Lookup("jobs").DefValue = "the number of CPUs" // the help and the man page are the same on every machine
 	f.StringVar(&sf.siteOwner, "site-owner", "", "whose the site is, `NAME|UID`, as owner expectations and fixes take it (default: the root's owner; where the web server owns the root, the owner of the home it lies in)")
+	f.StringArrayVar(&sf.writable, "writable", nil, "a directory the app writes, `GLOB` relative to the root (wp-content/uploads, sites/*/files): there the web server or PHP may write and own what it wrote, and no fix takes write away; repeat for more")
 	sf.system.register(f)
 	sf.policy.register(f)
 }
@@ -199,9 +201,13 @@ func (sf *scanFlags) run(ctx context.Context, cmd string, args []string, asFixed
 	if err != nil {
 		return nil, 0, err
 	}
+	extra, err := policy.WritableRules(sf.writable)
+	if err != nil {
+		return nil, 0, withHint(err, "--writable wp-content/uploads marks that directory and all below it")
+	}
 	a := &audit.Auditor{
 		Fs: osfs, Preset: preset, File: file, Accounts: accounts, WebUser: webUser, PHPUser: phpUser,
-		Jobs: sf.jobs, SysRoot: sysroot, AsFixed: asFixed, SiteOwner: siteOwner,
+		Jobs: sf.jobs, SysRoot: sysroot, AsFixed: asFixed, SiteOwner: siteOwner, Extra: extra,
 	}
 	rep, err := a.Run(ctx, roots)
 	if err != nil {

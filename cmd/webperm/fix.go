@@ -86,7 +86,7 @@ with 'webperm undo JOURNAL'.
 				return withHint(errors.New("--plan-id needs --plan"), "a sh plan passes both: run it with sh FILE")
 			}
 			if fl.planFile != "" {
-				for _, name := range []string{"policy", "preset", "web-user", "web-group", "php-user", "root", "fail-on", "jobs", "site-owner"} {
+				for _, name := range []string{"policy", "preset", "web-user", "web-group", "php-user", "root", "fail-on", "jobs", "site-owner", "writable"} {
 					if c.Flags().Changed(name) {
 						return withHint(fmt.Errorf("--%s has no say over a saved plan: --plan applies it as it is", name), "give --%s to the webperm plan that writes the plan", name)
 					}
@@ -214,11 +214,15 @@ func judgePlan(ctx context.Context, p *fixer.Plan, jobs int) (map[string]string,
 	if err != nil {
 		return nil, err
 	}
+	extra, err := policy.WritableRules(p.Settings.Writable)
+	if err != nil {
+		return nil, err
+	}
 	judged, states := map[string][]audit.Finding{}, fixer.JudgeStates(p)
 	for _, r := range p.Roots {
 		a := &audit.Auditor{
 			Fs: fsys, Preset: presetOf(p, r.Path), File: file, Accounts: accounts, WebUser: web, PHPUser: php,
-			Jobs: jobs, SysRoot: sys.sysroot, AsFixed: true, Judge: states, SiteOwner: p.Settings.SiteOwner,
+			Jobs: jobs, SysRoot: sys.sysroot, AsFixed: true, Judge: states, SiteOwner: p.Settings.SiteOwner, Extra: extra,
 		}
 		rep, err := a.Run(ctx, []string{r.Path})
 		if err != nil {

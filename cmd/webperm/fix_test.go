@@ -848,3 +848,49 @@ func TestPackagedPathsAreLeftToAPerson(t *testing.T) {
 		t.Errorf("the plan does not leave index.php to a person with its dpkg-statoverride:\n%s", out)
 	}
 }
+
+// --writable GLOB says where the app writes: there group write for the web server's group is no
+// fault and no fix takes it away; the plan records the globs, and its saved form is judged with
+// them.
+func TestWritableFlag(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the tree's owners can only be set as root")
+	}
+	root := tree(t, "d 0755 0:0 .\nf 0644 0:0 index.php\nd 0775 0:33 data\nf 0664 0:33 data/cache.bin\nf 0666 0:0 page.html\n")
+	rules := func(args ...string) map[string][]string {
+		t.Helper()
+		code, out, errOut := webperm(t, append([]string{"audit", "--format", "json", "--web-user", "www-data", "--preset", "default"}, append(args, root)...)...)
+		if code != exitFindings {
+			t.Fatalf("audit %v: exit %d\n%s", args, code, errOut)
+		}
+		got := map[string][]string{}
+		for _, f := range decode(t, out).RawFindings {
+			rel := strings.TrimPrefix(strings.TrimPrefix(f["path"].(string), root), "/")
+			got[rel] = append(got[rel], f["rule"].(string))
+		}
+		return got
+	}
+	if got := rules(); len(got["data"]) == 0 || len(got["data/cache.bin"]) == 0 {
+		t.Fatalf("without --writable, data's group write is no fault: %v", got)
+	}
+	if got := rules("--writable", "data"); len(got["data"])+len(got["data/cache.bin"]) != 0 || len(got["page.html"]) == 0 {
+		t.Errorf("with --writable data: %v, want nothing on data, page.html still reported", got)
+	}
+	planFile := filepath.Join(t.TempDir(), "plan.json")
+	if code, _, errOut := webperm(t, "plan", "--format", "json", "-o", planFile, "--web-user", "www-data", "--preset", "default", "--writable", "data", root); code != exitFindings {
+		t.Fatalf("plan: exit %d\n%s", code, errOut)
+	}
+	data, err := os.ReadFile(planFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"writable": [`) || strings.Contains(string(data), root+"/data") {
+		t.Errorf("the plan does not record --writable, or changes data:\n%s", data)
+	}
+	if code, out, errOut := webperm(t, "fix", "--apply", "--plan", planFile, "--journal", filepath.Join(t.TempDir(), "j.jsonl")); code != exitClean {
+		t.Errorf("fix --apply --plan: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, _, errOut := webperm(t, "audit", "--writable", "../up", root); code != exitError || !strings.Contains(errOut, `--writable "../up"`) {
+		t.Errorf("a bad --writable: exit %d\n%s", code, errOut)
+	}
+}

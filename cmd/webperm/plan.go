@@ -112,6 +112,7 @@ func makePlan(ctx context.Context, cmd string, args []string, sf *scanFlags) (*f
 	if p.Settings.SiteOwner, err = lookupSiteOwner(rep.Accounts, sf.siteOwner); err != nil {
 		return nil, nil, 0, err
 	}
+	p.Settings.Writable = sf.writable
 	p.Webperm = rootsExecutable()
 	return p, rep, failOn, nil
 }
