@@ -30,6 +30,20 @@ type Case struct {
 	// Private is set at and below a sensitive directory (.git/): the web server is not meant to
 	// serve anything there, so nothing there is reported for being out of its reach.
 	Private bool
+	// Link is what the entry, a symlink, leads to; nil for any other entry and for a link the
+	// walker could not follow.
+	Link *LinkCase
+}
+
+// LinkCase is a symlink's target as the checks see it: a link serves what it leads to.
+type LinkCase struct {
+	Entry    *Entry          // the target, at its real path
+	Settings policy.Settings // the policy's settings for the target's path (its name, outside the root)
+	// InRoot is set when the target lies in the audited root, where the walk judges it too.
+	InRoot bool
+	// Web and PHP are the identities' reach of the target, through the link's directory and
+	// every directory of the target's real path.
+	Web, PHP Reach
 }
 
 // Reach is what one identity can do to an entry and on the way to it.

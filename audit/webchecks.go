@@ -136,14 +136,52 @@ func checkWebUnreadable(c *Case) (string, *Fix, bool) {
 	})
 }
 
+// htaccess403 is how a refused .htaccess ends for the request: Apache cannot tell what its
+// directory allows, so it allows nothing.
+const htaccess403 = "where AllowOverride lets Apache read it, Apache answers 403 for this directory and everything below (AH00529)"
+
+// checkHtaccessUnreadable reports an .htaccess Apache cannot read as a file: unreadable by the
+// web user, a directory, or a symlink whose target is one of those or loops. Apache opens it
+// following links; a dangling link is as no .htaccess at all (ENOENT), so it is no 403.
 func checkHtaccessUnreadable(c *Case) (string, *Fix, bool) {
 	e := c.Entry
 	r := &c.Web
-	if e.Type != TypeFile || e.name() != ".htaccess" || !r.known() || !r.Way || c.need(r) < policy.NeedRead || r.Access.Can(PermRead) {
+	if e.name() != ".htaccess" || r.Who == nil || !r.Way || c.need(r) < policy.NeedRead {
 		return "", nil, false
 	}
-	return fmt.Sprintf("%s cannot read this .htaccess: where AllowOverride lets Apache read it, Apache answers 403 for this directory and everything below (AH00529) (%s)",
-		r.who(), r.Access.Reason(e, c.Env.Accounts)), grantFix(c, r, PermRead), true
+	switch e.Type {
+	case TypeDir:
+		return "this .htaccess is a directory, not a regular file (AH00554): " + htaccess403, nil, true
+	case TypeFile:
+		if !r.known() || r.Access.Can(PermRead) {
+			return "", nil, false
+		}
+		return fmt.Sprintf("%s cannot read this .htaccess: %s (%s)", r.who(), htaccess403, r.Access.Reason(e, c.Env.Accounts)), grantFix(c, r, PermRead), true
+	case TypeSymlink:
+	default:
+		return "", nil, false
+	}
+	if e.Target == TargetLoop {
+		return fmt.Sprintf("this .htaccess is a symlink to %s, which loops back on itself: %s", e.LinkTarget, htaccess403), nil, true
+	}
+	l := c.Link
+	if l == nil {
+		return "", nil, false
+	}
+	t, lr := l.Entry, &l.Web
+	// No fix on the link: a plan never changes anything through one. Where the target is in the
+	// root, its own finding carries the fix.
+	switch {
+	case t.Type != TypeFile:
+		return fmt.Sprintf("this .htaccess is a symlink to %s, a %s, not a regular file (AH00554): %s", t.Path, t.Type, htaccess403), nil, true
+	case !lr.known():
+		return "", nil, false
+	case !lr.Way:
+		return fmt.Sprintf("this .htaccess is a symlink to %s, and %s cannot search a directory on the way to it: %s", t.Path, r.who(), htaccess403), nil, true
+	case !lr.Access.Can(PermRead):
+		return fmt.Sprintf("this .htaccess is a symlink to %s, which %s cannot read: %s (%s)", t.Path, r.who(), htaccess403, lr.Access.Reason(t, c.Env.Accounts)), nil, true
+	}
+	return "", nil, false
 }
 
 func checkWebUnwritable(c *Case) (string, *Fix, bool) {
