@@ -169,7 +169,7 @@ func hasMode(e *Entry) bool { return e.Type == TypeFile || e.Type == TypeDir }
 func allowedMode(c *Case) fs.FileMode {
 	e := c.Entry
 	m := c.Settings.Max(e.Type == TypeDir)
-	if c.Settings.Writable && e.OwnerKnown {
+	if c.writable() && e.OwnerKnown {
 		for _, r := range c.reaches() {
 			if r != nil && r.Who.GID == e.GID {
 				m |= 0o020

@@ -77,3 +77,52 @@ f 0644 1000:1000 user-ini/index.html
 		}
 	}
 }
+
+// An .htaccess or .user.ini the web server can write lets it rewrite its own handler
+// configuration (AddHandler, auto_prepend_file): one high web-writable-code finding, even in the
+// paths the policy has it write, where it may own what it wrote; nothing else for the same fault.
+func TestServerConfigWritableInUploads(t *testing.T) {
+	if !asRoot {
+		t.Skip("needs root: the tree's owners must be set with chown")
+	}
+	fsys := afero.NewOsFs()
+	root := makeTree(t, fsys, `
+d 0755 1000:1000 .
+f 0644 1000:1000 index.php
+d 0755 1000:1000 wp-content
+d 2775 1000:33 wp-content/uploads
+f 0644 33:33 wp-content/uploads/photo.jpg
+f 0644 33:33 wp-content/uploads/.htaccess
+f 0664 1000:33 wp-content/uploads/.user.ini
+d 2775 1000:33 wp-content/uploads/2024
+f 0644 1000:1000 wp-content/uploads/2024/.htaccess
+f 0644 1000:1000 wp-content/uploads/2024/.user.ini
+d 0755 1000:1000 wp-content/themes
+f 0664 1000:33 wp-content/themes/.htaccess
+`)
+	p, err := policy.Resolve("wordpress", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := auditAs(t, fsys, root, webUser(), nil, p)
+	checkRules(t, rulesByRel(rep), map[string][]string{
+		"wp-content/uploads/.htaccess": {"web-writable-code"},
+		"wp-content/uploads/.user.ini": {"web-writable-code"},
+		"wp-content/themes/.htaccess":  {"web-writable-code"},
+	})
+	for _, f := range rep.Findings {
+		if f.Severity != policy.High && f.Severity != policy.Critical {
+			t.Errorf("%s: %s at %s, want at least high", f.Entry.Rel, f.Rule, f.Severity)
+		}
+		if f.Fix == nil {
+			t.Errorf("%s: no fix", f.Entry.Rel)
+			continue
+		}
+		// The fix leaves www-data neither owner nor a writer.
+		after := f.Fix.after(&f.Entry)
+		id := webUser().Identity()
+		if v := Access(&id, &after); v.Class == ClassOwner || v.Can(PermWrite) || !v.Can(PermRead) {
+			t.Errorf("%s: after the fix (%s %d:%d) www-data has %+v; want read only", f.Entry.Rel, policy.OctalMode(after.Mode), after.UID, after.GID, v)
+		}
+	}
+}

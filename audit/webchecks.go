@@ -33,6 +33,14 @@ func isScript(name string) bool {
 // isCode reports whether a file is code: a script, or configuration that can run one.
 func isCode(name string) bool { return isScript(name) || slices.Contains(configNames, name) }
 
+// writable reports whether the policy has the web server or PHP write c's entry. Never the
+// servers' own configuration (.htaccess, .user.ini), even in a writable path such as uploads/:
+// whoever writes it chooses what the server runs there (AddHandler, auto_prepend_file).
+func (c *Case) writable() bool {
+	e := c.Entry
+	return c.Settings.Writable && !(e.Type == TypeFile && slices.Contains(configNames, e.name()))
+}
+
 func isIndex(name string) bool { return slices.Contains(IndexNames, name) }
 
 func (e *Entry) name() string { return path.Base(e.Path) }
@@ -206,7 +214,7 @@ func checkWebUnwritable(c *Case) (string, *Fix, bool) {
 // world-writable file is the world-writable rule's alone.
 func codeWriter(c *Case) *Reach {
 	e := c.Entry
-	if e.Type != TypeFile || c.Settings.Writable || worldWritable(e) || !isCode(e.name()) {
+	if e.Type != TypeFile || c.writable() || worldWritable(e) || !isCode(e.name()) {
 		return nil
 	}
 	for _, r := range c.reaches() {
@@ -252,6 +260,13 @@ func checkWebWritableCode(c *Case) (string, *Fix, bool) {
 	case e.ACL != nil || verdictAfter(r, e, &Fix{Mode: fix.Mode}).Can(PermWrite):
 		fix = nil
 	}
+	if slices.Contains(configNames, e.name()) {
+		msg := fmt.Sprintf("%s can rewrite this server configuration: a break-in through the site can make the server run what it uploads (AddHandler, auto_prepend_file) (%s)", r.who(), how)
+		if r.ParentWritable {
+			msg += "; it can also replace the file, as it can write its directory: only the server's configuration (AllowOverride None, user_ini.filename) closes that"
+		}
+		return msg, fix, true
+	}
 	return fmt.Sprintf("%s can rewrite this code: a break-in through the site can plant a backdoor in it (%s)", r.who(), how), fix, true
 }
 
@@ -271,7 +286,7 @@ func checkScriptInWritableDir(c *Case) (string, *Fix, bool) {
 // serverOwner returns the web server's or PHP's identity where it owns c's entry outside the
 // writable paths, which web-user-owns or web-writable-code then report; nil otherwise.
 func serverOwner(c *Case) *Reach {
-	if c.Entry.Type == TypeSymlink || c.Settings.Writable {
+	if c.Entry.Type == TypeSymlink || c.writable() {
 		return nil
 	}
 	return ownedByServer(c)
@@ -376,7 +391,7 @@ func grantFix(c *Case, r *Reach, want Perm) *Fix {
 		return &Fix{Mode: fix.Mode}
 	}
 	o, s, gid := c.Env.Owners, c.Settings, r.Who.GID
-	if o == nil || !e.OwnerKnown || gid == e.GID || !o.allows(s.Group, s.Writable, true, gid) {
+	if o == nil || !e.OwnerKnown || gid == e.GID || !o.allows(s.Group, c.writable(), true, gid) {
 		return nil
 	}
 	// The group's maximum may differ: a writable path lets the web server's group write.
