@@ -357,7 +357,7 @@ func (t *tracer) caseOf(e *Entry, s *policy.Settings, parent dirState) Case {
 // to it (the link's own directory, then every directory of the target's real path).
 func (t *tracer) linkCase(c *Case) *LinkCase {
 	d := c.Entry.Dest
-	l := &LinkCase{Entry: &d.Entry, InRoot: Within(d.Path, t.env.Root)}
+	l := &LinkCase{Entry: &d.Entry, InRoot: Within(d.Path, t.env.Root), SysPath: systemPath(d.Path, t.a.SysRoot), Dirs: d.Dirs}
 	rel := filepath.Base(d.Path)
 	if l.InRoot {
 		rel = "."
@@ -365,7 +365,7 @@ func (t *tracer) linkCase(c *Case) *LinkCase {
 			rel = filepath.ToSlash(strings.TrimPrefix(d.Path, strings.TrimSuffix(t.env.Root, "/")+"/"))
 		}
 	}
-	l.Settings = t.policy.For(rel, systemPath(d.Path, t.a.SysRoot), d.Entry.Type == TypeDir)
+	l.Settings = t.policy.For(rel, l.SysPath, d.Entry.Type == TypeDir)
 	l.Web = destReach(t.a.WebUser, d, c.Web.Way)
 	l.PHP = destReach(t.a.PHPUser, d, c.PHP.Way)
 	return l

@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"errors"
+	"io/fs"
 	"path/filepath"
 	"strings"
 
@@ -25,11 +27,12 @@ type dirCache map[string]Entry
 // followLink looks up where the symlink at link (whose own directory is a real path) leads,
 // without changing anything: absolute targets and ".." stay inside sysroot ("" or "/": the
 // host's root), as they would for a server chrooted there. It returns nil where the target cannot
-// be reached (missing, a loop, unreadable on the way) or the backend has no symlinks.
-func followLink(fsys afero.Fs, link, sysroot string, cache dirCache) *LinkDest {
+// be reached (missing, a loop, unreadable on the way) or the backend has no symlinks, and what
+// became of the target.
+func followLink(fsys afero.Fs, link, sysroot string, cache dirCache) (*LinkDest, Target) {
 	lr, ok := fsys.(afero.LinkReader)
 	if !ok {
-		return nil
+		return nil, TargetUnchecked
 	}
 	root := "/"
 	if sysroot != "" {
@@ -51,34 +54,37 @@ func followLink(fsys afero.Fs, link, sysroot string, cache dirCache) *LinkDest {
 		}
 		next := filepath.Join(cur, name)
 		fi, err := lstat(fsys, next)
-		if err != nil {
-			return nil
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, TargetMissing
+		case err != nil:
+			return nil, TargetUnchecked
 		}
 		switch t := TypeOf(fi.Mode()); {
 		case t == TypeSymlink:
 			if hops++; hops > maxHops {
-				return nil
+				return nil, TargetLoop
 			}
 			target, err := lr.ReadlinkIfPossible(next)
 			if err != nil || target == "" {
-				return nil
+				return nil, TargetUnchecked
 			}
 			if filepath.IsAbs(target) {
 				cur = root
 			}
 			rest = append(strings.Split(target, "/"), rest...)
 		case len(rest) > 0 && t != TypeDir:
-			return nil // a file in the middle of the path: ENOTDIR
+			return nil, TargetMissing // a file in the middle of the path: ENOTDIR
 		default:
 			cur = next
 		}
 	}
 	if !Within(cur, root) {
-		return nil
+		return nil, TargetUnchecked
 	}
 	e, _, err := examine(fsys, cur, "", nil)
 	if err != nil || e.Type == TypeSymlink {
-		return nil
+		return nil, TargetUnchecked
 	}
 	d := &LinkDest{Path: cur, Entry: e}
 	for _, dir := range pathTo(filepath.Dir(cur)) {
@@ -88,11 +94,11 @@ func followLink(fsys afero.Fs, link, sysroot string, cache dirCache) *LinkDest {
 		de, ok := cache[dir]
 		if !ok {
 			if de, _, err = examine(fsys, dir, "", nil); err != nil {
-				return nil
+				return nil, TargetExists
 			}
 			cache[dir] = de
 		}
 		d.Dirs = append(d.Dirs, de)
 	}
-	return d
+	return d, TargetExists
 }

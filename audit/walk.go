@@ -248,11 +248,18 @@ func readDir(fsys afero.Fs, dir, rel, sysroot string) listing {
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // removed since the directory was read
 		}
-		if err == nil && e.Target == TargetExists {
+		// Below --root, a link is followed there, not on the host, and what became of its target
+		// is what that lookup found; on the host, only a target the kernel found is followed.
+		inSys := sysroot != "" && filepath.Clean(sysroot) != "/"
+		if err == nil && e.Type == TypeSymlink && (inSys || e.Target == TargetExists) {
 			if dirs == nil {
 				dirs = dirCache{}
 			}
-			e.Dest = followLink(fsys, p, sysroot, dirs)
+			var target Target
+			e.Dest, target = followLink(fsys, p, sysroot, dirs)
+			if inSys {
+				e.Target = target
+			}
 		}
 		l.items = append(l.items, item{entry: e, err: err, attrErr: attrErr})
 	}
