@@ -237,6 +237,9 @@ func readDir(fsys afero.Fs, dir, rel, sysroot string) listing {
 	sort.Strings(names)
 	l.items = make([]item, 0, len(names))
 	scratch := make([]byte, attrScratch)
+	// Below --root, a link is followed there, not on the host, and what became of its target is
+	// what that lookup found; on the host, only a target the kernel found is followed.
+	inSys := sysroot != "" && filepath.Clean(sysroot) != "/"
 	var dirs dirCache
 	for _, name := range names {
 		p := filepath.Join(dir, name)
@@ -248,9 +251,6 @@ func readDir(fsys afero.Fs, dir, rel, sysroot string) listing {
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // removed since the directory was read
 		}
-		// Below --root, a link is followed there, not on the host, and what became of its target
-		// is what that lookup found; on the host, only a target the kernel found is followed.
-		inSys := sysroot != "" && filepath.Clean(sysroot) != "/"
 		if err == nil && e.Type == TypeSymlink && (inSys || e.Target == TargetExists) {
 			if dirs == nil {
 				dirs = dirCache{}
