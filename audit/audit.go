@@ -257,7 +257,7 @@ func (a *Auditor) auditRoot(ctx context.Context, p *rootPlan, env *Env, rep *Rep
 	way := a.ancestors(root, t, reported)
 	t.stack = []dirState{way}
 	t.rootAt = len(rep.Findings)
-	err := (&Walker{Fs: a.Fs, Jobs: a.Jobs}).Walk(ctx, root, Visitor{
+	err := (&Walker{Fs: a.Fs, Jobs: a.Jobs, SysRoot: a.SysRoot}).Walk(ctx, root, Visitor{
 		Entry: t.visit,
 		Error: func(path string, err error) {
 			rep.Errors = append(rep.Errors, WalkError{Path: path, Err: err})
@@ -362,6 +362,9 @@ func (t *tracer) visit(e Entry) {
 	t.entry, t.settings = e, t.policy.For(e.Rel, systemPath(e.Path, t.a.SysRoot), e.Type == TypeDir)
 	t.cur = t.caseOf(&t.entry, &t.settings, t.stack[depth])
 	c := &t.cur
+	if e.Dest != nil {
+		c.Link = t.linkCase(c)
+	}
 	n := len(t.rep.Findings)
 	t.rep.Findings = Check(c, t.rep.Findings)
 	t.judge(c, checks)
@@ -421,6 +424,36 @@ func (t *tracer) caseOf(e *Entry, s *policy.Settings, parent dirState) Case {
 		Web: reach(t.a.WebUser, e, parent.web),
 		PHP: reach(t.a.PHPUser, e, parent.php),
 	}
+}
+
+// linkCase is what c's entry, a symlink the walker followed, leads to: its target, the
+// policy's settings for the target's path, and what the servers' identities can do on the way
+// to it (the link's own directory, then every directory of the target's real path).
+func (t *tracer) linkCase(c *Case) *LinkCase {
+	d := c.Entry.Dest
+	l := &LinkCase{Entry: &d.Entry, InRoot: Within(d.Path, t.env.Root), SysPath: systemPath(d.Path, t.a.SysRoot), Dirs: d.Dirs}
+	rel := filepath.Base(d.Path)
+	if l.InRoot {
+		rel = "."
+		if d.Path != t.env.Root {
+			rel = filepath.ToSlash(strings.TrimPrefix(d.Path, strings.TrimSuffix(t.env.Root, "/")+"/"))
+		}
+	}
+	l.Settings = t.policy.For(rel, l.SysPath, d.Entry.Type == TypeDir)
+	l.Web = destReach(t.a.WebUser, d, c.Web.Way)
+	l.PHP = destReach(t.a.PHPUser, d, c.PHP.Way)
+	return l
+}
+
+func destReach(w *WebUser, d *LinkDest, way bool) Reach {
+	if w == nil {
+		return Reach{}
+	}
+	id := w.Identity()
+	for i := range d.Dirs {
+		way = way && Access(&id, &d.Dirs[i]).Can(PermExec)
+	}
+	return Reach{Who: w, Way: way, Access: Access(&id, &d.Entry)}
 }
 
 func reach(w *WebUser, e *Entry, parent step) Reach {

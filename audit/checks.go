@@ -33,6 +33,23 @@ type Case struct {
 	// Private is set at and below a sensitive directory (.git/): the web server is not meant to
 	// serve anything there, so nothing there is reported for being out of its reach.
 	Private bool
+	// Link is what the entry, a symlink, leads to; nil for any other entry and for a link the
+	// walker could not follow.
+	Link *LinkCase
+}
+
+// LinkCase is a symlink's target as the checks see it: a link serves what it leads to.
+type LinkCase struct {
+	Entry    *Entry          // the target, at its real path
+	Settings policy.Settings // the policy's settings for the target's path (its name, outside the root)
+	// InRoot is set when the target lies in the audited root, where the walk judges it too.
+	InRoot bool
+	// SysPath is the target's path on the audited system (below --root, as if it were /).
+	SysPath string
+	Dirs    []Entry // the directories on the target's real path, as LinkDest has them
+	// Web and PHP are the identities' reach of the target, through the link's directory and
+	// every directory of the target's real path.
+	Web, PHP Reach
 }
 
 // Reach is what one identity can do to an entry and on the way to it.
@@ -173,7 +190,7 @@ func hasMode(e *Entry) bool { return e.Type == TypeFile || e.Type == TypeDir }
 func allowedMode(c *Case) fs.FileMode {
 	e := c.Entry
 	m := c.Settings.Max(e.Type == TypeDir)
-	if c.Settings.Writable && e.OwnerKnown {
+	if c.writable() && e.OwnerKnown {
 		for _, r := range c.reaches() {
 			if r != nil && r.Who.GID == e.GID {
 				m |= 0o020
@@ -237,7 +254,56 @@ func exposedTo(c *Case) exposure {
 	return notExposed
 }
 
+// linkExposure says who may read a secret through c's entry, a symlink named like a secret or
+// leading to one (by the policy's rules for the target's path): a request for the link serves
+// its target. It also returns the target's case. A target in the root that is a secret by its
+// own path is reported there, with its fix, not again at every link to it.
+func linkExposure(c *Case) (exposure, *Case) {
+	l := c.Link
+	if c.Entry.Type != TypeSymlink || l == nil || l.InRoot && l.Settings.Sensitive {
+		return notExposed, nil
+	}
+	s := &l.Settings
+	if c.Settings.Sensitive {
+		s = c.Settings // named like a secret: its own rule says who may read what it serves
+	}
+	if !s.Sensitive {
+		return notExposed, nil
+	}
+	tc := Case{Entry: l.Entry, Settings: s, Env: c.Env, Web: l.Web, PHP: l.PHP, Private: c.Private}
+	return exposedTo(&tc), &tc
+}
+
+func checkSensitiveLink(c *Case) (string, *Fix, bool) {
+	how, tc := linkExposure(c)
+	if how == notExposed {
+		return "", nil, false
+	}
+	e, t := c.Entry, tc.Entry
+	why := "named like a secret"
+	if !c.Settings.Sensitive {
+		why = "leading to a secret"
+	}
+	what := "file"
+	if t.Type == TypeDir {
+		what = "directory"
+	}
+	// No fix: a plan never changes anything through a link; a person decides between the
+	// target's mode and the link.
+	switch how {
+	case exposedToOthers:
+		return fmt.Sprintf("symlink %s, %s: its target %s %s is readable by others (mode %s): at most %s",
+			e.Path, why, what, t.Path, policy.OctalMode(t.Mode), policy.OctalMode(tc.Settings.Max(t.Type == TypeDir))), nil, true
+	default:
+		return fmt.Sprintf("symlink %s, %s: %s can read its target %s %s, which the policy keeps from the web server: a request for the link is answered with its contents (%s)",
+			e.Path, why, tc.Web.who(), what, t.Path, tc.Web.Access.Reason(t, c.Env.Accounts)), nil, true
+	}
+}
+
 func checkSensitiveExposed(c *Case) (string, *Fix, bool) {
+	if c.Entry.Type == TypeSymlink {
+		return checkSensitiveLink(c)
+	}
 	e, s := c.Entry, c.Settings
 	what, at := "can read this sensitive file", policy.OctalMode(s.Max(false))
 	if e.Type == TypeDir {
@@ -389,10 +455,56 @@ func checkSymlinkEscapesRoot(c *Case) (string, *Fix, bool) {
 		return "", nil, false
 	}
 	dest := linkDestination(e)
-	if Within(dest, c.Env.Root) {
+	if Within(dest, c.Env.Root) || publicSystemFile(c.Link) || closedSystemSecret(c) {
+		return "", nil, false
+	}
+	if how, _ := linkExposure(c); how != notExposed {
+		// sensitive-exposed names the link and its target: one fault, one finding.
 		return "", nil, false
 	}
 	return fmt.Sprintf("symlink leads outside the audited root, to %s: a server that follows symlinks serves it", dest), nil, true
+}
+
+// systemDataDirs hold what distributions install for everyone to read, such as the JavaScript
+// and PHP libraries packaged applications link to (/usr/share/javascript, /usr/share/php).
+var systemDataDirs = []string{"/usr/share", "/usr/lib"}
+
+// publicSystemFile reports whether a link leads to a file or directory a distribution installed
+// for everyone: in systemDataDirs, owned by root, readable by others, written by root alone, on
+// a way root alone writes, and no secret by the policy. Serving it gives nothing away.
+func publicSystemFile(l *LinkCase) bool {
+	if l == nil || l.Settings.Sensitive || !slices.ContainsFunc(systemDataDirs, func(d string) bool { return Within(l.SysPath, d) }) {
+		return false
+	}
+	return rootsAlone(l) && l.Entry.Mode&0o004 != 0
+}
+
+// closedSystemSecret reports whether c's entry links to a secret (by its name or its target's)
+// that root alone can change and that sensitive-exposed judged closed, as a packaged
+// application's link into /etc/APP: the link has been followed and judged, nothing escapes.
+func closedSystemSecret(c *Case) bool {
+	l := c.Link
+	if l == nil || !c.Settings.Sensitive && !l.Settings.Sensitive {
+		return false
+	}
+	how, _ := linkExposure(c)
+	return how == notExposed && rootsAlone(l)
+}
+
+// rootsAlone reports whether root alone can change a link's target, a file or directory, and
+// the way to it.
+func rootsAlone(l *LinkCase) bool {
+	rootOnly := func(e *Entry) bool { return e.OwnerKnown && e.UID == 0 && e.Mode&0o022 == 0 }
+	t := l.Entry
+	if !rootOnly(t) || t.Type != TypeFile && t.Type != TypeDir {
+		return false
+	}
+	for i := range l.Dirs {
+		if !rootOnly(&l.Dirs[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func checkDanglingSymlink(c *Case) (string, *Fix, bool) {

@@ -100,6 +100,9 @@ type Entry struct {
 	Dev, Ino, Nlink uint64
 	LinkTarget      string // the symlink's target as written in the link
 	Target          Target
+	// Dest is what a symlink leads to, where the walker could follow it; nil for every other
+	// entry. Checks judge a link by it: what it serves is its target.
+	Dest *LinkDest
 	// ACL is the entry's POSIX access ACL, nil when it has none or the file system cannot say.
 	ACL *ACL
 	// Label is the entry's SELinux context, empty where there is none.

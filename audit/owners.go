@@ -169,7 +169,7 @@ func chownFix(c *Case) *Fix {
 		group bool
 		id    *uint32
 	}{{s.Owner, false, &fix.UID}, {s.Group, true, &fix.GID}} {
-		if o.allows(f.specs, s.Writable, f.group, *f.id) {
+		if o.allows(f.specs, c.writable(), f.group, *f.id) {
 			continue
 		}
 		want := o.ids(f.specs, false, f.group)
@@ -196,9 +196,15 @@ func unnamed(c *Case, id uint32, group bool) bool {
 	return !ok
 }
 
+// ownsNothing reports whether e's owner and group are not the policy's business: a symlink's
+// (no one can retarget a link, only replace it where they write the directory; Apache's
+// SymLinksIfOwnerMatch compares it with its target's, not with the policy), so the mismatch
+// rules hold its target, where the walk meets it, not the link.
+func ownsNothing(e *Entry) bool { return e.Type == TypeSymlink }
+
 func checkOwnerMismatch(c *Case) (string, *Fix, bool) {
 	o, e, s := c.Env.Owners, c.Entry, c.Settings
-	if o == nil || !e.OwnerKnown || o.allows(s.Owner, s.Writable, false, e.UID) || unnamed(c, e.UID, false) {
+	if o == nil || ownsNothing(e) || !e.OwnerKnown || o.allows(s.Owner, c.writable(), false, e.UID) || unnamed(c, e.UID, false) {
 		return "", nil, false
 	}
 	if serverOwner(c) != nil {
@@ -209,7 +215,7 @@ func checkOwnerMismatch(c *Case) (string, *Fix, bool) {
 
 func checkGroupMismatch(c *Case) (string, *Fix, bool) {
 	o, e, s := c.Env.Owners, c.Entry, c.Settings
-	if o == nil || !e.OwnerKnown || o.allows(s.Group, s.Writable, true, e.GID) || unnamed(c, e.GID, true) {
+	if o == nil || ownsNothing(e) || !e.OwnerKnown || o.allows(s.Group, c.writable(), true, e.GID) || unnamed(c, e.GID, true) {
 		return "", nil, false
 	}
 	return fmt.Sprintf("group %s; the policy expects %s", o.name(e.GID, true), o.describe(s.Group, true)), chownFix(c), true

@@ -89,14 +89,16 @@ var presetCases = []presetCase{
 		detected: "drupal", evidence: []string{"var/www/drupal/core/lib/Drupal.php"},
 		web: "www-data",
 		findings: prefixed("var/www/drupal", map[string][]string{
-			"sites/default":              {"mode-too-open"},
-			"sites/default/files":        {"web-unwritable"},
-			"sites/default/services.yml": {"mode-too-open"},
-			"sites/default/settings.php": {"sensitive-exposed", "web-writable-code"},
+			"sites/default":                 {"mode-too-open"},
+			"sites/default/files":           {"web-unwritable"},
+			"sites/default/files/.htaccess": {"web-writable-code"},
+			"sites/default/services.yml":    {"mode-too-open"},
+			"sites/default/settings.php":    {"sensitive-exposed", "web-writable-code"},
 		}),
 		severity: map[string]policy.Severity{
-			"var/www/drupal/sites/default/services.yml mode-too-open": policy.High,
-			"var/www/drupal/sites/default mode-too-open":              policy.Medium,
+			"var/www/drupal/sites/default/services.yml mode-too-open":        policy.High,
+			"var/www/drupal/sites/default mode-too-open":                     policy.Medium,
+			"var/www/drupal/sites/default/files/.htaccess web-writable-code": policy.High,
 		},
 	},
 	{

@@ -26,6 +26,9 @@ import (
 type Walker struct {
 	Fs   afero.Fs
 	Jobs int // directories read at once; below 1 means 1
+	// SysRoot is the audited system's root ("" or "/": the host's): symlinks are followed, to
+	// record their Dest, as if it were /.
+	SysRoot string
 }
 
 // Visitor receives a walk's results. Both functions are called from one goroutine, in walk order.
@@ -50,7 +53,7 @@ func (w *Walker) Walk(ctx context.Context, root string, v Visitor) error {
 		return &fs.PathError{Op: "walk", Path: root, Err: ErrNotDir}
 	}
 	jobs := max(w.Jobs, 1)
-	s := &scheduler{fs: w.Fs, limit: 8 * jobs, prefetch: jobs > 1}
+	s := &scheduler{fs: w.Fs, sysroot: w.SysRoot, limit: 8 * jobs, prefetch: jobs > 1}
 	s.cond = sync.NewCond(&s.mu)
 	var workers sync.WaitGroup
 	for range jobs - 1 {
@@ -102,6 +105,7 @@ func newDirJob(path, rel, key string) *dirJob {
 
 type scheduler struct {
 	fs       afero.Fs
+	sysroot  string
 	prefetch bool // workers run; with one job the visiting goroutine reads every directory
 	mu       sync.Mutex
 	cond     *sync.Cond
@@ -127,7 +131,7 @@ func (s *scheduler) work() {
 		j.claimed = true
 		s.ahead++
 		s.mu.Unlock()
-		j.result = readDir(s.fs, j.path, j.rel)
+		j.result = readDir(s.fs, j.path, j.rel, s.sysroot)
 		close(j.done)
 	}
 }
@@ -156,7 +160,7 @@ func (s *scheduler) await(j *dirJob) listing {
 	}
 	s.mu.Unlock()
 	if mine {
-		return readDir(s.fs, j.path, j.rel)
+		return readDir(s.fs, j.path, j.rel, s.sysroot)
 	}
 	<-j.done
 	res := j.result
@@ -219,7 +223,7 @@ func childKey(parentKey, rel string) string {
 
 // readDir lists one directory and examines each entry. An entry that cannot be examined becomes
 // an error item; the rest of the directory is still read.
-func readDir(fsys afero.Fs, dir, rel string) listing {
+func readDir(fsys afero.Fs, dir, rel, sysroot string) listing {
 	f, err := fsys.OpenFile(dir, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_DIRECTORY, 0)
 	if err != nil {
 		return listing{err: unwrapPath(err)}
@@ -233,6 +237,10 @@ func readDir(fsys afero.Fs, dir, rel string) listing {
 	sort.Strings(names)
 	l.items = make([]item, 0, len(names))
 	scratch := make([]byte, attrScratch)
+	// Below --root, a link is followed there, not on the host, and what became of its target is
+	// what that lookup found; on the host, only a target the kernel found is followed.
+	inSys := sysroot != "" && filepath.Clean(sysroot) != "/"
+	var dirs dirCache
 	for _, name := range names {
 		p := filepath.Join(dir, name)
 		r := name
@@ -242,6 +250,16 @@ func readDir(fsys afero.Fs, dir, rel string) listing {
 		e, attrErr, err := examine(fsys, p, r, scratch)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // removed since the directory was read
+		}
+		if err == nil && e.Type == TypeSymlink && (inSys || e.Target == TargetExists) {
+			if dirs == nil {
+				dirs = dirCache{}
+			}
+			var target Target
+			e.Dest, target = followLink(fsys, p, sysroot, dirs)
+			if inSys {
+				e.Target = target
+			}
 		}
 		l.items = append(l.items, item{entry: e, err: err, attrErr: attrErr})
 	}

@@ -33,6 +33,14 @@ func isScript(name string) bool {
 // isCode reports whether a file is code: a script, or configuration that can run one.
 func isCode(name string) bool { return isScript(name) || slices.Contains(configNames, name) }
 
+// writable reports whether the policy has the web server or PHP write c's entry. Never the
+// servers' own configuration (.htaccess, .user.ini), even in a writable path such as uploads/:
+// whoever writes it chooses what the server runs there (AddHandler, auto_prepend_file).
+func (c *Case) writable() bool {
+	e := c.Entry
+	return c.Settings.Writable && !(e.Type == TypeFile && slices.Contains(configNames, e.name()))
+}
+
 func isIndex(name string) bool { return slices.Contains(IndexNames, name) }
 
 func (e *Entry) name() string { return path.Base(e.Path) }
@@ -136,14 +144,52 @@ func checkWebUnreadable(c *Case) (string, *Fix, bool) {
 	})
 }
 
+// htaccess403 is how a refused .htaccess ends for the request: Apache cannot tell what its
+// directory allows, so it allows nothing.
+const htaccess403 = "where AllowOverride lets Apache read it, Apache answers 403 for this directory and everything below (AH00529)"
+
+// checkHtaccessUnreadable reports an .htaccess Apache cannot read as a file: unreadable by the
+// web user, a directory, or a symlink whose target is one of those or loops. Apache opens it
+// following links; a dangling link is as no .htaccess at all (ENOENT), so it is no 403.
 func checkHtaccessUnreadable(c *Case) (string, *Fix, bool) {
 	e := c.Entry
 	r := &c.Web
-	if e.Type != TypeFile || e.name() != ".htaccess" || !r.known() || !r.Way || c.need(r) < policy.NeedRead || r.Access.Can(PermRead) {
+	if e.name() != ".htaccess" || r.Who == nil || !r.Way || c.need(r) < policy.NeedRead {
 		return "", nil, false
 	}
-	return fmt.Sprintf("%s cannot read this .htaccess: where AllowOverride lets Apache read it, Apache answers 403 for this directory and everything below (AH00529) (%s)",
-		r.who(), r.Access.Reason(e, c.Env.Accounts)), grantFix(c, r, PermRead), true
+	switch e.Type {
+	case TypeDir:
+		return "this .htaccess is a directory, not a regular file (AH00554): " + htaccess403, nil, true
+	case TypeFile:
+		if !r.known() || r.Access.Can(PermRead) {
+			return "", nil, false
+		}
+		return fmt.Sprintf("%s cannot read this .htaccess: %s (%s)", r.who(), htaccess403, r.Access.Reason(e, c.Env.Accounts)), grantFix(c, r, PermRead), true
+	case TypeSymlink:
+	default:
+		return "", nil, false
+	}
+	if e.Target == TargetLoop {
+		return fmt.Sprintf("this .htaccess is a symlink to %s, which loops back on itself: %s", e.LinkTarget, htaccess403), nil, true
+	}
+	l := c.Link
+	if l == nil {
+		return "", nil, false
+	}
+	t, lr := l.Entry, &l.Web
+	// No fix on the link: a plan never changes anything through one. Where the target is in the
+	// root, its own finding carries the fix.
+	switch {
+	case t.Type != TypeFile:
+		return fmt.Sprintf("this .htaccess is a symlink to %s, a %s, not a regular file (AH00554): %s", t.Path, t.Type, htaccess403), nil, true
+	case !lr.known():
+		return "", nil, false
+	case !lr.Way:
+		return fmt.Sprintf("this .htaccess is a symlink to %s, and %s cannot search a directory on the way to it: %s", t.Path, r.who(), htaccess403), nil, true
+	case !lr.Access.Can(PermRead):
+		return fmt.Sprintf("this .htaccess is a symlink to %s, which %s cannot read: %s (%s)", t.Path, r.who(), htaccess403, lr.Access.Reason(t, c.Env.Accounts)), nil, true
+	}
+	return "", nil, false
 }
 
 func checkWebUnwritable(c *Case) (string, *Fix, bool) {
@@ -168,7 +214,7 @@ func checkWebUnwritable(c *Case) (string, *Fix, bool) {
 // world-writable file is the world-writable rule's alone.
 func codeWriter(c *Case) *Reach {
 	e := c.Entry
-	if e.Type != TypeFile || c.Settings.Writable || worldWritable(e) || !isCode(e.name()) {
+	if e.Type != TypeFile || c.writable() || worldWritable(e) || !isCode(e.name()) {
 		return nil
 	}
 	for _, r := range c.reaches() {
@@ -214,6 +260,13 @@ func checkWebWritableCode(c *Case) (string, *Fix, bool) {
 	case e.ACL != nil || verdictAfter(r, e, &Fix{Mode: fix.Mode}).Can(PermWrite):
 		fix = nil
 	}
+	if slices.Contains(configNames, e.name()) {
+		msg := fmt.Sprintf("%s can rewrite this server configuration: a break-in through the site can make the server run what it uploads (AddHandler, auto_prepend_file) (%s)", r.who(), how)
+		if r.ParentWritable {
+			msg += "; it can also replace the file, as it can write its directory: only the server's configuration (AllowOverride None, user_ini.filename) closes that"
+		}
+		return msg, fix, true
+	}
 	return fmt.Sprintf("%s can rewrite this code: a break-in through the site can plant a backdoor in it (%s)", r.who(), how), fix, true
 }
 
@@ -235,7 +288,7 @@ func checkScriptInWritableDir(c *Case) (string, *Fix, bool) {
 // serverOwner returns the web server's or PHP's identity where it owns c's entry outside the
 // writable paths, which web-user-owns or web-writable-code then report; nil otherwise.
 func serverOwner(c *Case) *Reach {
-	if c.Entry.Type == TypeSymlink || c.Settings.Writable {
+	if c.Entry.Type == TypeSymlink || c.writable() {
 		return nil
 	}
 	return ownedByServer(c)
@@ -340,7 +393,7 @@ func grantFix(c *Case, r *Reach, want Perm) *Fix {
 		return &Fix{Mode: fix.Mode}
 	}
 	o, s, gid := c.Env.Owners, c.Settings, r.Who.GID
-	if o == nil || !e.OwnerKnown || gid == e.GID || !o.allows(s.Group, s.Writable, true, gid) {
+	if o == nil || !e.OwnerKnown || gid == e.GID || !o.allows(s.Group, c.writable(), true, gid) {
 		return nil
 	}
 	// The group's maximum may differ: a writable path lets the web server's group write.

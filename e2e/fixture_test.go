@@ -33,6 +33,9 @@ type node struct {
 	group string  // "root", "www-data" or testGroup
 	acl   string  // entries for setfacl -m, set after the mode (chmod would rewrite the mask)
 	want  outcome // files only
+	// link, where set, makes the node a symlink to it (written as is; mode and group unused). A
+	// link is not a file the servers are asked for: the cases are the files beside it.
+	link string
 }
 
 func dir(path string, mode fs.FileMode) node {
@@ -41,6 +44,10 @@ func dir(path string, mode fs.FileMode) node {
 
 func file(path string, mode fs.FileMode, want outcome) node {
 	return node{path: path, mode: mode, group: "root", want: want}
+}
+
+func symlink(path, target string) node {
+	return node{path: path, group: "root", link: target}
 }
 
 func (n node) inGroup(g string) node { n.group = g; return n }
@@ -101,6 +108,31 @@ var tree = []node{
 	dir("site/htaccess-unreadable/sub", 0o755),
 	file("site/htaccess-unreadable/sub/page.html", 0o644, belowBadHtaccess),
 
+	// Apache opens .htaccess following symlinks: a link to a file www-data cannot read refuses the
+	// directory as an unreadable .htaccess does (the target, 0600, is refused by both servers). A
+	// link to a readable file is read as the directory's .htaccess, and a dangling one is as no
+	// .htaccess at all; a link that loops cannot be opened (ELOOP): 403. An .htaccess that is a
+	// directory is "not a regular file": 403 below it.
+	dir("site/htaccess-link-unreadable", 0o755),
+	file("site/htaccess-link-unreadable/htaccess.conf", 0o600, forbidden),
+	symlink("site/htaccess-link-unreadable/.htaccess", "htaccess.conf"),
+	file("site/htaccess-link-unreadable/index.html", 0o644, belowBadHtaccess),
+	dir("site/htaccess-link-unreadable/sub", 0o755),
+	file("site/htaccess-link-unreadable/sub/page.html", 0o644, belowBadHtaccess),
+	dir("site/htaccess-link-readable", 0o755),
+	file("site/htaccess-link-readable/htaccess.conf", 0o644, served),
+	symlink("site/htaccess-link-readable/.htaccess", "htaccess.conf"),
+	file("site/htaccess-link-readable/index.html", 0o644, served),
+	dir("site/htaccess-link-dangling", 0o755),
+	symlink("site/htaccess-link-dangling/.htaccess", "missing.conf"),
+	file("site/htaccess-link-dangling/index.html", 0o644, served),
+	dir("site/htaccess-link-loop", 0o755),
+	symlink("site/htaccess-link-loop/.htaccess", ".htaccess"),
+	file("site/htaccess-link-loop/index.html", 0o644, belowBadHtaccess),
+	dir("site/htaccess-dir", 0o755),
+	dir("site/htaccess-dir/.htaccess", 0o755),
+	file("site/htaccess-dir/index.html", 0o644, belowBadHtaccess),
+
 	// A closed directory above an audited root (home/public_html) closes the root.
 	dir("home", 0o700),
 	dir("home/public_html", 0o755),
@@ -137,6 +169,12 @@ func makeDocroot(t *testing.T, tl tools, gids map[string]int) string {
 func makeNode(t *testing.T, tl tools, root string, n node, gids map[string]int) {
 	t.Helper()
 	p := filepath.Join(root, filepath.FromSlash(n.path))
+	if n.link != "" {
+		if err := os.Symlink(n.link, p); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
 	var err error
 	if n.dir {
 		err = os.Mkdir(p, 0o700)
@@ -204,7 +242,7 @@ func regularFiles(t *testing.T, root string) []string {
 func treeFiles() map[string]node {
 	out := map[string]node{}
 	for _, n := range tree {
-		if !n.dir {
+		if !n.dir && n.link == "" {
 			out[n.path] = n
 		}
 	}

@@ -46,7 +46,7 @@ var Catalog = []RuleInfo{
 	{ScriptInWritable, High, "a script (.php, .phtml, .cgi…) inside a directory the web user can write"},
 	{WebUnreadable, High, "a file the web server must serve and the web user cannot read: 403"},
 	{WebUntraversable, High, "a directory, in the root or above it, the web user cannot search: 403 for everything below; reported once, at the blocking directory"},
-	{HtaccessUnreadable, High, "an .htaccess the web user cannot read: Apache answers 403 for its directory and everything below"},
+	{HtaccessUnreadable, High, "an .htaccess Apache cannot read as a file (unreadable, a directory, a link to one or that loops): Apache answers 403 for its directory and everything below"},
 	{WebUnwritable, Medium, "a path the policy says the web server or PHP writes (uploads, caches) that it cannot write: uploads and caching fail"},
 	{OwnerMismatch, Medium, "an owner other than the one the policy expects for the path (default: the owner of the audited root)"},
 	{GroupMismatch, Medium, "a group other than the one the policy expects for the path (default: the site owner's primary group or the web server's)"},

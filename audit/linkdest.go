@@ -1,0 +1,104 @@
+package audit
+
+import (
+	"errors"
+	"io/fs"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/afero"
+)
+
+// LinkDest is what a symlink leads to, looked up read-only at the stat boundary: every link on
+// the way resolved as the kernel would, inside the audited system's root.
+type LinkDest struct {
+	Path  string  // the target's real path, every link resolved
+	Entry Entry   // the target itself, never a link
+	Dirs  []Entry // the directories from the system's root down to the target's parent, in order
+}
+
+// maxHops is the kernel's limit on the links one lookup follows (MAXSYMLINKS).
+const maxHops = 40
+
+// dirCache keeps the directories one listing's links go through: links in one directory mostly
+// lead to the same few places.
+type dirCache map[string]Entry
+
+// followLink looks up where the symlink at link (whose own directory is a real path) leads,
+// without changing anything: absolute targets and ".." stay inside sysroot ("" or "/": the
+// host's root), as they would for a server chrooted there. It returns nil where the target cannot
+// be reached (missing, a loop, unreadable on the way) or the backend has no symlinks, and what
+// became of the target.
+func followLink(fsys afero.Fs, link, sysroot string, cache dirCache) (*LinkDest, Target) {
+	lr, ok := fsys.(afero.LinkReader)
+	if !ok {
+		return nil, TargetUnchecked
+	}
+	root := "/"
+	if sysroot != "" {
+		root = filepath.Clean(sysroot)
+	}
+	cur := filepath.Dir(link)
+	rest := []string{filepath.Base(link)}
+	for hops := 0; len(rest) > 0; {
+		name := rest[0]
+		rest = rest[1:]
+		switch name {
+		case "", ".":
+			continue
+		case "..":
+			if cur != root {
+				cur = filepath.Dir(cur)
+			}
+			continue
+		}
+		next := filepath.Join(cur, name)
+		fi, err := lstat(fsys, next)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, TargetMissing
+		case err != nil:
+			return nil, TargetUnchecked
+		}
+		switch t := TypeOf(fi.Mode()); {
+		case t == TypeSymlink:
+			if hops++; hops > maxHops {
+				return nil, TargetLoop
+			}
+			target, err := lr.ReadlinkIfPossible(next)
+			if err != nil || target == "" {
+				return nil, TargetUnchecked
+			}
+			if filepath.IsAbs(target) {
+				cur = root
+			}
+			rest = append(strings.Split(target, "/"), rest...)
+		case len(rest) > 0 && t != TypeDir:
+			return nil, TargetMissing // a file in the middle of the path: ENOTDIR
+		default:
+			cur = next
+		}
+	}
+	if !Within(cur, root) {
+		return nil, TargetUnchecked
+	}
+	e, _, err := examine(fsys, cur, "", nil)
+	if err != nil || e.Type == TypeSymlink {
+		return nil, TargetUnchecked
+	}
+	d := &LinkDest{Path: cur, Entry: e}
+	for _, dir := range pathTo(filepath.Dir(cur)) {
+		if !Within(dir, root) {
+			continue
+		}
+		de, ok := cache[dir]
+		if !ok {
+			if de, _, err = examine(fsys, dir, "", nil); err != nil {
+				return nil, TargetExists
+			}
+			cache[dir] = de
+		}
+		d.Dirs = append(d.Dirs, de)
+	}
+	return d, TargetExists
+}

@@ -1,0 +1,249 @@
+package audit
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+
+	"github.com/webperm/webperm/internal/fixture"
+	"strings"
+	"testing"
+
+	"github.com/spf13/afero"
+	"github.com/webperm/webperm/policy"
+)
+
+// Apache opens .htaccess following symlinks and wants a regular file it can read: a link to a
+// file www-data cannot read, or to a directory, a link that loops, and an .htaccess that is a
+// directory all make it answer 403 for the directory (proved against a real Apache in e2e/). A
+// link to a readable file works, and a dangling one is no .htaccess at all.
+func TestHtaccessThroughLinksOnRealTree(t *testing.T) {
+	if !asRoot {
+		t.Skip("needs root: the tree's owners must be set with chown")
+	}
+	fsys := afero.NewOsFs()
+	root := makeTree(t, fsys, `
+d 0755 1000:1000 .
+f 0644 1000:1000 index.html
+d 0755 1000:1000 link-unreadable
+f 0600 1000:1000 link-unreadable/htaccess.conf
+l 0777 1000:1000 link-unreadable/.htaccess htaccess.conf
+d 0755 1000:1000 link-readable
+f 0644 1000:1000 link-readable/htaccess.conf
+l 0777 1000:1000 link-readable/.htaccess htaccess.conf
+d 0755 1000:1000 link-dangling
+l 0777 1000:1000 link-dangling/.htaccess missing.conf
+d 0755 1000:1000 link-loop
+l 0777 1000:1000 link-loop/.htaccess .htaccess
+d 0755 1000:1000 link-dir
+d 0755 1000:1000 link-dir/conf
+f 0644 1000:1000 link-dir/conf/a.html
+l 0777 1000:1000 link-dir/.htaccess conf
+d 0755 1000:1000 link-closed-way
+d 0700 1000:1000 link-closed-way/private
+f 0644 1000:1000 link-closed-way/private/htaccess.conf
+l 0777 1000:1000 link-closed-way/.htaccess private/htaccess.conf
+d 0755 1000:1000 is-dir
+d 0755 1000:1000 is-dir/.htaccess
+d 0755 1000:1000 user-ini
+f 0600 1000:1000 user-ini/.user.ini
+f 0644 1000:1000 user-ini/index.html
+`)
+	rep := auditAs(t, fsys, root, webUser(), &WebUser{Name: "php", UID: 1000, GID: 1000, Role: RolePHP}, policy.Default())
+	checkRules(t, rulesByRel(rep), map[string][]string{
+		"link-unreadable/htaccess.conf": {"web-unreadable"},
+		"link-unreadable/.htaccess":     {"htaccess-unreadable"},
+		"link-loop/.htaccess":           {"dangling-symlink", "htaccess-unreadable"},
+		"link-dir/.htaccess":            {"htaccess-unreadable"},
+		"link-closed-way/private":       {"web-untraversable"},
+		"link-closed-way/.htaccess":     {"htaccess-unreadable"},
+		"is-dir/.htaccess":              {"htaccess-unreadable"},
+		"link-dangling/.htaccess":       {"dangling-symlink"},
+		// nginx and Apache refuse a request for the file itself; PHP ignores a .user.ini it
+		// cannot read, so nothing else in its directory is refused.
+		"user-ini/.user.ini": {"web-unreadable"},
+	})
+	for _, f := range rep.Findings {
+		if f.Rule != policy.HtaccessUnreadable {
+			continue
+		}
+		if f.Fix != nil {
+			t.Errorf("%s: fix %+v; a plan changes nothing through a link nor turns a directory into a file", f.Entry.Rel, f.Fix)
+		}
+		want := map[string]string{
+			"link-unreadable/.htaccess": root + "/link-unreadable/htaccess.conf, which www-data cannot read",
+			"link-loop/.htaccess":       "loops back on itself",
+			"link-dir/.htaccess":        root + "/link-dir/conf, a dir, not a regular file",
+			"link-closed-way/.htaccess": "www-data cannot search a directory on the way",
+			"is-dir/.htaccess":          "is a directory, not a regular file",
+		}[f.Entry.Rel]
+		if !strings.Contains(f.Message, want) || !strings.Contains(f.Message, "403 for this directory") {
+			t.Errorf("%s: message %q; want it to say %q and the 403", f.Entry.Rel, f.Message, want)
+		}
+	}
+}
+
+// An .htaccess or .user.ini the web server can write lets it rewrite its own handler
+// configuration (AddHandler, auto_prepend_file): one high web-writable-code finding, even in the
+// paths the policy has it write, where it may own what it wrote; nothing else for the same fault.
+func TestServerConfigWritableInUploads(t *testing.T) {
+	if !asRoot {
+		t.Skip("needs root: the tree's owners must be set with chown")
+	}
+	fsys := afero.NewOsFs()
+	root := makeTree(t, fsys, `
+d 0755 1000:1000 .
+f 0644 1000:1000 index.php
+d 0755 1000:1000 wp-content
+d 2775 1000:33 wp-content/uploads
+f 0644 33:33 wp-content/uploads/photo.jpg
+f 0644 33:33 wp-content/uploads/.htaccess
+f 0664 1000:33 wp-content/uploads/.user.ini
+d 2775 1000:33 wp-content/uploads/2024
+f 0644 1000:1000 wp-content/uploads/2024/.htaccess
+f 0644 1000:1000 wp-content/uploads/2024/.user.ini
+d 0755 1000:1000 wp-content/themes
+f 0664 1000:33 wp-content/themes/.htaccess
+`)
+	p, err := policy.Resolve("wordpress", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := auditAs(t, fsys, root, webUser(), nil, p)
+	checkRules(t, rulesByRel(rep), map[string][]string{
+		"wp-content/uploads/.htaccess": {"web-writable-code"},
+		"wp-content/uploads/.user.ini": {"web-writable-code"},
+		"wp-content/themes/.htaccess":  {"web-writable-code"},
+	})
+	for _, f := range rep.Findings {
+		if f.Severity != policy.High && f.Severity != policy.Critical {
+			t.Errorf("%s: %s at %s, want at least high", f.Entry.Rel, f.Rule, f.Severity)
+		}
+		if f.Fix == nil {
+			t.Errorf("%s: no fix", f.Entry.Rel)
+			continue
+		}
+		// The fix leaves www-data neither owner nor a writer.
+		after := f.Fix.after(&f.Entry)
+		id := webUser().Identity()
+		if v := Access(&id, &after); v.Class == ClassOwner || v.Can(PermWrite) || !v.Can(PermRead) {
+			t.Errorf("%s: after the fix (%s %d:%d) www-data has %+v; want read only", f.Entry.Rel, policy.OctalMode(after.Mode), after.UID, after.GID, v)
+		}
+	}
+}
+
+// A symlink is judged by its target, followed read-only inside --root: named like a secret or
+// leading to one whose target others can read, it is sensitive-exposed naming both; a link to
+// a public file a distribution installed is nothing; who owns the link is nothing.
+func TestSymlinkJudgedByTarget(t *testing.T) {
+	if !asRoot {
+		t.Skip("needs root: the tree's owners must be set with chown")
+	}
+	sys := fixture.TempDir(t)
+	entries, err := fixture.Parse(strings.NewReader(`
+d 0755 0:0 .
+d 0755 0:0 etc
+d 0755 0:0 etc/wordpress
+f 0640 0:33 etc/wordpress/config-site.php
+f 0644 0:0 etc/wordpress/config-open.php
+d 0755 0:0 etc/ssl
+f 0644 0:0 etc/ssl/site.key
+d 0755 0:0 usr
+d 0755 0:0 usr/share
+d 0755 0:0 usr/share/javascript
+d 0755 0:0 usr/share/javascript/jquery
+f 0644 0:0 usr/share/javascript/jquery/jquery.js
+d 0755 0:0 usr/share/php
+d 0755 1000:1000 usr/share/php/mine
+f 0644 1000:1000 usr/share/php/mine/lib.php
+d 0755 0:0 srv
+d 0755 1000:1000 srv/site
+f 0644 1000:1000 srv/site/index.php
+l 0777 0:0 srv/site/wp-config.php /etc/wordpress/config-site.php
+l 0777 0:0 srv/site/open-config.php /etc/ssl/../ssl/site.key
+d 0755 1000:1000 srv/site/blog
+l 0777 0:0 srv/site/blog/wp-config.php /etc/wordpress/config-open.php
+d 0755 1000:1000 srv/site/config
+f 0644 1000:1000 srv/site/config/app-settings
+f 0640 1000:33 srv/site/config/closed-settings
+l 0777 1000:1000 srv/site/.env config/app-settings
+l 0777 1000:1000 srv/site/.env.local config/closed-settings
+f 0644 1000:1000 srv/site/dump.sql
+l 0777 1000:1000 srv/site/notes.txt dump.sql
+l 0777 0:0 srv/site/jquery.js /usr/share/javascript/jquery/jquery.js
+l 0777 33:33 srv/site/js ../../usr/share/javascript
+l 0777 0:0 srv/site/lib.php /usr/share/php/mine/lib.php
+`), t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fixture.Materialise(afero.NewOsFs(), sys, entries, fixture.Options{Chown: true}); err != nil {
+		t.Fatal(err)
+	}
+	root := sys + "/srv/site"
+	a := &Auditor{Fs: afero.NewOsFs(), Policy: policy.Default(), Accounts: testAccounts(), WebUser: webUser(), SysRoot: sys}
+	rep, err := a.Run(context.Background(), []string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRules(t, rulesByRel(rep), map[string][]string{
+		// Named like a secret (wp-config.php), its target readable by others: the link names both.
+		"blog/wp-config.php": {"sensitive-exposed"},
+		// Leading to a secret by the target's name, others read it: the same, by the target.
+		// (wp-config.php, leading to a root-owned config closed to others as Debian's are, is
+		// nothing: neither exposed nor an escape from the root, which the target's judging saw.)
+		"open-config.php": {"sensitive-exposed"},
+		".env":            {"sensitive-exposed"},
+		// Closed to others, but www-data reads it through its group, where the policy keeps the
+		// web server from a secret (.env.*): served through the link.
+		".env.local": {"sensitive-exposed"},
+		// The secret in the root is reported where it is, once, with its fix.
+		"dump.sql": {"sensitive-exposed"},
+		// A file of the system someone else than root can change still leads outside the root.
+		"lib.php": {"symlink-escapes-root"},
+	})
+	wants := map[string][]string{
+		"blog/wp-config.php": {root + "/blog/wp-config.php", "named like a secret", sys + "/etc/wordpress/config-open.php", "mode 0644", "at most 0640"},
+		"open-config.php":    {root + "/open-config.php", "leading to a secret", sys + "/etc/ssl/site.key"},
+		".env":               {root + "/.env", "named like a secret", root + "/config/app-settings", "readable by others"},
+		".env.local":         {"www-data can read its target", root + "/config/closed-settings", "keeps from the web server"},
+	}
+	for _, f := range rep.Findings {
+		for _, w := range wants[f.Entry.Rel] {
+			if !strings.Contains(f.Message, w) {
+				t.Errorf("%s: message %q does not say %q", f.Entry.Rel, f.Message, w)
+			}
+		}
+		if f.Entry.Type == TypeSymlink && f.Fix != nil {
+			t.Errorf("%s: fix %+v; a plan changes nothing through a link", f.Entry.Rel, f.Fix)
+		}
+	}
+}
+
+// The walker follows a link inside --root, as the server chrooted there would, and never past it.
+func TestFollowLinkStaysInSysRoot(t *testing.T) {
+	sys := fixture.TempDir(t)
+	root := filepath.Join(sys, "srv")
+	for _, d := range []string{root, filepath.Join(sys, "etc")} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(sys, "etc", "passwd"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for link, target := range map[string]string{"abs": "/etc/passwd", "up": "../../../../../../etc/passwd", "chain": "abs", "loop": "loop", "through-file": "abs/x", "host-only": "/proc/self"} {
+		if err := os.Symlink(target, filepath.Join(root, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for link, want := range map[string]string{"abs": sys + "/etc/passwd", "up": sys + "/etc/passwd", "chain": sys + "/etc/passwd", "loop": "", "through-file": "", "host-only": ""} {
+		d, _ := followLink(afero.NewOsFs(), filepath.Join(root, link), sys, dirCache{})
+		switch {
+		case want == "" && d != nil:
+			t.Errorf("%s: followed to %s, want nowhere", link, d.Path)
+		case want != "" && (d == nil || d.Path != want || d.Entry.Type != TypeFile || len(d.Dirs) != 2):
+			t.Errorf("%s: followed to %+v, want the file %s with its 2 directories in the system", link, d, want)
+		}
+	}
+}
