@@ -34,6 +34,20 @@ type Report struct {
 	// Origins say, in Roots' order, what path each root was given as and what was followed to
 	// reach it; nil where the roots came resolved.
 	Origins []Origin
+	// Subtrees are the directories every entry below which has at least one finding, in the order
+	// their walks ended: what a writer needs to say that a whole subtree shares a finding without
+	// keeping every path. There is at most one per entry with findings.
+	Subtrees []Subtree
+}
+
+// Subtree is a directory of the walk, every entry below which (the directory not counted) has at
+// least one finding, and the place of those findings in Report.Findings.
+type Subtree struct {
+	Path    string
+	Entries int // entries below the directory, at any depth
+	// Findings[First:End] are the findings of the entries below the directory, in walk order;
+	// the directory's own findings come just before First.
+	First, End int
 }
 
 // Origin is the path a root was given as, and what of note was followed to reach it.
@@ -183,15 +197,18 @@ func (a *Auditor) auditRoot(ctx context.Context, p *rootPlan, env *Env, rep *Rep
 	way := a.ancestors(root, t, reported)
 	t.stack = []dirState{way}
 	t.rootAt = len(rep.Findings)
+	t.subAt = len(rep.Subtrees)
 	err := (&Walker{Fs: a.Fs, Jobs: a.Jobs}).Walk(ctx, root, Visitor{
 		Entry: t.visit,
 		Error: func(path string, err error) {
 			rep.Errors = append(rep.Errors, WalkError{Path: path, Err: err})
+			t.unread(path)
 		},
 	})
 	if err != nil {
 		return err
 	}
+	t.close(0)
 	t.finish()
 	return nil
 }
@@ -269,6 +286,8 @@ type tracer struct {
 	rep    *Report
 	stack  []dirState // stack[d] is the directory at depth d-1; stack[0] the way to the root
 	rootAt int        // where the root's findings begin in rep.Findings
+	subAt  int        // where the root's subtrees begin in rep.Subtrees
+	open   []openDir  // the directories whose walk goes on, outermost first
 	root   *Case      // the root, kept for the checks made after the walk
 	index  bool       // the root holds an index file
 
@@ -279,12 +298,50 @@ type tracer struct {
 	cur      Case
 }
 
+// openDir counts the entries below a directory while the walk is in it.
+type openDir struct {
+	path    string
+	depth   int
+	first   int  // where the findings below it begin in rep.Findings
+	entries int  // entries below it so far
+	full    bool // every one of them has a finding, and none could not be read
+}
+
+// close ends the walk of every open directory at depth or deeper, adding to rep.Subtrees those
+// whose every entry below has a finding, and handing the counts up to the parent.
+func (t *tracer) close(depth int) {
+	for len(t.open) > 0 && t.open[len(t.open)-1].depth >= depth {
+		d := t.open[len(t.open)-1]
+		t.open = t.open[:len(t.open)-1]
+		if d.full && d.entries > 0 {
+			t.rep.Subtrees = append(t.rep.Subtrees, Subtree{Path: d.path, Entries: d.entries, First: d.first, End: len(t.rep.Findings)})
+		}
+		if len(t.open) > 0 {
+			p := &t.open[len(t.open)-1]
+			p.entries += d.entries
+			p.full = p.full && d.full
+		}
+	}
+}
+
+// unread marks the innermost open directory holding path, or path itself, as not read in full:
+// no writer may say that everything below it shares a finding.
+func (t *tracer) unread(path string) {
+	for i := len(t.open) - 1; i >= 0; i-- {
+		if Within(path, t.open[i].path) {
+			t.open[i].full = false
+			return
+		}
+	}
+}
+
 func (t *tracer) visit(e Entry) {
 	t.rep.Entries++
 	depth := 0
 	if e.Rel != "." {
 		depth = strings.Count(e.Rel, "/") + 1
 	}
+	t.close(depth)
 	t.entry, t.settings = e, t.policy.For(e.Rel, systemPath(e.Path, t.a.SysRoot), e.Type == TypeDir)
 	t.cur = t.caseOf(&t.entry, &t.settings, t.stack[depth])
 	c := &t.cur
@@ -301,8 +358,14 @@ func (t *tracer) visit(e Entry) {
 	if depth == 1 && isIndex(e.name()) && (e.Type == TypeFile || e.Type == TypeSymlink) {
 		t.index = true
 	}
+	if len(t.open) > 0 {
+		p := &t.open[len(t.open)-1]
+		p.entries++
+		p.full = p.full && len(t.rep.Findings) > n
+	}
 	if e.Type == TypeDir {
 		t.stack = append(t.stack[:depth+1], t.descend(c, t.stack[depth], fixOf(t.rep.Findings[n:])))
+		t.open = append(t.open, openDir{path: e.Path, depth: depth, first: len(t.rep.Findings), full: true})
 	}
 }
 
@@ -336,6 +399,11 @@ func (t *tracer) finish() {
 	if msg, fix, ok := checkMissingIndex(t.root, t.index); ok {
 		if f := newFinding(t.root, policy.MissingIndex, msg, fix); t.env.waivers.apply(&f, t.root) {
 			t.rep.Findings = slices.Insert(t.rep.Findings, t.rootAt, f)
+			// The root's own findings come before every subtree's.
+			for i := t.subAt; i < len(t.rep.Subtrees); i++ {
+				t.rep.Subtrees[i].First++
+				t.rep.Subtrees[i].End++
+			}
 		}
 	}
 }

@@ -95,33 +95,89 @@ func TestGoldenDemo(t *testing.T) {
 			if strings.Contains(out, "\x1b") {
 				t.Error("the report to a buffer has escape codes")
 			}
-			got := strings.ReplaceAll(out, root, "/srv/demo")
-			if abs, err := filepath.Abs(demoSysroot); err == nil {
-				got = strings.ReplaceAll(got, abs, "/testdata/demo") // where the checkout lies
-			}
-			got = goldenVolatile.ReplaceAllStringFunc(got, func(s string) string {
-				if strings.HasPrefix(s, `"`) {
-					return s[:strings.Index(s, ":")] + ": 0"
-				}
-				return "2026-01-01T00:00:00Z"
-			})
-			for _, v := range goldenScriptVolatile {
-				got = v.re.ReplaceAllString(got, v.with)
-			}
-			golden := filepath.Join("..", "..", "testdata", "golden", tc.golden)
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run make golden to write it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("output differs from %s (run make golden and review the diff):\n%s", golden, got)
-			}
+			checkGolden(t, out, root, tc.golden)
 		})
+	}
+}
+
+// checkGolden holds out, a report or plan of the tree at root, to testdata/golden/name, with what
+// differs between runs and machines replaced; -update rewrites the file instead.
+func checkGolden(t *testing.T, out, root, name string) {
+	t.Helper()
+	got := strings.ReplaceAll(out, root, "/srv/demo")
+	if abs, err := filepath.Abs(demoSysroot); err == nil {
+		got = strings.ReplaceAll(got, abs, "/testdata/demo") // where the checkout lies
+	}
+	got = goldenVolatile.ReplaceAllStringFunc(got, func(s string) string {
+		if strings.HasPrefix(s, `"`) {
+			return s[:strings.Index(s, ":")] + ": 0"
+		}
+		return "2026-01-01T00:00:00Z"
+	})
+	for _, v := range goldenScriptVolatile {
+		got = v.re.ReplaceAllString(got, v.with)
+	}
+	golden := filepath.Join("..", "..", "testdata", "golden", name)
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run make golden to write it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (run make golden and review the diff):\n%s", golden, got)
+	}
+}
+
+// TestGoldenCollapsed pins the text report of a tree whose subtrees share findings: collapsed by
+// default, every entry with --expand, and the JSON report listing every finding either way.
+func TestGoldenCollapsed(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the fixture's owners (www-data, deploy) can only be set as root")
+	}
+	entries, err := fixture.Load(filepath.Join(demoSysroot, "collapse.manifest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := materialise(t, entries)
+	for _, tc := range []struct {
+		golden string
+		flags  []string
+	}{
+		{"collapse.text", nil},
+		{"collapse-expand.text", []string{"--expand"}},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			args := append([]string{"audit", "--root", demoSysroot, "--web-user", "www-data"}, tc.flags...)
+			code, out, errOut := webperm(t, append(args, root)...)
+			if code != exitFindings || errOut != "" {
+				t.Fatalf("exit %d, stderr %q; want 1 and nothing on stderr", code, errOut)
+			}
+			checkGolden(t, out, root, tc.golden)
+		})
+	}
+	// --expand lists one block per finding; collapsed, the media files are one line.
+	_, collapsed, _ := webperm(t, "audit", "--root", demoSysroot, "--web-user", "www-data", root)
+	_, expanded, _ := webperm(t, "audit", "--expand", "--root", demoSysroot, "--web-user", "www-data", root)
+	_, js, _ := webperm(t, "audit", "--expand", "--format", "json", "--root", demoSysroot, "--web-user", "www-data", root)
+	_, jsCollapsed, _ := webperm(t, "audit", "--format", "json", "--root", demoSysroot, "--web-user", "www-data", root)
+	for _, name := range []string{"1.jpg", "2.jpg", "3.jpg", "4.jpg"} {
+		p := filepath.Join(root, "media", name)
+		if strings.Contains(collapsed, p) {
+			t.Errorf("the collapsed report names %s", p)
+		}
+		if !strings.Contains(expanded, p) || !strings.Contains(js, p) {
+			t.Errorf("--expand or the JSON report does not name %s", p)
+		}
+	}
+	if js != jsCollapsed {
+		t.Error("--expand changed the JSON report, which always lists every finding")
+	}
+	if !strings.Contains(collapsed, "everything below "+filepath.Join(root, "media")+"/ (4 entries)") {
+		t.Errorf("the report does not collapse media/:\n%s", collapsed)
 	}
 }
 
@@ -323,7 +379,8 @@ func TestHostileNames(t *testing.T) {
 		t.Errorf("%d findings for %d names", len(got), len(names))
 	}
 
-	_, text, _ := webperm(t, "audit", root)
+	// Every name has the same finding: --expand lists them rather than one line for the root.
+	_, text, _ := webperm(t, "audit", "--expand", root)
 	if strings.ContainsAny(text, "\x1b\t") || !utf8.ValidString(text) {
 		t.Error("the text report carries raw control characters or invalid UTF-8")
 	}
