@@ -30,9 +30,14 @@ its mode, owner and group, and whether the web user may search it (directories) 
 file), with the permission class that decides. It names the first component that blocks, the
 lines nginx and Apache would write to their error logs, and an unreadable .htaccess on the way.
 
+Where PATH is a symlink, explain shows the way to the link, then where it leads and the way to
+that, link by link, down to the target: resolved from the link's directory as the system below
+--root resolves it (an absolute target, or a .. that would climb above --root, stays below it).
+A link that leads nowhere or loops says so.
+
 Exit status:
   0  the web user can read PATH
-  1  it cannot: a visitor gets 403 Forbidden
+  1  it cannot: a visitor gets 403 Forbidden (404 Not Found for a link that leads nowhere)
   2  PATH cannot be examined (see the error)`,
 		Example: `  webperm explain /home/deploy/public_html/index.php
   webperm explain --web-user nginx /srv/www/site/wp-login.php`,
@@ -62,7 +67,7 @@ func runExplain(stdout io.Writer, path string, fl *explainFlags) error {
 	if err != nil {
 		return err
 	}
-	x, err := audit.Explain(osfs, path, web, php)
+	x, err := audit.ExplainIn(osfs, fl.system.sysroot, path, web, php)
 	if err != nil {
 		return describeExplainError(path, err)
 	}
