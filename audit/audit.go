@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -456,4 +457,78 @@ func descend(c *Case, parent dirState) dirState {
 		php:     next(&c.PHP, parent.php),
 		private: parent.private || c.Settings.Sensitive,
 	}
+}
+
+// Findings returns the findings of one entry, path, below root, exactly as Run would report
+// them for root, without walking the rest of the tree: the checks of an entry depend only on the
+// directories above it, so the audit visits root and each directory down to path, in walk
+// order, and path itself. path and root are clean absolute paths; path lies at or below root,
+// and no directory between them may be a symlink (the walk never follows one).
+func (a *Auditor) Findings(ctx context.Context, root, path string) ([]Finding, error) {
+	if !Within(path, root) {
+		return nil, fmt.Errorf("%s is not below %s", path, root)
+	}
+	rep := &Report{Roots: []string{root}, RootEntries: map[string]Entry{}, Judged: map[string][]Finding{}}
+	var p rootPlan
+	if err := a.plan(root, &p, rep); err != nil {
+		return nil, err
+	}
+	today := a.Today
+	if today.IsZero() {
+		today = time.Now()
+	}
+	env := &Env{Root: root, Accounts: a.Accounts, Owners: p.owners, waivers: newWaivers(p.policy, rep, today, a.SysRoot)}
+	t := &tracer{a: a, policy: p.policy, env: env, rep: rep}
+	t.stack = []dirState{a.ancestors(root, t, map[string]*Fix{})}
+	t.rootAt = len(rep.Findings)
+	rel := "."
+	for _, part := range append([]string{""}, splitRel(root, path)...) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		p := root
+		if part != "" {
+			if rel == "." {
+				rel = part
+			} else {
+				rel += "/" + part
+			}
+			p = filepath.Join(root, filepath.FromSlash(rel))
+		}
+		e, err := examineAll(a.Fs, p)
+		if err != nil {
+			return nil, &fs.PathError{Op: "audit", Path: p, Err: err}
+		}
+		if p != path && e.Type != TypeDir {
+			return nil, &fs.PathError{Op: "audit", Path: p, Err: fmt.Errorf("is a %s, not a directory: the audit does not go through it", e.Type)}
+		}
+		e.Rel = rel
+		t.visit(e)
+	}
+	t.close(0)
+	// Whether the root holds an index is known only from the whole root.
+	if path == root {
+		for _, name := range IndexNames {
+			if e, err := examineAll(a.Fs, filepath.Join(root, name)); err == nil && (e.Type == TypeFile || e.Type == TypeSymlink) {
+				t.index = true
+			}
+		}
+		t.finish()
+	}
+	var out []Finding
+	for _, f := range rep.Findings {
+		if f.Entry.Path == path {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// splitRel returns the components of path below root.
+func splitRel(root, path string) []string {
+	rel, err := filepath.Rel(root, path)
+	if err != nil || rel == "." {
+		return nil
+	}
+	return strings.Split(filepath.ToSlash(rel), "/")
 }

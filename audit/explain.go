@@ -51,6 +51,11 @@ type Explanation struct {
 	Links []LinkHop
 	// End says how the chain of links ends: at an entry (Path, with Trails), nowhere, or in a loop.
 	End LinkEnd
+	// AuditedIn is the root the explained path's findings come from (Auditor.Findings), with
+	// Findings the entry's findings as an audit of that root reports them; "" where none was
+	// asked for.
+	AuditedIn string
+	Findings  []Finding
 }
 
 // LinkEnd is how a chain of symlinks ends.

@@ -3,10 +3,12 @@ package audit
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -63,4 +65,64 @@ d 0777 0:0 d/e
 			}
 		})
 	}
+}
+
+// TestFindingsOfOnePath checks that the findings of one entry, visited alone down the way from
+// its root, are those the whole audit reports for it: every entry of the demo site.
+func TestFindingsOfOnePath(t *testing.T) {
+	if !asRoot {
+		t.Skip("the demo site's owners can only be set as root")
+	}
+	entries, err := fixture.Load(filepath.Join("..", "testdata", "demo", "site.manifest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(fixture.TempDir(t), "site")
+	if err := fixture.Materialise(afero.NewOsFs(), root, entries, fixture.Options{Chown: true}); err != nil {
+		t.Fatal(err)
+	}
+	a := &Auditor{Fs: afero.NewOsFs(), Preset: "wordpress", Accounts: testAccounts(), WebUser: webUser(), Jobs: 2}
+	rep, err := a.Run(context.Background(), []string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{}
+	for _, f := range rep.Findings {
+		want[f.Entry.Path] = append(want[f.Entry.Path], describeFinding(&f))
+	}
+	checked := 0
+	for _, e := range entries {
+		p := filepath.Join(root, filepath.FromSlash(e.Path))
+		found, err := a.Findings(context.Background(), root, p)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		var got []string
+		for i := range found {
+			got = append(got, describeFinding(&found[i]))
+		}
+		if !slices.Equal(got, want[p]) {
+			t.Errorf("%s: findings alone %q, in the audit %q", p, got, want[p])
+		}
+		if len(got) > 0 {
+			checked++
+		}
+	}
+	if checked < 10 {
+		t.Errorf("only %d entries of the demo have findings: the test checks little", checked)
+	}
+	if _, err := a.Findings(context.Background(), root, filepath.Join(root, "passwd.txt", "x")); err == nil {
+		t.Error("a path through a symlink was audited: the walk never follows one")
+	}
+	if _, err := a.Findings(context.Background(), root, "/etc/passwd"); err == nil {
+		t.Error("a path outside the root was audited")
+	}
+}
+
+func describeFinding(f *Finding) string {
+	fix := "none"
+	if f.Fix != nil {
+		fix = fmt.Sprintf("%#o %v %d:%d", f.Fix.Mode, f.Fix.Chown, f.Fix.UID, f.Fix.GID)
+	}
+	return fmt.Sprintf("%s %s %s (fix %s)", f.Rule, f.Severity, f.Message, fix)
 }

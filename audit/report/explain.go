@@ -58,6 +58,15 @@ func Explain(w io.Writer, x *audit.Explanation, a *audit.Accounts, opt Options) 
 		answer = st.severity[policy.High].Render("200 from nginx; 403 from Apache wherever AllowOverride has it read .htaccess files")
 	}
 	fmt.Fprintf(&b, "\n%s %s\n", st.label.Render("answer:"), answer)
+	if x.AuditedIn != "" {
+		fmt.Fprintf(&b, "\n%s\n", st.title.Render(fmt.Sprintf("findings, as webperm audit %s reports them (%d)", Escape(x.AuditedIn), len(x.Findings))))
+		for i := range x.Findings {
+			writeFinding(&b, &x.Findings[i], a, st)
+		}
+		if len(x.Findings) == 0 {
+			fmt.Fprintf(&b, "  none\n")
+		}
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

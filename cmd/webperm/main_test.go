@@ -179,6 +179,28 @@ func TestGoldenCollapsed(t *testing.T) {
 	if !strings.Contains(collapsed, "everything below "+filepath.Join(root, "media")+"/ (4 entries)") {
 		t.Errorf("the report does not collapse media/:\n%s", collapsed)
 	}
+
+	// explain --in shows one entry of a collapsed subtree in full, as --expand does.
+	photo := filepath.Join(root, "media", "3.jpg")
+	code, out, errOut := webperm(t, "explain", "--root", demoSysroot, "--web-user", "www-data", "--in", root, photo)
+	block := "  world-writable  " + photo + "\n    file 0666 (rw-rw-rw-) deploy:deploy\n    any local user can change this file (mode 0666)\n    fix: chmod 0644\n"
+	if code != exitClean || errOut != "" || !strings.Contains(out, "findings, as webperm audit "+root+" reports them (1)\n"+block) {
+		t.Errorf("explain --in: exit %d, stderr %q, want 0 and the finding in full:\n%s", code, errOut, out)
+	}
+	if !strings.Contains(expanded, block) {
+		t.Errorf("explain --in and audit --expand show the finding differently:\n%s", block)
+	}
+	logo := filepath.Join(root, "theme", "logo.png")
+	if _, out, _ := webperm(t, "explain", "--root", demoSysroot, "--web-user", "www-data", "--in", root, logo); !strings.Contains(out, "  web-user-owns  "+logo+"\n") {
+		t.Errorf("explain --in of the theme's logo lacks web-user-owns:\n%s", out)
+	}
+	index := filepath.Join(root, "index.html")
+	if _, out, _ := webperm(t, "explain", "--root", demoSysroot, "--web-user", "www-data", "--in", root, index); !strings.Contains(out, "reports them (0)\n  none\n") {
+		t.Errorf("explain --in of a clean file does not say it has none:\n%s", out)
+	}
+	if code, _, errOut := webperm(t, "explain", "--root", demoSysroot, "--web-user", "www-data", "--in", filepath.Join(root, "media"), index); code != exitError || !strings.Contains(errOut, "is not in --in") {
+		t.Errorf("explain --in of a path outside it: exit %d, stderr %q; want 2 and why", code, errOut)
+	}
 }
 
 func TestExitStatusAndErrors(t *testing.T) {
