@@ -73,8 +73,14 @@ func collapse(r *audit.Report) (groups []collapsed, of []int) {
 		}
 		var rules []policy.RuleID
 		tallies := make(map[policy.RuleID]*tally)
-		for i := s.First; i < s.End; i++ {
+		consistent := true
+		for i := s.First; i < s.End && consistent; i++ {
 			f := &r.Findings[i]
+			// A range that holds a finding not below the directory is not the walk's: collapse
+			// nothing rather than say something false.
+			if consistent = f.Entry.Path != s.Path && audit.Within(f.Entry.Path, s.Path); !consistent {
+				break
+			}
 			t := tallies[f.Rule]
 			if t == nil {
 				t = &tally{key: findingKey(f, r.Accounts), first: i}
@@ -84,6 +90,9 @@ func collapse(r *audit.Report) (groups []collapsed, of []int) {
 				t.mixed = true
 			}
 			t.n++
+		}
+		if !consistent {
+			continue
 		}
 		for _, rule := range rules {
 			t := tallies[rule]
@@ -145,10 +154,10 @@ func writeCollapsed(b *strings.Builder, g *collapsed, f *audit.Finding, a *audit
 
 // thousands writes n with a comma between groups of three digits: 3,412.
 func thousands(n int) string {
-	s := strconv.Itoa(n)
 	if n < 0 {
 		return "-" + thousands(-n)
 	}
+	s := strconv.Itoa(n)
 	var b strings.Builder
 	for i, c := range s {
 		if i > 0 && (len(s)-i)%3 == 0 {

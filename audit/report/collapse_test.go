@@ -251,3 +251,38 @@ func TestSummaryWorstExample(t *testing.T) {
 		t.Errorf("summary: want the first of the highest severity, escaped, %q; got\n%s", want, b.String())
 	}
 }
+
+func TestCollapseIgnoresRangesNotTheWalks(t *testing.T) {
+	ww := string(policy.WorldWritable)
+	r := literalReport(tree(node{"/s/", nil}, node{"/s/a/", nil}, files("/s/a/", 3, ww), node{"/s/b", []string{ww}}))
+	r.Subtrees[0].End++ // now holds /s/b too, which is not below /s/a
+	if groups, _ := collapse(r); len(groups) != 0 {
+		t.Errorf("collapsed %d groups from a range that is not the walk's", len(groups))
+	}
+}
+
+// BenchmarkCollapse collapses a tree of 100,000 findings, 6 directories deep.
+func BenchmarkCollapse(b *testing.B) {
+	ww := string(policy.WorldWritable)
+	var nodes []node
+	nodes = append(nodes, node{"/s/", nil})
+	var add func(dir string, depth int)
+	add = func(dir string, depth int) {
+		if depth == 0 {
+			nodes = append(nodes, files(dir, 10, ww+"=m=0644")...)
+			return
+		}
+		for i := range 6 {
+			sub := fmt.Sprintf("%sd%d/", dir, i)
+			nodes = append(nodes, node{sub, []string{ww + "=dir=0755"}})
+			add(sub, depth-1)
+		}
+	}
+	add("/s/", 5)
+	r := literalReport(nodes)
+	b.ReportMetric(float64(len(r.Findings)), "findings")
+	b.ResetTimer()
+	for range b.N {
+		collapse(r)
+	}
+}
