@@ -41,8 +41,9 @@ func Explain(w io.Writer, x *audit.Explanation, a *audit.Accounts, opt Options) 
 		}
 		fmt.Fprintf(&b, "  %s %s\n", st.label.Render("link"), leads)
 	}
+	// The servers open the path they were asked for, the link, and log it by that name.
 	for i := range x.Trails {
-		writeTrail(&b, &x.Trails[i], x.Path, a, st)
+		writeTrail(&b, &x.Trails[i], title, a, st)
 	}
 	answer := st.fix.Render("200: the file system lets the server answer")
 	switch {

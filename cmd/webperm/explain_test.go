@@ -152,7 +152,7 @@ l 0777 0:0 var/www/site/abs /etc/group
 		{"to a file the web user cannot read", "to-private", exitFindings, []string{
 			link("to-private", "private.html", filepath.Join(site, "private.html")),
 			"blocked at " + filepath.Join(site, "private.html"),
-			`open() "` + filepath.Join(site, "private.html") + `" failed (13: Permission denied)`,
+			`open() "` + filepath.Join(site, "to-private") + `" failed (13: Permission denied)`,
 			"answer: 403 Forbidden",
 		}, nil},
 		{"to a directory", "to-dir", exitClean, []string{
