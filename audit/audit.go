@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -36,6 +37,20 @@ type Report struct {
 	Origins []Origin
 	// SiteOwners say whose each root's site is, where that is not simply the root's owner.
 	SiteOwners []SiteOwner
+	// Subtrees are the directories every entry below which has at least one finding, in the order
+	// their walks ended: what a writer needs to say that a whole subtree shares a finding without
+	// keeping every path. There is at most one per entry with findings.
+	Subtrees []Subtree
+}
+
+// Subtree is a directory of the walk, every entry below which (the directory not counted) has at
+// least one finding, and the place of those findings in Report.Findings.
+type Subtree struct {
+	Path    string
+	Entries int // entries below the directory, at any depth
+	// Findings[First:End] are the findings of the entries below the directory, in walk order;
+	// the directory's own findings come just before First.
+	First, End int
 }
 
 // Origin is the path a root was given as, and what of note was followed to reach it.
@@ -257,15 +272,18 @@ func (a *Auditor) auditRoot(ctx context.Context, p *rootPlan, env *Env, rep *Rep
 	way := a.ancestors(root, t, reported)
 	t.stack = []dirState{way}
 	t.rootAt = len(rep.Findings)
+	t.subAt = len(rep.Subtrees)
 	err := (&Walker{Fs: a.Fs, Jobs: a.Jobs, SysRoot: a.SysRoot}).Walk(ctx, root, Visitor{
 		Entry: t.visit,
 		Error: func(path string, err error) {
 			rep.Errors = append(rep.Errors, WalkError{Path: path, Err: err})
+			t.unread(path)
 		},
 	})
 	if err != nil {
 		return err
 	}
+	t.close(0)
 	t.finish()
 	return nil
 }
@@ -343,6 +361,8 @@ type tracer struct {
 	rep    *Report
 	stack  []dirState // stack[d] is the directory at depth d-1; stack[0] the way to the root
 	rootAt int        // where the root's findings begin in rep.Findings
+	subAt  int        // where the root's subtrees begin in rep.Subtrees
+	open   []openDir  // the directories whose walk goes on, outermost first
 	root   *Case      // the root, kept for the checks made after the walk
 	index  bool       // the root holds an index file
 
@@ -353,12 +373,50 @@ type tracer struct {
 	cur      Case
 }
 
+// openDir counts the entries below a directory while the walk is in it.
+type openDir struct {
+	path    string
+	depth   int
+	first   int  // where the findings below it begin in rep.Findings
+	entries int  // entries below it so far
+	full    bool // every one of them has a finding, and none could not be read
+}
+
+// close ends the walk of every open directory at depth or deeper, adding to rep.Subtrees those
+// whose every entry below has a finding, and handing the counts up to the parent.
+func (t *tracer) close(depth int) {
+	for len(t.open) > 0 && t.open[len(t.open)-1].depth >= depth {
+		d := t.open[len(t.open)-1]
+		t.open = t.open[:len(t.open)-1]
+		if d.full && d.entries > 0 {
+			t.rep.Subtrees = append(t.rep.Subtrees, Subtree{Path: d.path, Entries: d.entries, First: d.first, End: len(t.rep.Findings)})
+		}
+		if len(t.open) > 0 {
+			p := &t.open[len(t.open)-1]
+			p.entries += d.entries
+			p.full = p.full && d.full
+		}
+	}
+}
+
+// unread marks the innermost open directory holding path, or path itself, as not read in full:
+// no writer may say that everything below it shares a finding.
+func (t *tracer) unread(path string) {
+	for i := len(t.open) - 1; i >= 0; i-- {
+		if Within(path, t.open[i].path) {
+			t.open[i].full = false
+			return
+		}
+	}
+}
+
 func (t *tracer) visit(e Entry) {
 	t.rep.Entries++
 	depth := 0
 	if e.Rel != "." {
 		depth = strings.Count(e.Rel, "/") + 1
 	}
+	t.close(depth)
 	t.entry, t.settings = e, t.policy.For(e.Rel, systemPath(e.Path, t.a.SysRoot), e.Type == TypeDir)
 	t.cur = t.caseOf(&t.entry, &t.settings, t.stack[depth])
 	c := &t.cur
@@ -378,8 +436,14 @@ func (t *tracer) visit(e Entry) {
 	if depth == 1 && isIndex(e.name()) && (e.Type == TypeFile || e.Type == TypeSymlink) {
 		t.index = true
 	}
+	if len(t.open) > 0 {
+		p := &t.open[len(t.open)-1]
+		p.entries++
+		p.full = p.full && len(t.rep.Findings) > n
+	}
 	if e.Type == TypeDir {
 		t.stack = append(t.stack[:depth+1], t.descend(c, t.stack[depth], fixOf(t.rep.Findings[n:])))
+		t.open = append(t.open, openDir{path: e.Path, depth: depth, first: len(t.rep.Findings), full: true})
 	}
 }
 
@@ -413,6 +477,11 @@ func (t *tracer) finish() {
 	if msg, fix, ok := checkMissingIndex(t.root, t.index); ok {
 		if f := newFinding(t.root, policy.MissingIndex, msg, fix); t.env.waivers.apply(&f, t.root) {
 			t.rep.Findings = slices.Insert(t.rep.Findings, t.rootAt, f)
+			// The root's own findings come before every subtree's.
+			for i := t.subAt; i < len(t.rep.Subtrees); i++ {
+				t.rep.Subtrees[i].First++
+				t.rep.Subtrees[i].End++
+			}
 		}
 	}
 }
@@ -495,4 +564,78 @@ func descend(c *Case, parent dirState) dirState {
 		php:     next(&c.PHP, parent.php),
 		private: parent.private || c.Settings.Sensitive,
 	}
+}
+
+// Findings returns the findings of one entry, path, below root, exactly as Run would report
+// them for root, without walking the rest of the tree: the checks of an entry depend only on the
+// directories above it, so the audit visits root and each directory down to path, in walk
+// order, and path itself. path and root are clean absolute paths; path lies at or below root,
+// and no directory between them may be a symlink (the walk never follows one).
+func (a *Auditor) Findings(ctx context.Context, root, path string) ([]Finding, error) {
+	if !Within(path, root) {
+		return nil, fmt.Errorf("%s is not below %s", path, root)
+	}
+	rep := &Report{Roots: []string{root}, RootEntries: map[string]Entry{}, Judged: map[string][]Finding{}}
+	var p rootPlan
+	if err := a.plan(root, &p, rep); err != nil {
+		return nil, err
+	}
+	today := a.Today
+	if today.IsZero() {
+		today = time.Now()
+	}
+	env := &Env{Root: root, Accounts: a.Accounts, Owners: p.owners, waivers: newWaivers(p.policy, rep, today, a.SysRoot)}
+	t := &tracer{a: a, policy: p.policy, env: env, rep: rep}
+	t.stack = []dirState{a.ancestors(root, t, map[string]*Fix{})}
+	t.rootAt = len(rep.Findings)
+	rel := "."
+	for _, part := range append([]string{""}, splitRel(root, path)...) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		p := root
+		if part != "" {
+			if rel == "." {
+				rel = part
+			} else {
+				rel += "/" + part
+			}
+			p = filepath.Join(root, filepath.FromSlash(rel))
+		}
+		e, err := examineAll(a.Fs, p)
+		if err != nil {
+			return nil, &fs.PathError{Op: "audit", Path: p, Err: err}
+		}
+		if p != path && e.Type != TypeDir {
+			return nil, &fs.PathError{Op: "audit", Path: p, Err: fmt.Errorf("is a %s, not a directory: the audit does not go through it", e.Type)}
+		}
+		e.Rel = rel
+		t.visit(e)
+	}
+	t.close(0)
+	// Whether the root holds an index is known only from the whole root.
+	if path == root {
+		for _, name := range IndexNames {
+			if e, err := examineAll(a.Fs, filepath.Join(root, name)); err == nil && (e.Type == TypeFile || e.Type == TypeSymlink) {
+				t.index = true
+			}
+		}
+		t.finish()
+	}
+	var out []Finding
+	for _, f := range rep.Findings {
+		if f.Entry.Path == path {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// splitRel returns the components of path below root.
+func splitRel(root, path string) []string {
+	rel, err := filepath.Rel(root, path)
+	if err != nil || rel == "." {
+		return nil
+	}
+	return strings.Split(filepath.ToSlash(rel), "/")
 }

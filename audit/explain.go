@@ -1,9 +1,12 @@
 package audit
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"strings"
+	"syscall"
 
 	"github.com/spf13/afero"
 )
@@ -43,10 +46,58 @@ func (t *Trail) Blocker() *Step {
 type Explanation struct {
 	Path   string  // the path explained, symlinks resolved
 	Trails []Trail // the web user's, then PHP's for a script when PHP runs as its own user
+	// Links are the symlinks the explained path leads through, as namei -l shows them, one per
+	// hop: the way to the link, then where it leads. Empty where the path names no symlink.
+	Links []LinkHop
+	// End says how the chain of links ends: at an entry (Path, with Trails), nowhere, or in a loop.
+	End LinkEnd
+	// AuditedIn is the root the explained path's findings come from (Auditor.Findings), with
+	// Findings the entry's findings as an audit of that root reports them; "" where none was
+	// asked for.
+	AuditedIn string
+	Findings  []Finding
 }
+
+// LinkEnd is how a chain of symlinks ends.
+type LinkEnd uint8
+
+const (
+	LinkResolved LinkEnd = iota // at an entry that exists
+	LinkDangling                // at a path that does not exist (the server answers 404)
+	LinkLoop                    // the links loop, or more than maxLinkHops follow each other
+)
+
+// maxLinkHops is how many symlinks Linux follows to resolve one path before it gives up (ELOOP).
+const maxLinkHops = 40
+
+// LinkHop is one symlink on the way to an explained path.
+type LinkHop struct {
+	Trails []Trail // each identity's way to the link: search on its directories
+	// Leads is where the link leads: its target resolved from the link's directory, below Root
+	// for an absolute target or a .. that would climb above it, as the audited system resolves
+	// it. Its directories' links are resolved; its last component may be a link again.
+	Leads string
+	// Root is the root the link was resolved in: --root's directory, or /.
+	Root string
+	// Clamped is set where a .. of the target would climb above Root and stayed at it.
+	Clamped bool
+}
+
+// Link returns the link the hop follows: the last step of its trails.
+func (h *LinkHop) Link() *Entry { return &h.Trails[0].Steps[len(h.Trails[0].Steps)-1].Entry }
 
 // Allowed reports whether every identity gets through: the server answers with the path.
 func (x *Explanation) Allowed() bool {
+	if x.End != LinkResolved {
+		return false
+	}
+	for i := range x.Links {
+		for j := range x.Links[i].Trails {
+			if x.Links[i].Trails[j].Blocker() != nil {
+				return false
+			}
+		}
+	}
 	for i := range x.Trails {
 		if x.Trails[i].Blocker() != nil {
 			return false
@@ -60,30 +111,183 @@ func (x *Explanation) Allowed() bool {
 // search on every directory and read on the file; on a directory, search, to reach its index.
 // For a script that PHP runs, the web server only needs to reach it.
 func Explain(fsys afero.Fs, path string, web, php *WebUser) (*Explanation, error) {
-	real, err := filepath.EvalSymlinks(path)
+	return ExplainIn(fsys, "/", path, web, php)
+}
+
+// ExplainIn is Explain on the system whose root is sysroot: where path names a symlink (its
+// last component), the way to the link is explained, then the way to its target, hop by hop as
+// namei -l shows them, each target resolved from its link's directory as the audited system
+// resolves it: below sysroot when path lies below it (an absolute target, or a .. that would
+// climb above sysroot, stays in it), below / otherwise. Symlinks among a path's directories are
+// resolved without a hop of their own. A link that leads nowhere or loops ends the explanation.
+func ExplainIn(fsys afero.Fs, sysroot, path string, web, php *WebUser) (*Explanation, error) {
+	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
 	}
-	real, err = filepath.Abs(real)
-	if err != nil {
-		return nil, err
+	root, err := filepath.Abs(sysroot)
+	if err != nil || sysroot == "" || !Within(abs, root) {
+		root = "/"
 	}
+	x := &Explanation{}
+	// The first hop is the path itself, as given below root.
+	start, rest := root, strings.TrimPrefix(strings.TrimPrefix(abs, root), "/")
+	seen := make(map[string]bool)
+	var hops []LinkHop
+	for {
+		dir, base, clamped, err := resolveParent(fsys, root, start, rest)
+		p := filepath.Join(dir, base)
+		if len(hops) > 0 {
+			hops[len(hops)-1].Leads, hops[len(hops)-1].Clamped = p, clamped
+		}
+		switch {
+		case err != nil && len(hops) > 0 && errors.Is(err, fs.ErrNotExist):
+			x.Path, x.End = p, LinkDangling
+		case err != nil && len(hops) > 0 && errors.Is(err, syscall.ELOOP):
+			x.Path, x.End = p, LinkLoop
+		case err != nil:
+			return nil, err
+		}
+		if x.End != LinkResolved {
+			break
+		}
+		e, err := examineAll(fsys, p)
+		switch {
+		case err != nil && len(hops) > 0 && errors.Is(err, fs.ErrNotExist):
+			x.Path, x.End = p, LinkDangling
+		case err != nil:
+			return nil, &fs.PathError{Op: "explain", Path: p, Err: err}
+		case e.Type == TypeSymlink && (seen[p] || len(hops) == maxLinkHops):
+			x.Path, x.End = p, LinkLoop
+		case e.Type == TypeSymlink:
+			seen[p] = true
+			entries, err := way(fsys, dir)
+			if err != nil {
+				return nil, err
+			}
+			hops = append(hops, LinkHop{Trails: []Trail{{Steps: stepsOf(append(entries, e))}}, Root: root})
+			start, rest = dir, e.LinkTarget
+			if filepath.IsAbs(rest) {
+				start = root
+			}
+			continue
+		}
+		if x.End != LinkResolved {
+			break
+		}
+		x.Path = p
+		entries, err := way(fsys, dir)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, e)
+		script := e.Type == TypeFile && isScript(e.name())
+		x.Trails = append(x.Trails, trail(fsys, web, entries, e.Type == TypeFile && !(script && php != nil)))
+		if script && php != nil {
+			x.Trails = append(x.Trails, trail(fsys, php, entries, true))
+		}
+		break
+	}
+	// Each identity the target is explained for must also get to every link on the way.
+	ids := []*WebUser{web}
+	if len(x.Trails) > 1 {
+		ids = append(ids, php)
+	}
+	for i := range hops {
+		entries := make([]Entry, len(hops[i].Trails[0].Steps))
+		for k, s := range hops[i].Trails[0].Steps {
+			entries[k] = s.Entry
+		}
+		hops[i].Trails = hops[i].Trails[:0]
+		for _, id := range ids {
+			hops[i].Trails = append(hops[i].Trails, trail(fsys, id, entries, false))
+		}
+	}
+	x.Links = hops
+	return x, nil
+}
+
+// stepsOf holds entries as steps, before they are held against an identity.
+func stepsOf(entries []Entry) []Step {
+	steps := make([]Step, len(entries))
+	for i := range entries {
+		steps[i].Entry = entries[i]
+	}
+	return steps
+}
+
+// way examines every directory from / down to dir, dir included.
+func way(fsys afero.Fs, dir string) ([]Entry, error) {
 	var entries []Entry
-	for _, p := range pathTo(real) {
+	for _, p := range pathTo(dir) {
 		e, err := examineAll(fsys, p)
 		if err != nil {
 			return nil, &fs.PathError{Op: "explain", Path: p, Err: err}
 		}
 		entries = append(entries, e)
 	}
-	target := entries[len(entries)-1]
-	x := &Explanation{Path: real}
-	script := target.Type == TypeFile && isScript(target.name())
-	x.Trails = append(x.Trails, trail(fsys, web, entries, target.Type == TypeFile && !(script && php != nil)))
-	if script && php != nil {
-		x.Trails = append(x.Trails, trail(fsys, php, entries, true))
+	return entries, nil
+}
+
+// resolveParent resolves rest, a slash-separated path, from the directory start below root, as
+// the kernel would with root as /: every component but the last is followed through symlinks
+// (an absolute link target starts again at root, and .. never climbs above root: clamped says
+// one would have). It returns the resolved directory and the last component, which is not
+// followed; a path that ends in . or .. is resolved in full and returned as dir and "".
+func resolveParent(fsys afero.Fs, root, start, rest string) (dir, base string, clamped bool, err error) {
+	parts := splitPath(rest)
+	last := ""
+	if n := len(parts); n > 0 && parts[n-1] != "." && parts[n-1] != ".." {
+		last, parts = parts[n-1], parts[:n-1]
 	}
-	return x, nil
+	cur, links := start, 0
+	for len(parts) > 0 {
+		c := parts[0]
+		parts = parts[1:]
+		switch c {
+		case ".":
+			continue
+		case "..":
+			if cur == root {
+				clamped = true
+			} else {
+				cur = filepath.Dir(cur)
+			}
+			continue
+		}
+		next := filepath.Join(cur, c)
+		fi, err := lstat(fsys, next)
+		if err != nil {
+			return next, "", clamped, &fs.PathError{Op: "explain", Path: next, Err: unwrapPath(err)}
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			cur = next
+			continue
+		}
+		if links++; links > maxLinkHops {
+			return next, "", clamped, &fs.PathError{Op: "explain", Path: next, Err: syscall.ELOOP}
+		}
+		e, err := examineAll(fsys, next)
+		if err != nil {
+			return next, "", clamped, &fs.PathError{Op: "explain", Path: next, Err: err}
+		}
+		if filepath.IsAbs(e.LinkTarget) {
+			cur = root
+		}
+		parts = append(splitPath(e.LinkTarget), parts...)
+	}
+	return cur, last, clamped, nil
+}
+
+// splitPath splits a slash-separated path into its components, empty ones left out.
+func splitPath(p string) []string {
+	var out []string
+	for _, c := range strings.Split(p, "/") {
+		if c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // trail holds entries against one identity; read says whether the last one must be read.

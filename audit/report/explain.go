@@ -18,22 +18,56 @@ var typeChars = map[audit.Type]string{
 
 // Explain writes, for each identity, the way from / to the explained path one component per
 // line as namei -l does, with the identity's verdict on each; then the first blocker, the lines
-// nginx and Apache would log, and the answer a visitor gets.
+// nginx and Apache would log, and the answer a visitor gets. Where the path is a symlink, the way
+// to each link comes first, then where it leads, down to the target or to where the chain ends.
 func Explain(w io.Writer, x *audit.Explanation, a *audit.Accounts, opt Options) error {
 	st := newTextStyles(w, opt.Color)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s\n", st.title.Render("webperm explain"), Escape(x.Path))
+	title := x.Path
+	if len(x.Links) > 0 {
+		title = x.Links[0].Link().Path
+	}
+	fmt.Fprintf(&b, "%s %s\n", st.title.Render("webperm explain"), Escape(title))
+	for i := range x.Links {
+		h := &x.Links[i]
+		for j := range h.Trails {
+			writeTrail(&b, &h.Trails[j], "", a, st)
+		}
+		leads := fmt.Sprintf("%s -> %s: leads to %s", Escape(h.Link().Path), Escape(h.Link().LinkTarget), Escape(h.Leads))
+		if h.Clamped {
+			leads += fmt.Sprintf(" (a .. above %s stays at %s, as on the audited system)", Escape(h.Root), Escape(h.Root))
+		} else if h.Root != "/" && filepath.IsAbs(h.Link().LinkTarget) {
+			leads += fmt.Sprintf(" (an absolute target is below %s, as on the audited system)", Escape(h.Root))
+		}
+		fmt.Fprintf(&b, "  %s %s\n", st.label.Render("link"), leads)
+	}
+	// The servers open the path they were asked for, the link, and log it by that name.
 	for i := range x.Trails {
-		writeTrail(&b, &x.Trails[i], x.Path, a, st)
+		writeTrail(&b, &x.Trails[i], title, a, st)
 	}
 	answer := st.fix.Render("200: the file system lets the server answer")
 	switch {
+	case x.End == audit.LinkDangling:
+		fmt.Fprintf(&b, "\n%s %s does not exist: the link leads nowhere\n", st.label.Render("dangling:"), Escape(x.Path))
+		answer = st.severity[policy.High].Render("404 Not Found")
+	case x.End == audit.LinkLoop:
+		fmt.Fprintf(&b, "\n%s %s: the links loop (the kernel gives up after 40: ELOOP)\n", st.label.Render("loop:"), Escape(x.Path))
+		answer = st.severity[policy.High].Render("the server cannot open the path: nginx answers 403 Forbidden (ELOOP)")
 	case !x.Allowed():
 		answer = st.severity[policy.High].Render("403 Forbidden")
 	case x.Trails[0].Htaccess != nil:
 		answer = st.severity[policy.High].Render("200 from nginx; 403 from Apache wherever AllowOverride has it read .htaccess files")
 	}
 	fmt.Fprintf(&b, "\n%s %s\n", st.label.Render("answer:"), answer)
+	if x.AuditedIn != "" {
+		fmt.Fprintf(&b, "\n%s\n", st.title.Render(fmt.Sprintf("findings, as webperm audit %s reports them (%d)", Escape(x.AuditedIn), len(x.Findings))))
+		for i := range x.Findings {
+			writeFinding(&b, &x.Findings[i], a, st)
+		}
+		if len(x.Findings) == 0 {
+			fmt.Fprintf(&b, "  none\n")
+		}
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -72,6 +106,9 @@ func writeTrail(b *strings.Builder, t *audit.Trail, target string, a *audit.Acco
 		fmt.Fprintf(b, "  %s %s: %s; where AllowOverride lets Apache read .htaccess files, it answers 403 below %s\n",
 			st.label.Render("unreadable"), Escape(h.Entry.Path), Escape(h.Verdict.Reason(&h.Entry, a)), Escape(filepath.Dir(h.Entry.Path)))
 	}
+	if target == "" {
+		return // the way to a link: the logs are the target's
+	}
 	nginx, apache := t.ServerLogs(target)
 	if t.Who.Role == audit.RolePHP {
 		if t.Blocker() != nil {
@@ -95,6 +132,9 @@ func writeTrail(b *strings.Builder, t *audit.Trail, target string, a *audit.Acco
 func verdictText(s *audit.Step, a *audit.Accounts) string {
 	if !s.Reached {
 		return "not reached"
+	}
+	if s.Entry.Type == audit.TypeSymlink && s.Need == 0 {
+		return "reached: the server follows it where it follows symlinks (a link has no permissions of its own)"
 	}
 	need := "search"
 	switch s.Need {

@@ -18,6 +18,9 @@ import (
 // Options tune a writer.
 type Options struct {
 	Color bool // the text writer may use colour; the caller decides (terminal, NO_COLOR, --color)
+	// Expand lists every finding in the text report, where it would show a subtree that shares
+	// one as a single line.
+	Expand bool
 }
 
 // Writer renders a report.

@@ -1,8 +1,10 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
@@ -44,26 +46,38 @@ func newTextStyles(w io.Writer, color bool) textStyles {
 }
 
 // Text writes the report for a person: a header with what was audited and the counts, then the
-// findings grouped by severity, most severe first, then the paths that could not be read.
-// Control characters and invalid UTF-8 in names are escaped, so a hostile file name cannot
-// rewrite the terminal or the mail it is read in.
+// findings grouped by severity, most severe first, then the paths that could not be read, then a
+// summary per rule. Unless opt.Expand is set, a subtree every entry of which has the same finding
+// is shown as one (see collapsed). Control characters and invalid UTF-8 in names are escaped, so
+// a hostile file name cannot rewrite the terminal or the mail it is read in.
 func Text(w io.Writer, r *audit.Report, opt Options) error {
 	st := newTextStyles(w, opt.Color)
 	var b strings.Builder
 	writeHeader(&b, r, st)
-	bySeverity := make(map[policy.Severity][]*audit.Finding)
+	var groups []collapsed
+	var of []int
+	if !opt.Expand {
+		groups, of = collapse(r)
+	}
+	bySeverity := make(map[policy.Severity][]int)
 	for i := range r.Findings {
-		f := &r.Findings[i]
-		bySeverity[f.Severity] = append(bySeverity[f.Severity], f)
+		sev := r.Findings[i].Severity
+		bySeverity[sev] = append(bySeverity[sev], i)
 	}
 	for _, sev := range policy.Severities() {
-		fs := bySeverity[sev]
-		if len(fs) == 0 {
+		idx := bySeverity[sev]
+		if len(idx) == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, "\n%s\n", st.severity[sev].Render(fmt.Sprintf("%s (%d)", sev, len(fs))))
-		for _, f := range fs {
-			writeFinding(&b, f, r.Accounts, st)
+		fmt.Fprintf(&b, "\n%s\n", st.severity[sev].Render(fmt.Sprintf("%s (%d)", sev, len(idx))))
+		for _, i := range idx {
+			f := &r.Findings[i]
+			switch {
+			case of == nil || of[i] < 0:
+				writeFinding(&b, f, r.Accounts, st)
+			case groups[of[i]].first == i:
+				writeCollapsed(&b, &groups[of[i]], f, r.Accounts, st)
+			}
 		}
 	}
 	if len(r.Findings) == 0 {
@@ -75,8 +89,67 @@ func Text(w io.Writer, r *audit.Report, opt Options) error {
 			fmt.Fprintf(&b, "  %s: %s\n", st.errPath.Render(Escape(e.Path)), Escape(e.Err.Error()))
 		}
 	}
+	writeSummary(&b, r, len(groups), st)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// ruleSummary is one rule's line in the summary: how many findings, the highest severity among
+// them, and the first finding of that severity in walk order.
+type ruleSummary struct {
+	rule          policy.RuleID
+	count         int
+	worst, lowest policy.Severity
+	example       string
+}
+
+// writeSummary ends the report with one line per rule that has findings, most severe first.
+func writeSummary(b *strings.Builder, r *audit.Report, groups int, st textStyles) {
+	if len(r.Findings) == 0 {
+		return
+	}
+	var rules []*ruleSummary
+	byRule := make(map[policy.RuleID]*ruleSummary)
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		s := byRule[f.Rule]
+		if s == nil {
+			s = &ruleSummary{rule: f.Rule, worst: f.Severity, lowest: f.Severity, example: f.Entry.Path}
+			byRule[f.Rule] = s
+			rules = append(rules, s)
+		}
+		s.count++
+		if f.Severity > s.worst {
+			s.worst, s.example = f.Severity, f.Entry.Path
+		}
+		s.lowest = min(s.lowest, f.Severity)
+	}
+	slices.SortStableFunc(rules, func(a, b *ruleSummary) int {
+		return cmp.Or(cmp.Compare(b.worst, a.worst), cmp.Compare(b.count, a.count), strings.Compare(string(a.rule), string(b.rule)))
+	})
+	fmt.Fprintf(b, "\n%s\n", st.title.Render("by rule"))
+	ruleW, countW, sevW := 0, 0, 0
+	sevs := make([]string, len(rules))
+	for i, s := range rules {
+		sevs[i] = s.worst.String()
+		if s.lowest != s.worst {
+			sevs[i] = s.lowest.String() + ".." + s.worst.String()
+		}
+		ruleW = max(ruleW, len(s.rule))
+		countW = max(countW, len(thousands(s.count)))
+		sevW = max(sevW, len(sevs[i]))
+	}
+	for i, s := range rules {
+		sev := st.severity[s.worst].Render(fmt.Sprintf("%-*s", sevW, sevs[i]))
+		fmt.Fprintf(b, "  %-*s  %*s  %s  %s\n", ruleW, s.rule, countW, thousands(s.count), sev, Escape(s.example))
+	}
+	if groups > 0 {
+		what := fmt.Sprintf("%d subtrees", groups)
+		if groups == 1 {
+			what = "1 subtree"
+		}
+		fmt.Fprintf(b, "  %s\n", st.dim.Render(what+" shown as one finding: --expand lists every entry; webperm explain --in ROOT PATH shows one entry's findings"))
+	}
 }
 
 func writeHeader(b *strings.Builder, r *audit.Report, st textStyles) {

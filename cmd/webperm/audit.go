@@ -31,6 +31,7 @@ type auditFlags struct {
 	output string
 	color  string
 	quiet  bool
+	expand bool
 }
 
 // scanFlags say what an audit holds to what: audit, plan and fix share them.
@@ -115,6 +116,7 @@ policy. It never follows a symlink below PATH (PATH itself may be one) and chang
 	fl.scan.register(f)
 	f.StringVar(&fl.color, "color", "auto", "colour the text report: auto, always, never (auto honours NO_COLOR)")
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "print nothing when there is nothing at or above --fail-on and the tree was read in full")
+	f.BoolVar(&fl.expand, "expand", false, "list every finding in the text report, also where a whole subtree shares one (the JSON report always does)")
 	return c
 }
 
@@ -137,7 +139,7 @@ func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 		return nil
 	}
 	var buf bytes.Buffer
-	if err := write(&buf, rep, report.Options{Color: color}); err != nil {
+	if err := write(&buf, rep, report.Options{Color: color, Expand: fl.expand}); err != nil {
 		return fmt.Errorf("writing the %s report: %w", fl.format, err)
 	}
 	if err := writeOutput(stdout, stderr, fl.output, "the report", buf.Bytes(), safefile.ReportMode); err != nil {

@@ -36,6 +36,7 @@ type fixtureSystem struct {
 // fixtureSystems lists every manifest in testdata; TestFixtureSystemsCoverTestdata keeps it so.
 var fixtureSystems = []fixtureSystem{
 	{manifest: "demo/site.manifest", accounts: "demo", web: "www-data"},
+	{manifest: "demo/collapse.manifest", accounts: "demo", web: "www-data"},
 	{manifest: "presets/wordpress/clean.manifest", roots: []string{"var/www/example.com"}, web: "www-data"},
 	{manifest: "presets/wordpress/faults.manifest", roots: []string{"var/www/example.com"}, web: "www-data"},
 	{manifest: "presets/wordpress/clean-fpm.manifest", roots: []string{"var/www/example.com"}, web: "www-data", php: "deploy"},

@@ -95,33 +95,111 @@ func TestGoldenDemo(t *testing.T) {
 			if strings.Contains(out, "\x1b") {
 				t.Error("the report to a buffer has escape codes")
 			}
-			got := strings.ReplaceAll(out, root, "/srv/demo")
-			if abs, err := filepath.Abs(demoSysroot); err == nil {
-				got = strings.ReplaceAll(got, abs, "/testdata/demo") // where the checkout lies
-			}
-			got = goldenVolatile.ReplaceAllStringFunc(got, func(s string) string {
-				if strings.HasPrefix(s, `"`) {
-					return s[:strings.Index(s, ":")] + ": 0"
-				}
-				return "2026-01-01T00:00:00Z"
-			})
-			for _, v := range goldenScriptVolatile {
-				got = v.re.ReplaceAllString(got, v.with)
-			}
-			golden := filepath.Join("..", "..", "testdata", "golden", tc.golden)
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run make golden to write it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("output differs from %s (run make golden and review the diff):\n%s", golden, got)
-			}
+			checkGolden(t, out, root, tc.golden)
 		})
+	}
+}
+
+// checkGolden holds out, a report or plan of the tree at root, to testdata/golden/name, with what
+// differs between runs and machines replaced; -update rewrites the file instead.
+func checkGolden(t *testing.T, out, root, name string) {
+	t.Helper()
+	got := strings.ReplaceAll(out, root, "/srv/demo")
+	if abs, err := filepath.Abs(demoSysroot); err == nil {
+		got = strings.ReplaceAll(got, abs, "/testdata/demo") // where the checkout lies
+	}
+	got = goldenVolatile.ReplaceAllStringFunc(got, func(s string) string {
+		if strings.HasPrefix(s, `"`) {
+			return s[:strings.Index(s, ":")] + ": 0"
+		}
+		return "2026-01-01T00:00:00Z"
+	})
+	for _, v := range goldenScriptVolatile {
+		got = v.re.ReplaceAllString(got, v.with)
+	}
+	golden := filepath.Join("..", "..", "testdata", "golden", name)
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run make golden to write it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (run make golden and review the diff):\n%s", golden, got)
+	}
+}
+
+// TestGoldenCollapsed pins the text report of a tree whose subtrees share findings: collapsed by
+// default, every entry with --expand, and the JSON report listing every finding either way.
+func TestGoldenCollapsed(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the fixture's owners (www-data, deploy) can only be set as root")
+	}
+	entries, err := fixture.Load(filepath.Join(demoSysroot, "collapse.manifest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := materialise(t, entries)
+	for _, tc := range []struct {
+		golden string
+		flags  []string
+	}{
+		{"collapse.text", nil},
+		{"collapse-expand.text", []string{"--expand"}},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			args := append([]string{"audit", "--root", demoSysroot, "--web-user", "www-data"}, tc.flags...)
+			code, out, errOut := webperm(t, append(args, root)...)
+			if code != exitFindings || errOut != "" {
+				t.Fatalf("exit %d, stderr %q; want 1 and nothing on stderr", code, errOut)
+			}
+			checkGolden(t, out, root, tc.golden)
+		})
+	}
+	// --expand lists one block per finding; collapsed, the media files are one line.
+	_, collapsed, _ := webperm(t, "audit", "--root", demoSysroot, "--web-user", "www-data", root)
+	_, expanded, _ := webperm(t, "audit", "--expand", "--root", demoSysroot, "--web-user", "www-data", root)
+	_, js, _ := webperm(t, "audit", "--expand", "--format", "json", "--root", demoSysroot, "--web-user", "www-data", root)
+	_, jsCollapsed, _ := webperm(t, "audit", "--format", "json", "--root", demoSysroot, "--web-user", "www-data", root)
+	for _, name := range []string{"1.jpg", "2.jpg", "3.jpg", "4.jpg"} {
+		p := filepath.Join(root, "media", name)
+		if strings.Contains(collapsed, p) {
+			t.Errorf("the collapsed report names %s", p)
+		}
+		if !strings.Contains(expanded, p) || !strings.Contains(js, p) {
+			t.Errorf("--expand or the JSON report does not name %s", p)
+		}
+	}
+	if js != jsCollapsed {
+		t.Error("--expand changed the JSON report, which always lists every finding")
+	}
+	if !strings.Contains(collapsed, "everything below "+filepath.Join(root, "media")+"/ (4 entries)") {
+		t.Errorf("the report does not collapse media/:\n%s", collapsed)
+	}
+
+	// explain --in shows one entry of a collapsed subtree in full, as --expand does.
+	photo := filepath.Join(root, "media", "3.jpg")
+	code, out, errOut := webperm(t, "explain", "--root", demoSysroot, "--web-user", "www-data", "--in", root, photo)
+	block := "  world-writable  " + photo + "\n    file 0666 (rw-rw-rw-) deploy:deploy\n    any local user can change this file (mode 0666)\n    fix: chmod 0644\n"
+	if code != exitClean || errOut != "" || !strings.Contains(out, "findings, as webperm audit "+root+" reports them (1)\n"+block) {
+		t.Errorf("explain --in: exit %d, stderr %q, want 0 and the finding in full:\n%s", code, errOut, out)
+	}
+	if !strings.Contains(expanded, block) {
+		t.Errorf("explain --in and audit --expand show the finding differently:\n%s", block)
+	}
+	logo := filepath.Join(root, "theme", "logo.png")
+	if _, out, _ := webperm(t, "explain", "--root", demoSysroot, "--web-user", "www-data", "--in", root, logo); !strings.Contains(out, "  web-user-owns  "+logo+"\n") {
+		t.Errorf("explain --in of the theme's logo lacks web-user-owns:\n%s", out)
+	}
+	index := filepath.Join(root, "index.html")
+	if _, out, _ := webperm(t, "explain", "--root", demoSysroot, "--web-user", "www-data", "--in", root, index); !strings.Contains(out, "reports them (0)\n  none\n") {
+		t.Errorf("explain --in of a clean file does not say it has none:\n%s", out)
+	}
+	if code, _, errOut := webperm(t, "explain", "--root", demoSysroot, "--web-user", "www-data", "--in", filepath.Join(root, "media"), index); code != exitError || !strings.Contains(errOut, "is not in --in") {
+		t.Errorf("explain --in of a path outside it: exit %d, stderr %q; want 2 and why", code, errOut)
 	}
 }
 
@@ -323,7 +401,8 @@ func TestHostileNames(t *testing.T) {
 		t.Errorf("%d findings for %d names", len(got), len(names))
 	}
 
-	_, text, _ := webperm(t, "audit", root)
+	// Every name has the same finding: --expand lists them rather than one line for the root.
+	_, text, _ := webperm(t, "audit", "--expand", root)
 	if strings.ContainsAny(text, "\x1b\t") || !utf8.ValidString(text) {
 		t.Error("the text report carries raw control characters or invalid UTF-8")
 	}
