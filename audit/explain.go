@@ -64,11 +64,8 @@ type LinkEnd uint8
 const (
 	LinkResolved LinkEnd = iota // at an entry that exists
 	LinkDangling                // at a path that does not exist (the server answers 404)
-	LinkLoop                    // the links loop, or more than maxLinkHops follow each other
+	LinkLoop                    // the links loop, or more than MaxSymlinks follow each other
 )
-
-// maxLinkHops is how many symlinks Linux follows to resolve one path before it gives up (ELOOP).
-const maxLinkHops = 40
 
 // LinkHop is one symlink on the way to an explained path.
 type LinkHop struct {
@@ -157,7 +154,7 @@ func ExplainIn(fsys afero.Fs, sysroot, path string, web, php *WebUser) (*Explana
 			x.Path, x.End = p, LinkDangling
 		case err != nil:
 			return nil, &fs.PathError{Op: "explain", Path: p, Err: err}
-		case e.Type == TypeSymlink && (seen[p] || len(hops) == maxLinkHops):
+		case e.Type == TypeSymlink && (seen[p] || len(hops) == MaxSymlinks):
 			x.Path, x.End = p, LinkLoop
 		case e.Type == TypeSymlink:
 			seen[p] = true
@@ -264,7 +261,7 @@ func resolveParent(fsys afero.Fs, root, start, rest string) (dir, base string, c
 			cur = next
 			continue
 		}
-		if links++; links > maxLinkHops {
+		if links++; links > MaxSymlinks {
 			return next, "", clamped, &fs.PathError{Op: "explain", Path: next, Err: syscall.ELOOP}
 		}
 		e, err := examineAll(fsys, next)

@@ -17,8 +17,9 @@ type LinkDest struct {
 	Dirs  []Entry // the directories from the system's root down to the target's parent, in order
 }
 
-// maxHops is the kernel's limit on the links one lookup follows (MAXSYMLINKS).
-const maxHops = 40
+// MaxSymlinks is the kernel's limit on the links one lookup follows (MAXSYMLINKS): past it, a
+// path is ELOOP. Every resolution webperm makes itself stops there too.
+const MaxSymlinks = 40
 
 // dirCache keeps the directories one listing's links go through: links in one directory mostly
 // lead to the same few places.
@@ -62,7 +63,7 @@ func followLink(fsys afero.Fs, link, sysroot string, cache dirCache) (*LinkDest,
 		}
 		switch t := TypeOf(fi.Mode()); {
 		case t == TypeSymlink:
-			if hops++; hops > maxHops {
+			if hops++; hops > MaxSymlinks {
 				return nil, TargetLoop
 			}
 			target, err := lr.ReadlinkIfPossible(next)

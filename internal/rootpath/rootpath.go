@@ -25,9 +25,6 @@ import (
 // ErrEmpty is the error of an empty path: it must never come to mean the current directory.
 var ErrEmpty = errors.New("empty path")
 
-// maxLinks bounds the symlinks one resolution follows, as the kernel's MAXSYMLINKS does.
-const maxLinks = 40
-
 // Resolver resolves roots on the operating system's file system.
 type Resolver struct {
 	// Accounts names the users that may write a directory through its group or an ACL entry:
@@ -113,7 +110,7 @@ func (rv *Resolver) Resolve(given string) (*Resolution, error) {
 		r.Controls = append(r.Controls, rv.controls(parent, &e)...)
 		switch {
 		case e.Type == audit.TypeSymlink:
-			if links++; links > maxLinks {
+			if links++; links > audit.MaxSymlinks {
 				return nil, r.fail(p, unix.ELOOP)
 			}
 			r.Links = append(r.Links, Link{Path: p, Target: e.LinkTarget})
