@@ -1,0 +1,107 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// packagedApps are the web applications CI installs from Debian's packages, each with the trees
+// the package lays out: the one its Apache configuration serves first.
+var packagedApps = []struct {
+	pkg   string
+	trees []string
+}{
+	{"wordpress", []string{"/usr/share/wordpress", "/var/lib/wordpress", "/etc/wordpress"}},
+	{"phpmyadmin", []string{"/usr/share/phpmyadmin", "/var/lib/phpmyadmin", "/etc/phpmyadmin"}},
+	{"mediawiki", []string{"/var/lib/mediawiki", "/usr/share/mediawiki", "/etc/mediawiki"}},
+	{"dokuwiki", []string{"/usr/share/dokuwiki", "/var/lib/dokuwiki", "/etc/dokuwiki"}},
+	{"roundcube-core", []string{"/var/lib/roundcube", "/usr/share/roundcube", "/etc/roundcube"}},
+}
+
+// dpkgFiles reads the paths every installed package lists, as dpkg records them.
+func dpkgFiles(t *testing.T) map[string]bool {
+	t.Helper()
+	lists, err := filepath.Glob("/var/lib/dpkg/info/*.list")
+	if err != nil || len(lists) == 0 {
+		unavailable(t, "no dpkg database in /var/lib/dpkg/info")
+	}
+	files := map[string]bool{}
+	for _, l := range lists {
+		f, err := os.Open(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			files[sc.Text()] = true
+		}
+		f.Close()
+	}
+	return files
+}
+
+// On the applications as Debian's packages install them, webperm audits every tree through, and
+// its plan changes nothing a package installed: the package's next upgrade would put it back, so
+// each such change is left to a person, with the package named in the audit.
+func TestPackagedAppsPlansLeavePackageFiles(t *testing.T) {
+	if os.Geteuid() != 0 {
+		unavailable(t, "needs root: audits trees only root can read")
+	}
+	bin := buildWebperm(t)
+	packaged := dpkgFiles(t)
+	for _, app := range packagedApps {
+		if _, err := os.Stat("/var/lib/dpkg/info/" + app.pkg + ".list"); err != nil {
+			unavailable(t, app.pkg+" is not installed: .ci/run installs it")
+		}
+		for _, tree := range app.trees {
+			t.Run(app.pkg+tree, func(t *testing.T) {
+				r := runWebperm(t, bin, "audit", "--format", "json", "--web-user", webUser, tree)
+				if r.code != 0 && r.code != 1 {
+					t.Fatalf("audit %s: exit %d\n%s", tree, r.code, r.stderr)
+				}
+				var rep struct {
+					Complete bool `json:"complete"`
+					Findings []struct {
+						Path, Rule, Package string
+					} `json:"findings"`
+				}
+				if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+					t.Fatal(err)
+				}
+				if !rep.Complete {
+					t.Errorf("audit %s did not read the whole tree", tree)
+				}
+				for _, f := range rep.Findings {
+					if packaged[f.Path] && f.Package == "" {
+						t.Errorf("%s: %s on a file a package installed names no package", f.Path, f.Rule)
+					}
+				}
+				r = runWebperm(t, bin, "plan", "--format", "json", "--web-user", webUser, tree)
+				if r.code != 0 && r.code != 1 {
+					t.Fatalf("plan %s: exit %d\n%s", tree, r.code, r.stderr)
+				}
+				var plan struct {
+					Actions []struct{ Path string }         `json:"actions"`
+					Manual  []struct{ Path, Reason string } `json:"manual"`
+				}
+				if err := json.Unmarshal([]byte(r.stdout), &plan); err != nil {
+					t.Fatal(err)
+				}
+				for _, a := range plan.Actions {
+					if packaged[a.Path] {
+						t.Errorf("the plan changes %s, which a package installed", a.Path)
+					}
+				}
+				for _, m := range plan.Manual {
+					if packaged[m.Path] && !strings.Contains(m.Reason, "dpkg-statoverride") && strings.Contains(m.Reason, "package") {
+						t.Errorf("%s is left to a person without the dpkg-statoverride that would keep a change: %s", m.Path, m.Reason)
+					}
+				}
+			})
+		}
+	}
+}
