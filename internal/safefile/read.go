@@ -147,3 +147,68 @@ func reason(err error) error {
 	}
 	return err
 }
+
+// ReadHead reads at most the first limit bytes of path, which must be a regular file; a larger
+// file is not refused, only read no further. It never follows a symlink at path and looks before
+// it opens, as OpenRegular does: the audit sniffs what files of the audited tree hold this way,
+// and what a hostile user put there must neither block it nor lead it elsewhere.
+func ReadHead(path string, limit int64) ([]byte, error) {
+	pfd, st, err := openPath(path, false)
+	if err != nil {
+		return nil, reason(err)
+	}
+	defer unix.Close(pfd)
+	// O_PATH with O_NOFOLLOW opens a symlink itself: its type refuses it here.
+	if err := checkRegular(fileMode(st), 0, limit); err != nil {
+		return nil, err
+	}
+	if err := checkOnDisk(pfd, ""); err != nil {
+		return nil, err
+	}
+	fd, err := reopen(pfd, path, unix.O_RDONLY|unix.O_NOCTTY, st)
+	if err != nil {
+		return nil, reason(err)
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	return readHead(f, limit)
+}
+
+// ReadHeadFs is ReadHead on fsys: the host's file system (afero.OsFs) is read with ReadHead;
+// another backend is asked with Lstat where it can, then read.
+func ReadHeadFs(fsys afero.Fs, path string, limit int64) ([]byte, error) {
+	if _, ok := fsys.(*afero.OsFs); ok {
+		return ReadHead(path, limit)
+	}
+	if path == "" {
+		return nil, ErrEmptyPath
+	}
+	var fi fs.FileInfo
+	var err error
+	if l, ok := fsys.(afero.Lstater); ok {
+		fi, _, err = l.LstatIfPossible(path)
+	} else {
+		fi, err = fsys.Stat(path)
+	}
+	if err != nil {
+		return nil, reason(err)
+	}
+	if err := checkRegular(fi.Mode(), 0, limit); err != nil {
+		return nil, err
+	}
+	f, err := fsys.Open(path)
+	if err != nil {
+		return nil, reason(err)
+	}
+	defer f.Close()
+	return readHead(f, limit)
+}
+
+// readHead reads r up to limit bytes.
+func readHead(r io.Reader, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit))
+	if err != nil {
+		return nil, reason(err)
+	}
+	return data, nil
+}
