@@ -76,3 +76,20 @@ d 0755 1000:1000 sub/dir.sql
 		}
 	}
 }
+
+// TestAuditUnreadableCandidateStaysSecret: a schema the audit cannot read is held as a dump.
+func TestAuditUnreadableCandidateStaysSecret(t *testing.T) {
+	mem := fixture.NewMemFs()
+	root := makeTree(t, mem, "d 0755 1000:1000 .\nf 0644 1000:1000 index.html\nf 0644 1000:1000 schema.sql\n")
+	if err := afero.WriteFile(mem, filepath.Join(root, "schema.sql"), readFixture(t, "schema-seed.sql"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	checkRules(t, rulesByRel(auditTree(t, mem, root, 1)), map[string][]string{})
+	denied := &denyOpenMem{MemFs: mem}
+	checkRules(t, rulesByRel(auditTree(t, denied, root, 1)), map[string][]string{"schema.sql": {"sensitive-exposed"}})
+}
+
+// denyOpenMem is denyOpen keeping MemFs's owners and Lstat.
+type denyOpenMem struct{ *fixture.MemFs }
+
+func (d *denyOpenMem) Open(name string) (afero.File, error) { return (&denyOpen{}).Open(name) }
