@@ -94,6 +94,8 @@ fuzz:
 	$(GO) test ./internal/safefile -run '^$$' -fuzz '^FuzzDescriptor$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/rootpath -run '^$$' -fuzz '^FuzzResolve$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./fixer -run '^$$' -fuzz '^FuzzReadScript$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./audit -run '^$$' -fuzz '^FuzzSniffSQL$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./audit -run '^$$' -fuzz '^FuzzSniffPHPInclude$$' -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin

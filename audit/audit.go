@@ -417,7 +417,16 @@ func (t *tracer) visit(e Entry) {
 		depth = strings.Count(e.Rel, "/") + 1
 	}
 	t.close(depth)
-	t.entry, t.settings = e, t.policy.For(e.Rel, systemPath(e.Path, t.a.SysRoot), e.Type == TypeDir)
+	abs := systemPath(e.Path, t.a.SysRoot)
+	t.entry, t.settings = e, t.policy.For(e.Rel, abs, e.Type == TypeDir)
+	if t.settings.Sniff != 0 && e.Type == TypeFile {
+		// Only the files a content condition names are read, and only their first bytes: the
+		// rules that condition holds for apply once the file shows it.
+		t.entry.Content = sniffContent(t.a.Fs, e.Path, t.settings.Sniff)
+		if t.entry.Content != policy.ContentUnread {
+			t.settings = t.policy.ForContent(e.Rel, abs, false, t.entry.Content)
+		}
+	}
 	t.cur = t.caseOf(&t.entry, &t.settings, t.stack[depth])
 	c := &t.cur
 	if e.Dest != nil {

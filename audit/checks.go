@@ -306,6 +306,12 @@ func checkSensitiveExposed(c *Case) (string, *Fix, bool) {
 	}
 	e, s := c.Entry, c.Settings
 	what, at := "can read this sensitive file", policy.OctalMode(s.Max(false))
+	switch e.Content {
+	case policy.ContentSQLDump:
+		what = "can read this database dump"
+	case policy.ContentSQLData:
+		what = "can read this file of database rows"
+	}
 	if e.Type == TypeDir {
 		what, at = "can enter this sensitive directory", policy.OctalMode(s.Max(true))
 	}

@@ -109,6 +109,11 @@ type Entry struct {
 	Label string
 	// Capabilities are a file's capabilities (setcap), which count as a set-id bit.
 	Capabilities Capabilities
+	// Content is what a regular file's first bytes showed it holds, where the policy has a rule
+	// with a content condition for its name (a *.sql schema, a config that only includes others):
+	// the audit reads them and sets it; ContentUnread for every other entry, and for a file that
+	// could not be read.
+	Content policy.Content
 }
 
 // Ownership is implemented by the Sys() value of a file system that carries owners but is neither

@@ -168,8 +168,8 @@ f 0644 1000:1000 srv/site/config/app-settings
 f 0640 1000:33 srv/site/config/closed-settings
 l 0777 1000:1000 srv/site/.env config/app-settings
 l 0777 1000:1000 srv/site/.env.local config/closed-settings
-f 0644 1000:1000 srv/site/dump.sql
-l 0777 1000:1000 srv/site/notes.txt dump.sql
+f 0644 1000:1000 srv/site/dump.sql.gz
+l 0777 1000:1000 srv/site/notes.txt dump.sql.gz
 l 0777 0:0 srv/site/jquery.js /usr/share/javascript/jquery/jquery.js
 l 0777 33:33 srv/site/js ../../usr/share/javascript
 l 0777 0:0 srv/site/lib.php /usr/share/php/mine/lib.php
@@ -198,7 +198,7 @@ l 0777 0:0 srv/site/lib.php /usr/share/php/mine/lib.php
 		// web server from a secret (.env.*): served through the link.
 		".env.local": {"sensitive-exposed"},
 		// The secret in the root is reported where it is, once, with its fix.
-		"dump.sql": {"sensitive-exposed"},
+		"dump.sql.gz": {"sensitive-exposed"},
 		// A file of the system someone else than root can change still leads outside the root.
 		"lib.php": {"symlink-escapes-root"},
 	})

@@ -28,7 +28,8 @@ f 0644 1000:1000 wp-config.php
 f 0640 1000:1000 .env
 f 0660 1000:1000 .htpasswd
 f 0600 1000:1000 site.key
-f 0604 1000:1000 dump.sql
+f 0604 1000:1000 dump.sql.gz
+f 0604 1000:1000 empty-schema.sql
 d 0755 1000:1000 .git
 f 0644 1000:1000 .git/HEAD
 d 0750 1000:1000 .svn
@@ -52,7 +53,7 @@ l 0777 1000:1000 sub/back ../ok-0644.php
 		"setuid-file":        {"setuid-setgid"},
 		"wp-config.php":      {"sensitive-exposed"},
 		".htpasswd":          {"mode-too-open"},
-		"dump.sql":           {"sensitive-exposed"},
+		"dump.sql.gz":        {"sensitive-exposed"},
 		".git":               {"sensitive-exposed"},
 		"pipe":               {"special-file"},
 		"sock":               {"special-file"},
@@ -64,8 +65,8 @@ l 0777 1000:1000 sub/back ../ok-0644.php
 	rep := auditTree(t, afero.NewOsFs(), root, 4)
 	got := rulesByRel(rep)
 	checkRules(t, got, want)
-	if rep.Entries != 29 || len(rep.Errors) != 0 {
-		t.Errorf("entries %d, errors %v; want 29 entries and no errors", rep.Entries, rep.Errors)
+	if rep.Entries != 30 || len(rep.Errors) != 0 {
+		t.Errorf("entries %d, errors %v; want 30 entries and no errors", rep.Entries, rep.Errors)
 	}
 	for _, f := range rep.Findings {
 		if f.Entry.Rel == "loop" && !strings.Contains(f.Message, "loops") {

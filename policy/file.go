@@ -327,7 +327,7 @@ const (
 	OwnerPHP  = "php"        // PHP's user or group
 )
 
-var ruleKeys = []string{"paths", "file_mode", "dir_mode", "web", "php", "owner", "group", "sensitive", "writable", "severity"}
+var ruleKeys = []string{"paths", "file_mode", "dir_mode", "web", "php", "owner", "group", "sensitive", "writable", "severity", "content", "top_level"}
 
 func (d *decoder) rule(n *yaml.Node, at string) Rule {
 	r := Rule{Origin: fmt.Sprintf("%s:%d", d.file, n.Line)}
@@ -362,6 +362,18 @@ func (d *decoder) rule(n *yaml.Node, at string) Rule {
 			r.Writable = d.boolean(v, k)
 		case "severity":
 			r.Severity = d.severities(v, k)
+		case "content":
+			if s, ok := d.scalar(v, k); ok {
+				c, err := ParseCondition(s)
+				if err != nil {
+					d.fail(v, k, "a content condition names what clears a secret's name: a *.sql file without data, a config that only includes others", "%v", err)
+				}
+				r.Content = c
+			}
+		case "top_level":
+			if b := d.boolean(v, k); b != nil {
+				r.TopLevel = *b
+			}
 		}
 	})
 	return r

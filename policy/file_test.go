@@ -127,6 +127,14 @@ var parseErrorTests = []struct {
 	{"unknown severity", "version: 1\nrules:\n  - severity:\n      mode-too-open: severe\n", []fault{{4, 22, "rules[0].severity.mode-too-open", `unknown severity "severe" (want one of: critical, high, medium, low, info)`, ""}}},
 	{"repeated severity", "version: 1\nrules:\n  - severity:\n      mode-too-open: low\n      mode-too-open: high\n", []fault{{5, 7, "rules[0].severity", `rule "mode-too-open" repeated: keep one`, ""}}},
 
+	// Content conditions and top-level rules.
+	{"unknown content", "version: 1\nrules:\n  - paths: \"*.sql\"\n    content: dump\n", []fault{{4, 14, "rules[0].content", `unknown content "dump" (want sql-schema or php-include-only)`, "a content condition names what clears a secret's name"}}},
+	{"content that would fail open", "version: 1\nrules:\n  - paths: \"*.sql\"\n    content: sql-data\n", []fault{{4, 14, "rules[0].content", `unknown content "sql-data"`, ""}}},
+	{"content as a list", "version: 1\nrules:\n  - content: [sql-schema]\n", []fault{{3, 14, "rules[0].content", "want a single value", ""}}},
+	{"content left empty", "version: 1\nrules:\n  - content:\n", []fault{{3, 13, "rules[0].content", "empty value", ""}}},
+	{"top_level not a boolean", "version: 1\nrules:\n  - paths: \"*.log\"\n    top_level: root\n", []fault{{4, 16, "rules[0].top_level", `"root": want true or false`, ""}}},
+	{"top_level quoted", "version: 1\nrules:\n  - top_level: \"true\"\n", []fault{{3, 16, "rules[0].top_level", `"true": want true or false`, ""}}},
+
 	// Presets.
 	{"unknown preset", "version: 1\npreset: joomla\n", []fault{{2, 9, "preset", `unknown preset "joomla" (want default, wordpress`, ""}}},
 	{"unknown preset in a combination", "version: 1\npreset: cpanel+joomla\n", []fault{{2, 9, "preset", `unknown preset "cpanel+joomla"`, ""}}},
@@ -500,4 +508,89 @@ waivers:
 	if again, _ := Preset("laravel"); !reflect.DeepEqual(again.Rules, laravel.Rules) {
 		t.Error("Resolve changed the preset it started from")
 	}
+}
+
+func TestParseContentAndTopLevel(t *testing.T) {
+	doc := `version: 1
+preset: none
+rules:
+  - paths: ["*.sql", wp-config.php, "*.log"]
+    file_mode: "0640"
+    sensitive: true
+  - paths: "*.sql"
+    content: sql-schema
+    file_mode: "0644"
+    sensitive: false
+  - paths: wp-config.php
+    content: php-include-only
+    sensitive: false
+  - paths: "*.log"
+    top_level: true
+    web: none
+`
+	p, err := Parse("site.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Rules[1].Content; got != ContentSQLSchema {
+		t.Errorf("rules[1].Content = %v, want sql-schema", got)
+	}
+	if got := p.Rules[2].Content; got != ContentPHPIncludeOnly {
+		t.Errorf("rules[2].Content = %v, want php-include-only", got)
+	}
+	if !p.Rules[3].TopLevel || p.Rules[0].TopLevel {
+		t.Errorf("TopLevel: rules[3] %v, rules[0] %v; want true, false", p.Rules[3].TopLevel, p.Rules[0].TopLevel)
+	}
+	tests := []struct {
+		rel       string
+		content   Content
+		sensitive bool
+		sniff     Sniff
+		web       Need
+	}{
+		{"db/schema.sql", ContentUnread, true, SniffSQL, NeedRead},
+		{"db/schema.sql", ContentSQLSchema, false, SniffSQL, NeedRead},
+		{"db/dump.sql", ContentSQLDump, true, SniffSQL, NeedRead},
+		{"db/rows.sql", ContentSQLData, true, SniffSQL, NeedRead},
+		// A content of the other reader does not clear it.
+		{"db/odd.sql", ContentPHPIncludeOnly, true, SniffSQL, NeedRead},
+		{"wp-config.php", ContentUnread, true, SniffPHPInclude, NeedRead},
+		{"wp-config.php", ContentPHPIncludeOnly, false, SniffPHPInclude, NeedRead},
+		{"wp-config.php", ContentPHPCode, true, SniffPHPInclude, NeedRead},
+		{"debug.log", ContentUnread, true, 0, NeedNone},
+		{"app/debug.log", ContentUnread, true, 0, NeedRead},
+		{"index.php", ContentUnread, false, 0, NeedRead},
+	}
+	for _, tt := range tests {
+		t.Run(tt.rel+"/"+tt.content.String(), func(t *testing.T) {
+			// Base web: read, so that top_level's web: none shows where it applied.
+			p := *p
+			read := NeedRead
+			p.Rules = append([]Rule{{Web: &read}}, p.Rules...)
+			s := p.ForContent(tt.rel, "", false, tt.content)
+			if s.Sensitive != tt.sensitive || s.Sniff != tt.sniff || s.Web != tt.web {
+				t.Errorf("sensitive %v, sniff %v, web %v; want %v, %v, %v", s.Sensitive, s.Sniff, s.Web, tt.sensitive, tt.sniff, tt.web)
+			}
+		})
+	}
+	t.Run("a directory is never sniffed", func(t *testing.T) {
+		if s := p.ForContent("x.sql", "", true, ContentSQLSchema); s.Sniff != 0 || !s.Sensitive {
+			t.Errorf("sniff %v, sensitive %v; want 0, true", s.Sniff, s.Sensitive)
+		}
+	})
+	t.Run("formats and reads back", func(t *testing.T) {
+		out, err := Format(p, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := Parse("formatted.yaml", out)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		for i := range p.Rules {
+			if q.Rules[i].Content != p.Rules[i].Content || q.Rules[i].TopLevel != p.Rules[i].TopLevel {
+				t.Errorf("rule %d reads back as content %v top_level %v", i, q.Rules[i].Content, q.Rules[i].TopLevel)
+			}
+		}
+	})
 }

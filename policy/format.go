@@ -120,6 +120,12 @@ func ruleNode(r *Rule) *yaml.Node {
 			add(n, b.key, scalar(strconv.FormatBool(*b.value)))
 		}
 	}
+	if r.Content != ContentUnread {
+		add(n, "content", scalar(r.Content.String()))
+	}
+	if r.TopLevel {
+		add(n, "top_level", scalar("true"))
+	}
 	if r.Severity != nil {
 		sev := mapping()
 		for _, info := range Catalog {

@@ -89,6 +89,15 @@ type Rule struct {
 	Sensitive *bool
 	Writable  *bool
 	Severity  map[RuleID]Severity
+	// Content, unless ContentUnread, is a condition: the rule applies only to a regular file whose
+	// first bytes the audit read and found to hold that (content: sql-schema). Such a rule says
+	// what holds where a file does not hold what its name suggests; a file that was not or could
+	// not be read keeps the earlier rules' settings.
+	Content Content
+	// TopLevel restricts the rule to the entries directly in the audited root (top_level: true),
+	// where a web root's stray archives and logs lie, not those of the application's own
+	// directories.
+	TopLevel bool
 	// Origin is where the rule was written ("wordpress.yaml:42"), for messages.
 	Origin string
 }
@@ -111,7 +120,11 @@ type Settings struct {
 	Writable bool
 	// Matched is set when some rule matched the path; a directory above the root is held to the
 	// policy only where an absolute glob names it.
-	Matched  bool
+	Matched bool
+	// Sniff names the readers the audit must run on the file's first bytes, since a rule with a
+	// content condition matches its path: For's settings hold until the audit knows what the
+	// file holds and asks ForContent.
+	Sniff    Sniff
 	severity map[RuleID]Severity
 }
 
@@ -141,11 +154,28 @@ const DefaultOwner = "site"
 // ("." for the root itself). abs is the same path on the audited system, for absolute globs; ""
 // matches none.
 func (p *Policy) For(rel, abs string, isDir bool) Settings {
+	return p.ForContent(rel, abs, isDir, ContentUnread)
+}
+
+// ForContent is For for a file whose first bytes show it holds content: the rules with that
+// content condition apply too.
+func (p *Policy) ForContent(rel, abs string, isDir bool, content Content) Settings {
 	s := p.base()
 	for i := range p.Rules {
-		if r := &p.Rules[i]; r.Matches(rel, abs, isDir) {
-			s.apply(r)
+		r := &p.Rules[i]
+		if !r.Matches(rel, abs, isDir) {
+			continue
 		}
+		if r.Content != ContentUnread {
+			if isDir {
+				continue
+			}
+			s.Sniff |= sniffFor(r.Content)
+			if r.Content != content {
+				continue
+			}
+		}
+		s.apply(r)
 	}
 	return s
 }
@@ -212,6 +242,9 @@ func (s *Settings) apply(r *Rule) {
 
 // Matches reports whether the rule applies to rel (abs on the audited system).
 func (r *Rule) Matches(rel, abs string, isDir bool) bool {
+	if r.TopLevel && (rel == "" || rel == "." || strings.Contains(rel, "/")) {
+		return false
+	}
 	if len(r.Paths) == 0 {
 		return true
 	}
@@ -219,6 +252,9 @@ func (r *Rule) Matches(rel, abs string, isDir bool) bool {
 }
 
 func (r *Rule) matchesAbs(abs string) bool {
+	if r.TopLevel || r.Content != ContentUnread {
+		return false
+	}
 	for _, g := range r.Paths {
 		if strings.HasPrefix(g, "/") && matchGlob(g, "", abs, true) {
 			return true

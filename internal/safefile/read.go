@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 
 	"github.com/spf13/afero"
@@ -70,10 +71,27 @@ func ReadFs(fsys afero.Fs, path string, limit int64) ([]byte, error) {
 	if _, ok := fsys.(*afero.OsFs); ok {
 		return ReadRegular(path, limit)
 	}
+	f, err := openFs(fsys, path, limit, true)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadAll(f, limit)
+}
+
+// openFs opens path on fsys, a backend other than the host's, if it is a regular file of at most
+// limit bytes. With follow false a symlink is refused where the backend can tell one.
+func openFs(fsys afero.Fs, path string, limit int64, follow bool) (afero.File, error) {
 	if path == "" {
 		return nil, ErrEmptyPath
 	}
-	fi, err := fsys.Stat(path)
+	var fi fs.FileInfo
+	var err error
+	if l, ok := fsys.(afero.Lstater); ok && !follow {
+		fi, _, err = l.LstatIfPossible(path)
+	} else {
+		fi, err = fsys.Stat(path)
+	}
 	if err != nil {
 		return nil, reason(err)
 	}
@@ -84,8 +102,7 @@ func ReadFs(fsys afero.Fs, path string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, reason(err)
 	}
-	defer f.Close()
-	return ReadAll(f, limit)
+	return f, nil
 }
 
 // ReadAll reads r to its end, but no more than limit bytes: a file that grew past it while read
@@ -146,4 +163,40 @@ func reason(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// ReadHead reads at most the first limit bytes of path, which must be a regular file; a larger
+// file is not refused, only read no further. It never follows a symlink at path and looks before
+// it opens, as OpenRegular does: the audit reads what files of the audited tree hold this way,
+// and what a hostile user put there must neither block it nor lead it elsewhere.
+func ReadHead(path string, limit int64) ([]byte, error) {
+	f, err := openRegular(path, math.MaxInt64, false, "")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readHead(f, limit)
+}
+
+// ReadHeadFs is ReadHead on fsys: the host's file system (afero.OsFs) is read with ReadHead;
+// another backend is asked with Lstat where it can, then read.
+func ReadHeadFs(fsys afero.Fs, path string, limit int64) ([]byte, error) {
+	if _, ok := fsys.(*afero.OsFs); ok {
+		return ReadHead(path, limit)
+	}
+	f, err := openFs(fsys, path, math.MaxInt64, false)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readHead(f, limit)
+}
+
+// readHead reads r up to limit bytes.
+func readHead(r io.Reader, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit))
+	if err != nil {
+		return nil, reason(err)
+	}
+	return data, nil
 }

@@ -3,6 +3,7 @@ package safefile
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net"
@@ -492,6 +493,59 @@ func FuzzDescriptor(f *testing.F) {
 		n := strings.TrimPrefix(strings.TrimPrefix(path, "/dev/fd/"), "/proc/self/fd/")
 		if n == path || strings.Trim(n, "0123456789") != "" {
 			t.Fatalf("%q names descriptor %d", path, fd)
+		}
+	})
+}
+
+func TestReadHead(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big")
+	data := bytes.Repeat([]byte("0123456789abcdef"), 1024) // 16 KiB
+	if err := os.WriteFile(big, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(big, link); err != nil {
+		t.Fatal(err)
+	}
+	fifo := mkfifo(t, filepath.Join(dir, "fifo"))
+	mem := afero.NewMemMapFs()
+	if err := afero.WriteFile(mem, "/big", data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, fsys := range []afero.Fs{afero.NewOsFs(), mem} {
+		name := fmt.Sprintf("%T", fsys)
+		path := big
+		if fsys == mem {
+			path = "/big"
+		}
+		t.Run(name+"/capped", func(t *testing.T) {
+			got, err := ReadHeadFs(fsys, path, 1000)
+			if err != nil || !bytes.Equal(got, data[:1000]) {
+				t.Fatalf("got %d bytes, %v; want the first 1000", len(got), err)
+			}
+		})
+		t.Run(name+"/whole", func(t *testing.T) {
+			got, err := ReadHeadFs(fsys, path, 64<<10)
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("got %d bytes, %v; want all %d", len(got), err, len(data))
+			}
+		})
+	}
+	t.Run("symlink not followed", func(t *testing.T) {
+		if _, err := ReadHead(link, 1000); !errors.Is(err, ErrSymlink) {
+			t.Fatalf("err %v, want ErrSymlink", err)
+		}
+	})
+	t.Run("fifo refused unopened", func(t *testing.T) {
+		r := within(t, func() result { d, err := ReadHead(fifo, 1000); return result{d, err} })
+		if _, err := r.values(); !errors.Is(err, ErrNotRegular) {
+			t.Fatalf("err %v, want ErrNotRegular", err)
+		}
+	})
+	t.Run("directory refused", func(t *testing.T) {
+		if _, err := ReadHead(dir, 1000); !errors.Is(err, ErrNotRegular) {
+			t.Fatalf("err %v, want ErrNotRegular", err)
 		}
 	})
 }

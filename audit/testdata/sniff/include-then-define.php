@@ -1,0 +1,3 @@
+<?php
+require_once('/etc/wordpress/config-default.php');
+define('DB_PASSWORD', 'hunter2');

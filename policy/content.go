@@ -1,0 +1,85 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Content is what the first bytes of a file show it holds, as the audit reads them for the paths
+// a rule with a content condition names (Settings.Sniff). The audit attaches it to the file's
+// entry; checks never read files.
+type Content uint8
+
+// What a sniffed file holds. ContentUnread is every file that was not sniffed, or could not be
+// read: a rule with a content condition never applies to it, so an unreadable secret stays one.
+const (
+	ContentUnread Content = iota
+	// ContentSQLDump is SQL that a dump tool wrote (its header says which): a database's data.
+	ContentSQLDump
+	// ContentSQLData is SQL with more rows of data than a schema seeds.
+	ContentSQLData
+	// ContentSQLSchema is SQL without data: a schema or a migration, and at most the few rows of
+	// data a schema seeds.
+	ContentSQLSchema
+	// ContentPHPIncludeOnly is PHP that holds nothing but an opening tag, comments and include or
+	// require statements of literal paths (Debian's wp-config.php): the secret is where it points.
+	ContentPHPIncludeOnly
+	// ContentPHPCode is any other PHP, or text that is not PHP at all.
+	ContentPHPCode
+)
+
+var contentNames = [...]string{
+	ContentUnread: "unread", ContentSQLDump: "sql-dump", ContentSQLData: "sql-data",
+	ContentSQLSchema: "sql-schema", ContentPHPIncludeOnly: "php-include-only", ContentPHPCode: "php-code",
+}
+
+func (c Content) String() string {
+	if int(c) < len(contentNames) {
+		return contentNames[c]
+	}
+	return fmt.Sprintf("content(%d)", c)
+}
+
+// Sniff is a set of the readers the audit runs on a file's first bytes.
+type Sniff uint8
+
+// The content readers.
+const (
+	// SniffSQL tells SQL with data from a schema.
+	SniffSQL Sniff = 1 << iota
+	// SniffPHPInclude tells PHP that only includes other files from any other.
+	SniffPHPInclude
+)
+
+// conditions are the values a rule's content: may take: each is what a reader says when a file
+// does not hold what its name suggests. Only these may be conditions: a rule that applied when a
+// file holds a secret would not apply to one that cannot be read, and a secret would go unseen.
+var conditions = []struct {
+	content Content
+	sniff   Sniff
+}{
+	{ContentSQLSchema, SniffSQL},
+	{ContentPHPIncludeOnly, SniffPHPInclude},
+}
+
+// ParseCondition reads a rule's content condition: sql-schema or php-include-only.
+func ParseCondition(s string) (Content, error) {
+	names := make([]string, len(conditions))
+	for i, c := range conditions {
+		if s == c.content.String() {
+			return c.content, nil
+		}
+		names[i] = c.content.String()
+	}
+	return ContentUnread, fmt.Errorf("unknown content %q (want %s)", s, strings.Join(names, " or "))
+}
+
+// sniffFor returns the reader that tells whether a file holds c.
+func sniffFor(c Content) Sniff {
+	for _, cond := range conditions {
+		if cond.content == c {
+			return cond.sniff
+		}
+	}
+	return 0
+}
