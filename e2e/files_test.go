@@ -110,7 +110,7 @@ func TestHostileFilesAtOutputAndInput(t *testing.T) {
 				if args[0] != "fix" && args[0] != "undo" {
 					args = append(append([]string(nil), args[:len(args)-1]...), append(common, args[len(args)-1])...)
 				}
-				r := runWebpermBounded(t, time.Second, bin, args...) // a refusal takes some 10ms
+				r := runWebpermBounded(t, 10*time.Second, bin, args...) // a refusal takes some 10ms; a blocked open, forever
 				if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, tc.want) || !strings.Contains(r.stderr, "webperm: hint: ") {
 					t.Errorf("exit %d, stdout %q, stderr %q; want 2, nothing, and %q with a hint", r.code, r.stdout, r.stderr, tc.want)
 				}

@@ -273,8 +273,9 @@ func TestOutputFile(t *testing.T) {
 	site := tree(t, "d 0755 0:0 .\nf 0666 0:0 index.html\n")
 	dir := t.TempDir()
 	out := filepath.Join(dir, "report.json")
-	_, stdout, _ := webperm(t, "audit", "--format", "json", site)
-	code, printed, errOut := webperm(t, "audit", "--format", "json", "-o", out, site)
+	// --web-user: detection may see the e2e tests' servers come and go between the two runs.
+	_, stdout, _ := webperm(t, "audit", "--format", "json", "--web-user", "www-data", site)
+	code, printed, errOut := webperm(t, "audit", "--format", "json", "--web-user", "www-data", "-o", out, site)
 	if code != exitFindings || printed != "" || errOut != "" {
 		t.Fatalf("exit %d stdout %q stderr %q", code, printed, errOut)
 	}
@@ -350,8 +351,8 @@ d 0755 0:0 c
 l 0777 0:0 c/out /etc
 l 0777 0:0 c/gone nowhere
 `)
-	_, one, _ := webperm(t, "audit", "--format", "json", "--jobs", "1", root)
-	_, eight, _ := webperm(t, "audit", "--format", "json", "--jobs", "8", root)
+	_, one, _ := webperm(t, "audit", "--format", "json", "--jobs", "1", "--web-user", "www-data", root)
+	_, eight, _ := webperm(t, "audit", "--format", "json", "--jobs", "8", "--web-user", "www-data", root)
 	if one != eight {
 		t.Errorf("--jobs 1 and --jobs 8 differ:\n%s\n---\n%s", one, eight)
 	}
