@@ -125,6 +125,70 @@ var presetCases = []presetCase{
 		severity: map[string]policy.Severity{"var/www/magento/pub/media world-writable": policy.Critical},
 	},
 	{
+		name: "phpmyadmin", dir: "phpmyadmin", clean: "clean.manifest", faults: "faults.manifest",
+		roots: []string{"var/www/phpmyadmin"}, preset: policy.Auto, detected: "phpmyadmin",
+		evidence: []string{"var/www/phpmyadmin/config.sample.inc.php", "var/www/phpmyadmin/index.php", "var/www/phpmyadmin/libraries"},
+		web:      "www-data",
+		findings: prefixed("var/www/phpmyadmin", map[string][]string{
+			"config.inc.php":               {"sensitive-exposed"},
+			"libraries/classes/Config.php": {"web-writable-code"},
+			"themes":                       {"world-writable"},
+			"tmp":                          {"web-unwritable"},
+		}),
+		severity: map[string]policy.Severity{
+			"var/www/phpmyadmin/config.inc.php sensitive-exposed": policy.High,
+			"var/www/phpmyadmin/themes world-writable":            policy.Critical,
+		},
+	},
+	{
+		name: "mediawiki", dir: "mediawiki", clean: "clean.manifest", faults: "faults.manifest",
+		roots: []string{"var/www/wiki"}, preset: policy.Auto, detected: "mediawiki",
+		evidence: []string{"var/www/wiki/mw-config", "var/www/wiki/load.php", "var/www/wiki/api.php"},
+		web:      "www-data",
+		findings: prefixed("var/www/wiki", map[string][]string{
+			"LocalSettings.php":     {"sensitive-exposed"},
+			"cache":                 {"world-writable"},
+			"images":                {"web-unwritable"},
+			"images/a/ab/shell.php": {"script-in-writable-dir"},
+		}),
+		severity: map[string]policy.Severity{
+			"var/www/wiki/LocalSettings.php sensitive-exposed":          policy.High,
+			"var/www/wiki/images/a/ab/shell.php script-in-writable-dir": policy.Critical,
+		},
+	},
+	{
+		name: "dokuwiki", dir: "dokuwiki", clean: "clean.manifest", faults: "faults.manifest",
+		roots: []string{"var/www/dokuwiki"}, preset: policy.Auto, detected: "dokuwiki",
+		evidence: []string{"var/www/dokuwiki/doku.php", "var/www/dokuwiki/inc/init.php"},
+		web:      "www-data",
+		findings: prefixed("var/www/dokuwiki", map[string][]string{
+			"conf/dokuwiki.php":   {"web-writable-code"},
+			"conf/users.auth.php": {"sensitive-exposed"},
+			"data":                {"sensitive-exposed"},
+			"data/pages":          {"web-unwritable"},
+			"lib/plugins":         {"world-writable"},
+		}),
+		severity: map[string]policy.Severity{
+			"var/www/dokuwiki/conf/users.auth.php sensitive-exposed": policy.High,
+			"var/www/dokuwiki/data sensitive-exposed":                policy.High,
+		},
+	},
+	{
+		name: "roundcube", dir: "roundcube", clean: "clean.manifest", faults: "faults.manifest",
+		roots: []string{"var/www/roundcube"}, preset: policy.Auto, detected: "roundcube",
+		evidence: []string{"var/www/roundcube/program", "var/www/roundcube/SQL", "var/www/roundcube/temp", "var/www/roundcube/skins"},
+		web:      "www-data",
+		findings: prefixed("var/www/roundcube", map[string][]string{
+			"config/config.inc.php":       {"sensitive-exposed"},
+			"logs":                        {"world-writable"},
+			"plugins/archive/archive.php": {"web-writable-code"},
+			"temp":                        {"web-unwritable"},
+		}),
+		severity: map[string]policy.Severity{
+			"var/www/roundcube/config/config.inc.php sensitive-exposed": policy.High,
+		},
+	},
+	{
 		name: "cpanel/php as an apache module", dir: "cpanel", clean: "clean.manifest", faults: "faults.manifest",
 		roots: []string{"home/alice/public_html", "home/bob/public_html"}, preset: policy.Auto,
 		detected: "cpanel", evidence: []string{"usr/local/cpanel"},
