@@ -126,6 +126,27 @@ var presetCases = []presetCase{
 		severity: map[string]policy.Severity{"var/www/magento/pub/media world-writable": policy.Critical},
 	},
 	{
+		name: "joomla", dir: "joomla", clean: "clean.manifest", faults: "faults.manifest",
+		roots: []string{"var/www/joomla"}, preset: policy.Auto, detected: "joomla",
+		evidence: []string{"var/www/joomla/administrator/manifests/files/joomla.xml"},
+		web:      "www-data",
+		findings: prefixed("var/www/joomla", map[string][]string{
+			"administrator/logs":                {"world-writable"},
+			"administrator/logs/everything.php": {"script-in-writable-dir"},
+			"cache/page/a1b2c3.php":             {"script-in-writable-dir"},
+			"configuration.php":                 {"sensitive-exposed"},
+			"images/banners/shell.php":          {"script-in-writable-dir"},
+			"templates/cassiopeia/index.php":    {"web-writable-code"},
+			"tmp":                               {"web-unwritable"},
+		}),
+		severity: map[string]policy.Severity{
+			"var/www/joomla/configuration.php sensitive-exposed":                      policy.High,
+			"var/www/joomla/cache/page/a1b2c3.php script-in-writable-dir":             policy.Info,
+			"var/www/joomla/administrator/logs/everything.php script-in-writable-dir": policy.Info,
+			"var/www/joomla/images/banners/shell.php script-in-writable-dir":          policy.Critical,
+		},
+	},
+	{
 		name: "phpmyadmin", dir: "phpmyadmin", clean: "clean.manifest", faults: "faults.manifest",
 		roots: []string{"var/www/phpmyadmin"}, preset: policy.Auto, detected: "phpmyadmin",
 		evidence: []string{"var/www/phpmyadmin/config.sample.inc.php", "var/www/phpmyadmin/index.php", "var/www/phpmyadmin/libraries"},

@@ -23,7 +23,7 @@ const None = "none"
 
 // presetNames are the presets in the order help text lists them: the default, the applications,
 // then the hosting panels.
-var presetNames = []string{"default", "wordpress", "drupal", "laravel", "magento", "phpmyadmin", "mediawiki", "dokuwiki", "roundcube", "cpanel", "plesk"}
+var presetNames = []string{"default", "wordpress", "drupal", "laravel", "magento", "joomla", "phpmyadmin", "mediawiki", "dokuwiki", "roundcube", "cpanel", "plesk"}
 
 // Presets lists every preset's name.
 func Presets() []string { return append([]string(nil), presetNames...) }
@@ -170,6 +170,8 @@ var Markers = []Marker{
 	{Preset: "magento", Path: "app/etc/env.php"},
 	{Preset: "magento", Path: "bin/magento"},
 	{Preset: "laravel", Path: "artisan"},
+	// Joomla: the core's own extension manifest, there since 1.6.
+	{Preset: "joomla", Path: "administrator/manifests/files/joomla.xml"},
 	// phpMyAdmin: the sample configuration has sat beside index.php and libraries/ since 2.x;
 	// Debian adds /var/lib/phpmyadmin (the blowfish secret its postinst writes, and tmp/) and
 	// /etc/phpmyadmin (config.inc.php with its header and footer).

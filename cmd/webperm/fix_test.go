@@ -46,6 +46,8 @@ var fixtureSystems = []fixtureSystem{
 	{manifest: "presets/laravel/faults.manifest", roots: []string{"var/www/app"}, web: "www-data"},
 	{manifest: "presets/magento/clean.manifest", roots: []string{"var/www/magento"}, web: "www-data"},
 	{manifest: "presets/magento/faults.manifest", roots: []string{"var/www/magento"}, web: "www-data"},
+	{manifest: "presets/joomla/clean.manifest", roots: []string{"var/www/joomla"}, web: "www-data"},
+	{manifest: "presets/joomla/faults.manifest", roots: []string{"var/www/joomla"}, web: "www-data"},
 	{manifest: "presets/phpmyadmin/clean.manifest", roots: []string{"var/www/phpmyadmin"}, web: "www-data"},
 	{manifest: "presets/phpmyadmin/faults.manifest", roots: []string{"var/www/phpmyadmin"}, web: "www-data"},
 	{manifest: "presets/mediawiki/clean.manifest", roots: []string{"var/www/wiki"}, web: "www-data"},
