@@ -349,7 +349,7 @@ type step struct {
 // dirState is the way down to one directory, for each identity.
 type dirState struct {
 	web, php step
-	private  bool // this directory or one above it is sensitive
+	private  bool // this directory or one above it is sensitive, and neither server needs anything in it
 }
 
 // tracer follows the walk down the tree, keeping the state of the directories above the entry
@@ -571,7 +571,7 @@ func descend(c *Case, parent dirState) dirState {
 	return dirState{
 		web:     next(&c.Web, parent.web),
 		php:     next(&c.PHP, parent.php),
-		private: parent.private || c.Settings.Sensitive,
+		private: parent.private || (c.Settings.Sensitive && c.Settings.Web == policy.NeedNone && c.Settings.PHP == policy.NeedNone),
 	}
 }
 

@@ -30,8 +30,10 @@ type Case struct {
 	// read static files. PHP is the PHP-FPM pool's user where one is known apart from the web
 	// user: it must read scripts. A Reach without Who is not checked.
 	Web, PHP Reach
-	// Private is set at and below a sensitive directory (.git/): the web server is not meant to
-	// serve anything there, so nothing there is reported for being out of its reach.
+	// Private is set below a sensitive directory the policy keeps from both servers (.git/): the
+	// web server is not meant to serve anything there, so nothing there is reported for being out
+	// of its reach. Below a sensitive directory an application writes (DokuWiki's data/) it is
+	// not: what the application cannot reach there breaks it.
 	Private bool
 	// Link is what the entry, a symlink, leads to; nil for any other entry and for a link the
 	// walker could not follow.

@@ -22,11 +22,8 @@ func DetectPreset(fsys afero.Fs, root, sysroot string) (preset string, evidence 
 		if (isHost && host != "") || (!isHost && app != "") {
 			continue
 		}
-		p := filepath.Join(root, filepath.FromSlash(m.Path))
-		if isHost {
-			p = filepath.Join(sysroot, m.Path)
-		}
-		if _, err := lstat(fsys, p); err != nil {
+		found := markerFound(fsys, m, root, sysroot)
+		if found == nil {
 			continue
 		}
 		if isHost {
@@ -34,7 +31,7 @@ func DetectPreset(fsys afero.Fs, root, sysroot string) (preset string, evidence 
 		} else {
 			app = m.Preset
 		}
-		evidence = append(evidence, p)
+		evidence = append(evidence, found...)
 	}
 	var parts []string
 	for _, name := range []string{host, app} {
@@ -46,4 +43,21 @@ func DetectPreset(fsys afero.Fs, root, sysroot string) (preset string, evidence 
 		return "default", nil
 	}
 	return strings.Join(parts, "+"), evidence
+}
+
+// markerFound returns the paths of marker m as found below root (a host's below sysroot), or nil
+// where one of them is missing. The last part of each is not followed where it is a symlink.
+func markerFound(fsys afero.Fs, m policy.Marker, root, sysroot string) []string {
+	var found []string
+	for _, rel := range m.Paths() {
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		if strings.HasPrefix(rel, "/") {
+			p = filepath.Join(sysroot, rel)
+		}
+		if _, err := lstat(fsys, p); err != nil {
+			return nil
+		}
+		found = append(found, p)
+	}
+	return found
 }

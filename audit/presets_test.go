@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -125,6 +126,91 @@ var presetCases = []presetCase{
 			"var":             {"web-unwritable"},
 		}),
 		severity: map[string]policy.Severity{"var/www/magento/pub/media world-writable": policy.Critical},
+	},
+	{
+		name: "joomla", dir: "joomla", clean: "clean.manifest", faults: "faults.manifest",
+		roots: []string{"var/www/joomla"}, preset: policy.Auto, detected: "joomla",
+		evidence: []string{"var/www/joomla/administrator/manifests/files/joomla.xml"},
+		web:      "www-data",
+		findings: prefixed("var/www/joomla", map[string][]string{
+			"administrator/logs":                {"world-writable"},
+			"administrator/logs/everything.php": {"script-in-writable-dir"},
+			"cache/page/a1b2c3.php":             {"script-in-writable-dir"},
+			"configuration.php":                 {"sensitive-exposed"},
+			"images/banners/shell.php":          {"script-in-writable-dir"},
+			"templates/cassiopeia/index.php":    {"web-writable-code"},
+			"tmp":                               {"web-unwritable"},
+		}),
+		severity: map[string]policy.Severity{
+			"var/www/joomla/configuration.php sensitive-exposed":                      policy.High,
+			"var/www/joomla/cache/page/a1b2c3.php script-in-writable-dir":             policy.Info,
+			"var/www/joomla/administrator/logs/everything.php script-in-writable-dir": policy.Info,
+			"var/www/joomla/images/banners/shell.php script-in-writable-dir":          policy.Critical,
+		},
+	},
+	{
+		name: "phpmyadmin", dir: "phpmyadmin", clean: "clean.manifest", faults: "faults.manifest",
+		roots: []string{"var/www/phpmyadmin"}, preset: policy.Auto, detected: "phpmyadmin",
+		evidence: []string{"var/www/phpmyadmin/config.sample.inc.php", "var/www/phpmyadmin/index.php", "var/www/phpmyadmin/libraries"},
+		web:      "www-data",
+		findings: prefixed("var/www/phpmyadmin", map[string][]string{
+			"config.inc.php":               {"sensitive-exposed"},
+			"libraries/classes/Config.php": {"web-writable-code"},
+			"themes":                       {"world-writable"},
+			"tmp":                          {"web-unwritable"},
+		}),
+		severity: map[string]policy.Severity{
+			"var/www/phpmyadmin/config.inc.php sensitive-exposed": policy.High,
+			"var/www/phpmyadmin/themes world-writable":            policy.Critical,
+		},
+	},
+	{
+		name: "mediawiki", dir: "mediawiki", clean: "clean.manifest", faults: "faults.manifest",
+		roots: []string{"var/www/wiki"}, preset: policy.Auto, detected: "mediawiki",
+		evidence: []string{"var/www/wiki/mw-config", "var/www/wiki/load.php", "var/www/wiki/api.php"},
+		web:      "www-data",
+		findings: prefixed("var/www/wiki", map[string][]string{
+			"LocalSettings.php":     {"sensitive-exposed"},
+			"cache":                 {"world-writable"},
+			"images":                {"web-unwritable"},
+			"images/a/ab/shell.php": {"script-in-writable-dir"},
+		}),
+		severity: map[string]policy.Severity{
+			"var/www/wiki/LocalSettings.php sensitive-exposed":          policy.High,
+			"var/www/wiki/images/a/ab/shell.php script-in-writable-dir": policy.Critical,
+		},
+	},
+	{
+		name: "dokuwiki", dir: "dokuwiki", clean: "clean.manifest", faults: "faults.manifest",
+		roots: []string{"var/www/dokuwiki"}, preset: policy.Auto, detected: "dokuwiki",
+		evidence: []string{"var/www/dokuwiki/doku.php", "var/www/dokuwiki/inc/init.php"},
+		web:      "www-data",
+		findings: prefixed("var/www/dokuwiki", map[string][]string{
+			"conf/dokuwiki.php":   {"web-writable-code"},
+			"conf/users.auth.php": {"sensitive-exposed"},
+			"data":                {"sensitive-exposed"},
+			"data/pages":          {"web-unwritable"},
+			"lib/plugins":         {"world-writable"},
+		}),
+		severity: map[string]policy.Severity{
+			"var/www/dokuwiki/conf/users.auth.php sensitive-exposed": policy.High,
+			"var/www/dokuwiki/data sensitive-exposed":                policy.High,
+		},
+	},
+	{
+		name: "roundcube", dir: "roundcube", clean: "clean.manifest", faults: "faults.manifest",
+		roots: []string{"var/www/roundcube"}, preset: policy.Auto, detected: "roundcube",
+		evidence: []string{"var/www/roundcube/program", "var/www/roundcube/SQL", "var/www/roundcube/temp", "var/www/roundcube/skins"},
+		web:      "www-data",
+		findings: prefixed("var/www/roundcube", map[string][]string{
+			"config/config.inc.php":       {"sensitive-exposed"},
+			"logs":                        {"world-writable"},
+			"plugins/archive/archive.php": {"web-writable-code"},
+			"temp":                        {"web-unwritable"},
+		}),
+		severity: map[string]policy.Severity{
+			"var/www/roundcube/config/config.inc.php sensitive-exposed": policy.High,
+		},
 	},
 	{
 		name: "cpanel/php as an apache module", dir: "cpanel", clean: "clean.manifest", faults: "faults.manifest",
@@ -411,4 +497,149 @@ func describeReport(sys string, rep *Report) string {
 		fmt.Fprintf(&b, "  %s: error: %v\n", sysRel(sys, e.Path), e.Err)
 	}
 	return b.String()
+}
+
+// auto recognises the Debian packages' split trees by markers that are not followed through
+// links (in /var/lib/mediawiki nearly every entry is a link into /usr/share/mediawiki, dangling
+// here), and a marker that needs several paths fires only when all of them are there.
+func TestDetectPresetDebianLayouts(t *testing.T) {
+	tests := []struct {
+		name     string
+		layout   []string // a trailing / makes a directory, "NAME -> TARGET" a symlink
+		preset   string
+		evidence []string
+	}{
+		{"mediawiki: /var/lib/mediawiki, all links", []string{"mw-config -> /nonexistent/mw-config", "load.php -> /nonexistent/load.php", "api.php -> /nonexistent/api.php", "images/", "cache/"},
+			"mediawiki", []string{"mw-config", "load.php", "api.php"}},
+		{"phpmyadmin: /var/lib/phpmyadmin", []string{"blowfish_secret.inc.php", "tmp/"}, "phpmyadmin", []string{"blowfish_secret.inc.php", "tmp"}},
+		{"phpmyadmin: /etc/phpmyadmin", []string{"config.inc.php", "config.header.inc.php", "config.footer.inc.php", "config-db.php"},
+			"phpmyadmin", []string{"config.header.inc.php", "config.footer.inc.php", "config.inc.php"}},
+		{"phpmyadmin: the sample alone is not enough", []string{"config.sample.inc.php", "index.php"}, "default", nil},
+		{"dokuwiki: /var/lib/dokuwiki", []string{"data/pages/", "data/meta/", "data/attic/", "acl/", "inc -> /nonexistent/inc"},
+			"dokuwiki", []string{"data/pages", "data/meta", "data/attic"}},
+		{"dokuwiki: /etc/dokuwiki", []string{"dokuwiki.php", "acl.auth.php.dist", "local.php"}, "dokuwiki", []string{"dokuwiki.php", "acl.auth.php.dist"}},
+		{"roundcube: /var/lib/roundcube", []string{"program -> /nonexistent/program", "SQL -> /nonexistent/SQL", "temp/", "skins/", "config -> /nonexistent/etc"},
+			"roundcube", []string{"program", "SQL", "temp", "skins"}},
+		{"roundcube: /etc/roundcube", []string{"defaults.inc.php", "mimetypes.php", "config.inc.php"}, "roundcube", []string{"defaults.inc.php", "mimetypes.php"}},
+		{"roundcube: program/ and SQL/ without temp/", []string{"program/", "SQL/", "skins/"}, "default", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			for _, e := range tt.layout {
+				p := filepath.Join(root, filepath.FromSlash(strings.TrimSuffix(strings.Fields(e)[0], "/")))
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				var err error
+				switch name, target, link := strings.Cut(e, " -> "); {
+				case link:
+					err = os.Symlink(target, filepath.Join(root, name))
+				case strings.HasSuffix(e, "/"):
+					err = os.Mkdir(p, 0o755)
+				default:
+					err = os.WriteFile(p, nil, 0o644)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			preset, evidence := DetectPreset(afero.NewOsFs(), root, t.TempDir())
+			var rel []string
+			for _, e := range evidence {
+				rel = append(rel, sysRel(root, e))
+			}
+			if preset != tt.preset || !slices.Equal(rel, tt.evidence) {
+				t.Errorf("preset %q from %q, want %q from %q", preset, rel, tt.preset, tt.evidence)
+			}
+		})
+	}
+}
+
+// debianRoots are the trees of Debian's phpmyadmin, mediawiki, dokuwiki and roundcube-core
+// packages in testdata/presets/debian, each with the preset auto must pick for it.
+var debianRoots = []struct{ root, preset string }{
+	{"etc/phpmyadmin", "phpmyadmin"},
+	{"var/lib/phpmyadmin", "phpmyadmin"},
+	{"etc/mediawiki", "mediawiki"},
+	{"var/lib/mediawiki", "mediawiki"},
+	{"etc/dokuwiki", "dokuwiki"},
+	{"var/lib/dokuwiki", "dokuwiki"},
+	{"etc/roundcube", "roundcube"},
+	{"var/lib/roundcube", "roundcube"},
+}
+
+// The packaged applications' trees, root-owned as dpkg leaves them with the paths each
+// application writes www-data's, audit with nothing above info under --preset auto: root is the
+// site's owner there and nothing is reported for it; and the faults an admin easily makes there
+// (a secret made 0644, a written directory given back to root) are reported, each exactly.
+func TestPresetsOnDebianPackagedTrees(t *testing.T) {
+	tc := &presetCase{dir: "debian", preset: policy.Auto, web: "www-data"}
+	for _, r := range debianRoots {
+		tc.roots = append(tc.roots, r.root)
+	}
+	check := func(t *testing.T, manifest string, want map[string][]string) {
+		t.Helper()
+		sys := fixture.TempDir(t)
+		if !asRoot {
+			t.Skip("needs root: the trees' owners (root, www-data) must be set with chown")
+		}
+		if err := fixture.MaterialiseSystem(sys, filepath.Join("..", "testdata", "presets", "debian", manifest)); err != nil {
+			t.Fatal(err)
+		}
+		acc, err := LoadAccounts(afero.NewOsFs(), sys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		web, _, err := ResolveIdentities(acc, IdentityFlags{WebUser: tc.web}, Detected{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := &Auditor{Fs: afero.NewOsFs(), Accounts: acc, WebUser: web, SysRoot: sys, Jobs: 2, Preset: policy.Auto}
+		var roots []string
+		for _, r := range tc.roots {
+			roots = append(roots, filepath.Join(sys, filepath.FromSlash(r)))
+		}
+		rep, err := a.Run(context.Background(), roots)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, rp := range rep.Presets {
+			if sysRel(sys, rp.Root) != debianRoots[i].root || rp.Preset != debianRoots[i].preset {
+				t.Errorf("root %s: preset %q from %q, want %s: %q", sysRel(sys, rp.Root), rp.Preset, rp.Evidence, debianRoots[i].root, debianRoots[i].preset)
+			}
+		}
+		for _, so := range rep.SiteOwners {
+			t.Errorf("root %s: site owner from %s, want the root's owner", sysRel(sys, so.Root), so.Source)
+		}
+		got := map[string][]string{}
+		for _, f := range rep.Findings {
+			if f.Severity > policy.Info {
+				p := sysRel(sys, f.Entry.Path)
+				got[p] = append(got[p], string(f.Rule))
+			}
+		}
+		checkRules(t, got, want)
+		if len(rep.Errors) > 0 {
+			t.Errorf("walk errors: %v", rep.Errors)
+		}
+		if t.Failed() {
+			t.Logf("every finding:\n%s", describeReport(sys, rep))
+		}
+	}
+	t.Run("clean", func(t *testing.T) { check(t, "clean.manifest", map[string][]string{}) })
+	t.Run("faults", func(t *testing.T) {
+		check(t, "faults.manifest", map[string][]string{
+			"etc/phpmyadmin/config-db.php":               {"sensitive-exposed"},
+			"var/lib/phpmyadmin/blowfish_secret.inc.php": {"sensitive-exposed"},
+			"etc/mediawiki/LocalSettings.php":            {"sensitive-exposed"},
+			"etc/roundcube/config.inc.php":               {"sensitive-exposed"},
+			"etc/roundcube/debian-db.php":                {"sensitive-exposed"},
+			"var/lib/dokuwiki/acl":                       {"sensitive-exposed"},
+			"var/lib/dokuwiki/acl/users.auth.php":        {"sensitive-exposed"},
+			"var/lib/dokuwiki/data":                      {"sensitive-exposed"},
+			"var/lib/mediawiki/images":                   {"web-unwritable"},
+			"var/lib/roundcube/temp":                     {"web-unwritable"},
+		})
+	})
 }

@@ -136,8 +136,8 @@ var parseErrorTests = []struct {
 	{"top_level quoted", "version: 1\nrules:\n  - top_level: \"true\"\n", []fault{{3, 16, "rules[0].top_level", `"true": want true or false`, ""}}},
 
 	// Presets.
-	{"unknown preset", "version: 1\npreset: joomla\n", []fault{{2, 9, "preset", `unknown preset "joomla" (want default, wordpress`, ""}}},
-	{"unknown preset in a combination", "version: 1\npreset: cpanel+joomla\n", []fault{{2, 9, "preset", `unknown preset "cpanel+joomla"`, ""}}},
+	{"unknown preset", "version: 1\npreset: typo3\n", []fault{{2, 9, "preset", `unknown preset "typo3" (want default, wordpress`, ""}}},
+	{"unknown preset in a combination", "version: 1\npreset: cpanel+typo3\n", []fault{{2, 9, "preset", `unknown preset "cpanel+typo3"`, ""}}},
 	{"preset left empty", "version: 1\npreset:\n", []fault{{2, 8, "preset", "empty value: give one, or leave the key out", ""}}},
 	{"null glob", "version: 1\nrules:\n  - paths: ~\n", []fault{{3, 12, "rules[0].paths", "empty value", ""}}},
 
@@ -211,7 +211,7 @@ func checkFaults(t *testing.T, err error, want []fault) {
 
 func TestParseErrorsInDocumentOrder(t *testing.T) {
 	doc := `version: 3
-preset: joomla
+preset: typo3
 identities:
   web_user: "www data"
   shell: /bin/sh
@@ -231,7 +231,7 @@ colour: blue
 	_, err := Parse("site.yaml", []byte(doc))
 	checkFaults(t, err, []fault{
 		{1, 10, "version", `unsupported version "3"`, ""},
-		{2, 9, "preset", `unknown preset "joomla"`, ""},
+		{2, 9, "preset", `unknown preset "typo3"`, ""},
 		{4, 13, "identities.web_user", `"www data" is not a user`, ""},
 		{5, 3, "identities", `unknown key "shell"`, ""},
 		{8, 16, "rules[0].file_mode", "644 is a bare number", `"0644"`},
@@ -445,7 +445,7 @@ func TestPresetNames(t *testing.T) {
 		{"default", true},
 		{"wordpress", true},
 		{"cpanel+wordpress", true},
-		{"joomla", false},
+		{"typo3", false},
 		{"", false},
 		{"cpanel+", false},
 		{"+wordpress", false},

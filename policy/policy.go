@@ -77,7 +77,9 @@ func ParseNeed(s string) (Need, error) {
 // A glob without a slash matches an entry's name at any depth (*.key); a glob with a slash matches
 // the path relative to the root (wp-content/uploads/**); a glob that begins with a slash matches
 // the absolute path on the audited system (/home/*/), and so can hold the directories above a
-// root too; a trailing slash restricts a glob to directories (.git/). "." is the root itself.
+// root too; a trailing slash restricts a glob to directories (.git/). "." is the root itself;
+// a glob that begins with ./ matches from the root, as one with a slash does (./data/ is the
+// directory data at the top, not every directory named data).
 // Globs are doublestar patterns.
 type Rule struct {
 	Paths     []string // no globs: every path below the root
@@ -285,6 +287,10 @@ func matchGlob(glob, rel, abs string, isDir bool) bool {
 		name = abs
 	case rel == "":
 		return false
+	case strings.HasPrefix(glob, "./"):
+		// ./data names the path from the root, as data/x would: the entry data at the top, not
+		// every entry named data.
+		glob = strings.TrimPrefix(glob, "./")
 	case rel == "." && !strings.Contains(glob, "/"):
 		// The root has no name: only "." and the match-alls name it, never .* or *.key.
 		return glob == "." || strings.Trim(glob, "*") == ""
@@ -299,13 +305,17 @@ func matchGlob(glob, rel, abs string, isDir bool) bool {
 }
 
 // validGlob reports whether glob is a doublestar pattern webperm can match: paths are clean, so
-// a glob with an empty, "." or ".." part (./uploads, a//b) would never match anything.
+// a glob with an empty, "." or ".." part (uploads/./x, a//b) would never match anything. A
+// leading ./ is the one "." allowed: it anchors the glob at the root.
 func validGlob(glob string) bool {
 	if glob == "" {
 		return false
 	}
 	if glob != "/" {
 		glob = strings.TrimSuffix(glob, "/")
+	}
+	if rest, ok := strings.CutPrefix(glob, "./"); ok && rest != "" {
+		glob = rest // ./data: data at the top of the root
 	}
 	if glob != "." && glob != "/" {
 		for i, part := range strings.Split(glob, "/") {

@@ -55,6 +55,11 @@ func TestMatchGlob(t *testing.T) {
 		{"absolute directory glob: not a file", "/home/*/", "", "/home/alice", false, false},
 		{"absolute glob with a star in a name", "/home*/*/", "", "/home2/bob", true, true},
 		{"absolute glob: star stops at a slash", "/home/*/", "", "/home/bob/public_html", true, false},
+		{"./ anchors a name at the root", "./data/", "data", "", true, true},
+		{"./ anchors: not deeper", "./data/", "lib/plugins/config/_test/data", "", true, false},
+		{"./ keeps the trailing slash's directories only", "./data/", "data", "", false, false},
+		{"./ with a double star", "./data/**", "data/pages/start.txt", "", false, true},
+		{"./ never names the root", "./data", ".", "", true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -265,6 +270,10 @@ func TestValidate(t *testing.T) {
 		{"an unterminated class", "uploads/[a-", false},
 		{"an unterminated alternative", "*.{key,pem", false},
 		{"empty", "", false},
+		{"anchored at the root", "./data/", true},
+		{"a dot inside", "data/./pages", false},
+		{"./ alone is the root, as .", "./", true},
+		{"./ then nothing but a slash", ".//", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,7 +23,7 @@ const None = "none"
 
 // presetNames are the presets in the order help text lists them: the default, the applications,
 // then the hosting panels.
-var presetNames = []string{"default", "wordpress", "drupal", "laravel", "magento", "cpanel", "plesk"}
+var presetNames = []string{"default", "wordpress", "drupal", "laravel", "magento", "joomla", "phpmyadmin", "mediawiki", "dokuwiki", "roundcube", "cpanel", "plesk"}
 
 // Presets lists every preset's name.
 func Presets() []string { return append([]string(nil), presetNames...) }
@@ -144,20 +144,57 @@ func Default() *Policy {
 	return p
 }
 
-// Marker is a file or directory whose presence says which preset fits.
+// Marker is a file or directory whose presence says which preset fits; where And lists more, all
+// of them must be there too, so that names common on their own (index.php, program/) say
+// something together.
 type Marker struct {
 	Preset string
 	Path   string // relative to the audited root, or absolute on the audited system for a host
+	// And are further paths relative to the same root, each of which must exist as well.
+	And []string
 }
+
+// Paths returns the marker's path and the further ones it needs, in order.
+func (m Marker) Paths() []string { return append([]string{m.Path}, m.And...) }
 
 // Markers are what auto looks for: the hosting panels first (absolute paths), then the
 // applications (relative to the root). The first host and the first application found combine.
+// An application has markers for its upstream layout and for the trees its Debian package
+// splits it into (/usr/share/APP, /var/lib/APP, /etc/APP), none of them through a symlink, since
+// in the packaged layouts most entries are links to another tree.
 var Markers = []Marker{
-	{"cpanel", "/usr/local/cpanel"},
-	{"plesk", "/usr/local/psa"},
-	{"wordpress", "wp-includes/version.php"},
-	{"drupal", "core/lib/Drupal.php"},
-	{"magento", "app/etc/env.php"},
-	{"magento", "bin/magento"},
-	{"laravel", "artisan"},
+	{Preset: "cpanel", Path: "/usr/local/cpanel"},
+	{Preset: "plesk", Path: "/usr/local/psa"},
+	{Preset: "wordpress", Path: "wp-includes/version.php"},
+	{Preset: "drupal", Path: "core/lib/Drupal.php"},
+	{Preset: "magento", Path: "app/etc/env.php"},
+	{Preset: "magento", Path: "bin/magento"},
+	{Preset: "laravel", Path: "artisan"},
+	// Joomla: the core's own extension manifest, there since 1.6.
+	{Preset: "joomla", Path: "administrator/manifests/files/joomla.xml"},
+	// phpMyAdmin: the sample configuration has sat beside index.php and libraries/ since 2.x;
+	// Debian adds /var/lib/phpmyadmin (the blowfish secret its postinst writes, and tmp/) and
+	// /etc/phpmyadmin (config.inc.php with its header and footer).
+	{Preset: "phpmyadmin", Path: "config.sample.inc.php", And: []string{"index.php", "libraries"}},
+	{Preset: "phpmyadmin", Path: "blowfish_secret.inc.php", And: []string{"tmp"}},
+	{Preset: "phpmyadmin", Path: "config.header.inc.php", And: []string{"config.footer.inc.php", "config.inc.php"}},
+	// MediaWiki: the web installer mw-config/ beside load.php and api.php (upstream since 1.17, and
+	// Debian's /var/lib/mediawiki, where all three are links, looked at first so that no link is
+	// followed); includes/DefaultSettings.php, or includes/MainConfigSchema.php from 1.39;
+	// LocalSettings.php alone in /etc/mediawiki once the wiki is set up.
+	{Preset: "mediawiki", Path: "mw-config", And: []string{"load.php", "api.php"}},
+	{Preset: "mediawiki", Path: "includes/DefaultSettings.php"},
+	{Preset: "mediawiki", Path: "includes/MainConfigSchema.php"},
+	{Preset: "mediawiki", Path: "LocalSettings.php"},
+	// DokuWiki: doku.php and inc/init.php (upstream and /usr/share/dokuwiki); the page store in
+	// Debian's /var/lib/dokuwiki; the shipped configuration in conf/ or /etc/dokuwiki.
+	{Preset: "dokuwiki", Path: "doku.php", And: []string{"inc/init.php"}},
+	{Preset: "dokuwiki", Path: "data/pages", And: []string{"data/meta", "data/attic"}},
+	{Preset: "dokuwiki", Path: "dokuwiki.php", And: []string{"acl.auth.php.dist"}},
+	// Roundcube: program/ and SQL/ beside temp/ and skins/ (upstream, and Debian's
+	// /var/lib/roundcube, where program/ and SQL/ are links); program/include/iniset.php
+	// (/usr/share/roundcube, which has no temp/); the configuration in config/ or /etc/roundcube.
+	{Preset: "roundcube", Path: "program", And: []string{"SQL", "temp", "skins"}},
+	{Preset: "roundcube", Path: "program/include/iniset.php"},
+	{Preset: "roundcube", Path: "defaults.inc.php", And: []string{"mimetypes.php"}},
 }

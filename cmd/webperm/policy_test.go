@@ -96,7 +96,7 @@ func TestPolicyCheckReportsEveryFault(t *testing.T) {
 	if code, _, errOut := webperm(t, "audit", "--policy", filepath.Join(t.TempDir(), "none.yaml"), site); code != exitError || !strings.Contains(errOut, "reading the policy") {
 		t.Errorf("audit with a missing policy: exit %d, stderr %q", code, errOut)
 	}
-	if code, _, errOut := webperm(t, "audit", "--preset", "joomla", site); code != exitError || !strings.Contains(errOut, `--preset "joomla": no such preset`) {
+	if code, _, errOut := webperm(t, "audit", "--preset", "typo3", site); code != exitError || !strings.Contains(errOut, `--preset "typo3": no such preset`) {
 		t.Errorf("audit with an unknown preset: exit %d, stderr %q", code, errOut)
 	}
 }
