@@ -518,6 +518,8 @@ func (t *tracer) linkCase(c *Case) *LinkCase {
 		}
 	}
 	l.Settings = t.policy.For(rel, l.SysPath, d.Entry.Type == TypeDir)
+	app := packagedApp(systemPath(t.env.Root, t.a.SysRoot))
+	l.SameApp = app != "" && packagedApp(l.SysPath) == app
 	l.Web = destReach(t.a.WebUser, d, c.Web.Way)
 	l.PHP = destReach(t.a.PHPUser, d, c.PHP.Way)
 	return l

@@ -48,6 +48,9 @@ type LinkCase struct {
 	InRoot bool
 	// SysPath is the target's path on the audited system (below --root, as if it were /).
 	SysPath string
+	// SameApp is set when the root and the target lie in the trees a distribution lays out for
+	// one application: /usr/share/APP, /var/lib/APP, /etc/APP, /var/log/APP, /var/cache/APP.
+	SameApp bool
 	Dirs    []Entry // the directories on the target's real path, as LinkDest has them
 	// Web and PHP are the identities' reach of the target, through the link's directory and
 	// every directory of the target's real path.
@@ -463,7 +466,7 @@ func checkSymlinkEscapesRoot(c *Case) (string, *Fix, bool) {
 		return "", nil, false
 	}
 	dest := linkDestination(e)
-	if Within(dest, c.Env.Root) || publicSystemFile(c.Link) || closedSystemSecret(c) {
+	if Within(dest, c.Env.Root) || publicSystemFile(c.Link) || closedSystemSecret(c) || (c.Link != nil && c.Link.SameApp) {
 		return "", nil, false
 	}
 	if how, _ := linkExposure(c); how != notExposed {
@@ -471,6 +474,24 @@ func checkSymlinkEscapesRoot(c *Case) (string, *Fix, bool) {
 		return "", nil, false
 	}
 	return fmt.Sprintf("symlink leads outside the audited root, to %s: a server that follows symlinks serves it", dest), nil, true
+}
+
+// appTreeDirs are where a distribution's package of a web application lays out its trees, each
+// in a directory named for the application: the code in /usr/share/APP, what it writes in
+// /var/lib/APP, its configuration in /etc/APP, linked to one another (Debian's wordpress,
+// mediawiki, dokuwiki, roundcube, phpmyadmin).
+var appTreeDirs = []string{"/usr/share/", "/var/lib/", "/etc/", "/var/log/", "/var/cache/"}
+
+// packagedApp names the application whose packaged trees p (a path on the audited system) lies
+// in, or "" where it lies in none.
+func packagedApp(p string) string {
+	for _, d := range appTreeDirs {
+		if rest, ok := strings.CutPrefix(p, d); ok {
+			app, _, _ := strings.Cut(rest, "/")
+			return app
+		}
+	}
+	return ""
 }
 
 // systemDataDirs hold what distributions install for everyone to read, such as the JavaScript

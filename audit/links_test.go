@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/webperm/webperm/internal/fixture"
 	"strings"
@@ -245,5 +246,54 @@ func TestFollowLinkStaysInSysRoot(t *testing.T) {
 		case want != "" && (d == nil || d.Path != want || d.Entry.Type != TypeFile || len(d.Dirs) != 2):
 			t.Errorf("%s: followed to %+v, want the file %s with its 2 directories in the system", link, d, want)
 		}
+	}
+}
+
+// A packaged application's trees link into one another (/usr/share/APP to /var/lib/APP,
+// /etc/APP, /var/log/APP): that is the package's layout, not an escape from the root; a link into
+// another application's trees still is one.
+func TestLinksWithinAPackagedApp(t *testing.T) {
+	if !asRoot {
+		t.Skip("needs root: the tree's owners must be set with chown")
+	}
+	sys := fixture.TempDir(t)
+	entries, err := fixture.Parse(strings.NewReader(`
+d 0755 0:0 .
+d 0755 0:0 usr
+d 0755 0:0 usr/share
+d 0755 0:0 usr/share/app
+f 0644 0:0 usr/share/app/index.php
+l 0777 0:0 usr/share/app/plugins /var/lib/app/plugins
+l 0777 0:0 usr/share/app/logs ../../../var/log/app
+l 0777 0:0 usr/share/app/other /var/lib/other/data
+d 0755 0:0 var
+d 0755 0:0 var/lib
+d 0755 0:0 var/lib/app
+d 0755 33:33 var/lib/app/plugins
+d 0755 0:0 var/lib/other
+d 0755 0:0 var/lib/other/data
+d 0755 0:0 var/log
+d 0750 33:0 var/log/app
+`), t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fixture.Materialise(afero.NewOsFs(), sys, entries, fixture.Options{Chown: true}); err != nil {
+		t.Fatal(err)
+	}
+	root := sys + "/usr/share/app"
+	a := &Auditor{Fs: afero.NewOsFs(), Policy: policy.Default(), Accounts: testAccounts(), WebUser: webUser(), SysRoot: sys}
+	rep, err := a.Run(context.Background(), []string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rulesByRel(rep)
+	for _, rel := range []string{"plugins", "logs"} {
+		if slices.Contains(got[rel], "symlink-escapes-root") {
+			t.Errorf("%s, a link into the app's own trees, escapes the root: %v", rel, got[rel])
+		}
+	}
+	if !slices.Contains(got["other"], "symlink-escapes-root") {
+		t.Errorf("other, a link into another app's tree, does not escape the root: %v", got["other"])
 	}
 }
