@@ -172,7 +172,7 @@ func (a *Auditor) Run(ctx context.Context, roots []string) (*Report, error) {
 	reported := make(map[string]*Fix)
 	for i := range plans {
 		p := &plans[i]
-		env := &Env{Root: p.root, Accounts: a.Accounts, Owners: p.owners, Packages: packages, waivers: newWaivers(p.policy, rep, today, a.SysRoot)}
+		env := &Env{Root: p.root, Accounts: a.Accounts, Owners: p.owners, Packages: packages, SysRoot: a.SysRoot, waivers: newWaivers(p.policy, rep, today, a.SysRoot)}
 		if err := a.auditRoot(ctx, p, env, rep, reported); err != nil {
 			return nil, err
 		}
@@ -518,8 +518,6 @@ func (t *tracer) linkCase(c *Case) *LinkCase {
 		}
 	}
 	l.Settings = t.policy.For(rel, l.SysPath, d.Entry.Type == TypeDir)
-	app := packagedApp(systemPath(t.env.Root, t.a.SysRoot))
-	l.SameApp = app != "" && packagedApp(l.SysPath) == app
 	l.Web = destReach(t.a.WebUser, d, c.Web.Way)
 	l.PHP = destReach(t.a.PHPUser, d, c.PHP.Way)
 	return l

@@ -18,6 +18,7 @@ type Env struct {
 	Accounts *Accounts // nil: owners cannot be named, unknown-owner is not checked
 	Owners   *Owners   // nil: owner-mismatch and group-mismatch are not checked
 	Packages *Packages // the paths distribution packages installed; nil: none
+	SysRoot  string    // the audited system's root ("" or "/": the host)
 }
 
 // Case is one entry as the checks see it: the entry, the policy's settings for its path, the
@@ -48,9 +49,6 @@ type LinkCase struct {
 	InRoot bool
 	// SysPath is the target's path on the audited system (below --root, as if it were /).
 	SysPath string
-	// SameApp is set when the root and the target lie in the trees a distribution lays out for
-	// one application: /usr/share/APP, /var/lib/APP, /etc/APP, /var/log/APP, /var/cache/APP.
-	SameApp bool
 	Dirs    []Entry // the directories on the target's real path, as LinkDest has them
 	// Web and PHP are the identities' reach of the target, through the link's directory and
 	// every directory of the target's real path.
@@ -466,7 +464,7 @@ func checkSymlinkEscapesRoot(c *Case) (string, *Fix, bool) {
 		return "", nil, false
 	}
 	dest := linkDestination(e)
-	if Within(dest, c.Env.Root) || publicSystemFile(c.Link) || closedSystemSecret(c) || (c.Link != nil && c.Link.SameApp) {
+	if Within(dest, c.Env.Root) || publicSystemFile(c.Link) || closedSystemSecret(c) || sameApp(c, dest) {
 		return "", nil, false
 	}
 	if how, _ := linkExposure(c); how != notExposed {
@@ -492,6 +490,14 @@ func packagedApp(p string) string {
 		}
 	}
 	return ""
+}
+
+// sameApp reports whether dest, where c's link leads (it need not exist: a packaged
+// LocalSettings.php waits for the installer), lies in the trees of the packaged application
+// c's root lies in.
+func sameApp(c *Case, dest string) bool {
+	app := packagedApp(systemPath(c.Env.Root, c.Env.SysRoot))
+	return app != "" && packagedApp(systemPath(dest, c.Env.SysRoot)) == app
 }
 
 // systemDataDirs hold what distributions install for everyone to read, such as the JavaScript

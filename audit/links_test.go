@@ -266,6 +266,7 @@ f 0644 0:0 usr/share/app/index.php
 l 0777 0:0 usr/share/app/plugins /var/lib/app/plugins
 l 0777 0:0 usr/share/app/logs ../../../var/log/app
 l 0777 0:0 usr/share/app/other /var/lib/other/data
+l 0777 0:0 usr/share/app/settings.php /etc/app/settings.php
 d 0755 0:0 var
 d 0755 0:0 var/lib
 d 0755 0:0 var/lib/app
@@ -288,6 +289,10 @@ d 0750 33:0 var/log/app
 		t.Fatal(err)
 	}
 	got := rulesByRel(rep)
+	// settings.php waits for the installer to write /etc/app/settings.php: dangling, not escaping.
+	if want := []string{"dangling-symlink"}; !slices.Equal(got["settings.php"], want) {
+		t.Errorf("settings.php: %v, want %v", got["settings.php"], want)
+	}
 	for _, rel := range []string{"plugins", "logs"} {
 		if slices.Contains(got[rel], "symlink-escapes-root") {
 			t.Errorf("%s, a link into the app's own trees, escapes the root: %v", rel, got[rel])
