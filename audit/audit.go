@@ -427,6 +427,11 @@ func (t *tracer) visit(e Entry) {
 			t.settings = t.policy.ForContent(e.Rel, abs, false, t.entry.Content)
 		}
 	}
+	// A secret by name that is exactly as its package ships it is public in the distribution's
+	// archive (Debian's wp-config.php): it is read whole, for its checksum, only then.
+	if t.settings.Sensitive && e.Type == TypeFile {
+		t.entry.Shipped = t.env.Packages.Shipped(t.a.Fs, e.Path)
+	}
 	t.cur = t.caseOf(&t.entry, &t.settings, t.stack[depth])
 	c := &t.cur
 	if e.Dest != nil {

@@ -89,7 +89,7 @@ type ruleCheck struct {
 // harmlessWhere says, for a few rules, when the rule's finding on c's entry is at most info: it
 // names a fault that serves nothing and harms nothing there.
 var harmlessWhere = map[policy.RuleID]func(c *Case) bool{
-	policy.ModeTooOpen: idleExecBits,
+	policy.ModeTooOpen: func(c *Case) bool { return idleExecBits(c) || c.Entry.Shipped },
 }
 
 // checks is the rule table: one function per rule id, run in this order on every entry.
@@ -241,7 +241,7 @@ const (
 
 func exposedTo(c *Case) exposure {
 	e := c.Entry
-	if !c.Settings.Sensitive || !hasMode(e) {
+	if !c.Settings.Sensitive || !hasMode(e) || e.Shipped {
 		return notExposed
 	}
 	opens, others := PermRead, e.Mode&0o004 != 0
@@ -464,7 +464,7 @@ func checkSymlinkEscapesRoot(c *Case) (string, *Fix, bool) {
 		return "", nil, false
 	}
 	dest := linkDestination(e)
-	if Within(dest, c.Env.Root) || publicSystemFile(c.Link) || closedSystemSecret(c) || sameApp(c, dest) {
+	if Within(dest, c.Env.Root) || publicSystemFile(c.Link) || closedSystemSecret(c) || sameApp(c, dest) || missingSystemData(c, dest) {
 		return "", nil, false
 	}
 	if how, _ := linkExposure(c); how != notExposed {
@@ -501,8 +501,17 @@ func sameApp(c *Case, dest string) bool {
 }
 
 // systemDataDirs hold what distributions install for everyone to read, such as the JavaScript
-// and PHP libraries packaged applications link to (/usr/share/javascript, /usr/share/php).
-var systemDataDirs = []string{"/usr/share", "/usr/lib"}
+// and PHP libraries packaged applications link to (/usr/share/javascript, /usr/share/php), and
+// the public CA certificates (WordPress's ca-bundle.crt).
+var systemDataDirs = []string{"/usr/share", "/usr/lib", "/etc/ssl/certs"}
+
+// missingSystemData reports whether c's entry is a dangling link into systemDataDirs (a packaged
+// app's link to a library package that is not installed): dangling-symlink says it all, as
+// nothing is there to serve and only root could put something there.
+func missingSystemData(c *Case, dest string) bool {
+	sys := systemPath(dest, c.Env.SysRoot)
+	return c.Entry.Target == TargetMissing && slices.ContainsFunc(systemDataDirs, func(d string) bool { return Within(sys, d) })
+}
 
 // publicSystemFile reports whether a link leads to a file or directory a distribution installed
 // for everyone: in systemDataDirs, owned by root, readable by others, written by root alone, on

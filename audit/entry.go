@@ -114,6 +114,9 @@ type Entry struct {
 	// the audit reads them and sets it; ContentUnread for every other entry, and for a file that
 	// could not be read.
 	Content policy.Content
+	// Shipped is set on a file the policy takes for a secret that is exactly as its
+	// distribution package ships it: public in the archive, so no secret of the site's.
+	Shipped bool
 }
 
 // Ownership is implemented by the Sys() value of a file system that carries owners but is neither

@@ -267,6 +267,13 @@ l 0777 0:0 usr/share/app/plugins /var/lib/app/plugins
 l 0777 0:0 usr/share/app/logs ../../../var/log/app
 l 0777 0:0 usr/share/app/other /var/lib/other/data
 l 0777 0:0 usr/share/app/settings.php /etc/app/settings.php
+l 0777 0:0 usr/share/app/ca-bundle.crt /etc/ssl/certs/ca.crt
+l 0777 0:0 usr/share/app/less.js ../javascript/less/less.js
+l 0777 0:0 usr/share/app/gone /var/lib/other/gone
+d 0755 0:0 etc
+d 0755 0:0 etc/ssl
+d 0755 0:0 etc/ssl/certs
+f 0644 0:0 etc/ssl/certs/ca.crt
 d 0755 0:0 var
 d 0755 0:0 var/lib
 d 0755 0:0 var/lib/app
@@ -289,9 +296,19 @@ d 0750 33:0 var/log/app
 		t.Fatal(err)
 	}
 	got := rulesByRel(rep)
-	// settings.php waits for the installer to write /etc/app/settings.php: dangling, not escaping.
-	if want := []string{"dangling-symlink"}; !slices.Equal(got["settings.php"], want) {
-		t.Errorf("settings.php: %v, want %v", got["settings.php"], want)
+	for rel, want := range map[string][]string{
+		// settings.php waits for the installer to write /etc/app/settings.php: dangling, not escaping.
+		"settings.php": {"dangling-symlink"},
+		// The public CA certificates, root's alone: nothing to report.
+		"ca-bundle.crt": nil,
+		// A library package that is not installed: nothing to serve, and only root can add one.
+		"less.js": {"dangling-symlink"},
+		// Missing in another app's tree, which others may fill: it still leads outside.
+		"gone": {"dangling-symlink", "symlink-escapes-root"},
+	} {
+		if !slices.Equal(got[rel], want) {
+			t.Errorf("%s: %v, want %v", rel, got[rel], want)
+		}
 	}
 	for _, rel := range []string{"plugins", "logs"} {
 		if slices.Contains(got[rel], "symlink-escapes-root") {

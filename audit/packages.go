@@ -3,6 +3,8 @@ package audit
 import (
 	"bufio"
 	"bytes"
+	"crypto/md5"
+	"encoding/hex"
 	"path"
 	"path/filepath"
 	"strings"
@@ -16,7 +18,8 @@ import (
 // such a path lasts until the package's next upgrade puts its own mode and owner back, so a fix
 // there is a person's to make the lasting way (dpkg-statoverride) or the packager's.
 type Packages struct {
-	owner map[string]string // host path → package
+	owner map[string]string   // host path → package
+	sums  map[string][16]byte // host path → the MD5 of the file as its package ships it
 }
 
 // dpkgInfo is where dpkg lists each package's files, one absolute path a line, in PKG.list or
@@ -30,7 +33,7 @@ const packageListLimit = 64 << 20
 // that lie in one of roots or above one (a root's ancestors). A system without dpkg has no
 // packages; a list that cannot be read is skipped, as dpkg itself would not vouch for it.
 func LoadPackages(fsys afero.Fs, sysroot string, roots []string) *Packages {
-	p := &Packages{owner: map[string]string{}}
+	p := &Packages{owner: map[string]string{}, sums: map[string][16]byte{}}
 	dir := filepath.Join(sysroot, dpkgInfo)
 	lists, err := afero.Glob(fsys, filepath.Join(dir, "*.list"))
 	if err != nil {
@@ -43,8 +46,51 @@ func LoadPackages(fsys afero.Fs, sysroot string, roots []string) *Packages {
 		}
 		pkg, _, _ := strings.Cut(strings.TrimSuffix(path.Base(list), ".list"), ":")
 		p.add(pkg, data, sysroot, roots)
+		if sums, err := safefile.ReadFs(fsys, strings.TrimSuffix(list, ".list")+".md5sums", packageListLimit); err == nil {
+			p.addSums(sums, sysroot, roots)
+		}
 	}
 	return p
+}
+
+// addSums records the checksums of a package's md5sums file, data ("MD5  path", the path
+// relative to /), for the files that lie in a root.
+func (p *Packages) addSums(data []byte, sysroot string, roots []string) {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	for sc.Scan() {
+		sum, rel, ok := strings.Cut(sc.Text(), "  ")
+		var md [16]byte
+		if n, err := hex.Decode(md[:], []byte(sum)); !ok || err != nil || n != len(md) || rel == "" {
+			continue
+		}
+		host := filepath.Join(sysroot, filepath.Clean("/"+rel))
+		for _, r := range roots {
+			if Within(host, r) {
+				p.sums[host] = md
+				break
+			}
+		}
+	}
+}
+
+// shippedLimit is the largest file whose content is compared with its package's: secrets by
+// name are small, and a larger file is simply not vouched for.
+const shippedLimit = 16 << 20
+
+// Shipped reports whether the regular file at path is exactly as its package ships it, by the
+// package's MD5 sum: then it is in the distribution's archive for anyone to read, and holds no
+// secret of the site's, whatever its name. A file that cannot be read whole says no.
+func (p *Packages) Shipped(fsys afero.Fs, path string) bool {
+	if p == nil {
+		return false
+	}
+	want, ok := p.sums[path]
+	if !ok {
+		return false
+	}
+	data, err := safefile.ReadHeadFs(fsys, path, shippedLimit)
+	return err == nil && len(data) < shippedLimit && md5.Sum(data) == want
 }
 
 // add records the paths of pkg's list, data, that lie in or above a root.

@@ -1,9 +1,17 @@
 package audit
 
 import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/spf13/afero"
+
+	"github.com/webperm/webperm/internal/fixture"
+	"github.com/webperm/webperm/policy"
 )
 
 // dpkg's lists are read below the audited system's root, keeping only what lies in or above a
@@ -41,5 +49,49 @@ func TestLoadPackages(t *testing.T) {
 	}
 	if got := LoadPackages(fsys, "/nodpkg", []string{"/nodpkg/srv"}).Of("/nodpkg/srv"); got != "" {
 		t.Errorf("a system without dpkg has packages: %q", got)
+	}
+}
+
+// A secret by name that is exactly as its package ships it (Debian's wp-config.php) is public in
+// the distribution's archive: at most info. Changed by the admin, it is a secret again.
+func TestShippedSecretsAreNoSecrets(t *testing.T) {
+	const shipped = "<?php\n// Debian's: the site's settings are in /etc/wordpress\n"
+	sum := md5.Sum([]byte(shipped))
+	fsys := fixture.NewMemFs()
+	entries, err := fixture.Parse(strings.NewReader("d 0755 0:0 .\nf 0644 0:0 wp-config.php\nd 0755 0:0 blog\nf 0644 0:0 blog/wp-config.php\n"), t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := "/img/usr/share/wordpress"
+	if err := fixture.Materialise(fsys, root, entries, fixture.Options{Chown: true}); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{
+		root + "/wp-config.php":                    shipped,
+		root + "/blog/wp-config.php":               shipped + "define('DB_PASSWORD', 'hunter2');\n",
+		"/img/var/lib/dpkg/info/wordpress.list":    "/usr/share/wordpress\n/usr/share/wordpress/wp-config.php\n/usr/share/wordpress/blog/wp-config.php\n",
+		"/img/var/lib/dpkg/info/wordpress.md5sums": hex.EncodeToString(sum[:]) + "  usr/share/wordpress/wp-config.php\n" + hex.EncodeToString(sum[:]) + "  usr/share/wordpress/blog/wp-config.php\n",
+	} {
+		if err := afero.WriteFile(fsys, name, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fsys.Chmod(root+"/wp-config.php", 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := &Auditor{Fs: fsys, Policy: policy.Default(), Accounts: testAccounts(), WebUser: webUser(), Jobs: 1, SysRoot: "/img"}
+	rep, err := a.Run(context.Background(), []string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range rep.Findings {
+		got[f.Entry.Rel] += fmt.Sprintf("%s %s;", f.Rule, f.Severity)
+	}
+	if want := "mode-too-open info;"; got["wp-config.php"] != want {
+		t.Errorf("the shipped wp-config.php: %q, want %q", got["wp-config.php"], want)
+	}
+	if want := "sensitive-exposed high;"; got["blog/wp-config.php"] != want {
+		t.Errorf("a changed wp-config.php: %q, want %q", got["blog/wp-config.php"], want)
 	}
 }
