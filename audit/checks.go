@@ -90,6 +90,12 @@ type ruleCheck struct {
 // names a fault that serves nothing and harms nothing there.
 var harmlessWhere = map[policy.RuleID]func(c *Case) bool{
 	policy.ModeTooOpen: func(c *Case) bool { return idleExecBits(c) || c.Entry.Shipped },
+	// A packaged application's link that waits for what its installer or an optional package
+	// writes (MediaWiki's LocalSettings.php, a JavaScript library left out) breaks nothing yet.
+	policy.DanglingSymlink: func(c *Case) bool {
+		dest := linkDestination(c.Entry)
+		return sameApp(c, dest) || missingSystemData(c, dest)
+	},
 }
 
 // checks is the rule table: one function per rule id, run in this order on every entry.

@@ -556,7 +556,7 @@ func TestDetectPresetDebianLayouts(t *testing.T) {
 	}
 }
 
-// debianRoots are the trees of Debian's phpmyadmin, mediawiki, dokuwiki and roundcube-core
+// debianRoots are the trees of Debian's phpmyadmin, mediawiki, dokuwiki, roundcube-core and wordpress
 // packages in testdata/presets/debian, each with the preset auto must pick for it.
 var debianRoots = []struct{ root, preset string }{
 	{"etc/phpmyadmin", "phpmyadmin"},
@@ -567,6 +567,7 @@ var debianRoots = []struct{ root, preset string }{
 	{"var/lib/dokuwiki", "dokuwiki"},
 	{"etc/roundcube", "roundcube"},
 	{"var/lib/roundcube", "roundcube"},
+	{"var/lib/wordpress", "wordpress"},
 }
 
 // The packaged applications' trees, root-owned as dpkg leaves them with the paths each

@@ -166,6 +166,8 @@ var Markers = []Marker{
 	{Preset: "cpanel", Path: "/usr/local/cpanel"},
 	{Preset: "plesk", Path: "/usr/local/psa"},
 	{Preset: "wordpress", Path: "wp-includes/version.php"},
+	// Debian's /var/lib/wordpress: the wp-content tree alone, with WordPress's own index.php in it.
+	{Preset: "wordpress", Path: "wp-content/index.php", And: []string{"wp-content/plugins", "wp-content/themes"}},
 	{Preset: "drupal", Path: "core/lib/Drupal.php"},
 	{Preset: "magento", Path: "app/etc/env.php"},
 	{Preset: "magento", Path: "bin/magento"},
