@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -74,6 +76,27 @@ func ParseACL(b []byte) (*ACL, error) {
 		a.Entries = append(a.Entries, e)
 	}
 	return a, nil
+}
+
+// chmodded returns the ACL as a chmod to m leaves it: the kernel writes the owner bits to user::,
+// the group bits to mask:: (to group:: where there is no mask) and the other bits to other::, so
+// a chmod that narrows the group bits narrows every named entry with them. Named entries keep
+// their own bits.
+func (a *ACL) chmodded(m fs.FileMode) *ACL {
+	_, hasMask := a.Mask()
+	out := &ACL{Entries: slices.Clone(a.Entries)}
+	for i := range out.Entries {
+		e := &out.Entries[i]
+		switch {
+		case e.Tag == ACLUserObj:
+			e.Perm = Perm(m>>6) & PermAll
+		case e.Tag == ACLMask, e.Tag == ACLGroupObj && !hasMask:
+			e.Perm = Perm(m>>3) & PermAll
+		case e.Tag == ACLOther:
+			e.Perm = Perm(m) & PermAll
+		}
+	}
+	return out
 }
 
 // Mask returns the ACL's mask entry, if it has one.

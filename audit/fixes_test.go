@@ -199,3 +199,38 @@ f 0644 1000:1000 shut/in.html
 		t.Errorf("index.html has %d findings in the report, want its one world-writable", n)
 	}
 }
+
+// A chmod of an entry with an ACL rewrites its mask, and with it what every named entry grants:
+// a fix is judged on the entry as the kernel leaves it, so it never revokes, through the mask, a
+// named grant the policy needs (www-data writing uploads through user:www-data:rwx).
+func TestFixRewritesTheACLMask(t *testing.T) {
+	e := withACL(dir("uploads", 0o775), "user::rwx,user:33:rwx,group::r-x,mask::rwx,other::r-x")
+	narrowed := (&Fix{Mode: 0o755}).after(&e)
+	if m, _ := narrowed.ACL.Mask(); m != PermRead|PermExec {
+		t.Errorf("after chmod 0755 the mask is %v, want r-x", m)
+	}
+	id := webUser().Identity()
+	if Allows(&id, &narrowed, PermWrite) {
+		t.Error("after chmod 0755 www-data still writes through its named entry")
+	}
+	if m, _ := e.ACL.Mask(); m != PermAll {
+		t.Error("the fix changed the audited entry's own ACL")
+	}
+	// The policy has PHP (www-data, under mod_php) write uploads, and allows group write only to
+	// the web server's group: the fix that closes the group write would lock PHP out through the
+	// mask, so none is proposed.
+	s := policy.Default().For("uploads", "", true)
+	s.Writable, s.PHP = true, policy.NeedWrite
+	c := &Case{Entry: &e, Settings: &s, Env: &Env{Root: "/srv/site", Accounts: testAccounts()},
+		Web: Reach{Who: webUser(), Way: true, Access: Access(&id, &e)}}
+	found := Check(c, nil)
+	if len(found) == 0 {
+		t.Fatal("no finding: group write for group 1000 is beyond the policy")
+	}
+	for _, f := range found {
+		// The group write bit is the mask's: taking it takes the named entry's write.
+		if f.Fix != nil && f.Fix.Mode&0o020 == 0 {
+			t.Errorf("%s proposes mode %v, which takes www-data's write through the mask", f.Rule, f.Fix.Mode)
+		}
+	}
+}
