@@ -469,7 +469,12 @@ func checkSymlinkEscapesRoot(c *Case) (string, *Fix, bool) {
 	if e.Type != TypeSymlink || e.LinkTarget == "" {
 		return "", nil, false
 	}
-	dest := linkDestination(e)
+	dest, shown := linkDestination(e), ""
+	if e.Dest != nil {
+		// The kernel takes a ".." after the links before it: x/up/../y leaves the root where
+		// x/up leads to it, whatever the text of the target says.
+		dest, shown = e.Dest.Path, systemPath(e.Dest.Path, c.Env.SysRoot)
+	}
 	if Within(dest, c.Env.Root) || publicSystemFile(c.Link) || closedSystemSecret(c) || sameApp(c, dest) || missingSystemData(c, dest) {
 		return "", nil, false
 	}
@@ -477,7 +482,10 @@ func checkSymlinkEscapesRoot(c *Case) (string, *Fix, bool) {
 		// sensitive-exposed names the link and its target: one fault, one finding.
 		return "", nil, false
 	}
-	return fmt.Sprintf("symlink leads outside the audited root, to %s: a server that follows symlinks serves it", dest), nil, true
+	if shown == "" {
+		shown = dest
+	}
+	return fmt.Sprintf("symlink leads outside the audited root, to %s: a server that follows symlinks serves it", shown), nil, true
 }
 
 // appTreeDirs are where a distribution's package of a web application lays out its trees, each

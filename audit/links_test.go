@@ -332,3 +332,34 @@ d 0750 33:0 var/log/app
 		t.Errorf("other, a link into another app's tree, does not escape the root: %v", got["other"])
 	}
 }
+
+// A link's ".." is taken by the kernel after the links before it, not by the text: a site's user
+// who links x/up to the root and then peek to x/up/../other/index.html reaches the directory
+// beside the root, although the text of peek's target stays in it. The escape is judged by where
+// the link really leads.
+func TestSymlinkEscapeJudgedByRealTarget(t *testing.T) {
+	fsys := afero.NewOsFs()
+	root := makeTree(t, fsys, `
+d 0755 1000:1000 .
+f 0644 1000:1000 index.html
+d 0755 1000:1000 x
+l 0777 1000:1000 x/up ..
+l 0777 1000:1000 peek x/up/../other/index.html
+`)
+	other := filepath.Join(filepath.Dir(root), "other")
+	if err := os.Mkdir(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(other, "index.html"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep := auditAs(t, fsys, root, webUser(), nil, policy.Default())
+	if got := rulesByRel(rep)["peek"]; !slices.Contains(got, "symlink-escapes-root") {
+		t.Errorf("peek, leading to %s/index.html, does not escape the root: %v", other, got)
+	}
+	for _, f := range rep.Findings {
+		if f.Entry.Rel == "peek" && f.Rule == policy.SymlinkEscapesRoot && !strings.Contains(f.Message, other+"/index.html") {
+			t.Errorf("peek: message %q does not name where the link leads, %s/index.html", f.Message, other)
+		}
+	}
+}
