@@ -508,8 +508,13 @@ func packagedApp(p string) string {
 
 // sameApp reports whether dest, where c's link leads (it need not exist: a packaged
 // LocalSettings.php waits for the installer), lies in the trees of the packaged application
-// c's root lies in.
+// c's root lies in, and the link is root's: a package's layout is, and a link the site's user or
+// the web server made there is none of it (/var/lib/tomcat9/webapps/ROOT/users.txt leading to
+// /etc/tomcat9/tomcat-users.xml).
 func sameApp(c *Case, dest string) bool {
+	if !rootsLink(c.Entry) {
+		return false
+	}
 	app := packagedApp(systemPath(c.Env.Root, c.Env.SysRoot))
 	return app != "" && packagedApp(systemPath(dest, c.Env.SysRoot)) == app
 }
@@ -539,14 +544,21 @@ func publicSystemFile(l *LinkCase) bool {
 
 // closedSystemSecret reports whether c's entry links to a secret (by its name or its target's)
 // that root alone can change and that sensitive-exposed judged closed, as a packaged
-// application's link into /etc/APP: the link has been followed and judged, nothing escapes.
+// application's link into /etc/APP: the link has been followed and judged, nothing escapes. The
+// link must be root's too: one the site's user made to a secret PHP reads serves it as text.
 func closedSystemSecret(c *Case) bool {
 	l := c.Link
-	if l == nil || !c.Settings.Sensitive && !l.Settings.Sensitive {
+	if l == nil || !rootsLink(c.Entry) || !c.Settings.Sensitive && !l.Settings.Sensitive {
 		return false
 	}
 	how, _ := linkExposure(c)
 	return how == notExposed && rootsAlone(l)
+}
+
+// rootsLink reports whether root made the link e, as a package's maintainer scripts do: no one
+// else can give a link root's owner.
+func rootsLink(e *Entry) bool {
+	return e.OwnerKnown && e.UID == 0
 }
 
 // rootsAlone reports whether root alone can change a link's target, a file or directory, and

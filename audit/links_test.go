@@ -363,3 +363,50 @@ l 0777 1000:1000 peek x/up/../other/index.html
 		}
 	}
 }
+
+// A packaged application's layout is root's: a link its site's user (or the web server) made in
+// the application's trees, into the same application's configuration, is no part of it. Served,
+// it hands out a file PHP alone should read, as plain text under a name the server does not run.
+func TestLinksIntoAPackagedAppBySiteUser(t *testing.T) {
+	if !asRoot {
+		t.Skip("needs root: the tree's owners must be set with chown")
+	}
+	sys := fixture.TempDir(t)
+	entries, err := fixture.Parse(strings.NewReader(`
+d 0755 0:0 .
+d 0755 0:0 etc
+d 0755 0:0 etc/app
+f 0640 0:33 etc/app/users.xml
+f 0640 0:33 etc/app/config.php
+d 0755 0:0 var
+d 0755 0:0 var/lib
+d 0755 0:0 var/lib/app
+d 0755 0:0 var/lib/app/site
+f 0644 0:0 var/lib/app/site/index.php
+l 0777 0:0 var/lib/app/site/config.php /etc/app/config.php
+d 0755 1000:1000 var/lib/app/site/files
+l 0777 1000:1000 var/lib/app/site/files/users.txt /etc/app/users.xml
+l 0777 1000:1000 var/lib/app/site/files/config.txt /etc/app/config.php
+`), t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fixture.Materialise(afero.NewOsFs(), sys, entries, fixture.Options{Chown: true}); err != nil {
+		t.Fatal(err)
+	}
+	root := sys + "/var/lib/app/site"
+	a := &Auditor{Fs: afero.NewOsFs(), Policy: policy.Default(), Accounts: testAccounts(), WebUser: webUser(), SysRoot: sys}
+	rep, err := a.Run(context.Background(), []string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rulesByRel(rep)
+	if slices.Contains(got["config.php"], "symlink-escapes-root") {
+		t.Errorf("config.php, root's link into the app's configuration, escapes the root: %v", got["config.php"])
+	}
+	for _, rel := range []string{"files/users.txt", "files/config.txt"} {
+		if !slices.Contains(got[rel], "symlink-escapes-root") {
+			t.Errorf("%s, the site user's link into the app's configuration, does not escape the root: %v", rel, got[rel])
+		}
+	}
+}
