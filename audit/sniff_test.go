@@ -126,6 +126,11 @@ func TestSniffPHPInclude(t *testing.T) {
 		{"a word that begins like include", "<?php includex('/etc/a.php');", true, policy.ContentPHPCode},
 		{"deep parentheses", "<?php include " + strings.Repeat("(", 100) + "'a'" + strings.Repeat(")", 100) + ";", true, policy.ContentPHPCode},
 		{"two parentheses", "<?php include (('a'));", true, policy.ContentPHPIncludeOnly},
+		// Credentials an admin moved out but left commented out are still in the file.
+		{"a define commented out", "<?php\n// define( 'DB_PASSWORD', 'hunter2' );\nrequire_once '/etc/wordpress/config.php';\n", true, policy.ContentPHPCode},
+		{"an assignment in a block comment", "<?php /* old: $password = \"hunter2\"; */ include '/etc/a.php';", true, policy.ContentPHPCode},
+		{"an assignment in a hash comment", "<?php include '/etc/a.php'; # $db_pass='x'\n", true, policy.ContentPHPCode},
+		{"a comparison in a comment is no assignment", "<?php // if $a == 1, read /etc/a.php\ninclude '/etc/a.php';", true, policy.ContentPHPIncludeOnly},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
