@@ -58,6 +58,10 @@ func TestSniffSQL(t *testing.T) {
 		{"COPY rows then a schema", append([]byte("COPY t (a) FROM stdin;\nx\n\\.\n"), readFixture(t, "schema-seed.sql")...), policy.ContentSQLSchema},
 		{"gzip named .sql", []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0}, policy.ContentSQLData},
 		{"a NUL byte", []byte("CREATE TABLE t (a int);\x00"), policy.ContentSQLData},
+		// An editor on Windows saves a byte order mark first: it hides neither the header nor the
+		// rows of the first statement.
+		{"a BOM before the header", []byte("\ufeff-- MySQL dump 10.13  Distrib 8.0.35\n"), policy.ContentSQLDump},
+		{"a BOM before the rows", append([]byte("\ufeff"), manyRows(SQLSeedRows + 1)[len("CREATE TABLE users (id int, name text);\n"):]...), policy.ContentSQLData},
 		{"parentheses in strings and comments", []byte("INSERT INTO t VALUES ('(((', \"((\" /* ( ( */) -- ((((\n;"), policy.ContentSQLSchema},
 	}
 	for _, tt := range tests {
