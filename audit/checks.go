@@ -469,7 +469,12 @@ func checkSymlinkEscapesRoot(c *Case) (string, *Fix, bool) {
 	if e.Type != TypeSymlink || e.LinkTarget == "" {
 		return "", nil, false
 	}
-	dest := linkDestination(e)
+	dest, shown := linkDestination(e), ""
+	if e.Dest != nil {
+		// The kernel takes a ".." after the links before it: x/up/../y leaves the root where
+		// x/up leads to it, whatever the text of the target says.
+		dest, shown = e.Dest.Path, systemPath(e.Dest.Path, c.Env.SysRoot)
+	}
 	if Within(dest, c.Env.Root) || publicSystemFile(c.Link) || closedSystemSecret(c) || sameApp(c, dest) || missingSystemData(c, dest) {
 		return "", nil, false
 	}
@@ -477,7 +482,10 @@ func checkSymlinkEscapesRoot(c *Case) (string, *Fix, bool) {
 		// sensitive-exposed names the link and its target: one fault, one finding.
 		return "", nil, false
 	}
-	return fmt.Sprintf("symlink leads outside the audited root, to %s: a server that follows symlinks serves it", dest), nil, true
+	if shown == "" {
+		shown = dest
+	}
+	return fmt.Sprintf("symlink leads outside the audited root, to %s: a server that follows symlinks serves it", shown), nil, true
 }
 
 // appTreeDirs are where a distribution's package of a web application lays out its trees, each
@@ -500,8 +508,13 @@ func packagedApp(p string) string {
 
 // sameApp reports whether dest, where c's link leads (it need not exist: a packaged
 // LocalSettings.php waits for the installer), lies in the trees of the packaged application
-// c's root lies in.
+// c's root lies in, and the link is root's: a package's layout is, and a link the site's user or
+// the web server made there is none of it (/var/lib/tomcat9/webapps/ROOT/users.txt leading to
+// /etc/tomcat9/tomcat-users.xml).
 func sameApp(c *Case, dest string) bool {
+	if !rootsLink(c.Entry) {
+		return false
+	}
 	app := packagedApp(systemPath(c.Env.Root, c.Env.SysRoot))
 	return app != "" && packagedApp(systemPath(dest, c.Env.SysRoot)) == app
 }
@@ -531,14 +544,21 @@ func publicSystemFile(l *LinkCase) bool {
 
 // closedSystemSecret reports whether c's entry links to a secret (by its name or its target's)
 // that root alone can change and that sensitive-exposed judged closed, as a packaged
-// application's link into /etc/APP: the link has been followed and judged, nothing escapes.
+// application's link into /etc/APP: the link has been followed and judged, nothing escapes. The
+// link must be root's too: one the site's user made to a secret PHP reads serves it as text.
 func closedSystemSecret(c *Case) bool {
 	l := c.Link
-	if l == nil || !c.Settings.Sensitive && !l.Settings.Sensitive {
+	if l == nil || !rootsLink(c.Entry) || !c.Settings.Sensitive && !l.Settings.Sensitive {
 		return false
 	}
 	how, _ := linkExposure(c)
 	return how == notExposed && rootsAlone(l)
+}
+
+// rootsLink reports whether root made the link e, as a package's maintainer scripts do: no one
+// else can give a link root's owner.
+func rootsLink(e *Entry) bool {
+	return e.OwnerKnown && e.UID == 0
 }
 
 // rootsAlone reports whether root alone can change a link's target, a file or directory, and

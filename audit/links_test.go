@@ -332,3 +332,81 @@ d 0750 33:0 var/log/app
 		t.Errorf("other, a link into another app's tree, does not escape the root: %v", got["other"])
 	}
 }
+
+// A link's ".." is taken by the kernel after the links before it, not by the text: a site's user
+// who links x/up to the root and then peek to x/up/../other/index.html reaches the directory
+// beside the root, although the text of peek's target stays in it. The escape is judged by where
+// the link really leads.
+func TestSymlinkEscapeJudgedByRealTarget(t *testing.T) {
+	fsys := afero.NewOsFs()
+	root := makeTree(t, fsys, `
+d 0755 1000:1000 .
+f 0644 1000:1000 index.html
+d 0755 1000:1000 x
+l 0777 1000:1000 x/up ..
+l 0777 1000:1000 peek x/up/../other/index.html
+`)
+	other := filepath.Join(filepath.Dir(root), "other")
+	if err := os.Mkdir(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(other, "index.html"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep := auditAs(t, fsys, root, webUser(), nil, policy.Default())
+	if got := rulesByRel(rep)["peek"]; !slices.Contains(got, "symlink-escapes-root") {
+		t.Errorf("peek, leading to %s/index.html, does not escape the root: %v", other, got)
+	}
+	for _, f := range rep.Findings {
+		if f.Entry.Rel == "peek" && f.Rule == policy.SymlinkEscapesRoot && !strings.Contains(f.Message, other+"/index.html") {
+			t.Errorf("peek: message %q does not name where the link leads, %s/index.html", f.Message, other)
+		}
+	}
+}
+
+// A packaged application's layout is root's: a link its site's user (or the web server) made in
+// the application's trees, into the same application's configuration, is no part of it. Served,
+// it hands out a file PHP alone should read, as plain text under a name the server does not run.
+func TestLinksIntoAPackagedAppBySiteUser(t *testing.T) {
+	if !asRoot {
+		t.Skip("needs root: the tree's owners must be set with chown")
+	}
+	sys := fixture.TempDir(t)
+	entries, err := fixture.Parse(strings.NewReader(`
+d 0755 0:0 .
+d 0755 0:0 etc
+d 0755 0:0 etc/app
+f 0640 0:33 etc/app/users.xml
+f 0640 0:33 etc/app/config.php
+d 0755 0:0 var
+d 0755 0:0 var/lib
+d 0755 0:0 var/lib/app
+d 0755 0:0 var/lib/app/site
+f 0644 0:0 var/lib/app/site/index.php
+l 0777 0:0 var/lib/app/site/config.php /etc/app/config.php
+d 0755 1000:1000 var/lib/app/site/files
+l 0777 1000:1000 var/lib/app/site/files/users.txt /etc/app/users.xml
+l 0777 1000:1000 var/lib/app/site/files/config.txt /etc/app/config.php
+`), t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fixture.Materialise(afero.NewOsFs(), sys, entries, fixture.Options{Chown: true}); err != nil {
+		t.Fatal(err)
+	}
+	root := sys + "/var/lib/app/site"
+	a := &Auditor{Fs: afero.NewOsFs(), Policy: policy.Default(), Accounts: testAccounts(), WebUser: webUser(), SysRoot: sys}
+	rep, err := a.Run(context.Background(), []string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rulesByRel(rep)
+	if slices.Contains(got["config.php"], "symlink-escapes-root") {
+		t.Errorf("config.php, root's link into the app's configuration, escapes the root: %v", got["config.php"])
+	}
+	for _, rel := range []string{"files/users.txt", "files/config.txt"} {
+		if !slices.Contains(got[rel], "symlink-escapes-root") {
+			t.Errorf("%s, the site user's link into the app's configuration, does not escape the root: %v", rel, got[rel])
+		}
+	}
+}

@@ -61,7 +61,11 @@ func (p *Packages) addSums(data []byte, sysroot string, roots []string) {
 	for sc.Scan() {
 		sum, rel, ok := strings.Cut(sc.Text(), "  ")
 		var md [16]byte
-		if n, err := hex.Decode(md[:], []byte(sum)); !ok || err != nil || n != len(md) || rel == "" {
+		// hex.Decode writes past a too short md rather than fail: the length is checked first.
+		if !ok || len(sum) != hex.EncodedLen(len(md)) || rel == "" {
+			continue
+		}
+		if _, err := hex.Decode(md[:], []byte(sum)); err != nil {
 			continue
 		}
 		host := filepath.Join(sysroot, filepath.Clean("/"+rel))

@@ -95,3 +95,54 @@ func TestShippedSecretsAreNoSecrets(t *testing.T) {
 		t.Errorf("a changed wp-config.php: %q, want %q", got["blog/wp-config.php"], want)
 	}
 }
+
+// A md5sums file is the audited system's, which on an image or a container's tree is not root's
+// of the host: a line whose sum is not 32 hex digits (a longer one, a SHA-256) is skipped, and
+// never stops the audit.
+func TestMalformedMD5Sums(t *testing.T) {
+	fsys := afero.NewMemMapFs()
+	good := md5.Sum([]byte("x"))
+	sums := strings.Repeat("ab", 32) + "  srv/site/long.php\n" +
+		hex.EncodeToString(good[:]) + "ff  srv/site/longer.php\n" +
+		"abc  srv/site/short.php\n" +
+		hex.EncodeToString(good[:]) + "  srv/site/good.php\n"
+	for name, text := range map[string]string{
+		"/img/var/lib/dpkg/info/app.list":    "/srv/site/good.php\n",
+		"/img/var/lib/dpkg/info/app.md5sums": sums,
+		"/img/srv/site/good.php":             "x",
+		"/img/srv/site/longer.php":           "x",
+	} {
+		if err := afero.WriteFile(fsys, name, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := LoadPackages(fsys, "/img", []string{"/img/srv/site"})
+	if !p.Shipped(fsys, "/img/srv/site/good.php") {
+		t.Error("good.php, as its package ships it, is not shipped")
+	}
+	if p.Shipped(fsys, "/img/srv/site/longer.php") {
+		t.Error("longer.php, whose sum is no MD5, is shipped")
+	}
+}
+
+// FuzzPackageLists feeds dpkg's list and md5sums parsers anything: they never panic, and keep
+// only paths in or above the root.
+func FuzzPackageLists(f *testing.F) {
+	f.Add([]byte("/.\n/srv\n/srv/site/a.php\nrelative\n"), []byte("d41d8cd98f00b204e9800998ecf8427e  srv/site/a.php\n"+strings.Repeat("ab", 32)+"  srv/site/b.php\n"))
+	f.Fuzz(func(t *testing.T, list, sums []byte) {
+		p := &Packages{owner: map[string]string{}, sums: map[string][16]byte{}}
+		roots := []string{"/img/srv/site"}
+		p.add("pkg", list, "/img", roots)
+		p.addSums(sums, "/img", roots)
+		for path := range p.owner {
+			if !Within(path, roots[0]) && !Within(roots[0], path) {
+				t.Fatalf("%q kept, neither in nor above the root", path)
+			}
+		}
+		for path := range p.sums {
+			if !Within(path, roots[0]) {
+				t.Fatalf("the sum of %q kept, not in the root", path)
+			}
+		}
+	})
+}

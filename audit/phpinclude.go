@@ -182,8 +182,9 @@ func (p *phpReader) word() []byte {
 	return p.src[start:p.i]
 }
 
-// skip passes white space and comments; false on an unterminated comment or an attribute
-// (#[...]), which is code.
+// skip passes white space and comments; false on an unterminated comment, an attribute
+// (#[...]), which is code, or a comment that holds code setting a value (a define or an
+// assignment): credentials commented out are still in the file.
 func (p *phpReader) skip() bool {
 	for p.i < len(p.src) {
 		switch c := p.src[p.i]; {
@@ -193,12 +194,16 @@ func (p *phpReader) skip() bool {
 			return false
 		case c == '#', c == '/' && p.i+1 < len(p.src) && p.src[p.i+1] == '/':
 			// A line comment ends at the line's end or before ?>.
+			start := p.i
 			for p.i < len(p.src) && p.src[p.i] != '\n' && !bytes.HasPrefix(p.src[p.i:], []byte("?>")) {
 				p.i++
 			}
+			if setsValue(p.src[start:p.i]) {
+				return false
+			}
 		case c == '/' && p.i+1 < len(p.src) && p.src[p.i+1] == '*':
 			end := bytes.Index(p.src[p.i+2:], []byte("*/"))
-			if end < 0 {
+			if end < 0 || setsValue(p.src[p.i+2:p.i+2+end]) {
 				return false
 			}
 			p.i += 2 + end + 2
@@ -207,6 +212,39 @@ func (p *phpReader) skip() bool {
 		}
 	}
 	return true
+}
+
+// setsValue reports whether comment, a comment's text, holds code that sets a value: define( or
+// an assignment to a variable ($name = , not ==).
+func setsValue(comment []byte) bool {
+	lower := bytes.ToLower(comment)
+	for i := 0; i < len(lower); i++ {
+		switch {
+		case bytes.HasPrefix(lower[i:], []byte("define")):
+			j := i + len("define")
+			for j < len(lower) && isPHPSpace(lower[j]) {
+				j++
+			}
+			if j < len(lower) && lower[j] == '(' {
+				return true
+			}
+		case lower[i] == '$':
+			j := i + 1
+			for j < len(lower) && isPHPWordByte(lower[j]) {
+				j++
+			}
+			if j == i+1 {
+				continue
+			}
+			for j < len(lower) && isPHPSpace(lower[j]) {
+				j++
+			}
+			if j < len(lower) && lower[j] == '=' && (j+1 == len(lower) || lower[j+1] != '=') {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // consume passes s if it is next.

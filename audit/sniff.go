@@ -69,6 +69,9 @@ func SniffSQL(head []byte) policy.Content {
 	if bytes.IndexByte(head, 0) >= 0 {
 		return policy.ContentSQLData
 	}
+	// A byte order mark, as an editor on Windows saves one, would hide the header on the first
+	// line and make the first statement's word unknown, with every row it holds.
+	head = bytes.TrimPrefix(head, []byte("\ufeff"))
 	for line := range bytes.Lines(head) {
 		line = bytes.TrimLeft(line, " \t")
 		if len(line) > 64 {

@@ -58,6 +58,10 @@ func TestSniffSQL(t *testing.T) {
 		{"COPY rows then a schema", append([]byte("COPY t (a) FROM stdin;\nx\n\\.\n"), readFixture(t, "schema-seed.sql")...), policy.ContentSQLSchema},
 		{"gzip named .sql", []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0}, policy.ContentSQLData},
 		{"a NUL byte", []byte("CREATE TABLE t (a int);\x00"), policy.ContentSQLData},
+		// An editor on Windows saves a byte order mark first: it hides neither the header nor the
+		// rows of the first statement.
+		{"a BOM before the header", []byte("\ufeff-- MySQL dump 10.13  Distrib 8.0.35\n"), policy.ContentSQLDump},
+		{"a BOM before the rows", append([]byte("\ufeff"), manyRows(SQLSeedRows + 1)[len("CREATE TABLE users (id int, name text);\n"):]...), policy.ContentSQLData},
 		{"parentheses in strings and comments", []byte("INSERT INTO t VALUES ('(((', \"((\" /* ( ( */) -- ((((\n;"), policy.ContentSQLSchema},
 	}
 	for _, tt := range tests {
@@ -126,6 +130,11 @@ func TestSniffPHPInclude(t *testing.T) {
 		{"a word that begins like include", "<?php includex('/etc/a.php');", true, policy.ContentPHPCode},
 		{"deep parentheses", "<?php include " + strings.Repeat("(", 100) + "'a'" + strings.Repeat(")", 100) + ";", true, policy.ContentPHPCode},
 		{"two parentheses", "<?php include (('a'));", true, policy.ContentPHPIncludeOnly},
+		// Credentials an admin moved out but left commented out are still in the file.
+		{"a define commented out", "<?php\n// define( 'DB_PASSWORD', 'hunter2' );\nrequire_once '/etc/wordpress/config.php';\n", true, policy.ContentPHPCode},
+		{"an assignment in a block comment", "<?php /* old: $password = \"hunter2\"; */ include '/etc/a.php';", true, policy.ContentPHPCode},
+		{"an assignment in a hash comment", "<?php include '/etc/a.php'; # $db_pass='x'\n", true, policy.ContentPHPCode},
+		{"a comparison in a comment is no assignment", "<?php // if $a == 1, read /etc/a.php\ninclude '/etc/a.php';", true, policy.ContentPHPIncludeOnly},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
