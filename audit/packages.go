@@ -32,25 +32,53 @@ const packageListLimit = 64 << 20
 // LoadPackages reads dpkg's database below sysroot, without running dpkg, keeping only the paths
 // that lie in one of roots or above one (a root's ancestors). A system without dpkg has no
 // packages; a list that cannot be read is skipped, as dpkg itself would not vouch for it.
+//
+// The database says which secrets are public and which paths a plan leaves alone, so it is
+// believed only where root alone can have written it: every directory from sysroot down to
+// var/lib/dpkg/info root's and writable by no one else, and no file in it read through a link.
+// An image's tree whose database someone else could edit has no packages.
 func LoadPackages(fsys afero.Fs, sysroot string, roots []string) *Packages {
 	p := &Packages{owner: map[string]string{}, sums: map[string][16]byte{}}
 	dir := filepath.Join(sysroot, dpkgInfo)
+	if !rootsDirs(fsys, sysroot, dir) {
+		return p
+	}
 	lists, err := afero.Glob(fsys, filepath.Join(dir, "*.list"))
 	if err != nil {
 		return p
 	}
 	for _, list := range lists {
-		data, err := safefile.ReadFs(fsys, list, packageListLimit)
-		if err != nil {
+		data, ok := readPackageFile(fsys, list)
+		if !ok {
 			continue
 		}
 		pkg, _, _ := strings.Cut(strings.TrimSuffix(path.Base(list), ".list"), ":")
 		p.add(pkg, data, sysroot, roots)
-		if sums, err := safefile.ReadFs(fsys, strings.TrimSuffix(list, ".list")+".md5sums", packageListLimit); err == nil {
+		if sums, ok := readPackageFile(fsys, strings.TrimSuffix(list, ".list")+".md5sums"); ok {
 			p.addSums(sums, sysroot, roots)
 		}
 	}
 	return p
+}
+
+// rootsDirs reports whether every directory from top down to dir is root's and writable by no
+// one else, as a trustworthy dpkg database's are.
+func rootsDirs(fsys afero.Fs, top, dir string) bool {
+	for d := dir; ; d = filepath.Dir(d) {
+		e, err := examineAll(fsys, d)
+		if err != nil || e.Type != TypeDir || !e.OwnerKnown || e.UID != 0 || e.Mode&0o022 != 0 {
+			return false
+		}
+		if d == filepath.Clean(top) || d == filepath.Dir(d) {
+			return true
+		}
+	}
+}
+
+// readPackageFile reads one of dpkg's files whole, never through a link, or says it could not.
+func readPackageFile(fsys afero.Fs, name string) ([]byte, bool) {
+	data, err := safefile.ReadHeadFs(fsys, name, packageListLimit)
+	return data, err == nil && len(data) < packageListLimit
 }
 
 // addSums records the checksums of a package's md5sums file, data ("MD5  path", the path

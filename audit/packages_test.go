@@ -5,6 +5,8 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
+	"path"
 	"strings"
 	"testing"
 
@@ -17,7 +19,7 @@ import (
 // dpkg's lists are read below the audited system's root, keeping only what lies in or above a
 // root, by package, with PKG:ARCH.list named PKG.
 func TestLoadPackages(t *testing.T) {
-	fsys := afero.NewMemMapFs()
+	fsys := dpkgDatabase(t, "/img")
 	lists := map[string]string{
 		"/img/var/lib/dpkg/info/wordpress.list":    "/.\n/usr\n/usr/share\n/usr/share/wordpress\n/usr/share/wordpress/index.php\n/usr/share/wordpress/wp-admin\n",
 		"/img/var/lib/dpkg/info/libc6:amd64.list":  "/.\n/usr/lib/x86_64-linux-gnu/libc.so.6\n",
@@ -76,9 +78,7 @@ func TestShippedSecretsAreNoSecrets(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := fsys.Chmod(root+"/wp-config.php", 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dpkgDirsAsInstalled(t, fsys, "/img")
 	a := &Auditor{Fs: fsys, Policy: policy.Default(), Accounts: testAccounts(), WebUser: webUser(), Jobs: 1, SysRoot: "/img"}
 	rep, err := a.Run(context.Background(), []string{root})
 	if err != nil {
@@ -100,7 +100,7 @@ func TestShippedSecretsAreNoSecrets(t *testing.T) {
 // of the host: a line whose sum is not 32 hex digits (a longer one, a SHA-256) is skipped, and
 // never stops the audit.
 func TestMalformedMD5Sums(t *testing.T) {
-	fsys := afero.NewMemMapFs()
+	fsys := dpkgDatabase(t, "/img")
 	good := md5.Sum([]byte("x"))
 	sums := strings.Repeat("ab", 32) + "  srv/site/long.php\n" +
 		hex.EncodeToString(good[:]) + "ff  srv/site/longer.php\n" +
@@ -145,4 +145,62 @@ func FuzzPackageLists(f *testing.F) {
 			}
 		}
 	})
+}
+
+// dpkgDatabase returns a file system holding an empty dpkg database below sysroot, whose
+// directories are root's 0755 as dpkg leaves them.
+func dpkgDatabase(t *testing.T, sysroot string) *fixture.MemFs {
+	t.Helper()
+	fsys := fixture.NewMemFs()
+	if err := fsys.MkdirAll(sysroot+"/"+dpkgInfo, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dpkgDirsAsInstalled(t, fsys, sysroot)
+	return fsys
+}
+
+// dpkgDirsAsInstalled makes every directory from sysroot down to dpkg's info root's 0755.
+func dpkgDirsAsInstalled(t *testing.T, fsys *fixture.MemFs, sysroot string) {
+	t.Helper()
+	for d := sysroot + "/" + dpkgInfo; ; d = path.Dir(d) {
+		if err := fsys.Chown(d, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := fsys.Chmod(d, fs.ModeDir|0o755); err != nil {
+			t.Fatal(err)
+		}
+		if d == sysroot {
+			return
+		}
+	}
+}
+
+// dpkg's database is believed only where root alone can have written it: a directory on its way
+// that another user owns or may write leaves the system with no packages, so no secret passes
+// for shipped and no path is left out of a plan on its word.
+func TestPackagesBelievedOnlyFromRoot(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		spoil func(fsys *fixture.MemFs) error
+	}{
+		{"info writable by others", func(fsys *fixture.MemFs) error { return fsys.Chmod("/img/"+dpkgInfo, fs.ModeDir|0o777) }},
+		{"info another user's", func(fsys *fixture.MemFs) error { return fsys.Chown("/img/"+dpkgInfo, 1000, 1000) }},
+		{"var/lib group-writable", func(fsys *fixture.MemFs) error { return fsys.Chmod("/img/var/lib", fs.ModeDir|0o775) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := dpkgDatabase(t, "/img")
+			if err := afero.WriteFile(fsys, "/img/"+dpkgInfo+"/app.list", []byte("/srv/site/index.php\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if got := LoadPackages(fsys, "/img", []string{"/img/srv/site"}).Of("/img/srv/site/index.php"); got != "app" {
+				t.Fatalf("the database as dpkg leaves it: Of = %q, want app", got)
+			}
+			if err := tc.spoil(fsys); err != nil {
+				t.Fatal(err)
+			}
+			if got := LoadPackages(fsys, "/img", []string{"/img/srv/site"}).Of("/img/srv/site/index.php"); got != "" {
+				t.Errorf("a database others can write is believed: Of = %q", got)
+			}
+		})
+	}
 }
