@@ -5,14 +5,37 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-
-	"github.com/webperm/webperm/internal/fixture"
 	"strings"
 	"testing"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 )
+
+// auditSystem makes the system manifest describes in a temporary directory, as root sets its
+// owners, and audits the root at rootRel in it under the default policy, with the system as
+// --root: links are followed inside it. It returns the system's directory and the report.
+func auditSystem(t *testing.T, manifest, rootRel string) (string, *Report) {
+	t.Helper()
+	if !asRoot {
+		t.Skip("needs root: the tree's owners must be set with chown")
+	}
+	sys := fixture.TempDir(t)
+	entries, err := fixture.Parse(strings.NewReader(manifest), t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fixture.Materialise(afero.NewOsFs(), sys, entries, fixture.Options{Chown: true}); err != nil {
+		t.Fatal(err)
+	}
+	a := &Auditor{Fs: afero.NewOsFs(), Policy: policy.Default(), Accounts: testAccounts(), WebUser: webUser(), SysRoot: sys}
+	rep, err := a.Run(context.Background(), []string{filepath.Join(sys, rootRel)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sys, rep
+}
 
 // Apache opens .htaccess following symlinks and wants a regular file it can read: a link to a
 // file www-data cannot read, or to a directory, a link that loops, and an .htaccess that is a
@@ -137,11 +160,7 @@ f 0664 1000:33 wp-content/themes/.htaccess
 // leading to one whose target others can read, it is sensitive-exposed naming both; a link to
 // a public file a distribution installed is nothing; who owns the link is nothing.
 func TestSymlinkJudgedByTarget(t *testing.T) {
-	if !asRoot {
-		t.Skip("needs root: the tree's owners must be set with chown")
-	}
-	sys := fixture.TempDir(t)
-	entries, err := fixture.Parse(strings.NewReader(`
+	sys, rep := auditSystem(t, `
 d 0755 0:0 .
 d 0755 0:0 etc
 d 0755 0:0 etc/wordpress
@@ -174,19 +193,8 @@ l 0777 1000:1000 srv/site/notes.txt dump.sql.gz
 l 0777 0:0 srv/site/jquery.js /usr/share/javascript/jquery/jquery.js
 l 0777 33:33 srv/site/js ../../usr/share/javascript
 l 0777 0:0 srv/site/lib.php /usr/share/php/mine/lib.php
-`), t.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fixture.Materialise(afero.NewOsFs(), sys, entries, fixture.Options{Chown: true}); err != nil {
-		t.Fatal(err)
-	}
+`, "srv/site")
 	root := sys + "/srv/site"
-	a := &Auditor{Fs: afero.NewOsFs(), Policy: policy.Default(), Accounts: testAccounts(), WebUser: webUser(), SysRoot: sys}
-	rep, err := a.Run(context.Background(), []string{root})
-	if err != nil {
-		t.Fatal(err)
-	}
 	checkRules(t, rulesByRel(rep), map[string][]string{
 		// Named like a secret (wp-config.php), its target readable by others: the link names both.
 		"blog/wp-config.php": {"sensitive-exposed"},
@@ -253,11 +261,7 @@ func TestFollowLinkStaysInSysRoot(t *testing.T) {
 // /etc/APP, /var/log/APP): that is the package's layout, not an escape from the root; a link into
 // another application's trees still is one.
 func TestLinksWithinAPackagedApp(t *testing.T) {
-	if !asRoot {
-		t.Skip("needs root: the tree's owners must be set with chown")
-	}
-	sys := fixture.TempDir(t)
-	entries, err := fixture.Parse(strings.NewReader(`
+	_, rep := auditSystem(t, `
 d 0755 0:0 .
 d 0755 0:0 usr
 d 0755 0:0 usr/share
@@ -282,19 +286,7 @@ d 0755 0:0 var/lib/other
 d 0755 0:0 var/lib/other/data
 d 0755 0:0 var/log
 d 0750 33:0 var/log/app
-`), t.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fixture.Materialise(afero.NewOsFs(), sys, entries, fixture.Options{Chown: true}); err != nil {
-		t.Fatal(err)
-	}
-	root := sys + "/usr/share/app"
-	a := &Auditor{Fs: afero.NewOsFs(), Policy: policy.Default(), Accounts: testAccounts(), WebUser: webUser(), SysRoot: sys}
-	rep, err := a.Run(context.Background(), []string{root})
-	if err != nil {
-		t.Fatal(err)
-	}
+`, "usr/share/app")
 	got := rulesByRel(rep)
 	for rel, want := range map[string][]string{
 		// settings.php waits for the installer to write /etc/app/settings.php: dangling, not escaping.
@@ -368,11 +360,7 @@ l 0777 1000:1000 peek x/up/../other/index.html
 // the application's trees, into the same application's configuration, is no part of it. Served,
 // it hands out a file PHP alone should read, as plain text under a name the server does not run.
 func TestLinksIntoAPackagedAppBySiteUser(t *testing.T) {
-	if !asRoot {
-		t.Skip("needs root: the tree's owners must be set with chown")
-	}
-	sys := fixture.TempDir(t)
-	entries, err := fixture.Parse(strings.NewReader(`
+	_, rep := auditSystem(t, `
 d 0755 0:0 .
 d 0755 0:0 etc
 d 0755 0:0 etc/app
@@ -387,19 +375,7 @@ l 0777 0:0 var/lib/app/site/config.php /etc/app/config.php
 d 0755 1000:1000 var/lib/app/site/files
 l 0777 1000:1000 var/lib/app/site/files/users.txt /etc/app/users.xml
 l 0777 1000:1000 var/lib/app/site/files/config.txt /etc/app/config.php
-`), t.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fixture.Materialise(afero.NewOsFs(), sys, entries, fixture.Options{Chown: true}); err != nil {
-		t.Fatal(err)
-	}
-	root := sys + "/var/lib/app/site"
-	a := &Auditor{Fs: afero.NewOsFs(), Policy: policy.Default(), Accounts: testAccounts(), WebUser: webUser(), SysRoot: sys}
-	rep, err := a.Run(context.Background(), []string{root})
-	if err != nil {
-		t.Fatal(err)
-	}
+`, "var/lib/app/site")
 	got := rulesByRel(rep)
 	if slices.Contains(got["config.php"], "symlink-escapes-root") {
 		t.Errorf("config.php, root's link into the app's configuration, escapes the root: %v", got["config.php"])
