@@ -564,18 +564,21 @@ func rootsLink(e *Entry) bool {
 // rootsAlone reports whether root alone can change a link's target, a file or directory, and
 // the way to it.
 func rootsAlone(l *LinkCase) bool {
-	rootOnly := func(e *Entry) bool { return e.OwnerKnown && e.UID == 0 && e.Mode&0o022 == 0 }
 	t := l.Entry
-	if !rootOnly(t) || t.Type != TypeFile && t.Type != TypeDir {
+	if !t.rootOnly() || t.Type != TypeFile && t.Type != TypeDir {
 		return false
 	}
 	for i := range l.Dirs {
-		if !rootOnly(&l.Dirs[i]) {
+		if !l.Dirs[i].rootOnly() {
 			return false
 		}
 	}
 	return true
 }
+
+// rootOnly reports whether root alone can change e: root owns it, and its group and others may
+// not write it.
+func (e *Entry) rootOnly() bool { return e.OwnerKnown && e.UID == 0 && e.Mode&0o022 == 0 }
 
 func checkDanglingSymlink(c *Case) (string, *Fix, bool) {
 	e := c.Entry

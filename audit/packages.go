@@ -66,7 +66,7 @@ func LoadPackages(fsys afero.Fs, sysroot string, roots []string) *Packages {
 func rootsDirs(fsys afero.Fs, top, dir string) bool {
 	for d := dir; ; d = filepath.Dir(d) {
 		e, err := examineAll(fsys, d)
-		if err != nil || e.Type != TypeDir || !e.OwnerKnown || e.UID != 0 || e.Mode&0o022 != 0 {
+		if err != nil || e.Type != TypeDir || !e.rootOnly() {
 			return false
 		}
 		if d == filepath.Clean(top) || d == filepath.Dir(d) {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -138,12 +137,7 @@ func rootOnly(path string) string {
 	}
 	for p := exe; ; p = filepath.Dir(p) {
 		fi, err := os.Lstat(p)
-		if err != nil {
-			return ""
-		}
-		st, ok := fi.Sys().(*syscall.Stat_t)
-		sticky := fi.IsDir() && fi.Mode()&os.ModeSticky != 0
-		if !ok || st.Uid != 0 || (fi.Mode().Perm()&0o022 != 0 && !sticky) {
+		if err != nil || safefile.ControlledBeside(fi, 0) != "" {
 			return ""
 		}
 		if p == "/" {

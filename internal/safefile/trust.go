@@ -14,15 +14,19 @@ import (
 // Someone controls a file they own, or can write (by group or other bits, where an ACL's mask
 // shows too). A directory or symlink may also be root's, and a sticky directory (/tmp) may be
 // writable by all: there no one can replace an entry of someone else's.
-func Controlled(fi fs.FileInfo) string {
+func Controlled(fi fs.FileInfo) string { return ControlledBeside(fi, uint32(os.Geteuid())) }
+
+// ControlledBeside says why a user other than uid controls fi, as Controlled says it for the user
+// running webperm: a plan that root will run must name a webperm no one but root controls,
+// whoever writes the plan.
+func ControlledBeside(fi fs.FileInfo, uid uint32) string {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
 		return "has no owner webperm can tell"
 	}
-	euid := uint32(os.Geteuid())
 	shared := fi.IsDir() || fi.Mode()&fs.ModeSymlink != 0
 	switch {
-	case st.Uid != euid && !(shared && st.Uid == 0):
+	case st.Uid != uid && !(shared && st.Uid == 0):
 		return fmt.Sprintf("is owned by uid %d", st.Uid)
 	case fi.Mode()&fs.ModeSymlink == 0 && fi.Mode().Perm()&0o022 != 0 && !(fi.IsDir() && fi.Mode()&fs.ModeSticky != 0):
 		return "is writable by others (mode " + policy.OctalMode(fi.Mode()) + ")"
