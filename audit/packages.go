@@ -20,6 +20,12 @@ import (
 type Packages struct {
 	owner map[string]string   // host path → package
 	sums  map[string][16]byte // host path → the MD5 of the file as its package ships it
+	// md5sums names each package's md5sums file, read only when a file of the package is asked
+	// about (Shipped): all of them together run to megabytes, and an audit needs few.
+	md5sums map[string]string
+	read    map[string]bool // the packages whose md5sums are read
+	sysroot string
+	roots   []string
 }
 
 // dpkgInfo is where dpkg lists each package's files, one absolute path a line, in PKG.list or
@@ -38,7 +44,7 @@ const packageListLimit = 64 << 20
 // var/lib/dpkg/info root's and writable by no one else, and no file in it read through a link.
 // An image's tree whose database someone else could edit has no packages.
 func LoadPackages(fsys afero.Fs, sysroot string, roots []string) *Packages {
-	p := &Packages{owner: map[string]string{}, sums: map[string][16]byte{}}
+	p := &Packages{owner: map[string]string{}, sums: map[string][16]byte{}, md5sums: map[string]string{}, read: map[string]bool{}, sysroot: sysroot, roots: roots}
 	dir := filepath.Join(sysroot, dpkgInfo)
 	if !rootsDirs(fsys, sysroot, dir) {
 		return p
@@ -54,9 +60,7 @@ func LoadPackages(fsys afero.Fs, sysroot string, roots []string) *Packages {
 		}
 		pkg, _, _ := strings.Cut(strings.TrimSuffix(path.Base(list), ".list"), ":")
 		p.add(pkg, data, sysroot, roots)
-		if sums, ok := readPackageFile(fsys, strings.TrimSuffix(list, ".list")+".md5sums"); ok {
-			p.addSums(sums, sysroot, roots)
-		}
+		p.md5sums[pkg] = strings.TrimSuffix(list, ".list") + ".md5sums"
 	}
 	return p
 }
@@ -96,7 +100,7 @@ func (p *Packages) addSums(data []byte, sysroot string, roots []string) {
 		if _, err := hex.Decode(md[:], []byte(sum)); err != nil {
 			continue
 		}
-		host := filepath.Join(sysroot, filepath.Clean("/"+rel))
+		host := hostPath(sysroot, "/"+rel)
 		for _, r := range roots {
 			if Within(host, r) {
 				p.sums[host] = md
@@ -112,10 +116,17 @@ const shippedLimit = 16 << 20
 
 // Shipped reports whether the regular file at path is exactly as its package ships it, by the
 // package's MD5 sum: then it is in the distribution's archive for anyone to read, and holds no
-// secret of the site's, whatever its name. A file that cannot be read whole says no.
+// secret of the site's, whatever its name. A file that cannot be read whole says no. It is not
+// safe for concurrent use: the walk asks from one goroutine.
 func (p *Packages) Shipped(fsys afero.Fs, path string) bool {
 	if p == nil {
 		return false
+	}
+	if pkg := p.owner[path]; pkg != "" && !p.read[pkg] {
+		p.read[pkg] = true
+		if sums, ok := readPackageFile(fsys, p.md5sums[pkg]); ok {
+			p.addSums(sums, p.sysroot, p.roots)
+		}
 	}
 	want, ok := p.sums[path]
 	if !ok {
@@ -134,7 +145,7 @@ func (p *Packages) add(pkg string, data []byte, sysroot string, roots []string) 
 		if !strings.HasPrefix(line, "/") || line == "/." {
 			continue
 		}
-		host := filepath.Join(sysroot, filepath.Clean(line))
+		host := hostPath(sysroot, line)
 		for _, r := range roots {
 			if Within(host, r) || Within(r, host) {
 				p.owner[host] = pkg
@@ -142,6 +153,37 @@ func (p *Packages) add(pkg string, data []byte, sysroot string, roots []string) 
 			}
 		}
 	}
+}
+
+// hostPath is the host's path of sys, a path on the system at sysroot as dpkg writes it. dpkg's
+// paths are clean, and a database lists hundreds of thousands: only one that is not is cleaned.
+func hostPath(sysroot, sys string) string {
+	if !isClean(sys) {
+		sys = filepath.Clean(sys)
+	}
+	if sysroot == "" || sysroot == "/" {
+		return sys
+	}
+	if sys == "/" {
+		return filepath.Clean(sysroot)
+	}
+	return filepath.Clean(sysroot) + sys
+}
+
+// isClean reports whether p, absolute, is as filepath.Clean leaves it, without cleaning it.
+func isClean(p string) bool {
+	if p == "/" {
+		return true
+	}
+	if strings.HasSuffix(p, "/") || strings.Contains(p, "//") {
+		return false
+	}
+	for _, part := range []string{"/./", "/../"} {
+		if strings.Contains(p+"/", part) {
+			return false
+		}
+	}
+	return true
 }
 
 // Of returns the package that installed path, or "" where none did; a nil Packages knows none.

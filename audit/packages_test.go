@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -130,6 +131,16 @@ func TestMalformedMD5Sums(t *testing.T) {
 func FuzzPackageLists(f *testing.F) {
 	f.Add([]byte("/.\n/srv\n/srv/site/a.php\nrelative\n"), []byte("d41d8cd98f00b204e9800998ecf8427e  srv/site/a.php\n"+strings.Repeat("ab", 32)+"  srv/site/b.php\n"))
 	f.Fuzz(func(t *testing.T, list, sums []byte) {
+		for _, line := range strings.Split(string(list), "\n") {
+			if !strings.HasPrefix(line, "/") {
+				continue
+			}
+			for _, sysroot := range []string{"/", "/img", "/img/"} {
+				if got, want := hostPath(sysroot, line), filepath.Join(sysroot, filepath.Clean(line)); got != want {
+					t.Fatalf("hostPath(%q, %q) = %q, want %q", sysroot, line, got, want)
+				}
+			}
+		}
 		p := &Packages{owner: map[string]string{}, sums: map[string][16]byte{}}
 		roots := []string{"/img/srv/site"}
 		p.add("pkg", list, "/img", roots)
@@ -145,6 +156,17 @@ func FuzzPackageLists(f *testing.F) {
 			}
 		}
 	})
+}
+
+// hostPath is filepath.Join of the cleaned path, as dpkg's paths were read, cleaning only what needs it.
+func TestHostPath(t *testing.T) {
+	for _, sys := range []string{"/", "/usr/share/app", "/usr/share/app/", "/a//b", "/a/./b", "/a/../b", "/a/..", "/a/.", "/.", "/..", "/a/.b/..c", "/a/b.", "//"} {
+		for _, sysroot := range []string{"", "/", "/img", "/img/", "/img/../mnt"} {
+			if got, want := hostPath(sysroot, sys), filepath.Join(sysroot, filepath.Clean(sys)); got != want {
+				t.Errorf("hostPath(%q, %q) = %q, want %q", sysroot, sys, got, want)
+			}
+		}
+	}
 }
 
 // dpkgDatabase returns a file system holding an empty dpkg database below sysroot, whose
