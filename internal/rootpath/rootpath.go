@@ -20,10 +20,8 @@ import (
 
 	"github.com/webperm/webperm/audit"
 	"github.com/webperm/webperm/audit/report"
+	"github.com/webperm/webperm/internal/safefile"
 )
-
-// ErrEmpty is the error of an empty path: it must never come to mean the current directory.
-var ErrEmpty = errors.New("empty path")
 
 // Resolver resolves roots on the operating system's file system.
 type Resolver struct {
@@ -71,7 +69,7 @@ type Control struct {
 // directory.
 func (rv *Resolver) Resolve(given string) (*Resolution, error) {
 	if given == "" {
-		return nil, ErrEmpty
+		return nil, safefile.ErrEmptyPath // it must never come to mean the current directory
 	}
 	path := given
 	if !strings.HasPrefix(path, "/") {

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/internal/safefile"
 )
 
 // The users of the tests' system. carol is in devs by the group file, dave by his passwd line.
@@ -311,8 +312,8 @@ func TestResolve(t *testing.T) {
 }
 
 func TestResolveEmptyPath(t *testing.T) {
-	if _, err := (&Resolver{}).Resolve(""); !errors.Is(err, ErrEmpty) {
-		t.Fatalf("Resolve(\"\") = %v, want %v: an empty path must never mean the current directory", err, ErrEmpty)
+	if _, err := (&Resolver{}).Resolve(""); !errors.Is(err, safefile.ErrEmptyPath) {
+		t.Fatalf("Resolve(\"\") = %v, want %v: an empty path must never mean the current directory", err, safefile.ErrEmptyPath)
 	}
 }
 
