@@ -68,6 +68,14 @@ type Settings struct {
 	Writable   []string // --writable's globs
 }
 
+// System is the audited system's root: SysRoot, or the host's, /, for a plan that does not say.
+func (s *Settings) System() string {
+	if s.SysRoot == "" {
+		return "/"
+	}
+	return s.SysRoot
+}
+
 // Root is an audited root as the audit saw it: apply opens every action below it from here.
 type Root struct {
 	Path     string

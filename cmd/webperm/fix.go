@@ -194,10 +194,7 @@ func judgePlan(ctx context.Context, p *fixer.Plan, jobs int) (map[string]string,
 			return nil, withHint(err, "the plan was made with this policy file, and its edits are judged by it: restore it, or make the plan anew")
 		}
 	}
-	sys := systemFlags{sysroot: p.Settings.SysRoot}
-	if sys.sysroot == "" {
-		sys.sysroot = "/"
-	}
+	sys := systemFlags{sysroot: p.Settings.System()}
 	for _, id := range []struct {
 		flag *string
 		who  *audit.WebUser
@@ -261,11 +258,7 @@ func recheckRoots(p *fixer.Plan) error {
 		return err
 	}
 	// The plan's system (an image below --root) has system directories of its own, as plan held them.
-	sysroot := p.Settings.SysRoot
-	if sysroot == "" {
-		sysroot = "/"
-	}
-	if err := checkRootsToChange(resolved, sysroot, p.WebUser, p.PHPUser); err != nil {
+	if err := checkRootsToChange(resolved, p.Settings.System(), p.WebUser, p.PHPUser); err != nil {
 		return err
 	}
 	for _, r := range resolved {
