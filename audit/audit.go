@@ -159,25 +159,35 @@ func (a *Auditor) Run(ctx context.Context, roots []string) (*Report, error) {
 		}
 		rep.Policy = strings.Join(names, ", ")
 	}
-	today := a.Today
-	if today.IsZero() {
-		today = time.Now()
-	}
-	sysroot := a.SysRoot
-	if sysroot == "" {
-		sysroot = "/"
-	}
-	packages := LoadPackages(a.Fs, sysroot, roots)
+	packages := a.packages(roots)
 	// Ancestors already reported, for roots that share them, with the fix their findings got.
 	reported := make(map[string]*Fix)
 	for i := range plans {
 		p := &plans[i]
-		env := &Env{Root: p.root, Accounts: a.Accounts, Owners: p.owners, Packages: packages, SysRoot: a.SysRoot, waivers: newWaivers(p.policy, rep, today, a.SysRoot)}
-		if err := a.auditRoot(ctx, p, env, rep, reported); err != nil {
+		if err := a.auditRoot(ctx, p, a.env(p, rep, packages), rep, reported); err != nil {
 			return nil, err
 		}
 	}
 	return rep, nil
+}
+
+// packages reads what the audited system's distribution packages installed in or above roots.
+func (a *Auditor) packages(roots []string) *Packages {
+	sysroot := a.SysRoot
+	if sysroot == "" {
+		sysroot = "/"
+	}
+	return LoadPackages(a.Fs, sysroot, roots)
+}
+
+// env is what the checks know of the audit of p's root beyond each entry, waivers judged today
+// (Auditor.Today).
+func (a *Auditor) env(p *rootPlan, rep *Report, packages *Packages) *Env {
+	today := a.Today
+	if today.IsZero() {
+		today = time.Now()
+	}
+	return &Env{Root: p.root, Accounts: a.Accounts, Owners: p.owners, Packages: packages, SysRoot: a.SysRoot, waivers: newWaivers(p.policy, rep, today, a.SysRoot)}
 }
 
 // rootPlan is what one root is audited against, settled before any root is walked.
@@ -594,12 +604,7 @@ func (a *Auditor) Findings(ctx context.Context, root, path string) ([]Finding, e
 	if err := a.plan(root, &p, rep); err != nil {
 		return nil, err
 	}
-	today := a.Today
-	if today.IsZero() {
-		today = time.Now()
-	}
-	env := &Env{Root: root, Accounts: a.Accounts, Owners: p.owners, waivers: newWaivers(p.policy, rep, today, a.SysRoot)}
-	t := &tracer{a: a, policy: p.policy, env: env, rep: rep}
+	t := &tracer{a: a, policy: p.policy, env: a.env(&p, rep, a.packages([]string{root})), rep: rep}
 	t.stack = []dirState{a.ancestors(root, t, map[string]*Fix{})}
 	t.rootAt = len(rep.Findings)
 	rel := "."

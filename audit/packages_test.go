@@ -95,6 +95,23 @@ func TestShippedSecretsAreNoSecrets(t *testing.T) {
 	if want := "sensitive-exposed high;"; got["blog/wp-config.php"] != want {
 		t.Errorf("a changed wp-config.php: %q, want %q", got["blog/wp-config.php"], want)
 	}
+	// explain --in asks for one entry's findings: they are the audit's, package and all.
+	for _, rel := range []string{"wp-config.php", "blog/wp-config.php"} {
+		found, err := a.Findings(context.Background(), root, root+"/"+rel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		one := ""
+		for _, f := range found {
+			one += fmt.Sprintf("%s %s;", f.Rule, f.Severity)
+			if f.Package != "wordpress" {
+				t.Errorf("%s: %s names the package %q, want wordpress", rel, f.Rule, f.Package)
+			}
+		}
+		if one != got[rel] {
+			t.Errorf("%s: findings alone %q, in the audit %q", rel, one, got[rel])
+		}
+	}
 }
 
 // A md5sums file is the audited system's, which on an image or a container's tree is not root's
