@@ -28,6 +28,11 @@ type Owners struct {
 func resolveOwners(p *policy.Policy, acc *Accounts, site *SiteOwner, web, php *WebUser) (*Owners, error) {
 	o := &Owners{users: map[string][]uint32{}, groups: map[string][]uint32{}, accounts: acc}
 	o.users[policy.OwnerSite], o.groups[policy.OwnerSite] = []uint32{site.UID}, []uint32{site.GID}
+	if site.Source == "unknown" {
+		// The web server owns the root and nothing says whose the site is: "site" is no one, and
+		// nothing is held to it (the web server is not the site's owner).
+		o.users[policy.OwnerSite], o.groups[policy.OwnerSite] = nil, nil
+	}
 	if php == nil {
 		php = web // PHP runs as the web server's user
 	}
@@ -110,6 +115,12 @@ func (o *Owners) allows(specs []string, writable, group bool, id uint32) bool {
 		}
 	}
 	return writable && (slices.Contains(m[policy.OwnerWeb], id) || slices.Contains(m[policy.OwnerPHP], id))
+}
+
+// expects reports whether specs name anyone: "site" names no one where the site's owner is
+// unknown, and an entry cannot then be held to it.
+func (o *Owners) expects(specs []string, group bool) bool {
+	return len(o.ids(specs, false, group)) > 0
 }
 
 // ids returns the user (or group) ids specs allow, in order.
@@ -204,7 +215,7 @@ func ownsNothing(e *Entry) bool { return e.Type == TypeSymlink }
 
 func checkOwnerMismatch(c *Case) (string, *Fix, bool) {
 	o, e, s := c.Env.Owners, c.Entry, c.Settings
-	if o == nil || ownsNothing(e) || !e.OwnerKnown || o.allows(s.Owner, c.writable(), false, e.UID) || unnamed(c, e.UID, false) {
+	if o == nil || ownsNothing(e) || !e.OwnerKnown || o.allows(s.Owner, c.writable(), false, e.UID) || unnamed(c, e.UID, false) || !o.expects(s.Owner, false) {
 		return "", nil, false
 	}
 	if serverOwner(c) != nil {
@@ -215,7 +226,7 @@ func checkOwnerMismatch(c *Case) (string, *Fix, bool) {
 
 func checkGroupMismatch(c *Case) (string, *Fix, bool) {
 	o, e, s := c.Env.Owners, c.Entry, c.Settings
-	if o == nil || ownsNothing(e) || !e.OwnerKnown || o.allows(s.Group, c.writable(), true, e.GID) || unnamed(c, e.GID, true) {
+	if o == nil || ownsNothing(e) || !e.OwnerKnown || o.allows(s.Group, c.writable(), true, e.GID) || unnamed(c, e.GID, true) || !o.expects(s.Group, true) {
 		return "", nil, false
 	}
 	return fmt.Sprintf("group %s; the policy expects %s", o.name(e.GID, true), o.describe(s.Group, true)), chownFix(c), true
