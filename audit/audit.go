@@ -37,10 +37,22 @@ type Report struct {
 	Origins []Origin
 	// SiteOwners say whose each root's site is, where that is not simply the root's owner.
 	SiteOwners []SiteOwner
+	// Folded are the findings a web-user-owns-tree finding stands for, in walk order, each kept
+	// for the plan (its fix) and explain, never listed in a report: one fault of the tree, one
+	// finding.
+	Folded []Folded
 	// Subtrees are the directories every entry below which has at least one finding, in the order
 	// their walks ended: what a writer needs to say that a whole subtree shares a finding without
 	// keeping every path. There is at most one per entry with findings.
 	Subtrees []Subtree
+}
+
+// Folded is a finding folded into the web-user-owns-tree finding of its root, and its place in
+// the walk: it comes just before Report.Findings[At] (with the findings of its own entry, which
+// end there).
+type Folded struct {
+	At int
+	Finding
 }
 
 // Subtree is a directory of the walk, every entry below which (the directory not counted) has at
@@ -294,6 +306,7 @@ func (a *Auditor) auditRoot(ctx context.Context, p *rootPlan, env *Env, rep *Rep
 		return err
 	}
 	t.close(0)
+	t.closeTree()
 	t.finish()
 	return nil
 }
@@ -375,6 +388,7 @@ type tracer struct {
 	open   []openDir  // the directories whose walk goes on, outermost first
 	root   *Case      // the root, kept for the checks made after the walk
 	index  bool       // the root holds an index file
+	tree   *ownedTree // the root's web-user-owns-tree, while its walk goes on; nil for none
 
 	// The entry being visited and its case, reused from one entry to the next: a finding copies
 	// what it keeps.
@@ -449,6 +463,12 @@ func (t *tracer) visit(e Entry) {
 	}
 	n := len(t.rep.Findings)
 	t.rep.Findings = Check(c, t.rep.Findings)
+	// The fix is the entry's, whatever of its findings a tree's finding takes in.
+	fix := fixOf(t.rep.Findings[n:])
+	if depth == 0 {
+		t.tree = t.ownedTree(c, n)
+	}
+	t.fold(n, depth > 0)
 	t.judge(c, checks)
 	if depth == 0 {
 		root, s := e, t.settings
@@ -466,7 +486,7 @@ func (t *tracer) visit(e Entry) {
 		p.full = p.full && len(t.rep.Findings) > n
 	}
 	if e.Type == TypeDir {
-		t.stack = append(t.stack[:depth+1], t.descend(c, t.stack[depth], fixOf(t.rep.Findings[n:])))
+		t.stack = append(t.stack[:depth+1], t.descend(c, t.stack[depth], fix))
 		t.open = append(t.open, openDir{path: e.Path, depth: depth, first: len(t.rep.Findings), full: true})
 	}
 }
@@ -501,10 +521,16 @@ func (t *tracer) finish() {
 	if msg, fix, ok := checkMissingIndex(t.root, t.index); ok {
 		if f := newFinding(t.root, policy.MissingIndex, msg, fix); t.env.waivers.apply(&f, t.root) {
 			t.rep.Findings = slices.Insert(t.rep.Findings, t.rootAt, f)
-			// The root's own findings come before every subtree's.
+			// The root's own findings come before every subtree's, and before what the
+			// root's tree finding folded.
 			for i := t.subAt; i < len(t.rep.Subtrees); i++ {
 				t.rep.Subtrees[i].First++
 				t.rep.Subtrees[i].End++
+			}
+			for i := range t.rep.Folded {
+				if t.rep.Folded[i].At > t.rootAt {
+					t.rep.Folded[i].At++
+				}
 			}
 		}
 	}
@@ -645,6 +671,11 @@ func (a *Auditor) Findings(ctx context.Context, root, path string) ([]Finding, e
 	for _, f := range rep.Findings {
 		if f.Entry.Path == path {
 			out = append(out, f)
+		}
+	}
+	for _, f := range rep.Folded {
+		if f.Entry.Path == path {
+			out = append(out, f.Finding)
 		}
 	}
 	return out, nil

@@ -18,6 +18,9 @@ type Finding struct {
 	// Package is the distribution package that installed the entry, "" for none: a fix there
 	// lasts only until the package's next upgrade.
 	Package string
+	// Entries is how many entries the finding stands for where it stands for more than its own:
+	// a web-user-owns-tree finding counts the root and every entry it folds. 0 otherwise.
+	Entries int
 }
 
 // Fix is the change that resolves a finding: the entry's target mode and, where Chown is set,

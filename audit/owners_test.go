@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -99,16 +100,19 @@ func TestOwnersMustExistOnTheAuditedSystem(t *testing.T) {
 }
 
 // chown -R www-data on a site makes the web server the site's owner: webperm still says the web
-// server owns what it serves, where PHP's own user owning its site is the platform's design.
+// server owns what it serves, once for the tree, where PHP's own user owning its site is the
+// platform's design.
 func TestWebServerOwningTheRootIsStillAFault(t *testing.T) {
 	fsys := fixture.NewMemFs()
 	root := makeTree(t, fsys, "d 0755 33:33 .\nf 0644 33:33 index.php\nf 0644 33:33 style.css\n")
-	got := rulesByRel(auditAs(t, fsys, root, webUser(), nil, policy.Default()))
-	want := map[string]string{".": "web-user-owns", "index.php": "web-writable-code", "style.css": "web-user-owns"}
-	for rel, rule := range want {
-		if strings.Join(got[rel], ",") != rule {
-			t.Errorf("%s: %v, want %s", rel, got[rel], rule)
-		}
+	rep := auditAs(t, fsys, root, webUser(), nil, policy.Default())
+	checkRules(t, rulesByRel(rep), map[string][]string{".": {"web-user-owns-tree"}})
+	var folded []string
+	for _, f := range rep.Folded {
+		folded = append(folded, f.Entry.Rel+" "+string(f.Rule))
+	}
+	if want := []string{"index.php web-user-owns-tree", "style.css web-user-owns-tree"}; !slices.Equal(folded, want) {
+		t.Errorf("folded %q, want %q", folded, want)
 	}
 	php := &WebUser{Name: "deploy", UID: 1000, GID: 1000, Groups: []uint32{1000}, Role: RolePHP}
 	fsys = fixture.NewMemFs()
@@ -227,7 +231,7 @@ func TestSiteOwner(t *testing.T) {
 		accounts *Accounts
 		flag     *uint32
 		want     SiteOwner // Root is filled in; Source "root" means none is reported
-		fix      string    // the owner index.html's web-user-owns fix gives (the group www-data may stay), "" for none
+		fix      string    // the owner index.html's fix, folded into the tree's finding, gives (the group www-data may stay), "" for none
 	}{
 		{"a home below /home", "/home/alice/public_html", 1000, testAccounts(), nil, SiteOwner{UID: 1000, GID: 1000, Source: "parent", Parent: "/home/alice"}, "1000:33"},
 		{"a home by passwd", "/srv/deploy/site", 1000, deployHome, nil, SiteOwner{UID: 1000, GID: 1000, Source: "parent", Parent: "/srv/deploy"}, "1000:33"},
@@ -259,8 +263,8 @@ func TestSiteOwner(t *testing.T) {
 				t.Errorf("site owners %+v, want %+v", rep.SiteOwners, want)
 			}
 			fix := ""
-			for _, f := range rep.Findings {
-				if f.Entry.Rel == "index.html" && f.Rule == policy.WebUserOwns && f.Fix != nil && f.Fix.Chown {
+			for _, f := range rep.Folded {
+				if f.Entry.Rel == "index.html" && f.Rule == policy.WebUserOwnsTree && f.Fix != nil && f.Fix.Chown {
 					fix = fmt.Sprintf("%d:%d", f.Fix.UID, f.Fix.GID)
 				}
 			}

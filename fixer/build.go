@@ -32,15 +32,71 @@ func New(rep *audit.Report, version string, created time.Time) *Plan {
 	for _, e := range rep.Errors {
 		p.Unread = append(p.Unread, e.Path)
 	}
-	for found := rep.Findings; len(found) > 0; {
+	left := map[string]int{}
+	for found := inWalkOrder(rep); len(found) > 0; {
 		n := 1
 		for n < len(found) && found[n].Entry.Path == found[0].Entry.Path {
 			n++
 		}
-		p.add(found[:n], rootOf(found[0].Entry.Path, rep.Roots))
+		root := rootOf(found[0].Entry.Path, rep.Roots)
+		if !p.add(found[:n], root) {
+			left[root]++
+		}
 		found = found[n:]
 	}
+	p.leaveFolded(left, rep)
 	return p
+}
+
+// planned is a finding as the plan takes it: folded is set for one a web-user-owns-tree finding
+// stands for (Report.Folded).
+type planned struct {
+	audit.Finding
+	folded bool
+}
+
+// inWalkOrder returns the report's findings, those folded into a tree's finding among them, in
+// walk order: each entry's together.
+func inWalkOrder(rep *audit.Report) []planned {
+	out := make([]planned, 0, len(rep.Findings)+len(rep.Folded))
+	folded := rep.Folded
+	for i := range rep.Findings {
+		for len(folded) > 0 && folded[0].At <= i {
+			out = append(out, planned{folded[0].Finding, true})
+			folded = folded[1:]
+		}
+		out = append(out, planned{rep.Findings[i], false})
+	}
+	for _, f := range folded {
+		out = append(out, planned{f.Finding, true})
+	}
+	return out
+}
+
+// leaveFolded tells, with each tree's own finding left to a person, how many of the entries it
+// stands for the plan leaves as they are: one line for the tree, as its report has, not one per
+// entry. left counts them by root.
+func (p *Plan) leaveFolded(left map[string]int, rep *audit.Report) {
+	for _, root := range rep.Roots {
+		n := left[root]
+		if n == 0 {
+			continue
+		}
+		why := fmt.Sprintf("%d more %s of the tree the web server owns cannot be given back by a plan (no site owner known, a package installed them, or webperm does not change them: hard links); webperm explain --in %s PATH says why for one", n, plural(n, "entry", "entries"), root)
+		i := slices.IndexFunc(p.Manual, func(m Manual) bool { return m.Path == root })
+		if i < 0 {
+			tree := slices.IndexFunc(rep.Findings, func(f audit.Finding) bool {
+				return f.Rule == policy.WebUserOwnsTree && f.Entry.Path == root
+			})
+			if tree < 0 {
+				continue
+			}
+			f := rep.Findings[tree]
+			p.Manual = append(p.Manual, Manual{Path: root, Type: f.Entry.Type, Reason: why, Findings: []audit.Finding{f}})
+			continue
+		}
+		p.Manual[i].Reason += "; " + why
+	}
 }
 
 // rootOf returns the root path lies in (the deepest, where roots nest) or, for a directory above
@@ -64,18 +120,27 @@ func rootOf(path string, roots []string) string {
 	return ""
 }
 
-// add plans one entry's findings, found, which share the entry and its fix.
-func (p *Plan) add(found []audit.Finding, root string) {
+// add plans one entry's findings, found, which share the entry and its fix. It reports false
+// where the entry has only findings a tree's finding stands for and the plan leaves it: the
+// tree's finding, not the entry, goes to a person then.
+func (p *Plan) add(found []planned, root string) bool {
 	e := &found[0].Entry
 	var fix *audit.Fix
 	var rules []policy.RuleID
-	var manual []audit.Finding
+	var manual, shown []audit.Finding
 	for i := range found {
-		if f := &found[i]; f.Fix != nil {
+		f := &found[i]
+		switch {
+		case f.Fix != nil:
 			fix = f.Fix
-			rules = append(rules, f.Rule)
-		} else {
-			manual = append(manual, *f)
+			if !slices.Contains(rules, f.Rule) {
+				rules = append(rules, f.Rule)
+			}
+		case !f.folded:
+			manual = append(manual, f.Finding)
+		}
+		if !f.folded {
+			shown = append(shown, f.Finding)
 		}
 	}
 	var reasons []string
@@ -90,16 +155,22 @@ func (p *Plan) add(found []audit.Finding, root string) {
 		if why == "" && found[0].Package != "" && (a.Chown() || a.Chmod()) {
 			why = packagedReason(&a, found[0].Package, p.Accounts)
 		}
-		if why != "" {
-			manual = found
+		switch {
+		case why != "" && len(shown) == 0:
+			return false
+		case why != "":
+			manual = shown
 			reasons = []string{why}
-		} else if a.Chown() || a.Chmod() {
+		case a.Chown() || a.Chmod():
 			p.Actions = append(p.Actions, a)
 		}
+	} else if len(shown) == 0 {
+		return false
 	}
 	if len(manual) > 0 {
 		p.Manual = append(p.Manual, Manual{Path: e.Path, Type: e.Type, Reason: strings.Join(reasons, "; "), Findings: manual})
 	}
+	return true
 }
 
 func newAction(e *audit.Entry, fix *audit.Fix, root string, rules []policy.RuleID) Action {
@@ -157,6 +228,8 @@ var manualReasons = map[policy.RuleID]string{
 	policy.ACLExtendsAccess:   "webperm leaves ACLs alone: review them with getfacl, remove them with setfacl -b",
 	policy.ScriptInWritable:   "decide whether the script belongs there: remove it, or keep code out of directories the server writes",
 	policy.MissingIndex:       "add an index file, or leave it where listings are off and a 403 for / is wanted",
+	policy.WebUserOwns:        "nothing says whose the site is, so nothing the web server owns can be given back: name the owner with --site-owner and plan again",
+	policy.WebUserOwnsTree:    "nothing says whose the site is, so nothing the web server owns can be given back: name the owner with --site-owner and plan again",
 	policy.SensitiveExposed:   "the web server reaches it as its owner, through its group or an ACL: give it an owner and group the web server is not, or deny it in the server's configuration",
 }
 

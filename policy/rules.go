@@ -12,6 +12,7 @@ const (
 	WebWritableCode    RuleID = "web-writable-code"
 	ScriptInWritable   RuleID = "script-in-writable-dir"
 	WebUserOwns        RuleID = "web-user-owns"
+	WebUserOwnsTree    RuleID = "web-user-owns-tree"
 	ACLExtendsAccess   RuleID = "acl-extends-access"
 	SELinuxLabel       RuleID = "selinux-label"
 	MissingIndex       RuleID = "missing-index"
@@ -58,6 +59,7 @@ var Catalog = []RuleInfo{
 	{MissingIndex, Info, "the web root has no index file: 403 for / where autoindex is off"},
 	{UnknownOwner, Medium, "a uid or gid with no name in the audited system's /etc/passwd or /etc/group"},
 	{WebUserOwns, High, "the web server's user owns content outside the policy's writable paths"},
+	{WebUserOwnsTree, High, "the web server's user owns the root and, outside the writable paths, the tree (chown -R www-data): one finding for the tree, not one per entry"},
 }
 
 // Lookup returns the catalog entry of id.

@@ -116,6 +116,8 @@ type jsonFinding struct {
 	Capabilities string `json:"capabilities,omitempty"`
 	// Package is the distribution package that installed the entry, where one did.
 	Package string `json:"package,omitempty"`
+	// Entries is how many entries a finding that stands for a tree covers (web-user-owns-tree).
+	Entries int `json:"entries,omitempty"`
 }
 
 // jsonFix is a finding's target state: the mode, and the owner and group where they change.
@@ -204,6 +206,7 @@ func newJSONFinding(f *audit.Finding, a *audit.Accounts) jsonFinding {
 		SELinux:    e.Label,
 		Message:    f.Message,
 		Package:    f.Package,
+		Entries:    f.Entries,
 	}
 	if e.ACL != nil {
 		jf.ACL = e.ACL.String()

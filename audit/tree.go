@@ -1,0 +1,128 @@
+package audit
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/webperm/webperm/policy"
+)
+
+// ownedTree is a root the web server's (or PHP's) user owns outside the policy's writable paths,
+// as `chown -R www-data` leaves a site: one fault, which the root's web-user-owns-tree finding
+// stands for. The web-user-owns and web-writable-code findings of every entry that user owns
+// below the root fold into it (Report.Folded): they stay in the plan, one chown each, and in
+// explain, but a report lists the tree once, not once per file.
+type ownedTree struct {
+	at       int // the tree finding's index in Report.Findings; -1 where a waiver accepts it
+	uid      uint32
+	severity policy.Severity
+	who      string // the owning identity, as messages name it
+	giveBack string // whom the plan gives the tree back to; "" where no one is known
+	start    int    // Report.Entries before the root
+	members  int    // entries below the root whose findings it folded
+}
+
+// ownedTree starts the tree of c's entry, the root, whose findings begin at n in Report.Findings:
+// where the root has a web-user-owns finding, that finding becomes the tree's.
+func (t *tracer) ownedTree(c *Case, n int) *ownedTree {
+	i := slices.IndexFunc(t.rep.Findings[n:], func(f Finding) bool { return f.Rule == policy.WebUserOwns })
+	r := serverOwner(c)
+	if i < 0 || r == nil {
+		return nil
+	}
+	i += n
+	f := &t.rep.Findings[i]
+	tree := &ownedTree{at: i, uid: c.Entry.UID, who: r.who(), start: t.rep.Entries - 1}
+	if f.Fix != nil && f.Fix.Chown {
+		tree.giveBack = fmt.Sprintf("uid %d", f.Fix.UID)
+		if name, ok := t.env.Accounts.UserName(f.Fix.UID); ok {
+			tree.giveBack = name
+		}
+	}
+	f.Rule = policy.WebUserOwnsTree
+	f.Severity = c.Settings.Severity(policy.WebUserOwnsTree)
+	tree.severity = f.Severity
+	f.Message = tree.message(c.Entry.Path, -1)
+	if !t.env.waivers.apply(f, c) {
+		t.rep.Findings = slices.Delete(t.rep.Findings, i, i+1)
+		tree.at = -1
+	}
+	return tree
+}
+
+// treeRules are the findings the tree's fault makes on an entry its owner owns: the owner is
+// the web server's, so the code is the web server's to rewrite, and owner and group are not the
+// site's (chown -R www-data:www-data). The plan's chown settles them together.
+var treeRules = []policy.RuleID{policy.WebUserOwns, policy.WebWritableCode, policy.OwnerMismatch, policy.GroupMismatch}
+
+// takes reports whether f is the tree's fault on its entry: the tree's owner owns it, outside
+// the writable paths.
+func (tree *ownedTree) takes(f *Finding) bool {
+	return slices.Contains(treeRules, f.Rule) && f.Entry.OwnerKnown && f.Entry.UID == tree.uid && f.Severity > policy.Info
+}
+
+// fold moves the findings from n on, one entry's, that the root's tree stands for out of
+// Report.Findings into Report.Folded; where a waiver accepts the tree, they go with it. The
+// root's own are folded too, into the finding they are the tree's; below, member says the
+// entry is one more the tree stands for.
+func (t *tracer) fold(n int, member bool) {
+	tree := t.tree
+	if tree == nil {
+		return
+	}
+	found := t.rep.Findings[n:]
+	kept := found[:0]
+	var taken []Finding
+	for _, f := range found {
+		if !tree.takes(&f) {
+			kept = append(kept, f)
+			continue
+		}
+		f.Rule, f.Severity = policy.WebUserOwnsTree, tree.severity
+		f.Message += "; part of the web-user-owns-tree finding of " + t.env.Root
+		taken = append(taken, f)
+	}
+	if len(taken) == 0 {
+		return
+	}
+	if member {
+		tree.members++
+	}
+	t.rep.Findings = t.rep.Findings[:n+len(kept)]
+	if tree.at < 0 {
+		return
+	}
+	if !member {
+		tree.at = n + slices.IndexFunc(kept, func(f Finding) bool { return f.Rule == policy.WebUserOwnsTree })
+	}
+	for _, f := range taken {
+		t.rep.Folded = append(t.rep.Folded, Folded{At: len(t.rep.Findings), Finding: f})
+	}
+}
+
+// closeTree ends the root's tree once its walk is over: its finding says how much of the tree
+// it stands for.
+func (t *tracer) closeTree() {
+	tree := t.tree
+	t.tree = nil
+	if tree == nil || tree.at < 0 {
+		return
+	}
+	f := &t.rep.Findings[tree.at]
+	f.Entries = tree.members + 1
+	f.Message = tree.message(f.Entry.Path, t.rep.Entries-tree.start-1)
+}
+
+// message is the tree finding's text for the root at path, below which the walk saw below
+// entries; -1 where it saw only the way to one entry (explain).
+func (tree *ownedTree) message(root string, below int) string {
+	msg := fmt.Sprintf("%s owns this root, as `chown -R %s` leaves a site", tree.who, tree.who)
+	if below >= 0 {
+		msg = fmt.Sprintf("%s owns this root and %d of the %d entries below it outside the policy's writable paths, as `chown -R %s` leaves a site", tree.who, tree.members, below, tree.who)
+	}
+	msg += ": a break-in through the site can rewrite its code and content. One finding for the tree; webperm explain --in " + root + " PATH shows an entry's own"
+	if tree.giveBack == "" {
+		return msg + "; name the site's owner with --site-owner for a plan that gives them back"
+	}
+	return msg + fmt.Sprintf("; the plan gives them back to %s, leaving the writable paths the web server's", tree.giveBack)
+}
