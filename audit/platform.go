@@ -2,6 +2,7 @@ package audit
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/afero"
@@ -33,6 +34,12 @@ func DetectPreset(fsys afero.Fs, root, sysroot string) (preset string, evidence 
 		}
 		evidence = append(evidence, found...)
 	}
+	if app == "" {
+		if name, ok := packagedLayout(systemPath(root, sysroot)); ok {
+			app = name
+			evidence = append(evidence, root+" (a distribution package's tree for "+name+")")
+		}
+	}
 	var parts []string
 	for _, name := range []string{host, app} {
 		if name != "" {
@@ -60,4 +67,19 @@ func markerFound(fsys afero.Fs, m policy.Marker, root, sysroot string) []string 
 		found = append(found, p)
 	}
 	return found
+}
+
+// packagedLayout names the application preset whose distribution package lays out dir, a path on
+// the audited system, as one of its trees: /usr/share/APP, /var/lib/APP, /etc/APP. It is the
+// last resort of detection, for the trees no marker tells, such as Debian's /etc/wordpress,
+// which holds only the site's config-HOST.php and an htaccess.
+func packagedLayout(dir string) (string, bool) {
+	app := packagedApp(dir)
+	if app == "" || !slices.Contains(appTreeDirs, strings.TrimSuffix(dir, app)) {
+		return "", false
+	}
+	// An application's presets are those found by a path in its tree, not on the host.
+	return app, slices.ContainsFunc(policy.Markers, func(m policy.Marker) bool {
+		return m.Preset == app && !strings.HasPrefix(m.Path, "/")
+	})
 }
