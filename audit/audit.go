@@ -468,7 +468,7 @@ func (t *tracer) visit(e Entry) {
 	if depth == 0 {
 		t.tree = t.ownedTree(c, n)
 	}
-	t.fold(n, depth > 0)
+	t.fold(c, n, depth > 0)
 	t.judge(c, checks)
 	if depth == 0 {
 		root, s := e, t.settings

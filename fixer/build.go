@@ -82,7 +82,7 @@ func (p *Plan) leaveFolded(left map[string]int, rep *audit.Report) {
 		if n == 0 {
 			continue
 		}
-		why := fmt.Sprintf("%d more %s of the tree the web server owns cannot be given back by a plan (no site owner known, a package installed them, or webperm does not change them: hard links); webperm explain --in %s PATH says why for one", n, plural(n, "entry", "entries"), root)
+		why := fmt.Sprintf("%d more %s of the tree the web server owns cannot be given back by a plan (no site owner known, a package installed them, or webperm does not change them: symlinks, which chown -h gives back, and hard links); webperm explain --in %s PATH says why for one", n, plural(n, "entry", "entries"), root)
 		i := slices.IndexFunc(p.Manual, func(m Manual) bool { return m.Path == root })
 		if i < 0 {
 			tree := slices.IndexFunc(rep.Findings, func(f audit.Finding) bool {
