@@ -179,3 +179,79 @@ func FuzzSniffHtaccess(f *testing.F) {
 		}
 	})
 }
+
+// An .htaccess that only denies, in a directory the web server writes, is the application's own
+// protection: the web server could replace it whether or not it owns it, so it is info with no
+// fix, and says that only AllowOverride None closes that. In a directory the web server cannot
+// write, owning the same file is high, and the chown fix closes it; an .htaccess that does more
+// than deny is high wherever it is, and .user.ini as before.
+func TestDenyOnlyHtaccess(t *testing.T) {
+	if !asRoot {
+		t.Skip("needs root: the tree's owners must be set with chown")
+	}
+	fsys := afero.NewOsFs()
+	root := makeTree(t, fsys, `
+d 0755 1000:1000 .
+f 0644 1000:1000 index.php
+d 0755 1000:1000 wp-content
+d 2775 1000:33 wp-content/uploads
+f 0644 33:33 wp-content/uploads/.htaccess
+f 0644 33:33 wp-content/uploads/.user.ini
+d 2775 1000:33 wp-content/uploads/2024
+f 0644 33:33 wp-content/uploads/2024/.htaccess
+d 0755 1000:1000 wp-content/themes
+f 0644 33:33 wp-content/themes/.htaccess
+`)
+	for rel, src := range map[string]string{
+		"wp-content/uploads/.htaccess":      string(readFixture(t, "dokuwiki-data.htaccess")),
+		"wp-content/uploads/.user.ini":      "engine = Off\n",
+		"wp-content/uploads/2024/.htaccess": wordpressRewrite,
+		"wp-content/themes/.htaccess":       string(readFixture(t, "mediawiki-images.htaccess")),
+	} {
+		// Writing keeps the owner and mode the manifest set.
+		if err := os.WriteFile(filepath.Join(root, rel), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := policy.Resolve("wordpress", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := auditAs(t, fsys, root, webUser(), nil, p)
+	checkRules(t, rulesByRel(rep), map[string][]string{
+		"wp-content/uploads/.htaccess":      {"web-writable-code"},
+		"wp-content/uploads/.user.ini":      {"web-writable-code"},
+		"wp-content/uploads/2024/.htaccess": {"web-writable-code"},
+		"wp-content/themes/.htaccess":       {"web-writable-code"},
+	})
+	for _, f := range rep.Findings {
+		switch f.Entry.Rel {
+		case "wp-content/uploads/.htaccess":
+			if f.Severity != policy.Info || f.Fix != nil {
+				t.Errorf("%s: %s with fix %v, want info without one", f.Entry.Rel, f.Severity, f.Fix)
+			}
+			for _, want := range []string{"only denies", "replace it", "writes its directory", "AllowOverride None"} {
+				if !strings.Contains(f.Message, want) {
+					t.Errorf("%s: message %q does not say %q", f.Entry.Rel, f.Message, want)
+				}
+			}
+			if f.Entry.Content != policy.ContentHtaccessDenyOnly {
+				t.Errorf("%s: content %v", f.Entry.Rel, f.Entry.Content)
+			}
+		case "wp-content/themes/.htaccess":
+			if f.Severity != policy.High || f.Fix == nil || !f.Fix.Chown || f.Fix.UID == 33 {
+				t.Errorf("%s: %s with fix %+v, want high with a chown away from www-data", f.Entry.Rel, f.Severity, f.Fix)
+			}
+			if strings.Contains(f.Message, "only denies") {
+				t.Errorf("%s: message %q clears a file a chown would close", f.Entry.Rel, f.Message)
+			}
+		default:
+			if f.Severity != policy.High {
+				t.Errorf("%s: %s, want high", f.Entry.Rel, f.Severity)
+			}
+			if f.Entry.Rel == "wp-content/uploads/2024/.htaccess" && f.Entry.Content != policy.ContentHtaccessOther {
+				t.Errorf("%s: content %v", f.Entry.Rel, f.Entry.Content)
+			}
+		}
+	}
+}
