@@ -255,3 +255,38 @@ f 0644 33:33 wp-content/themes/.htaccess
 		}
 	}
 }
+
+// Every identity that can change a deny-only .htaccess must be able to write its directory for
+// the finding to be info: where PHP's own user can rewrite the file but not replace it, a chmod
+// still closes its way, and the finding stays high with that fix.
+func TestDenyOnlyHtaccessEveryWriter(t *testing.T) {
+	if !asRoot {
+		t.Skip("needs root: the tree's owners must be set with chown")
+	}
+	fsys := afero.NewOsFs()
+	root := makeTree(t, fsys, `
+d 0755 1000:1000 .
+f 0644 1000:1000 index.php
+d 0775 33:33 cache
+f 0664 33:2000 cache/.htaccess
+`)
+	if err := os.WriteFile(filepath.Join(root, "cache/.htaccess"), readFixture(t, "mediawiki-cache.htaccess"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// PHP runs as pool, whose group 2000 may write the file; only www-data writes the directory.
+	php := &WebUser{Name: "pool", UID: 2000, GID: 2000, Groups: []uint32{2000}, Source: "flag", Role: RolePHP}
+	rep := auditAs(t, fsys, root, webUser(), php, policy.Default())
+	found := false
+	for _, f := range rep.Findings {
+		if f.Entry.Rel != "cache/.htaccess" || f.Rule != policy.WebWritableCode {
+			continue
+		}
+		found = true
+		if f.Severity != policy.High || f.Fix == nil || strings.Contains(f.Message, "only denies") {
+			t.Errorf("%s: %s, fix %+v, message %q; want high with a fix", f.Entry.Rel, f.Severity, f.Fix, f.Message)
+		}
+	}
+	if !found {
+		t.Errorf("cache/.htaccess: no web-writable-code finding; findings %v", rulesByRel(rep))
+	}
+}
