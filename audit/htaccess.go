@@ -21,7 +21,9 @@ import (
 // as a directive. Each argument this reader accepts is a fixed word, a -Option or an .extension,
 // so a directive that a continuation joined to the line before is never taken for an argument.
 //
-// What it accepts, and why each can only take away:
+// What it accepts, and why each can only take away, as Apache's documents have it
+// (https://httpd.apache.org/docs/2.4/mod/mod_authz_core.html, mod_access_compat.html, core.html,
+// mod_mime.html; php.net/manual/en/configuration.changes.php for php_flag):
 //
 //   - Require all denied (mod_authz_core): fails for every request. A .htaccess's Require
 //     replaces the server's for that directory (AuthMerging Off, the default), so Require of
@@ -31,20 +33,21 @@ import (
 //   - <RequireAll> and <RequireAny> holding only the above: fail as what they hold fails.
 //   - Deny from all (mod_access_compat): refuses every client, whatever the Order, since no
 //     Allow is accepted. Any other host list leaves the rest of the world to the Order.
-//   - Order (any value) and Satisfy All (mod_access_compat): mod_access_compat has no merger,
-//     so its directives in a section replace the server's for it, starting from Order
-//     Deny,Allow with no rule, which allows everyone: alone, Order Deny,Allow or Satisfy All
-//     would lift a server's Allow from 10.0.0.0/8. Each is accepted only where a Require all
-//     denied or Deny from all holds whenever it does (in the same section, in the same or an
-//     enclosing conditional): then every request fails, as Satisfy Any, which is other, is
-//     never in effect. Allow and Satisfy Any grant, and are other.
+//   - Order (any value) and Satisfy All (mod_access_compat): mod_access_compat has no merger
+//     ("default is to override", mod_access_compat.c), so its directives in a section replace
+//     the server's for it, starting from Order Deny,Allow with no rule, which allows everyone:
+//     alone, Order Deny,Allow or Satisfy All would lift a server's Allow from 10.0.0.0/8. Each
+//     is accepted only where a Require all denied or Deny from all holds whenever it does (in
+//     the same section, in the same or an enclosing conditional): then every request fails,
+//     as Satisfy Any, which is other, is never in effect. Allow and Satisfy Any grant, and are
+//     other.
 //   - <IfModule>, <IfVersion>, <IfDefine>, <IfDirective>, <IfFile>: what they hold applies or
 //     does not; either way it only denies.
 //   - <Files> and <FilesMatch>: what they hold applies to the files they match, and replaces the
 //     .htaccess's own authorization for those; so each is a section of its own for Order and
 //     Satisfy. They may not nest.
-//   - <Limit> and <LimitExcept> are other: a Require or Deny in them replaces the server's for
-//     every method and restricts only those named, so the others are let through.
+//   - <Limit> and <LimitExcept> are other: a Require or Deny in them may replace the server's
+//     for every method while it restricts only those named, so the others may be let through.
 //   - Options with only -Option items (core): removes what the server's configuration allows
 //     (Indexes, ExecCGI, FollowSymLinks), never adds.
 //   - php_flag engine off or 0, php_value engine off or 0 (mod_php): PHP does not run scripts
