@@ -96,6 +96,7 @@ fuzz:
 	$(GO) test ./fixer -run '^$$' -fuzz '^FuzzReadScript$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./audit -run '^$$' -fuzz '^FuzzSniffSQL$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./audit -run '^$$' -fuzz '^FuzzSniffPHPInclude$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./audit -run '^$$' -fuzz '^FuzzSniffHtaccess$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./audit -run '^$$' -fuzz '^FuzzPackageLists$$' -fuzztime $(FUZZTIME)
 
 clean:

@@ -443,11 +443,17 @@ func (t *tracer) visit(e Entry) {
 	t.close(depth)
 	abs := systemPath(e.Path, t.a.SysRoot)
 	t.entry, t.settings = e, t.policy.For(e.Rel, abs, e.Type == TypeDir)
-	if t.settings.Sniff != 0 && e.Type == TypeFile {
-		// Only the files a content condition names are read, and only their first bytes: the
-		// rules that condition holds for apply once the file shows it.
-		t.entry.Content = sniffContent(t.a.Fs, e.Path, t.settings.Sniff)
-		if t.entry.Content != policy.ContentUnread {
+	kinds := t.settings.Sniff
+	if e.name() == ".htaccess" {
+		// Every .htaccess is read, a few hundred bytes: one that only denies, in a directory
+		// the web server writes anyway, is no fault of its own (web-writable-code).
+		kinds |= policy.SniffHtaccess
+	}
+	if kinds != 0 && e.Type == TypeFile {
+		// Otherwise only the files a content condition names are read, and only their first
+		// bytes: the rules that condition holds for apply once the file shows it.
+		t.entry.Content = sniffContent(t.a.Fs, e.Path, kinds)
+		if t.settings.Sniff != 0 && t.entry.Content != policy.ContentUnread {
 			t.settings = t.policy.ForContent(e.Rel, abs, false, t.entry.Content)
 		}
 	}

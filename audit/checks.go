@@ -90,6 +90,9 @@ type ruleCheck struct {
 // names a fault that serves nothing and harms nothing there.
 var harmlessWhere = map[policy.RuleID]func(c *Case) bool{
 	policy.ModeTooOpen: func(c *Case) bool { return idleExecBits(c) || c.Entry.Shipped },
+	// An .htaccess that only denies, which the web server could replace anyway as it writes its
+	// directory: the application's own protection, and no chown makes it safer.
+	policy.WebWritableCode: replaceableDenyOnly,
 	// A packaged application's link that waits for what its installer or an optional package
 	// writes (MediaWiki's LocalSettings.php, a JavaScript library left out) breaks nothing yet.
 	policy.DanglingSymlink: func(c *Case) bool {

@@ -110,9 +110,9 @@ type Entry struct {
 	// Capabilities are a file's capabilities (setcap), which count as a set-id bit.
 	Capabilities Capabilities
 	// Content is what a regular file's first bytes showed it holds, where the policy has a rule
-	// with a content condition for its name (a *.sql schema, a config that only includes others):
-	// the audit reads them and sets it; ContentUnread for every other entry, and for a file that
-	// could not be read.
+	// with a content condition for its name (a *.sql schema, a config that only includes others),
+	// and of every .htaccess (whether it only denies): the audit reads them and sets it;
+	// ContentUnread for every other entry, and for a file that could not be read.
 	Content policy.Content
 	// Shipped is set on a file the policy takes for a secret that is exactly as its
 	// distribution package ships it: public in the archive, so no secret of the site's.

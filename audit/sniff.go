@@ -14,8 +14,9 @@ import (
 const SniffLimit = 64 << 10
 
 // sniffContent reads the first SniffLimit bytes of path, a regular file, and says what they hold
-// for the readers kinds names. Only files whose names a rule with a content condition matches
-// are read; a file that cannot be read is ContentUnread, which clears nothing. On the host's file
+// for the readers kinds names. Only files whose names a rule with a content condition matches,
+// and every .htaccess, are read; a file that cannot be read is ContentUnread, which clears
+// nothing. On the host's file
 // system the file is read through safefile (O_PATH look first, regular files only, never
 // following a symlink); another backend is asked through the Fs.
 func sniffContent(fsys afero.Fs, path string, kinds policy.Sniff) policy.Content {
@@ -29,6 +30,8 @@ func sniffContent(fsys afero.Fs, path string, kinds policy.Sniff) policy.Content
 		return SniffSQL(head)
 	case kinds&policy.SniffPHPInclude != 0:
 		return SniffPHPInclude(head, complete)
+	case kinds&policy.SniffHtaccess != 0:
+		return SniffHtaccess(head, complete)
 	}
 	return policy.ContentUnread
 }

@@ -260,6 +260,10 @@ func checkWebWritableCode(c *Case) (string, *Fix, bool) {
 	case e.ACL != nil || verdictAfter(r, e, &Fix{Mode: fix.Mode}).Can(PermWrite):
 		fix = nil
 	}
+	if replaceableDenyOnly(c) {
+		// No fix: the web server's user would recreate the file as it pleases after a chown.
+		return fmt.Sprintf("%s can rewrite this .htaccess, which only denies (%s); it could as well replace it, as it writes its directory, so a chown or chmod would change nothing: only the server's configuration (AllowOverride None for this directory) closes that", r.who(), how), nil, true
+	}
 	if slices.Contains(configNames, e.name()) {
 		msg := fmt.Sprintf("%s can rewrite this server configuration: a break-in through the site can make the server run what it uploads (AddHandler, auto_prepend_file) (%s)", r.who(), how)
 		if r.ParentWritable {
@@ -268,6 +272,32 @@ func checkWebWritableCode(c *Case) (string, *Fix, bool) {
 		return msg, fix, true
 	}
 	return fmt.Sprintf("%s can rewrite this code: a break-in through the site can plant a backdoor in it (%s)", r.who(), how), fix, true
+}
+
+// replaceableDenyOnly reports whether c's entry is an .htaccess that holds nothing but
+// restrictions (ContentHtaccessDenyOnly), and every identity that can change it can also write
+// its directory: as a packaged application installs one in a directory its web server writes
+// (MediaWiki's images/, DokuWiki's data/). Owning it gives that identity nothing it lacks: it
+// could unlink the file and write another. The file as it is harms nothing; only the server's
+// configuration, not a chown, keeps a rewritten one from being read. A deny-only .htaccess the
+// web server can change in a directory it cannot write is not: there a chown closes the way.
+func replaceableDenyOnly(c *Case) bool {
+	e := c.Entry
+	if e.Type != TypeFile || e.name() != ".htaccess" || e.Content != policy.ContentHtaccessDenyOnly {
+		return false
+	}
+	writers := 0
+	for _, r := range c.reaches() {
+		switch {
+		case r == nil || expectedOwner(c, r):
+		case r.Access.Class == ClassOwner || r.Access.Can(PermWrite):
+			if !r.ParentWritable {
+				return false
+			}
+			writers++
+		}
+	}
+	return writers > 0
 }
 
 // checkScriptInWritableDir reports a script in a directory the web or PHP user can write. A

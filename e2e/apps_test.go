@@ -4,8 +4,12 @@ import (
 	"bufio"
 	"encoding/json"
 	"os"
+	"os/user"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -103,5 +107,73 @@ func TestPackagedAppsPlansLeavePackageFiles(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// On MediaWiki and DokuWiki as Debian's packages install them, webperm finds nothing above info:
+// the .htaccess each puts in a directory the web server writes (images/, cache/, data/) only
+// denies, and www-data could replace it anyway, so it is info with no fix, not a chown to make.
+func TestPackagedWikisNothingAboveInfo(t *testing.T) {
+	if os.Geteuid() != 0 {
+		unavailable(t, "needs root: audits trees only root can read")
+	}
+	wikis := []struct {
+		pkg, tree string
+		htaccess  []string
+	}{
+		{"mediawiki", "/var/lib/mediawiki", []string{"/var/lib/mediawiki/images/.htaccess", "/var/lib/mediawiki/cache/.htaccess"}},
+		{"dokuwiki", "/var/lib/dokuwiki", []string{"/var/lib/dokuwiki/data/.htaccess"}},
+	}
+	bin := buildWebperm(t)
+	for _, w := range wikis {
+		t.Run(w.pkg, func(t *testing.T) {
+			if _, err := os.Stat("/var/lib/dpkg/info/" + w.pkg + ".list"); err != nil {
+				unavailable(t, w.pkg+" is not installed: .ci/run installs it")
+			}
+			r := runWebperm(t, bin, "audit", "--format", "json", "--preset", "auto", "--web-user", webUser, w.tree)
+			if r.code != 0 && r.code != 1 {
+				t.Fatalf("audit %s: exit %d\n%s", w.tree, r.code, r.stderr)
+			}
+			var rep struct {
+				Complete bool `json:"complete"`
+				Findings []struct {
+					Path, Rule, Severity, Message string
+					Fix                           json.RawMessage `json:"fix"`
+				} `json:"findings"`
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+				t.Fatal(err)
+			}
+			if !rep.Complete {
+				t.Errorf("audit %s did not read the whole tree", w.tree)
+			}
+			seen := map[string]bool{}
+			for _, f := range rep.Findings {
+				if f.Severity != "info" {
+					t.Errorf("%s: %s %s: %s", f.Path, f.Severity, f.Rule, f.Message)
+				}
+				if f.Rule == "web-writable-code" && slices.Contains(w.htaccess, f.Path) {
+					seen[f.Path] = true
+					if len(f.Fix) != 0 && string(f.Fix) != "null" {
+						t.Errorf("%s: fix %s, but www-data can replace the file whatever its owner", f.Path, f.Fix)
+					}
+					if !strings.Contains(f.Message, "AllowOverride None") {
+						t.Errorf("%s: message %q does not name what closes it", f.Path, f.Message)
+					}
+				}
+			}
+			// Each is still reported where www-data owns it, as the package installs it: the
+			// server's configuration, not the file, keeps it safe.
+			u, err := user.Lookup(webUser)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range w.htaccess {
+				var st syscall.Stat_t
+				if err := syscall.Lstat(p, &st); err == nil && strconv.Itoa(int(st.Uid)) == u.Uid && !seen[p] {
+					t.Errorf("%s: no web-writable-code finding", p)
+				}
+			}
+		})
 	}
 }

@@ -26,11 +26,19 @@ const (
 	ContentPHPIncludeOnly
 	// ContentPHPCode is any other PHP, or text that is not PHP at all.
 	ContentPHPCode
+	// ContentHtaccessDenyOnly is an .htaccess that holds nothing but restrictions (Require all
+	// denied, Deny from all, php_flag engine off, Options -Indexes), as a packaged application
+	// puts in the directories its web server writes.
+	ContentHtaccessDenyOnly
+	// ContentHtaccessOther is any other .htaccess: one that grants, rewrites, maps handlers, or
+	// holds anything the reader does not know.
+	ContentHtaccessOther
 )
 
 var contentNames = [...]string{
 	ContentUnread: "unread", ContentSQLDump: "sql-dump", ContentSQLData: "sql-data",
 	ContentSQLSchema: "sql-schema", ContentPHPIncludeOnly: "php-include-only", ContentPHPCode: "php-code",
+	ContentHtaccessDenyOnly: "htaccess-deny-only", ContentHtaccessOther: "htaccess-other",
 }
 
 func (c Content) String() string {
@@ -49,6 +57,9 @@ const (
 	SniffSQL Sniff = 1 << iota
 	// SniffPHPInclude tells PHP that only includes other files from any other.
 	SniffPHPInclude
+	// SniffHtaccess tells an .htaccess that only denies from any other. The audit runs it on
+	// every .htaccess, whatever the policy's rules.
+	SniffHtaccess
 )
 
 // conditions are the values a rule's content: may take: each is what a reader says when a file
