@@ -386,3 +386,67 @@ l 0777 1000:1000 var/lib/app/site/files/config.txt /etc/app/config.php
 		}
 	}
 }
+
+// A link to a whole directory a distribution installed for everyone is judged as a link to a
+// file there: Debian's phpmyadmin and roundcube link vendor directories into
+// /usr/share/javascript (themes/*/jquery/images, plugins/jqueryui/js/i18n) and phpmyadmin its
+// manual into /usr/share/doc. Where root alone can change the directory and the way to it, and
+// others may read it, serving it gives nothing away; a directory there that another account
+// can write, or that lies under one, still leads outside the root.
+func TestLinkToPublicSystemDirectory(t *testing.T) {
+	_, rep := auditSystem(t, `
+d 0755 0:0 .
+d 0755 0:0 usr
+d 0755 0:0 usr/share
+d 0755 0:0 usr/share/javascript
+d 0755 0:0 usr/share/javascript/jquery
+f 0644 0:0 usr/share/javascript/jquery/jquery.js
+d 0755 0:0 usr/share/javascript/jquery-ui
+d 0755 0:0 usr/share/javascript/jquery-ui/themes
+d 0755 0:0 usr/share/javascript/jquery-ui/themes/base
+d 0755 0:0 usr/share/javascript/jquery-ui/themes/base/images
+f 0644 0:0 usr/share/javascript/jquery-ui/themes/base/images/ui-icons.png
+d 2775 0:50 usr/share/javascript/shared
+f 0664 0:50 usr/share/javascript/shared/lib.js
+d 0755 1000:1000 usr/share/javascript/mine
+d 0755 0:0 usr/share/javascript/mine/dist
+f 0644 0:0 usr/share/javascript/mine/dist/lib.js
+d 0755 0:0 usr/share/doc
+d 0755 0:0 usr/share/doc/app
+d 0755 0:0 usr/share/doc/app/html
+f 0644 0:0 usr/share/doc/app/html/index.html
+d 0755 0:0 usr/lib
+d 0755 0:0 usr/lib/php
+d 0755 0:0 usr/lib/php/vendor
+f 0644 0:0 usr/lib/php/vendor/autoload.php
+d 0755 0:0 usr/share/app
+f 0644 0:0 usr/share/app/index.php
+l 0777 0:0 usr/share/app/jquery /usr/share/javascript/jquery
+d 0755 0:0 usr/share/app/themes
+d 0755 0:0 usr/share/app/themes/jquery
+l 0777 0:0 usr/share/app/themes/jquery/images ../../../javascript/jquery-ui/themes/base/images
+l 0777 0:0 usr/share/app/manual ../doc/app/html
+l 0777 0:0 usr/share/app/vendor /usr/lib/php/vendor
+l 0777 1000:1000 usr/share/app/js ../javascript/jquery
+l 0777 0:0 usr/share/app/shared /usr/share/javascript/shared
+l 0777 0:0 usr/share/app/mine /usr/share/javascript/mine/dist
+`, "usr/share/app")
+	got := rulesByRel(rep)
+	for rel, want := range map[string][]string{
+		// Root's directories, readable by all, on a way root alone writes: nothing to report,
+		// absolute or relative, in /usr/share or /usr/lib, whoever made the link.
+		"jquery":               nil,
+		"themes/jquery/images": nil,
+		"manual":               nil,
+		"vendor":               nil,
+		"js":                   nil,
+		// Writable by its group, or below a directory a user owns: the user can put
+		// anything there for the server to serve.
+		"shared": {"symlink-escapes-root"},
+		"mine":   {"symlink-escapes-root"},
+	} {
+		if !slices.Equal(got[rel], want) {
+			t.Errorf("%s: %v, want %v", rel, got[rel], want)
+		}
+	}
+}

@@ -23,7 +23,7 @@ const None = "none"
 
 // presetNames are the presets in the order help text lists them: the default, the applications,
 // then the hosting panels.
-var presetNames = []string{"default", "wordpress", "drupal", "laravel", "magento", "joomla", "phpmyadmin", "mediawiki", "dokuwiki", "roundcube", "cpanel", "plesk"}
+var presetNames = []string{"default", "wordpress", "drupal", "laravel", "magento", "joomla", "phpmyadmin", "mediawiki", "dokuwiki", "roundcube", "nextcloud", "cpanel", "plesk"}
 
 // Presets lists every preset's name.
 func Presets() []string { return append([]string(nil), presetNames...) }
@@ -199,4 +199,7 @@ var Markers = []Marker{
 	{Preset: "roundcube", Path: "program", And: []string{"SQL", "temp", "skins"}},
 	{Preset: "roundcube", Path: "program/include/iniset.php"},
 	{Preset: "roundcube", Path: "defaults.inc.php", And: []string{"mimetypes.php"}},
+	// Nextcloud: its command-line tool occ beside version.php and status.php, all three at the
+	// top of every release archive. Laravel's artisan and the others' markers are not there.
+	{Preset: "nextcloud", Path: "occ", And: []string{"version.php", "status.php"}},
 }

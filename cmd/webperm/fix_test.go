@@ -57,6 +57,8 @@ var fixtureSystems = []fixtureSystem{
 	{manifest: "presets/dokuwiki/faults.manifest", roots: []string{"var/www/dokuwiki"}, web: "www-data"},
 	{manifest: "presets/roundcube/clean.manifest", roots: []string{"var/www/roundcube"}, web: "www-data"},
 	{manifest: "presets/roundcube/faults.manifest", roots: []string{"var/www/roundcube"}, web: "www-data"},
+	{manifest: "presets/nextcloud/clean.manifest", roots: []string{"var/www/nextcloud"}, web: "www-data"},
+	{manifest: "presets/nextcloud/faults.manifest", roots: []string{"var/www/nextcloud"}, web: "www-data"},
 	{manifest: "presets/debian/clean.manifest", roots: []string{"etc/phpmyadmin", "var/lib/phpmyadmin", "etc/mediawiki", "var/lib/mediawiki", "etc/dokuwiki", "var/lib/dokuwiki", "etc/roundcube", "var/lib/roundcube"}, web: "www-data"},
 	{manifest: "presets/debian/faults.manifest", roots: []string{"etc/phpmyadmin", "var/lib/phpmyadmin", "etc/mediawiki", "var/lib/mediawiki", "etc/dokuwiki", "var/lib/dokuwiki", "etc/roundcube", "var/lib/roundcube"}, web: "www-data"},
 	{manifest: "presets/cpanel/clean.manifest", roots: []string{"home/alice/public_html", "home/bob/public_html"}, web: "nobody"},
