@@ -82,7 +82,7 @@ func (p *Plan) leaveFolded(left map[string]int, rep *audit.Report) {
 		if n == 0 {
 			continue
 		}
-		why := fmt.Sprintf("%d more %s of the tree the web server owns cannot be given back by a plan (no site owner known, a package installed them, or webperm does not change them: symlinks, which chown -h gives back, and hard links); webperm explain --in %s PATH says why for one", n, plural(n, "entry", "entries"), root)
+		why := fmt.Sprintf("%d more %s of the tree the web server owns cannot be given back by a plan (no site owner known, a package installed them, or webperm does not change them: hard links); webperm explain --in %s PATH says why for one", n, plural(n, "entry", "entries"), root)
 		i := slices.IndexFunc(p.Manual, func(m Manual) bool { return m.Path == root })
 		if i < 0 {
 			tree := slices.IndexFunc(rep.Findings, func(f audit.Finding) bool {
@@ -151,7 +151,7 @@ func (p *Plan) add(found []planned, root string) bool {
 	}
 	if fix != nil {
 		a := newAction(e, fix, root, rules)
-		why := wontFix(e)
+		why := wontFix(e, &a)
 		if why == "" && found[0].Package != "" && (a.Chown() || a.Chmod()) {
 			why = packagedReason(&a, found[0].Package, p.Accounts)
 		}
@@ -187,13 +187,13 @@ func newAction(e *audit.Entry, fix *audit.Fix, root string, rules []policy.RuleI
 	return a
 }
 
-// wontFix says why webperm will not make a fix to e itself, or "" where it will.
-func wontFix(e *audit.Entry) string {
+// wontFix says why webperm will not make a's fix to e itself, or "" where it will.
+func wontFix(e *audit.Entry, a *Action) string {
 	switch {
-	case e.Type == audit.TypeSymlink:
-		return "webperm never changes a symlink; where its owner matters (Apache's SymLinksIfOwnerMatch), chown -h it by hand"
-	case e.Type != audit.TypeFile && e.Type != audit.TypeDir:
-		return fmt.Sprintf("webperm changes only files and directories, not a %s", e.Type)
+	case e.Type == audit.TypeSymlink && a.Chmod():
+		return "a symlink has no mode of its own to set: webperm changes only a link's owner, never its target"
+	case !changeable(e.Type):
+		return fmt.Sprintf("webperm changes only files, directories and the owner of symlinks, not a %s", e.Type)
 	case !e.OwnerKnown:
 		return "the file system does not say who owns it"
 	case e.Type == audit.TypeFile && e.Nlink > 1:

@@ -110,15 +110,15 @@ var journalCorrupt = []struct {
 	{"ancestor the root", testHeader + strings.Replace(entryWith(`"path":`, `"/srv/www"`), `"ancestor":false,"type":"file"`, `"ancestor":true,"type":"dir"`, 1), `j:2: ancestor "/srv/www" does not lie above its root "/srv/www"`},
 	{"ancestor a file", testHeader + strings.Replace(entryWith(`"path":`, `"/srv"`), `"ancestor":false`, `"ancestor":true`, 1), `j:2: ancestor "/srv" is a file: an ancestor is a directory`},
 	{"root not in header", testHeader + strings.ReplaceAll(testEntry, `/srv/www`, `/srv/other`), `j:2: root "/srv/other" is not among the roots in the journal's header`},
-	{"symlink", testHeader + entryWith(`"type":`, `"symlink"`), `j:2: type "symlink": webperm changes only files and directories`},
-	{"unknown type", testHeader + entryWith(`"type":`, `"blob"`), `j:2: type "blob": want "file" or "dir"`},
+	{"symlink's mode", testHeader + entryWith(`"type":`, `"symlink"`), `j:2: a symlink's mode from 0666 to 0640: a link has no mode of its own to set, only its owner`},
+	{"unknown type", testHeader + entryWith(`"type":`, `"blob"`), `j:2: type "blob": want "file", "dir" or "symlink"`},
 	{"old is new", testHeader + entryWith(`"new":`, `{"mode":"0666","uid":1000,"gid":1000}`), `j:2: old and new are the same state: a journal records only changes`},
 	{"bad base64", testHeader + strings.Replace(testEntry, `"root"`, `"path_base64":"!!","root"`, 1), `j:2: path_base64: illegal base64 data at input byte 0`},
 	{"base64 of valid UTF-8", testHeader + strings.Replace(testEntry, `"root"`, `"path_base64":"L3Nydi93d3cvaW5kZXgucGhw","root"`, 1), `j:2: path_base64 holds valid UTF-8: such a path is written in "path" alone`},
 	// The text shows index.php, the bytes name /srv/www/\xff: what a person reads must be what
 	// undo changes.
 	{"base64 disagrees", testHeader + strings.Replace(testEntry, `"root"`, `"path_base64":"L3Nydi93d3cv/w==","root"`, 1), `j:2: path "/srv/www/index.php" disagrees with path_base64, whose path it must show with each invalid byte as U+FFFD`},
-	{"second entry bad", testHeader + testEntry + entryWith(`"type":`, `"fifo"`), `j:3: type "fifo": webperm changes only files and directories`},
+	{"second entry bad", testHeader + testEntry + entryWith(`"type":`, `"fifo"`), `j:3: type "fifo": webperm changes only files, directories and the owner of symlinks`},
 	// Done lines and capabilities: webperm/journal/v2 alone has them, where apply writes them.
 	{"done line in a v1 journal", testHeader + testEntry + testDone, `j:3: a done line, which a webperm/journal/v1 journal never holds`},
 	{"capability in a v1 journal", testHeader + testCapEntry, `j:2: unknown field "capability_base64"`},
@@ -388,8 +388,8 @@ func TestJournalRecordRefuses(t *testing.T) {
 	}{
 		{"root not in header", func(e *JournalEntry) { e.Root, e.Path = "/srv/x", "/srv/x/a" }, `root "/srv/x" is not among the roots in the journal's header`},
 		{"outside its root", func(e *JournalEntry) { e.Path = "/etc/shadow" }, `path "/etc/shadow" is neither its root "/srv/www" nor below it, and not marked "ancestor"`},
-		{"a symlink", func(e *JournalEntry) { e.Type = audit.TypeSymlink }, `type "symlink": webperm changes only files and directories`},
-		{"a type unknown", func(e *JournalEntry) { e.Type = 200 }, `type "type 200": webperm changes only files and directories`},
+		{"a symlink's mode", func(e *JournalEntry) { e.Type = audit.TypeSymlink }, `a symlink's mode from 0666 to 0644: a link has no mode of its own to set, only its owner`},
+		{"a type unknown", func(e *JournalEntry) { e.Type = 200 }, `type "type 200": webperm changes only files, directories and the owner of symlinks`},
 		{"type bits in a mode", func(e *JournalEntry) { e.New.Mode |= fs.ModeDir }, `new: mode drw-r--r-- has bits other than permissions, setuid, setgid and sticky`},
 		{"no change", func(e *JournalEntry) { e.New = e.Old }, `old and new are the same state: a journal records only changes`},
 	}
