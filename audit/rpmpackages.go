@@ -49,7 +49,18 @@ func (p *Packages) loadRPM(fsys afero.Fs, sysroot string, roots []string) {
 		return
 	}
 	owner, sums := map[string]string{}, map[string]fileSum{}
-	err = rpmdb.Read(f, fi.Size(), func(pkg rpmdb.Package) {
+	// A file in or above a root lies in a directory in or above one: rpm's directories, some
+	// thousands, are looked at once each, and its files, some 100,000s, only in those.
+	inOrAbove := func(dir string) bool {
+		host := hostPath(sysroot, dir)
+		for _, r := range roots {
+			if Within(host, r) || Within(r, host) {
+				return true
+			}
+		}
+		return false
+	}
+	err = rpmdb.Read(f, fi.Size(), func(dir string) bool { return strings.HasPrefix(dir, "/") && inOrAbove(dir) }, func(pkg rpmdb.Package) {
 		for _, file := range pkg.Files {
 			if !strings.HasPrefix(file.Path, "/") || file.Path == "/" {
 				continue

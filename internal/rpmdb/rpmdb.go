@@ -55,9 +55,11 @@ const (
 )
 
 // Read calls fn with each package of the database file r, size bytes long (rpmdb.sqlite, its
-// Packages table). It fails on the first malformed page or header; fn has then been called for
-// the packages before it.
-func Read(r io.ReaderAt, size int64, fn func(Package)) error {
+// Packages table), and those of its files whose directory (as rpm writes it, "/usr/share/app/")
+// keep wants; with keep nil, all. A system's database lists some 300,000 files, of which an audit
+// wants few: the others are never made into strings. Read fails on the first malformed page or
+// header; fn has then been called for the packages before it.
+func Read(r io.ReaderAt, size int64, keep func(dir string) bool, fn func(Package)) error {
 	db, err := openSQLite(r, size)
 	if err != nil {
 		return err
@@ -77,7 +79,7 @@ func Read(r io.ReaderAt, size int64, fn func(Package)) error {
 		if !ok {
 			return corrupt("a Packages row without a header")
 		}
-		pkg, err := ParseHeader(blob)
+		pkg, err := ParseHeader(blob, keep)
 		if err != nil {
 			return err
 		}
@@ -93,8 +95,9 @@ type header struct {
 	data  []byte
 }
 
-// ParseHeader reads a package's name and files from its header, blob.
-func ParseHeader(blob []byte) (Package, error) {
+// ParseHeader reads a package's name and files from its header, blob: the files whose directory
+// keep wants, all with keep nil. The header is checked whole, whatever keep wants.
+func ParseHeader(blob []byte, keep func(dir string) bool) (Package, error) {
 	h, err := parseHeader(blob)
 	if err != nil {
 		return Package{}, err
@@ -104,10 +107,10 @@ func ParseHeader(blob []byte) (Package, error) {
 	if err != nil {
 		return Package{}, err
 	}
-	if len(name) != 1 || name[0] == "" {
+	if len(name) != 1 || len(name[0]) == 0 {
 		return Package{}, corrupt("a header without a name")
 	}
-	pkg.Name = name[0]
+	pkg.Name = string(name[0])
 	pkg.DigestAlgo = DigestMD5
 	if algo, err := h.int32s(tagFileDigestAlgo); err != nil {
 		return Package{}, err
@@ -133,15 +136,22 @@ func ParseHeader(blob []byte) (Package, error) {
 	if len(idx) != len(bases) || (digests != nil && len(digests) != len(bases)) {
 		return Package{}, corrupt("%s: %d files, %d directory indexes, %d digests", pkg.Name, len(bases), len(idx), len(digests))
 	}
-	pkg.Files = make([]File, len(bases))
+	wanted := make([]bool, len(dirs))
+	for i, dir := range dirs {
+		wanted[i] = keep == nil || keep(string(dir))
+	}
 	for i, base := range bases {
 		if idx[i] >= uint32(len(dirs)) {
 			return Package{}, corrupt("%s: directory index %d of %d", pkg.Name, idx[i], len(dirs))
 		}
-		pkg.Files[i].Path = dirs[idx[i]] + base
-		if digests != nil {
-			pkg.Files[i].Digest = digests[i]
+		if !wanted[idx[i]] {
+			continue
 		}
+		f := File{Path: string(dirs[idx[i]]) + string(base)}
+		if digests != nil {
+			f.Digest = string(digests[i])
+		}
+		pkg.Files = append(pkg.Files, f)
 	}
 	return pkg, nil
 }
@@ -172,9 +182,9 @@ func (h *header) find(tag uint32) (typ, offset, count uint32, ok bool) {
 	return typ, offset, count, ok
 }
 
-// strings returns the strings of tag, of type typ (one string or an array); nil where the header
-// has no such tag.
-func (h *header) strings(tag, typ uint32) ([]string, error) {
+// strings returns the strings of tag, of type typ (one string or an array), still in the header's
+// bytes; nil where the header has no such tag.
+func (h *header) strings(tag, typ uint32) ([][]byte, error) {
 	t, off, count, ok := h.find(tag)
 	if !ok {
 		return nil, nil
@@ -188,13 +198,13 @@ func (h *header) strings(tag, typ uint32) ([]string, error) {
 	if count > uint32(len(data)) {
 		return nil, corrupt("tag %d: %d strings in %d bytes", tag, count, len(data))
 	}
-	out := make([]string, count)
+	out := make([][]byte, count)
 	for i := range out {
 		end := bytes.IndexByte(data, 0)
 		if end < 0 {
 			return nil, corrupt("tag %d: string %d unterminated", tag, i)
 		}
-		out[i] = string(data[:end])
+		out[i] = data[:end:end]
 		data = data[end+1:]
 	}
 	return out, nil

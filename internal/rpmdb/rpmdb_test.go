@@ -27,7 +27,7 @@ func readFixture(t testing.TB) []byte {
 
 func readAll(data []byte) ([]Package, error) {
 	var pkgs []Package
-	err := Read(bytes.NewReader(data), int64(len(data)), func(p Package) { pkgs = append(pkgs, p) })
+	err := Read(bytes.NewReader(data), int64(len(data)), nil, func(p Package) { pkgs = append(pkgs, p) })
 	return pkgs, err
 }
 
@@ -414,7 +414,7 @@ func TestParseHeader(t *testing.T) {
 		{"no tags", []byte{0, 0, 0, 0, 0, 0, 0, 0}, nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := ParseHeader(tc.blob)
+			p, err := ParseHeader(tc.blob, nil)
 			if tc.wantErr {
 				if !errors.Is(err, ErrCorrupt) {
 					t.Errorf("%+v, %v; want ErrCorrupt", p, err)
@@ -462,7 +462,7 @@ func FuzzRPMHeader(f *testing.F) {
 	}
 	f.Add(appHeader())
 	f.Fuzz(func(t *testing.T, blob []byte) {
-		p, err := ParseHeader(blob)
+		p, err := ParseHeader(blob, nil)
 		if err != nil {
 			return
 		}

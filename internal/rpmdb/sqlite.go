@@ -77,12 +77,14 @@ func openSQLite(r io.ReaderAt, size int64) (*sqliteDB, error) {
 	return &sqliteDB{r: r, pageSize: pageSize, usable: usable, pages: uint32(n)}, nil
 }
 
-// page reads page number n (1 is the first).
-func (db *sqliteDB) page(n uint32) ([]byte, error) {
+// page reads page number n (1 is the first) into buf, a new buffer where buf is nil.
+func (db *sqliteDB) page(n uint32, buf []byte) ([]byte, error) {
 	if n < 1 || n > db.pages {
 		return nil, corrupt("page %d of %d", n, db.pages)
 	}
-	buf := make([]byte, db.pageSize)
+	if buf == nil {
+		buf = make([]byte, db.pageSize)
+	}
 	if _, err := db.r.ReadAt(buf, int64(n-1)*int64(db.pageSize)); err != nil {
 		return nil, fmt.Errorf("reading page %d: %w", n, err)
 	}
@@ -133,17 +135,20 @@ func (db *sqliteDB) tableRoot(name string) (uint32, error) {
 var errStop = errors.New("stop")
 
 // scanTable calls fn with the record of every row of the table b-tree whose root is page root,
-// in rowid order. An error of fn's ends the scan and is returned.
+// in rowid order; the record is fn's only until it returns, its buffer then used again. An error
+// of fn's ends the scan and is returned.
 func (db *sqliteDB) scanTable(root uint32, fn func(rec []byte) error) error {
 	s := &scan{db: db, seen: visits{}, fn: fn}
 	return s.tree(root, 0)
 }
 
 type scan struct {
-	db   *sqliteDB
-	seen visits
-	rows int
-	fn   func(rec []byte) error
+	db       *sqliteDB
+	seen     visits
+	rows     int
+	fn       func(rec []byte) error
+	overflow []byte // the buffer each overflow page is read into, its content then copied out
+	record   []byte // the buffer a row larger than its page is put together in
 }
 
 // tree walks the b-tree page n, depth levels below the root.
@@ -154,7 +159,7 @@ func (s *scan) tree(n uint32, depth int) error {
 	if err := s.seen.visit(n); err != nil {
 		return err
 	}
-	p, err := s.db.page(n)
+	p, err := s.db.page(n, nil)
 	if err != nil {
 		return err
 	}
@@ -242,17 +247,17 @@ func (s *scan) payload(n uint32, cell []byte) ([]byte, error) {
 	if len(cell) < local+4 {
 		return nil, corrupt("page %d: cell's overflow page number past the page", n)
 	}
-	rec := make([]byte, 0, total)
-	rec = append(rec, cell[:local]...)
+	rec := append(s.record[:0], cell[:local]...)
 	next := binary.BigEndian.Uint32(cell[local:])
 	for len(rec) < total {
 		if err := s.seen.visit(next); err != nil {
 			return nil, err
 		}
-		p, err := s.db.page(next)
+		p, err := s.db.page(next, s.overflow)
 		if err != nil {
 			return nil, err
 		}
+		s.overflow = p
 		chunk := p[4:s.db.usable]
 		if rest := total - len(rec); len(chunk) > rest {
 			chunk = chunk[:rest]
@@ -260,6 +265,7 @@ func (s *scan) payload(n uint32, cell []byte) ([]byte, error) {
 		rec = append(rec, chunk...)
 		next = binary.BigEndian.Uint32(p)
 	}
+	s.record = rec
 	return rec, nil
 }
 
