@@ -476,3 +476,24 @@ func FuzzRPMHeader(f *testing.F) {
 		}
 	})
 }
+
+// keep picks the directories whose files are made into paths; the header is checked whole all
+// the same, so a damaged entry in a directory not kept still fails it.
+func TestParseHeaderKeep(t *testing.T) {
+	var asked []string
+	keep := func(dir string) bool { asked = append(asked, dir); return dir == "/srv/" }
+	p, err := ParseHeader(appHeader(), keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []File{{"/srv/app", ""}}; !slices.Equal(p.Files, want) {
+		t.Errorf("files %v, want %v", p.Files, want)
+	}
+	if want := []string{"/srv/app/", "/srv/"}; !slices.Equal(asked, want) {
+		t.Errorf("asked about %q, want each directory once: %q", asked, want)
+	}
+	bad := buildHeader(str(tagName, "app"), strs(tagBasenames, "a", "b"), strs(tagDirnames, "/srv/", "/usr/"), ints(tagDirIndexes, 0, 2))
+	if _, err := ParseHeader(bad, keep); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("a directory index past the names, in a file not kept: %v", err)
+	}
+}
