@@ -18,6 +18,9 @@ type Finding struct {
 	// Package is the distribution package that installed the entry, "" for none: a fix there
 	// lasts only until the package's next upgrade.
 	Package string
+	// PackageManager is the package manager whose database names Package: ManagerDpkg or
+	// ManagerRPM. dpkg-statoverride makes a change last; rpm has no such thing.
+	PackageManager string
 }
 
 // Fix is the change that resolves a finding: the entry's target mode and, where Chown is set,

@@ -20,6 +20,7 @@ import (
 // there is a person's to make the lasting way (dpkg-statoverride, rpm's %attr) or the packager's.
 type Packages struct {
 	owner map[string]string  // host path → package
+	byRPM map[string]bool    // the paths of owner that rpm's database names, not dpkg's
 	sums  map[string]fileSum // host path → the digest of the file as its package ships it
 	// md5sums names each package's md5sums file, read only when a file of the package is asked
 	// about (Shipped): all of them together run to megabytes, and an audit needs few.
@@ -46,7 +47,7 @@ const packageListLimit = 64 << 20
 // var/lib/dpkg/info (or to rpm's database) root's and writable by no one else, and no file in it
 // read through a link. An image's tree whose database someone else could edit has no packages.
 func LoadPackages(fsys afero.Fs, sysroot string, roots []string) *Packages {
-	p := &Packages{owner: map[string]string{}, sums: map[string]fileSum{}, md5sums: map[string]string{}, read: map[string]bool{}, sysroot: sysroot, roots: roots}
+	p := &Packages{owner: map[string]string{}, byRPM: map[string]bool{}, sums: map[string]fileSum{}, md5sums: map[string]string{}, read: map[string]bool{}, sysroot: sysroot, roots: roots}
 	p.loadDpkg(fsys, sysroot, roots)
 	p.loadRPM(fsys, sysroot, roots)
 	return p
@@ -217,4 +218,22 @@ func (p *Packages) Of(path string) string {
 		return ""
 	}
 	return p.owner[path]
+}
+
+// Package managers, as Finding.PackageManager names them.
+const (
+	ManagerDpkg = "dpkg"
+	ManagerRPM  = "rpm"
+)
+
+// ManagerOf returns the package manager whose database says a package installed path
+// (ManagerDpkg or ManagerRPM), or "" where none does: what makes a change there last differs.
+func (p *Packages) ManagerOf(path string) string {
+	switch {
+	case p.Of(path) == "":
+		return ""
+	case p.byRPM[path]:
+		return ManagerRPM
+	}
+	return ManagerDpkg
 }

@@ -85,7 +85,7 @@ func (p *Packages) loadRPM(fsys afero.Fs, sysroot string, roots []string) {
 	}
 	for host, pkg := range owner {
 		if _, ok := p.owner[host]; !ok {
-			p.owner[host] = pkg
+			p.owner[host], p.byRPM[host] = pkg, true
 			if sum, ok := sums[host]; ok {
 				p.sums[host] = sum
 			}

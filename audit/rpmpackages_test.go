@@ -251,11 +251,43 @@ func TestAuditNamesRPMPackage(t *testing.T) {
 	named := map[string]string{}
 	for _, f := range rep.Findings {
 		named[f.Entry.Rel] = f.Package
+		if f.Entry.Rel == "index.php" && f.PackageManager != ManagerRPM {
+			t.Errorf("index.php's %s: package manager %q, want rpm", f.Rule, f.PackageManager)
+		}
 	}
 	if got, ok := named["index.php"]; !ok || got != "testapp" {
 		t.Errorf("index.php, writable by all: package %q (found %v), want testapp", got, ok)
 	}
 	if got, ok := named["uploads"]; !ok || got != "" {
 		t.Errorf("uploads, made after the install: package %q (found %v), want none", got, ok)
+	}
+}
+
+// A system with both databases (Debian with rpm installed, an odd image) knows the packages of
+// both; where both name a path, dpkg's package is named, and each path's manager is the one
+// whose database named it.
+func TestDpkgAndRPMTogether(t *testing.T) {
+	fsys := fixture.NewMemFs()
+	makeRPMSystem(t, fsys, "/img", rpmSystem)
+	if err := fsys.MkdirAll("/img/"+dpkgInfo, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dpkgDirsAsInstalled(t, fsys, "/img")
+	if err := afero.WriteFile(fsys, "/img/"+dpkgInfo+"/web.list", []byte("/usr/share/testapp/lib\n/usr/share/testapp/extra.php\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := LoadPackages(fsys, "/img", []string{"/img/usr/share/testapp"})
+	for path, want := range map[string]string{
+		"/img/usr/share/testapp/index.php": "testapp rpm",
+		"/img/usr/share/testapp/lib":       "web dpkg", // both name it
+		"/img/usr/share/testapp/extra.php": "web dpkg",
+		"/img/usr/share/testapp/uploads":   " ",
+	} {
+		if got := p.Of(path) + " " + p.ManagerOf(path); got != want {
+			t.Errorf("%s: %q, want %q", path, got, want)
+		}
+	}
+	if !p.Shipped(fsys, "/img/usr/share/testapp/index.php") {
+		t.Error("index.php, as rpm's package ships it, is not shipped beside dpkg's database")
 	}
 }
