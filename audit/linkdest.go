@@ -39,7 +39,7 @@ func followLink(fsys afero.Fs, link, sysroot string, cache dirCache) (*LinkDest,
 	if sysroot != "" {
 		root = filepath.Clean(sysroot)
 	}
-	cur, t := resolveWithin(fsys, lr, root, filepath.Dir(link), []string{filepath.Base(link)})
+	cur, t := resolveWithin(fsys, lr, root, filepath.Dir(link), []string{filepath.Base(link)}, nil)
 	if t != TargetExists {
 		return nil, t
 	}
@@ -66,8 +66,9 @@ func followLink(fsys afero.Fs, link, sysroot string, cache dirCache) (*LinkDest,
 
 // resolveWithin looks up the path made of rest's names, from the real directory cur on, as the
 // kernel would for a process chrooted at root: every link followed, absolute targets and ".."
-// kept inside root. It returns the real path, or what stopped it.
-func resolveWithin(fsys afero.Fs, lr afero.LinkReader, root, cur string, rest []string) (string, Target) {
+// kept inside root. A link is followed only where linkDir, unless nil, takes the real directory
+// it is in. It returns the real path, or what stopped it.
+func resolveWithin(fsys afero.Fs, lr afero.LinkReader, root, cur string, rest []string, linkDir func(dir string) bool) (string, Target) {
 	for hops := 0; len(rest) > 0; {
 		name := rest[0]
 		rest = rest[1:]
@@ -92,6 +93,9 @@ func resolveWithin(fsys afero.Fs, lr afero.LinkReader, root, cur string, rest []
 		case t == TypeSymlink:
 			if hops++; hops > MaxSymlinks {
 				return "", TargetLoop
+			}
+			if linkDir != nil && !linkDir(cur) {
+				return "", TargetUnchecked
 			}
 			target, err := lr.ReadlinkIfPossible(next)
 			if err != nil || target == "" {

@@ -94,7 +94,7 @@ func (p *Packages) loadRPM(fsys afero.Fs, sysroot string, roots []string) {
 }
 
 // findRPMDB returns the real path of rpm's database below sysroot if it is there and only root
-// can have written it.
+// can have written it, or put a link on the way to it.
 func findRPMDB(fsys afero.Fs, sysroot string) (string, bool) {
 	root := "/"
 	if sysroot != "" {
@@ -121,10 +121,12 @@ func findRPMDB(fsys afero.Fs, sysroot string) (string, bool) {
 }
 
 // lookupWithin returns the real path of rel, a path below root, every link on the way followed
-// inside root (resolveWithin); on a backend without links, root joined with rel.
+// inside root (resolveWithin), each only where root alone could have made it: in a directory
+// root's and writable by no one else, as are all above it. On a backend without links, it is
+// root joined with rel.
 func lookupWithin(fsys afero.Fs, root, rel string) (string, Target) {
 	if lr, ok := fsys.(afero.LinkReader); ok {
-		return resolveWithin(fsys, lr, root, root, strings.Split(rel, "/"))
+		return resolveWithin(fsys, lr, root, root, strings.Split(rel, "/"), func(dir string) bool { return rootsDirs(fsys, root, dir) })
 	}
 	path := filepath.Join(root, rel)
 	if _, err := lstat(fsys, path); errors.Is(err, fs.ErrNotExist) {

@@ -195,8 +195,9 @@ func TestRPMPackagesBelievedOnlyFromRoot(t *testing.T) {
 }
 
 // Where the database really is, every link on the way followed inside the system's root (an
-// absolute link leads to the image's /usr, not the host's), is where the trust rule looks; a link
-// that would leave the root leads nowhere.
+// absolute link leads to the image's /usr, not the host's), is where the trust rule looks, and a
+// link is followed only from a directory that rule trusts; a link that would leave the root leads
+// nowhere.
 func TestRPMDatabaseBehindLinks(t *testing.T) {
 	if !asRoot {
 		t.Skip("needs root: the database is believed only if root's")
@@ -212,6 +213,7 @@ func TestRPMDatabaseBehindLinks(t *testing.T) {
 		{"the real directory writable by others", "d 0755 0:0 opt\nd 0777 0:0 opt/rpm\nf 0644 0:0 opt/rpm/rpmdb.sqlite\nd 0755 0:0 var\nd 0755 0:0 var/lib\nl 0777 0:0 var/lib/rpm /opt/rpm\n", ""},
 		{"the real directory another user's", usrLib + "d 0755 1000:1000 usr/lib/sysimage/rpm\nf 0644 0:0 usr/lib/sysimage/rpm/rpmdb.sqlite\n", ""},
 		{"a link out of the root", "d 0755 0:0 var\nd 0755 0:0 var/lib\nl 0777 0:0 var/lib/rpm ../../../outside/rpm\n", ""},
+		{"a link in a directory others can write", "d 0755 0:0 opt\nd 0755 0:0 opt/rpm\nf 0644 0:0 opt/rpm/rpmdb.sqlite\nd 0755 0:0 var\nd 1777 0:0 var/lib\nl 0777 0:0 var/lib/rpm /opt/rpm\n", ""},
 		{"a link loop", "d 0755 0:0 var\nd 0755 0:0 var/lib\nl 0777 0:0 var/lib/rpm /var/lib/rpm2\nl 0777 0:0 var/lib/rpm2 /var/lib/rpm\n", ""},
 		{"RHEL 9: var/lib/rpm", "", "testapp"},
 	} {
