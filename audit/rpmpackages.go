@@ -20,8 +20,8 @@ import (
 // the internal/rpmdb reader reads no other format.
 var rpmDBs = []string{"usr/lib/sysimage/rpm/rpmdb.sqlite", "var/lib/rpm/rpmdb.sqlite"}
 
-// rpmDBLimit caps the database: a desktop's of 3,000 packages runs to some 200 MB. It is read
-// page by page, as its Packages table needs, never whole into memory.
+// rpmDBLimit caps the database: a real one runs to a few hundred MB at most. It is read page by
+// page, as its Packages table needs, never whole into memory.
 const rpmDBLimit = 2 << 30
 
 // loadRPM reads rpm's database below sysroot, keeping the paths in or above roots and the
@@ -31,9 +31,9 @@ const rpmDBLimit = 2 << 30
 // A database that does not read whole, damaged or changing as it is read, is not believed in
 // part: the system has no rpm packages.
 //
-// rpm keeps the database in SQLite's WAL mode: what a transaction still running, or one that
-// crashed, wrote is in rpmdb.sqlite-wal, which is not read. The main file is as rpm's last
-// completed run left it, since each run's end folds the WAL file into it.
+// rpm keeps the database in SQLite's WAL mode: what a run of rpm still under way (or one that
+// crashed) wrote is in rpmdb.sqlite-wal, which is not read; SQLite folds it into the main file
+// when the last connection closes. An audit during an rpm run may so miss that run's changes.
 func (p *Packages) loadRPM(fsys afero.Fs, sysroot string, roots []string) {
 	path, ok := findRPMDB(fsys, sysroot)
 	if !ok {
