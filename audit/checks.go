@@ -181,7 +181,7 @@ func runChecks(table []ruleCheck, c *Case, out []Finding) []Finding {
 }
 
 func newFinding(c *Case, rule policy.RuleID, msg string, fix *Fix) Finding {
-	return Finding{Rule: rule, Severity: c.Settings.Severity(rule), Entry: *c.Entry, Message: msg, Fix: fix, Package: c.Env.Packages.Of(c.Entry.Path)}
+	return Finding{Rule: rule, Severity: c.Settings.Severity(rule), Entry: *c.Entry, Message: msg, Fix: fix, Package: c.Env.Packages.Of(c.Entry.Path), PackageManager: c.Env.Packages.ManagerOf(c.Entry.Path)}
 }
 
 // finding is rc's finding on c's entry, at most info where harmlessWhere says it is harmless.

@@ -21,6 +21,9 @@ type Finding struct {
 	// Entries is how many entries the finding stands for where it stands for more than its own:
 	// a web-user-owns-tree finding counts the root and every entry it folds. 0 otherwise.
 	Entries int
+	// PackageManager is the package manager whose database names Package: ManagerDpkg or
+	// ManagerRPM. dpkg-statoverride makes a change last; rpm has no such thing.
+	PackageManager string
 }
 
 // Fix is the change that resolves a finding: the entry's target mode and, where Chown is set,

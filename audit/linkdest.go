@@ -39,49 +39,9 @@ func followLink(fsys afero.Fs, link, sysroot string, cache dirCache) (*LinkDest,
 	if sysroot != "" {
 		root = filepath.Clean(sysroot)
 	}
-	cur := filepath.Dir(link)
-	rest := []string{filepath.Base(link)}
-	for hops := 0; len(rest) > 0; {
-		name := rest[0]
-		rest = rest[1:]
-		switch name {
-		case "", ".":
-			continue
-		case "..":
-			if cur != root {
-				cur = filepath.Dir(cur)
-			}
-			continue
-		}
-		next := filepath.Join(cur, name)
-		fi, err := lstat(fsys, next)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return nil, TargetMissing
-		case err != nil:
-			return nil, TargetUnchecked
-		}
-		switch t := TypeOf(fi.Mode()); {
-		case t == TypeSymlink:
-			if hops++; hops > MaxSymlinks {
-				return nil, TargetLoop
-			}
-			target, err := lr.ReadlinkIfPossible(next)
-			if err != nil || target == "" {
-				return nil, TargetUnchecked
-			}
-			if filepath.IsAbs(target) {
-				cur = root
-			}
-			rest = append(strings.Split(target, "/"), rest...)
-		case len(rest) > 0 && t != TypeDir:
-			return nil, TargetMissing // a file in the middle of the path: ENOTDIR
-		default:
-			cur = next
-		}
-	}
-	if !Within(cur, root) {
-		return nil, TargetUnchecked
+	cur, t := resolveWithin(fsys, lr, root, filepath.Dir(link), []string{filepath.Base(link)}, nil)
+	if t != TargetExists {
+		return nil, t
 	}
 	e, _, err := examine(fsys, cur, "", nil)
 	if err != nil || e.Type == TypeSymlink {
@@ -102,4 +62,57 @@ func followLink(fsys afero.Fs, link, sysroot string, cache dirCache) (*LinkDest,
 		d.Dirs = append(d.Dirs, de)
 	}
 	return d, TargetExists
+}
+
+// resolveWithin looks up the path made of rest's names, from the real directory cur on, as the
+// kernel would for a process chrooted at root: every link followed, absolute targets and ".."
+// kept inside root. A link is followed only where linkDir, unless nil, takes the real directory
+// it is in. It returns the real path, or what stopped it.
+func resolveWithin(fsys afero.Fs, lr afero.LinkReader, root, cur string, rest []string, linkDir func(dir string) bool) (string, Target) {
+	for hops := 0; len(rest) > 0; {
+		name := rest[0]
+		rest = rest[1:]
+		switch name {
+		case "", ".":
+			continue
+		case "..":
+			if cur != root {
+				cur = filepath.Dir(cur)
+			}
+			continue
+		}
+		next := filepath.Join(cur, name)
+		fi, err := lstat(fsys, next)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return "", TargetMissing
+		case err != nil:
+			return "", TargetUnchecked
+		}
+		switch t := TypeOf(fi.Mode()); {
+		case t == TypeSymlink:
+			if hops++; hops > MaxSymlinks {
+				return "", TargetLoop
+			}
+			if linkDir != nil && !linkDir(cur) {
+				return "", TargetUnchecked
+			}
+			target, err := lr.ReadlinkIfPossible(next)
+			if err != nil || target == "" {
+				return "", TargetUnchecked
+			}
+			if filepath.IsAbs(target) {
+				cur = root
+			}
+			rest = append(strings.Split(target, "/"), rest...)
+		case len(rest) > 0 && t != TypeDir:
+			return "", TargetMissing // a file in the middle of the path: ENOTDIR
+		default:
+			cur = next
+		}
+	}
+	if !Within(cur, root) {
+		return "", TargetUnchecked
+	}
+	return cur, TargetExists
 }

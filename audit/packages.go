@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/hex"
 	"path"
 	"path/filepath"
@@ -16,10 +17,11 @@ import (
 
 // Packages says which of the audited paths a distribution package installed: a chmod or chown of
 // such a path lasts until the package's next upgrade puts its own mode and owner back, so a fix
-// there is a person's to make the lasting way (dpkg-statoverride) or the packager's.
+// there is a person's to make the lasting way (dpkg-statoverride, rpm's %attr) or the packager's.
 type Packages struct {
-	owner map[string]string   // host path → package
-	sums  map[string][16]byte // host path → the MD5 of the file as its package ships it
+	owner map[string]string  // host path → package
+	byRPM map[string]bool    // the paths of owner that rpm's database names, not dpkg's
+	sums  map[string]fileSum // host path → the digest of the file as its package ships it
 	// md5sums names each package's md5sums file, read only when a file of the package is asked
 	// about (Shipped): all of them together run to megabytes, and an audit needs few.
 	md5sums map[string]string
@@ -35,23 +37,31 @@ const dpkgInfo = "var/lib/dpkg/info"
 // packageListLimit caps one package's file list: the largest real ones list some 100,000 paths.
 const packageListLimit = 64 << 20
 
-// LoadPackages reads dpkg's database below sysroot, without running dpkg, keeping only the paths
-// that lie in one of roots or above one (a root's ancestors). A system without dpkg has no
-// packages; a list that cannot be read is skipped, as dpkg itself would not vouch for it.
+// LoadPackages reads dpkg's database and rpm's (loadRPM) below sysroot, without running dpkg or
+// rpm, keeping only the paths that lie in one of roots or above one (a root's ancestors). A
+// system without either has no packages; a dpkg list that cannot be read is skipped, as dpkg
+// itself would not vouch for it. Where both name a path, dpkg's package is the one named.
 //
 // The database says which secrets are public and which paths a plan leaves alone, so it is
 // believed only where root alone can have written it: every directory from sysroot down to
-// var/lib/dpkg/info root's and writable by no one else, and no file in it read through a link.
-// An image's tree whose database someone else could edit has no packages.
+// var/lib/dpkg/info (or to rpm's database) root's and writable by no one else, and no file in it
+// read through a link. An image's tree whose database someone else could edit has no packages.
 func LoadPackages(fsys afero.Fs, sysroot string, roots []string) *Packages {
-	p := &Packages{owner: map[string]string{}, sums: map[string][16]byte{}, md5sums: map[string]string{}, read: map[string]bool{}, sysroot: sysroot, roots: roots}
+	p := &Packages{owner: map[string]string{}, byRPM: map[string]bool{}, sums: map[string]fileSum{}, md5sums: map[string]string{}, read: map[string]bool{}, sysroot: sysroot, roots: roots}
+	p.loadDpkg(fsys, sysroot, roots)
+	p.loadRPM(fsys, sysroot, roots)
+	return p
+}
+
+// loadDpkg reads dpkg's lists below sysroot.
+func (p *Packages) loadDpkg(fsys afero.Fs, sysroot string, roots []string) {
 	dir := filepath.Join(sysroot, dpkgInfo)
 	if !rootsDirs(fsys, sysroot, dir) {
-		return p
+		return
 	}
 	lists, err := afero.Glob(fsys, filepath.Join(dir, "*.list"))
 	if err != nil {
-		return p
+		return
 	}
 	for _, list := range lists {
 		data, ok := readPackageFile(fsys, list)
@@ -62,11 +72,10 @@ func LoadPackages(fsys afero.Fs, sysroot string, roots []string) *Packages {
 		p.add(pkg, data, sysroot, roots)
 		p.md5sums[pkg] = strings.TrimSuffix(list, ".list") + ".md5sums"
 	}
-	return p
 }
 
 // rootsDirs reports whether every directory from top down to dir is root's and writable by no
-// one else, as a trustworthy dpkg database's are.
+// one else, as a trustworthy dpkg or rpm database's are.
 func rootsDirs(fsys afero.Fs, top, dir string) bool {
 	for d := dir; ; d = filepath.Dir(d) {
 		e, err := examineAll(fsys, d)
@@ -103,7 +112,7 @@ func (p *Packages) addSums(data []byte, sysroot string, roots []string) {
 		host := hostPath(sysroot, "/"+rel)
 		for _, r := range roots {
 			if Within(host, r) {
-				p.sums[host] = md
+				p.sums[host] = fileSum{sum: string(md[:])}
 				break
 			}
 		}
@@ -115,14 +124,15 @@ func (p *Packages) addSums(data []byte, sysroot string, roots []string) {
 const shippedLimit = 16 << 20
 
 // Shipped reports whether the regular file at path is exactly as its package ships it, by the
-// package's MD5 sum: then it is in the distribution's archive for anyone to read, and holds no
-// secret of the site's, whatever its name. A file that cannot be read whole says no. It is not
-// safe for concurrent use: the walk asks from one goroutine.
+// package's digest of it (dpkg's MD5; rpm's MD5 or SHA-256): then it is in the distribution's
+// archive for anyone to read, and holds no secret of the site's, whatever its name. A file that
+// cannot be read whole says no. It is not safe for concurrent use: the walk asks from one
+// goroutine.
 func (p *Packages) Shipped(fsys afero.Fs, path string) bool {
 	if p == nil {
 		return false
 	}
-	if pkg := p.owner[path]; pkg != "" && !p.read[pkg] {
+	if pkg := p.owner[path]; pkg != "" && p.md5sums[pkg] != "" && !p.read[pkg] {
 		p.read[pkg] = true
 		if sums, ok := readPackageFile(fsys, p.md5sums[pkg]); ok {
 			p.addSums(sums, p.sysroot, p.roots)
@@ -133,7 +143,23 @@ func (p *Packages) Shipped(fsys afero.Fs, path string) bool {
 		return false
 	}
 	data, err := safefile.ReadHeadFs(fsys, path, shippedLimit)
-	return err == nil && len(data) < shippedLimit && md5.Sum(data) == want
+	return err == nil && len(data) < shippedLimit && want.matches(data)
+}
+
+// fileSum is the digest of a file as its package ships it.
+type fileSum struct {
+	sha256 bool   // SHA-256 (rpm's since 4.6 on most systems); else MD5
+	sum    string // the digest's bytes
+}
+
+// matches reports whether data has the digest s.
+func (s fileSum) matches(data []byte) bool {
+	if s.sha256 {
+		sum := sha256.Sum256(data)
+		return string(sum[:]) == s.sum
+	}
+	sum := md5.Sum(data)
+	return string(sum[:]) == s.sum
 }
 
 // add records the paths of pkg's list, data, that lie in or above a root.
@@ -192,4 +218,22 @@ func (p *Packages) Of(path string) string {
 		return ""
 	}
 	return p.owner[path]
+}
+
+// Package managers, as Finding.PackageManager names them.
+const (
+	ManagerDpkg = "dpkg"
+	ManagerRPM  = "rpm"
+)
+
+// ManagerOf returns the package manager whose database says a package installed path
+// (ManagerDpkg or ManagerRPM), or "" where none does: what makes a change there last differs.
+func (p *Packages) ManagerOf(path string) string {
+	switch {
+	case p.Of(path) == "":
+		return ""
+	case p.byRPM[path]:
+		return ManagerRPM
+	}
+	return ManagerDpkg
 }

@@ -158,7 +158,7 @@ func FuzzPackageLists(f *testing.F) {
 				}
 			}
 		}
-		p := &Packages{owner: map[string]string{}, sums: map[string][16]byte{}}
+		p := &Packages{owner: map[string]string{}, sums: map[string]fileSum{}}
 		roots := []string{"/img/srv/site"}
 		p.add("pkg", list, "/img", roots)
 		p.addSums(sums, "/img", roots)

@@ -153,7 +153,7 @@ func (p *Plan) add(found []planned, root string) bool {
 		a := newAction(e, fix, root, rules)
 		why := wontFix(e, &a)
 		if why == "" && found[0].Package != "" && (a.Chown() || a.Chmod()) {
-			why = packagedReason(&a, found[0].Package, p.Accounts)
+			why = packagedReason(&a, found[0].Package, found[0].PackageManager, p.Accounts)
 		}
 		switch {
 		case why != "" && len(shown) == 0:
@@ -202,10 +202,10 @@ func wontFix(e *audit.Entry, a *Action) string {
 	return ""
 }
 
-// packagedReason says why webperm leaves a's change to a path the package pkg installed: the
-// package's next upgrade would put its own mode and owner back. dpkg-statoverride makes the change
-// one dpkg keeps.
-func packagedReason(a *Action, pkg string, acc *audit.Accounts) string {
+// packagedReason says why webperm leaves a's change to a path the package pkg, of the package
+// manager manager, installed: the package's next upgrade would put its own mode and owner back.
+// dpkg-statoverride makes the change one dpkg keeps; rpm keeps none.
+func packagedReason(a *Action, pkg, manager string, acc *audit.Accounts) string {
 	id := func(name string, ok bool, n uint32) string {
 		if ok {
 			return name
@@ -214,6 +214,10 @@ func packagedReason(a *Action, pkg string, acc *audit.Accounts) string {
 	}
 	user, uok := acc.UserName(a.Target.UID)
 	group, gok := acc.GroupName(a.Target.GID)
+	if manager == audit.ManagerRPM {
+		return fmt.Sprintf("the package %s installed it, and its next update would put the mode and owner back; rpm keeps no override: make it %s:%s %s again after each update of the package, or ask the package's maintainer",
+			pkg, id(user, uok, a.Target.UID), id(group, gok, a.Target.GID), policy.OctalMode(a.Target.Mode))
+	}
 	return fmt.Sprintf("the package %s installed it, and its next upgrade would put the mode and owner back: make the change one dpkg keeps, dpkg-statoverride --update --add %s %s %s %s, or ask the package's maintainer",
 		pkg, id(user, uok, a.Target.UID), id(group, gok, a.Target.GID), policy.OctalMode(a.Target.Mode), a.Path)
 }

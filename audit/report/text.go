@@ -281,6 +281,10 @@ func writeFinding(b *strings.Builder, f *audit.Finding, a *audit.Accounts, st te
 		fmt.Fprintf(b, "    %s\n", st.fix.Render("fix: "+fixCommands(f, a)))
 	}
 	if f.Package != "" {
-		fmt.Fprintf(b, "    %s\n", st.dim.Render("installed by the package "+Escape(f.Package)+": its next upgrade reverts a chmod or chown; dpkg-statoverride keeps one"))
+		keep := "dpkg-statoverride keeps one"
+		if f.PackageManager == audit.ManagerRPM {
+			keep = "rpm keeps none: make it again after each update, or ask the package's maintainer"
+		}
+		fmt.Fprintf(b, "    %s\n", st.dim.Render("installed by the package "+Escape(f.Package)+": its next upgrade reverts a chmod or chown; "+keep))
 	}
 }

@@ -805,62 +805,85 @@ func TestSiteOwnerFlag(t *testing.T) {
 
 // What a distribution package installed is not changed: its next upgrade would put the mode and
 // owner back. The report names the package, and the plan leaves the change to a person, with
-// the dpkg-statoverride that makes it last; what the package did not install is planned as ever.
+// what makes it last: dpkg-statoverride where dpkg installed it; rpm, which keeps no override,
+// says so. What the package did not install is planned as ever.
 func TestPackagedPathsAreLeftToAPerson(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the tree's owners can only be set as root")
 	}
-	sys := fixture.TempDir(t)
-	for _, name := range []string{"passwd", "group"} {
-		data, err := os.ReadFile(filepath.Join(demoSysroot, "etc", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.MkdirAll(filepath.Join(sys, "etc"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(sys, "etc", name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	entries, err := fixture.Parse(strings.NewReader("d 0755 0:0 .\nf 0666 0:0 index.php\nf 0666 0:0 local.php\n"), t.Name())
+	rpmdb, err := os.ReadFile("../../audit/testdata/rpm/rpmdb.sqlite") // testapp owns /usr/share/testapp/index.php
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := filepath.Join(sys, "usr", "share", "app")
-	if err := fixture.Materialise(afero.NewOsFs(), root, entries, fixture.Options{Chown: true}); err != nil {
-		t.Fatal(err)
-	}
-	info := filepath.Join(sys, "var", "lib", "dpkg", "info")
-	if err := os.MkdirAll(info, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(info, "app:all.list"), []byte("/.\n/usr/share/app\n/usr/share/app/index.php\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	flags := []string{"--root", sys, "--web-user", "www-data", "--preset", "default"}
-	code, out, errOut := webperm(t, append([]string{"audit", "--format", "json"}, append(flags, root)...)...)
-	if code != exitFindings {
-		t.Fatalf("audit: exit %d\n%s", code, errOut)
-	}
-	packaged := map[string]string{}
-	for _, f := range decode(t, out).RawFindings {
-		pkg, _ := f["package"].(string)
-		packaged[filepath.Base(f["path"].(string))] = pkg
-	}
-	if packaged["index.php"] != "app" || packaged["local.php"] != "" {
-		t.Errorf("the findings' packages: %v, want index.php's app and local.php's none", packaged)
-	}
-	code, out, errOut = webperm(t, append([]string{"plan", "--format", "json"}, append(flags, root)...)...)
-	if code != exitFindings {
-		t.Fatalf("plan: exit %d\n%s", code, errOut)
-	}
-	plan := decodePlan(t, out)
-	if len(plan.Actions) != 1 || filepath.Base(plan.Actions[0].Path) != "local.php" {
-		t.Errorf("actions %+v, want local.php's alone", plan.Actions)
-	}
-	if !strings.Contains(out, "dpkg-statoverride --update --add root root 0644 "+root+"/index.php") {
-		t.Errorf("the plan does not leave index.php to a person with its dpkg-statoverride:\n%s", out)
+	for _, tc := range []struct {
+		manager, app, pkg string
+		db                map[string][]byte // the database's files, below the system's root
+		report, plan      string            // what the text report and the plan say of index.php
+	}{
+		{"dpkg", "app", "app", map[string][]byte{"var/lib/dpkg/info/app:all.list": []byte("/.\n/usr/share/app\n/usr/share/app/index.php\n")},
+			"dpkg-statoverride keeps one", "dpkg-statoverride --update --add root root 0644 {root}/index.php"},
+		{"rpm", "testapp", "testapp", map[string][]byte{"var/lib/rpm/rpmdb.sqlite": rpmdb},
+			"rpm keeps none", "rpm keeps no override: make it root:root 0644 again after each update of the package"},
+	} {
+		t.Run(tc.manager, func(t *testing.T) {
+			sys := fixture.TempDir(t)
+			for _, name := range []string{"passwd", "group"} {
+				data, err := os.ReadFile(filepath.Join(demoSysroot, "etc", name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.MkdirAll(filepath.Join(sys, "etc"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(sys, "etc", name), data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			entries, err := fixture.Parse(strings.NewReader("d 0755 0:0 .\nf 0666 0:0 index.php\nf 0666 0:0 local.php\n"), t.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			root := filepath.Join(sys, "usr", "share", tc.app)
+			if err := fixture.Materialise(afero.NewOsFs(), root, entries, fixture.Options{Chown: true}); err != nil {
+				t.Fatal(err)
+			}
+			for rel, data := range tc.db {
+				if err := os.MkdirAll(filepath.Dir(filepath.Join(sys, rel)), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(sys, rel), data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			flags := []string{"--root", sys, "--web-user", "www-data", "--preset", "default"}
+			code, out, errOut := webperm(t, append([]string{"audit", "--format", "json"}, append(flags, root)...)...)
+			if code != exitFindings {
+				t.Fatalf("audit: exit %d\n%s", code, errOut)
+			}
+			packaged := map[string]string{}
+			for _, f := range decode(t, out).RawFindings {
+				pkg, _ := f["package"].(string)
+				packaged[filepath.Base(f["path"].(string))] = pkg
+			}
+			if packaged["index.php"] != tc.pkg || packaged["local.php"] != "" {
+				t.Errorf("the findings' packages: %v, want index.php's %s and local.php's none", packaged, tc.pkg)
+			}
+			_, out, _ = webperm(t, append([]string{"audit"}, append(flags, root)...)...)
+			if !strings.Contains(out, "installed by the package "+tc.pkg+": its next upgrade reverts a chmod or chown; "+tc.report) {
+				t.Errorf("the report does not say %q of index.php:\n%s", tc.report, out)
+			}
+			code, out, errOut = webperm(t, append([]string{"plan", "--format", "json"}, append(flags, root)...)...)
+			if code != exitFindings {
+				t.Fatalf("plan: exit %d\n%s", code, errOut)
+			}
+			plan := decodePlan(t, out)
+			if len(plan.Actions) != 1 || filepath.Base(plan.Actions[0].Path) != "local.php" {
+				t.Errorf("actions %+v, want local.php's alone", plan.Actions)
+			}
+			if want := strings.ReplaceAll(tc.plan, "{root}", root); !strings.Contains(out, want) {
+				t.Errorf("the plan does not leave index.php to a person with %q:\n%s", want, out)
+			}
+		})
 	}
 }
 

@@ -79,6 +79,21 @@ func ReadFs(fsys afero.Fs, path string, limit int64) ([]byte, error) {
 	return ReadAll(f, limit)
 }
 
+// OpenFs opens path on fsys for reading as OpenRegular does, for a caller that reads parts of a
+// large file where it needs them (ReadAt) instead of the whole: the host's file system
+// (afero.OsFs) is opened with OpenRegular, another backend asked with Stat (Lstat where follow is
+// false) and then opened.
+func OpenFs(fsys afero.Fs, path string, limit int64, follow bool) (afero.File, error) {
+	if _, ok := fsys.(*afero.OsFs); ok {
+		f, err := OpenRegular(path, limit, follow)
+		if err != nil {
+			return nil, err // no typed nil *os.File in the interface
+		}
+		return f, nil
+	}
+	return openFs(fsys, path, limit, follow)
+}
+
 // openFs opens path on fsys, a backend other than the host's, if it is a regular file of at most
 // limit bytes. With follow false a symlink is refused where the backend can tell one.
 func openFs(fsys afero.Fs, path string, limit int64, follow bool) (afero.File, error) {

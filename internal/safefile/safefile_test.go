@@ -549,3 +549,51 @@ func TestReadHead(t *testing.T) {
 		}
 	})
 }
+
+// OpenFs opens a regular file within its cap for ReadAt, on the host's file system and another
+// backend alike, and refuses what ReadRegular refuses: a symlink unless followed, a FIFO
+// unopened, a file over the cap.
+func TestOpenFs(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "db")
+	if err := os.WriteFile(file, []byte("0123456789"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(file, link); err != nil {
+		t.Fatal(err)
+	}
+	fifo := mkfifo(t, filepath.Join(dir, "fifo"))
+	mem := afero.NewMemMapFs()
+	if err := afero.WriteFile(mem, file, []byte("0123456789"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, fsys := range []afero.Fs{afero.NewOsFs(), mem} {
+		f, err := OpenFs(fsys, file, 10, false)
+		if err != nil {
+			t.Fatalf("%T: %v", fsys, err)
+		}
+		buf := make([]byte, 3)
+		if _, err := f.ReadAt(buf, 4); err != nil || string(buf) != "456" {
+			t.Errorf("%T: ReadAt at 4 = %q, %v", fsys, buf, err)
+		}
+		f.Close()
+		if _, err := OpenFs(fsys, file, 9, false); !errors.Is(err, ErrTooLarge) {
+			t.Errorf("%T: 10 bytes under a cap of 9: %v", fsys, err)
+		}
+		if _, err := OpenFs(fsys, "", 9, false); !errors.Is(err, ErrEmptyPath) {
+			t.Errorf("%T: an empty path: %v", fsys, err)
+		}
+	}
+	if _, err := OpenFs(afero.NewOsFs(), link, 10, false); !errors.Is(err, ErrSymlink) {
+		t.Errorf("a symlink, not followed: %v", err)
+	}
+	if f, err := OpenFs(afero.NewOsFs(), link, 10, true); err != nil {
+		t.Errorf("a symlink, followed: %v", err)
+	} else {
+		f.Close()
+	}
+	if err := within(t, func() error { _, err := OpenFs(afero.NewOsFs(), fifo, 10, true); return err }); !errors.Is(err, ErrNotRegular) {
+		t.Errorf("a FIFO: %v", err)
+	}
+}
