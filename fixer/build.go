@@ -79,24 +79,34 @@ func inWalkOrder(rep *audit.Report) []planned {
 func (p *Plan) leaveFolded(left map[string]int, rep *audit.Report) {
 	for _, root := range rep.Roots {
 		n := left[root]
-		if n == 0 {
+		tree := slices.IndexFunc(rep.Findings, func(f audit.Finding) bool {
+			return f.Rule == policy.WebUserOwnsTree && f.Entry.Path == root
+		})
+		if n == 0 || tree < 0 {
 			continue
 		}
+		f := rep.Findings[tree]
 		why := fmt.Sprintf("%d more %s of the tree the web server owns cannot be given back by a plan (no site owner known, a package installed them, or webperm does not change them: hard links); webperm explain --in %s PATH says why for one", n, plural(n, "entry", "entries"), root)
-		i := slices.IndexFunc(p.Manual, func(m Manual) bool { return m.Path == root })
-		if i < 0 {
-			tree := slices.IndexFunc(rep.Findings, func(f audit.Finding) bool {
-				return f.Rule == policy.WebUserOwnsTree && f.Entry.Path == root
-			})
-			if tree < 0 {
-				continue
-			}
-			f := rep.Findings[tree]
-			p.Manual = append(p.Manual, Manual{Path: root, Type: f.Entry.Type, Reason: why, Findings: []audit.Finding{f}})
+		if f.Package != "" {
+			why += "; " + reinstallHint(f.Package, f.PackageManager)
+		}
+		if i := slices.IndexFunc(p.Manual, func(m Manual) bool { return m.Path == root }); i >= 0 {
+			p.Manual[i].Reason += "; " + why
 			continue
 		}
-		p.Manual[i].Reason += "; " + why
+		p.Manual = append(p.Manual, Manual{Path: root, Type: f.Entry.Type, Reason: why, Findings: []audit.Finding{f}})
 	}
+}
+
+// reinstallHint says how the package manager puts back the owners and modes of a package's
+// files that chown -R changed: dpkg unpacks its files again as the package has them, but leaves
+// directories that exist alone (tried: a reinstall after chown -R www-data of acl's
+// /usr/share/doc/acl gave back the files, not the directory); rpm resets both from its database.
+func reinstallHint(pkg, manager string) string {
+	if manager == audit.ManagerRPM {
+		return fmt.Sprintf("the package %s installed the tree: rpm --setugids %s && rpm --setperms %s puts its owners and modes back", pkg, pkg, pkg)
+	}
+	return fmt.Sprintf("the package %s installed the tree: apt-get install --reinstall %s puts its files' owners and modes back (dpkg leaves a directory that exists as it is: give those back by hand)", pkg, pkg)
 }
 
 // rootOf returns the root path lies in (the deepest, where roots nest) or, for a directory above

@@ -142,3 +142,36 @@ func TestPlanOfATreeWithNoOwner(t *testing.T) {
 		t.Errorf("findings %+v, want the tree's", m.Findings)
 	}
 }
+
+// A packaged tree chowned to the web server is left whole to a person, once, with the package
+// manager's own way back: a plan's chown would last only until the package's next upgrade.
+func TestPlanOfAPackagedTree(t *testing.T) {
+	root := "/usr/share/app"
+	entry := func(rel string, typ audit.Type) audit.Entry {
+		return audit.Entry{Path: filepath.Join(root, rel), Rel: rel, Type: typ, Mode: 0o644, UID: 33, GID: 33, OwnerKnown: true, Nlink: 1, Ino: 7}
+	}
+	chown := &audit.Fix{Mode: 0o644, Chown: true}
+	for _, tc := range []struct{ manager, want string }{
+		{audit.ManagerDpkg, "apt-get install --reinstall app"},
+		{audit.ManagerRPM, "rpm --setugids app && rpm --setperms app"},
+	} {
+		finding := func(rel string, typ audit.Type) audit.Finding {
+			return audit.Finding{Rule: policy.WebUserOwnsTree, Severity: policy.High, Entry: entry(rel, typ), Fix: chown, Package: "app", PackageManager: tc.manager}
+		}
+		rep := &audit.Report{
+			Roots:    []string{root},
+			Findings: []audit.Finding{finding(".", audit.TypeDir)},
+			Folded:   []audit.Folded{{At: 1, Finding: finding("a.php", audit.TypeFile)}, {At: 1, Finding: finding("b.php", audit.TypeFile)}},
+			Accounts: testAccounts(),
+		}
+		plan := New(rep, "test", time.Now())
+		if len(plan.Actions) != 0 || len(plan.Manual) != 1 {
+			t.Fatalf("%s: %d actions, manual %+v; want the root alone left to a person", tc.manager, len(plan.Actions), plan.Manual)
+		}
+		for _, want := range []string{"2 more entries of the tree", tc.want} {
+			if !strings.Contains(plan.Manual[0].Reason, want) {
+				t.Errorf("%s: reason %q lacks %q", tc.manager, plan.Manual[0].Reason, want)
+			}
+		}
+	}
+}
