@@ -154,11 +154,6 @@ func (p *Plan) add(found []planned, root string) bool {
 		}
 	}
 	var reasons []string
-	for i := range manual {
-		if r := manualReason(manual[i].Rule); !slices.Contains(reasons, r) {
-			reasons = append(reasons, r)
-		}
-	}
 	if fix != nil {
 		a := newAction(e, fix, root, rules)
 		why := wontFix(e, &a)
@@ -169,17 +164,26 @@ func (p *Plan) add(found []planned, root string) bool {
 		case why != "" && len(shown) == 0:
 			return false
 		case why != "":
-			manual = shown
-			reasons = []string{why}
+			manual, reasons = shown, []string{why}
 		case a.Chown() || a.Chmod():
 			p.Actions = append(p.Actions, a)
 		}
 	} else if len(shown) == 0 {
 		return false
 	}
-	if len(manual) > 0 {
-		p.Manual = append(p.Manual, Manual{Path: e.Path, Type: e.Type, Reason: strings.Join(reasons, "; "), Findings: manual})
+	// An info finding is a fact to know, not a fault to settle: a person has nothing to decide.
+	manual = slices.DeleteFunc(manual, func(f audit.Finding) bool { return f.Severity <= policy.Info })
+	if len(manual) == 0 {
+		return true
 	}
+	if reasons == nil {
+		for i := range manual {
+			if r := manualReason(manual[i].Rule); !slices.Contains(reasons, r) {
+				reasons = append(reasons, r)
+			}
+		}
+	}
+	p.Manual = append(p.Manual, Manual{Path: e.Path, Type: e.Type, Reason: strings.Join(reasons, "; "), Findings: manual})
 	return true
 }
 

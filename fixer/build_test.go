@@ -6,6 +6,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/webperm/webperm/audit"
 	"github.com/webperm/webperm/internal/fixture"
@@ -86,5 +87,22 @@ func TestChmodAfterChown(t *testing.T) {
 		if tc.a.Chown() != tc.chown || tc.a.Chmod() != tc.chmod {
 			t.Errorf("%s: chown %v chmod %v, want %v %v", tc.name, tc.a.Chown(), tc.a.Chmod(), tc.chown, tc.chmod)
 		}
+	}
+}
+
+// An info finding leaves a person nothing to decide: a plan lists it nowhere, with a fix the plan
+// would not make (a packaged file) or without one (a link waiting for the installer).
+func TestPlanLeavesInfoAlone(t *testing.T) {
+	root := "/var/lib/app"
+	info := func(rel string, typ audit.Type, rule policy.RuleID, fix *audit.Fix, pkg string) audit.Finding {
+		e := audit.Entry{Path: filepath.Join(root, rel), Rel: rel, Type: typ, Mode: 0o755, OwnerKnown: true, Nlink: 1, Ino: 9}
+		return audit.Finding{Rule: rule, Severity: policy.Info, Entry: e, Fix: fix, Package: pkg, PackageManager: audit.ManagerDpkg}
+	}
+	rep := &audit.Report{Roots: []string{root}, Accounts: testAccounts(), Findings: []audit.Finding{
+		info("LocalSettings.php", audit.TypeSymlink, policy.DanglingSymlink, nil, ""),
+		info("bin/run", audit.TypeFile, policy.ModeTooOpen, &audit.Fix{Mode: 0o644}, "app"),
+	}}
+	if plan := New(rep, "test", time.Now()); len(plan.Actions) != 0 || len(plan.Manual) != 0 {
+		t.Errorf("actions %+v, manual %+v: want nothing for info findings a plan will not fix", plan.Actions, plan.Manual)
 	}
 }
