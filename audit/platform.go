@@ -69,14 +69,21 @@ func markerFound(fsys afero.Fs, m policy.Marker, root, sysroot string) []string 
 	return found
 }
 
+// rpmAppNames are the names Fedora's and EPEL's packages give applications' trees where they
+// are not the preset's: /usr/share/phpMyAdmin, /etc/roundcubemail.
+var rpmAppNames = map[string]string{"phpMyAdmin": "phpmyadmin", "roundcubemail": "roundcube"}
+
 // packagedLayout names the application preset whose distribution package lays out dir, a path on
 // the audited system, as one of its trees: /usr/share/APP, /var/lib/APP, /etc/APP. It is the
 // last resort of detection, for the trees no marker tells, such as Debian's /etc/wordpress,
-// which holds only the site's config-HOST.php and an htaccess.
+// which holds only the site's config-HOST.php and an htaccess, or Fedora's /etc/phpMyAdmin.
 func packagedLayout(dir string) (string, bool) {
 	app := packagedApp(dir)
 	if app == "" || !slices.Contains(appTreeDirs, strings.TrimSuffix(dir, app)) {
 		return "", false
+	}
+	if preset, ok := rpmAppNames[app]; ok {
+		app = preset
 	}
 	// An application's presets are those found by a path in its tree, not on the host.
 	return app, slices.ContainsFunc(policy.Markers, func(m policy.Marker) bool {

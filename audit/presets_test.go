@@ -647,81 +647,104 @@ func TestDetectPresetNextcloud(t *testing.T) {
 	}
 }
 
+// packagedRoot is a tree a distribution's package of an application lays out, with the preset
+// auto must pick for it; written is set where the application writes the tree itself, so that
+// the web server owns its root by design and the site's owner is not its owner.
+type packagedRoot struct {
+	root, preset string
+	written      bool
+}
+
 // debianRoots are the trees of Debian's phpmyadmin, mediawiki, dokuwiki, roundcube-core and wordpress
-// packages in testdata/presets/debian, each with the preset auto must pick for it.
-var debianRoots = []struct{ root, preset string }{
-	{"etc/phpmyadmin", "phpmyadmin"},
-	{"var/lib/phpmyadmin", "phpmyadmin"},
-	{"etc/mediawiki", "mediawiki"},
-	{"var/lib/mediawiki", "mediawiki"},
-	{"etc/dokuwiki", "dokuwiki"},
-	{"var/lib/dokuwiki", "dokuwiki"},
-	{"etc/roundcube", "roundcube"},
-	{"var/lib/roundcube", "roundcube"},
-	{"var/lib/wordpress", "wordpress"},
+// packages in testdata/presets/debian.
+var debianRoots = []packagedRoot{
+	{root: "etc/phpmyadmin", preset: "phpmyadmin"},
+	{root: "var/lib/phpmyadmin", preset: "phpmyadmin"},
+	{root: "etc/mediawiki", preset: "mediawiki"},
+	{root: "var/lib/mediawiki", preset: "mediawiki"},
+	{root: "etc/dokuwiki", preset: "dokuwiki"},
+	{root: "var/lib/dokuwiki", preset: "dokuwiki"},
+	{root: "etc/roundcube", preset: "roundcube"},
+	{root: "var/lib/roundcube", preset: "roundcube"},
+	{root: "var/lib/wordpress", preset: "wordpress"},
+}
+
+// fedoraRoots are the trees of Fedora's and EPEL's phpMyAdmin and roundcubemail packages in
+// testdata/presets/fedora, named as those packages name them.
+var fedoraRoots = []packagedRoot{
+	{root: "usr/share/phpMyAdmin", preset: "phpmyadmin"},
+	{root: "etc/phpMyAdmin", preset: "phpmyadmin"},
+	{root: "var/lib/phpMyAdmin", preset: "phpmyadmin"},
+	{root: "usr/share/roundcubemail", preset: "roundcube"},
+	{root: "etc/roundcubemail", preset: "roundcube"},
+	{root: "var/lib/roundcubemail", preset: "roundcube", written: true},
+}
+
+// checkPackagedTrees audits the system of testdata/presets/DIR/MANIFEST, each of roots under
+// --preset auto, and fails t unless each root gets its preset, the site's owner is each root's
+// own, and the findings above info are want's.
+func checkPackagedTrees(t *testing.T, dir, manifest, web string, roots []packagedRoot, want map[string][]string) {
+	t.Helper()
+	sys := fixture.TempDir(t)
+	if !asRoot {
+		t.Skip("needs root: the trees' owners must be set with chown")
+	}
+	if err := fixture.MaterialiseSystem(sys, filepath.Join("..", "testdata", "presets", dir, manifest)); err != nil {
+		t.Fatal(err)
+	}
+	acc, err := LoadAccounts(afero.NewOsFs(), sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	webUser, _, err := ResolveIdentities(acc, IdentityFlags{WebUser: web}, Detected{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Auditor{Fs: afero.NewOsFs(), Accounts: acc, WebUser: webUser, SysRoot: sys, Jobs: 2, Preset: policy.Auto}
+	var paths []string
+	for _, r := range roots {
+		paths = append(paths, filepath.Join(sys, filepath.FromSlash(r.root)))
+	}
+	rep, err := a.Run(context.Background(), paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, rp := range rep.Presets {
+		if sysRel(sys, rp.Root) != roots[i].root || rp.Preset != roots[i].preset {
+			t.Errorf("root %s: preset %q from %q, want %s: %q", sysRel(sys, rp.Root), rp.Preset, rp.Evidence, roots[i].root, roots[i].preset)
+		}
+	}
+	for _, so := range rep.SiteOwners {
+		if i := slices.IndexFunc(roots, func(r packagedRoot) bool { return r.root == sysRel(sys, so.Root) }); i < 0 || !roots[i].written {
+			t.Errorf("root %s: site owner from %s, want the root's owner", sysRel(sys, so.Root), so.Source)
+		}
+	}
+	got := map[string][]string{}
+	for _, f := range rep.Findings {
+		if f.Severity > policy.Info {
+			p := sysRel(sys, f.Entry.Path)
+			got[p] = append(got[p], string(f.Rule))
+		}
+	}
+	checkRules(t, got, want)
+	if len(rep.Errors) > 0 {
+		t.Errorf("walk errors: %v", rep.Errors)
+	}
+	if t.Failed() {
+		t.Logf("every finding:\n%s", describeReport(sys, rep))
+	}
 }
 
 // The packaged applications' trees, root-owned as dpkg leaves them with the paths each
 // application writes www-data's, audit with nothing above info under --preset auto: root is the
 // site's owner there and nothing is reported for it; and the faults an admin easily makes there
-// (a secret made 0644, a written directory given back to root) are reported, each exactly.
+// are reported.
 func TestPresetsOnDebianPackagedTrees(t *testing.T) {
-	tc := &presetCase{dir: "debian", preset: policy.Auto, web: "www-data"}
-	for _, r := range debianRoots {
-		tc.roots = append(tc.roots, r.root)
-	}
-	check := func(t *testing.T, manifest string, want map[string][]string) {
-		t.Helper()
-		sys := fixture.TempDir(t)
-		if !asRoot {
-			t.Skip("needs root: the trees' owners (root, www-data) must be set with chown")
-		}
-		if err := fixture.MaterialiseSystem(sys, filepath.Join("..", "testdata", "presets", "debian", manifest)); err != nil {
-			t.Fatal(err)
-		}
-		acc, err := LoadAccounts(afero.NewOsFs(), sys)
-		if err != nil {
-			t.Fatal(err)
-		}
-		web, _, err := ResolveIdentities(acc, IdentityFlags{WebUser: tc.web}, Detected{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		a := &Auditor{Fs: afero.NewOsFs(), Accounts: acc, WebUser: web, SysRoot: sys, Jobs: 2, Preset: policy.Auto}
-		var roots []string
-		for _, r := range tc.roots {
-			roots = append(roots, filepath.Join(sys, filepath.FromSlash(r)))
-		}
-		rep, err := a.Run(context.Background(), roots)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, rp := range rep.Presets {
-			if sysRel(sys, rp.Root) != debianRoots[i].root || rp.Preset != debianRoots[i].preset {
-				t.Errorf("root %s: preset %q from %q, want %s: %q", sysRel(sys, rp.Root), rp.Preset, rp.Evidence, debianRoots[i].root, debianRoots[i].preset)
-			}
-		}
-		for _, so := range rep.SiteOwners {
-			t.Errorf("root %s: site owner from %s, want the root's owner", sysRel(sys, so.Root), so.Source)
-		}
-		got := map[string][]string{}
-		for _, f := range rep.Findings {
-			if f.Severity > policy.Info {
-				p := sysRel(sys, f.Entry.Path)
-				got[p] = append(got[p], string(f.Rule))
-			}
-		}
-		checkRules(t, got, want)
-		if len(rep.Errors) > 0 {
-			t.Errorf("walk errors: %v", rep.Errors)
-		}
-		if t.Failed() {
-			t.Logf("every finding:\n%s", describeReport(sys, rep))
-		}
-	}
-	t.Run("clean", func(t *testing.T) { check(t, "clean.manifest", map[string][]string{}) })
+	t.Run("clean", func(t *testing.T) {
+		checkPackagedTrees(t, "debian", "clean.manifest", "www-data", debianRoots, map[string][]string{})
+	})
 	t.Run("faults", func(t *testing.T) {
-		check(t, "faults.manifest", map[string][]string{
+		checkPackagedTrees(t, "debian", "faults.manifest", "www-data", debianRoots, map[string][]string{
 			"etc/phpmyadmin/config-db.php":               {"sensitive-exposed"},
 			"var/lib/phpmyadmin/blowfish_secret.inc.php": {"sensitive-exposed"},
 			"etc/mediawiki/LocalSettings.php":            {"sensitive-exposed"},
@@ -732,6 +755,25 @@ func TestPresetsOnDebianPackagedTrees(t *testing.T) {
 			"var/lib/dokuwiki/data":                      {"sensitive-exposed"},
 			"var/lib/mediawiki/images":                   {"web-unwritable"},
 			"var/lib/roundcube/temp":                     {"web-unwritable"},
+		})
+	})
+}
+
+// Fedora's and EPEL's packages name their trees their own way (/usr/share/phpMyAdmin,
+// /etc/roundcubemail) and give them to apache: auto still picks each tree's preset, finds nothing
+// above info as the packages leave them, and reports the secrets an admin opens.
+func TestPresetsOnFedoraPackagedTrees(t *testing.T) {
+	t.Run("clean", func(t *testing.T) {
+		checkPackagedTrees(t, "fedora", "clean.manifest", "apache", fedoraRoots, map[string][]string{})
+	})
+	t.Run("faults", func(t *testing.T) {
+		checkPackagedTrees(t, "fedora", "faults.manifest", "apache", fedoraRoots, map[string][]string{
+			"etc/phpMyAdmin/config.inc.php":            {"sensitive-exposed"},
+			"var/lib/phpMyAdmin/config/config.inc.php": {"sensitive-exposed"},
+			"etc/roundcubemail/config.inc.php":         {"sensitive-exposed"},
+			// The package's own link to it, from the tree Apache serves, names link and target.
+			"usr/share/roundcubemail/config/config.inc.php": {"sensitive-exposed"},
+			"var/lib/phpMyAdmin/temp":                       {"web-unwritable"},
 		})
 	})
 }

@@ -61,6 +61,8 @@ var fixtureSystems = []fixtureSystem{
 	{manifest: "presets/nextcloud/faults.manifest", roots: []string{"var/www/nextcloud"}, web: "www-data"},
 	{manifest: "presets/debian/clean.manifest", roots: []string{"etc/phpmyadmin", "var/lib/phpmyadmin", "etc/mediawiki", "var/lib/mediawiki", "etc/dokuwiki", "var/lib/dokuwiki", "etc/roundcube", "var/lib/roundcube"}, web: "www-data"},
 	{manifest: "presets/debian/faults.manifest", roots: []string{"etc/phpmyadmin", "var/lib/phpmyadmin", "etc/mediawiki", "var/lib/mediawiki", "etc/dokuwiki", "var/lib/dokuwiki", "etc/roundcube", "var/lib/roundcube"}, web: "www-data"},
+	{manifest: "presets/fedora/clean.manifest", roots: []string{"usr/share/phpMyAdmin", "etc/phpMyAdmin", "var/lib/phpMyAdmin", "usr/share/roundcubemail", "etc/roundcubemail", "var/lib/roundcubemail"}, web: "apache"},
+	{manifest: "presets/fedora/faults.manifest", roots: []string{"usr/share/phpMyAdmin", "etc/phpMyAdmin", "var/lib/phpMyAdmin", "usr/share/roundcubemail", "etc/roundcubemail", "var/lib/roundcubemail"}, web: "apache"},
 	{manifest: "presets/cpanel/clean.manifest", roots: []string{"home/alice/public_html", "home/bob/public_html"}, web: "nobody"},
 	{manifest: "presets/cpanel/faults.manifest", roots: []string{"home/alice/public_html", "home/bob/public_html"}, web: "nobody"},
 	{manifest: "presets/plesk/clean.manifest", roots: []string{"var/www/vhosts/example.com/httpdocs", "var/www/vhosts/example.org/httpdocs"}, web: "www-data"},
