@@ -36,8 +36,8 @@ type ACL struct {
 	Entries []ACLEntry
 }
 
-// aclXattr is the extended attribute the kernel exposes an access ACL as.
-const aclXattr = "system.posix_acl_access"
+// ACLXattr is the extended attribute the kernel exposes an access ACL as.
+const ACLXattr = "system.posix_acl_access"
 
 const (
 	aclVersion   = 2
@@ -78,11 +78,11 @@ func ParseACL(b []byte) (*ACL, error) {
 	return a, nil
 }
 
-// chmodded returns the ACL as a chmod to m leaves it: the kernel writes the owner bits to user::,
+// Chmodded returns the ACL as a chmod to m leaves it: the kernel writes the owner bits to user::,
 // the group bits to mask:: (to group:: where there is no mask) and the other bits to other::, so
 // a chmod that narrows the group bits narrows every named entry with them. Named entries keep
 // their own bits.
-func (a *ACL) chmodded(m fs.FileMode) *ACL {
+func (a *ACL) Chmodded(m fs.FileMode) *ACL {
 	_, hasMask := a.Mask()
 	out := &ACL{Entries: slices.Clone(a.Entries)}
 	for i := range out.Entries {

@@ -20,7 +20,7 @@ func (f *Fix) after(e *Entry) Entry {
 	t := *e
 	t.Mode = f.Mode
 	if t.ACL != nil && f.Mode.Perm() != e.Mode.Perm() {
-		t.ACL = t.ACL.chmodded(f.Mode) // the chmod rewrites the mask: a named grant may go with it
+		t.ACL = t.ACL.Chmodded(f.Mode) // the chmod rewrites the mask: a named grant may go with it
 	}
 	if f.Chown {
 		t.UID, t.GID = f.UID, f.GID

@@ -31,8 +31,8 @@ func readAttrs(fsys afero.Fs, e *Entry, scratch []byte) error {
 	}
 	for name := range bytes.SplitSeq(names, []byte{0}) {
 		switch string(name) {
-		case aclXattr:
-			v, err := getAttr(e.Path, aclXattr)
+		case ACLXattr:
+			v, err := getAttr(e.Path, ACLXattr)
 			if err != nil {
 				return err
 			}

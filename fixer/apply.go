@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/policy"
 )
 
 // Status is what became of one action or journal entry.
@@ -126,6 +127,17 @@ func applyAction(rs *rootSet, a *Action, opt Options) *refusal {
 				return failBecause("cannot read its capabilities, which the chown would clear: %v; nothing was changed", err)
 			}
 			e.Capability = caps
+		}
+		if a.Current.Mode != a.Target.Mode && (a.Type == audit.TypeFile || a.Type == audit.TypeDir) {
+			// The chmod rewrites its mask: the journal keeps the ACL it had.
+			raw, acl, err := accessACLOf(fd)
+			if err != nil {
+				return failBecause("cannot read its access ACL, whose mask the chmod would rewrite: %v; nothing was changed", err)
+			}
+			if acl != nil && !sameACL(acl, acl.Chmodded(in.state.Mode)) {
+				return skipBecause("changed while webperm read its access ACL %s, which is not that of its mode %s; nothing was changed", acl, policy.OctalMode(in.state.Mode))
+			}
+			e.ACL = raw
 		}
 		if err := opt.Journal.record(e); err != nil {
 			return failBecause("%v; nothing was changed", err)

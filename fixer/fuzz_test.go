@@ -17,11 +17,12 @@ import (
 var journalError = regexp.MustCompile(`^fuzz:[0-9]+: [a-z][^\n]*$`)
 
 // ReadJournal never panics, words every refusal as name:line: message, and whatever it accepts
-// it accepts again, unchanged, once apply's writer has written it back (as webperm/journal/v2).
+// it accepts again, unchanged, once apply's writer has written it back (as webperm/journal/v3).
 func FuzzReadJournal(f *testing.F) {
 	f.Add([]byte(testHeader))
 	f.Add([]byte(testHeader + testEntry))
 	f.Add([]byte(testHeaderV2 + testEntry + testDone + testCapEntry))
+	f.Add([]byte(testHeaderV3 + testEntry + testDone + testCapEntry + testACLEntry))
 	for _, c := range journalCorrupt {
 		f.Add([]byte(c.data))
 	}

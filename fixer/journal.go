@@ -29,11 +29,15 @@ import (
 // JournalSchema names the journal format webperm writes, in its header line. Fields are never
 // added to a schema: a reader refuses every field it does not know, so that an older webperm
 // meets a journal it cannot read in full with a clear "schema" refusal, never an unknown field.
-const JournalSchema = "webperm/journal/v2"
+const JournalSchema = "webperm/journal/v3"
 
 // journalSchemaV1 is the journal of webperm before done lines, still read and undone: it records
 // no file's times after the fix, so undo gives none of its files a set-id bit back.
 const journalSchemaV1 = "webperm/journal/v1"
+
+// journalSchemaV2 is the journal of webperm before it kept access ACLs (acl_base64), still read
+// and undone as it is: its entries hold none.
+const journalSchemaV2 = "webperm/journal/v2"
 
 // JournalHeader is a journal's first line.
 type JournalHeader struct {
@@ -55,6 +59,10 @@ type JournalEntry struct {
 	// Capability is a regular file's security.capability before a change that chowns it, which
 	// clears it; nil where the change chowns nothing, or the file had none.
 	Capability []byte
+	// ACL is a file's or directory's extended access ACL (system.posix_acl_access) before a
+	// change that chmods it, which rewrites the ACL's mask; nil where the change chmods nothing,
+	// or the entry had none.
+	ACL []byte
 	// Done is how the change left the inode, from the line apply writes once the change is made;
 	// nil where there is none: a webperm/journal/v1 journal, or a change a crash or a failure
 	// left unconfirmed.
@@ -110,6 +118,8 @@ type journalEntryJSON struct {
 	New        jsonState `json:"new"`
 	// CapabilityBase64 is the exact bytes of Capability, a binary vfs_cap_data.
 	CapabilityBase64 string `json:"capability_base64,omitempty"`
+	// ACLBase64 is the exact bytes of ACL, as system.posix_acl_access holds them.
+	ACLBase64 string `json:"acl_base64,omitempty"`
 }
 
 // journalDoneJSON is a done line: Done names the line of the entry it confirms, the line before.
@@ -269,6 +279,9 @@ func marshalEntry(e JournalEntry) ([]byte, error) {
 	if e.Capability != nil {
 		je.CapabilityBase64 = base64.StdEncoding.EncodeToString(e.Capability)
 	}
+	if e.ACL != nil {
+		je.ACLBase64 = base64.StdEncoding.EncodeToString(e.ACL)
+	}
 	return marshalLine(je)
 }
 
@@ -394,6 +407,14 @@ func checkEntry(e JournalEntry, roots map[string]Root) error {
 			return fmt.Errorf("capability_base64: %v", err)
 		}
 	}
+	if e.ACL != nil {
+		if (e.Type != audit.TypeFile && e.Type != audit.TypeDir) || e.Old.Mode == e.New.Mode {
+			return errors.New("acl_base64: a journal records an access ACL only where a change chmods a file or directory, which rewrites its mask")
+		}
+		if err := checkAccessACL(e.ACL, e.Old.Mode); err != nil {
+			return fmt.Errorf("acl_base64: %v", err)
+		}
+	}
 	return nil
 }
 
@@ -471,9 +492,9 @@ func parseHeader(line []byte) (JournalHeader, map[string]Root, error) {
 	if err := json.Unmarshal(raw, &schema); err != nil {
 		return JournalHeader{}, nil, errors.New("not a webperm journal: its \"schema\" is not a string")
 	}
-	if schema != JournalSchema && schema != journalSchemaV1 {
+	if schema != JournalSchema && schema != journalSchemaV2 && schema != journalSchemaV1 {
 		if strings.HasPrefix(schema, "webperm/journal/") {
-			return JournalHeader{}, nil, fmt.Errorf("schema %q: this webperm reads only %s and %s, so undo with the webperm that wrote the journal", schema, journalSchemaV1, JournalSchema)
+			return JournalHeader{}, nil, fmt.Errorf("schema %q: this webperm reads only %s, %s and %s, so undo with the webperm that wrote the journal", schema, journalSchemaV1, journalSchemaV2, JournalSchema)
 		}
 		return JournalHeader{}, nil, fmt.Errorf("not a webperm journal: its schema is %q, not %q", schema, JournalSchema)
 	}
@@ -503,8 +524,11 @@ func parseHeader(line []byte) (JournalHeader, map[string]Root, error) {
 func parseEntry(line []byte, roots map[string]Root, schema string) (JournalEntry, error) {
 	var je journalEntryJSON
 	sh := entryShape
-	if schema == journalSchemaV1 {
+	switch schema {
+	case journalSchemaV1:
 		sh = entryShapeV1
+	case journalSchemaV2:
+		sh = entryShapeV2
 	}
 	if err := decodeLine(line, sh, &je); err != nil {
 		return JournalEntry{}, err
@@ -541,6 +565,11 @@ func parseEntry(line []byte, roots map[string]Root, schema string) (JournalEntry
 	if je.CapabilityBase64 != "" {
 		if e.Capability, err = base64.StdEncoding.DecodeString(je.CapabilityBase64); err != nil {
 			return JournalEntry{}, fmt.Errorf("capability_base64: %v", err)
+		}
+	}
+	if je.ACLBase64 != "" {
+		if e.ACL, err = base64.StdEncoding.DecodeString(je.ACLBase64); err != nil {
+			return JournalEntry{}, fmt.Errorf("acl_base64: %v", err)
 		}
 	}
 	if err := checkEntry(e, roots); err != nil {
@@ -678,8 +707,10 @@ var (
 		{name: "ancestor"}, {name: "type"}, {name: "dev"}, {name: "ino"},
 		{name: "old", sub: stateShape}, {name: "new", sub: stateShape},
 	}}
-	entryShape = &shape{append(entryShapeV1.fields[:len(entryShapeV1.fields):len(entryShapeV1.fields)],
+	entryShapeV2 = &shape{append(entryShapeV1.fields[:len(entryShapeV1.fields):len(entryShapeV1.fields)],
 		shapeField{name: "capability_base64", optional: true})}
+	entryShape = &shape{append(entryShapeV2.fields[:len(entryShapeV2.fields):len(entryShapeV2.fields)],
+		shapeField{name: "acl_base64", optional: true})}
 	doneShape = &shape{[]shapeField{
 		{name: "done"}, {name: "dev"}, {name: "ino"}, {name: "ctime"}, {name: "mtime"},
 	}}

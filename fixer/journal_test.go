@@ -17,10 +17,16 @@ import (
 )
 
 // A valid journal's lines, for the tables below to break: testHeader is a webperm/journal/v1
-// header, which an earlier webperm wrote, testHeaderV2 today's; testDone marks testEntry done.
+// header and testHeaderV2 a webperm/journal/v2 one, which earlier webperm wrote, testHeaderV3
+// today's; testDone marks testEntry done.
 const (
 	testHeader   = `{"schema":"webperm/journal/v1","version":"1.2.0","created":"2026-11-21T10:00:00Z","roots":[{"path":"/srv/www","dev":2049,"ino":128}]}` + "\n"
 	testHeaderV2 = `{"schema":"webperm/journal/v2","version":"1.3.0","created":"2026-11-21T10:00:00Z","roots":[{"path":"/srv/www","dev":2049,"ino":128}]}` + "\n"
+	testHeaderV3 = `{"schema":"webperm/journal/v3","version":"1.4.0","created":"2026-11-21T10:00:00Z","roots":[{"path":"/srv/www","dev":2049,"ino":128}]}` + "\n"
+	// testACLEntry chmods a directory 0664 to 0644 whose access ACL, which the journal keeps, is
+	// user::rw-,user:33:r--,group::rw-,mask::rw-,other::r--.
+	testACLEntry = `{"path":"/srv/www/cache","root":"/srv/www","ancestor":false,"type":"dir","dev":2049,"ino":133,"old":{"mode":"0664","uid":0,"gid":0},"new":{"mode":"0644","uid":0,"gid":0},"acl_base64":"` + testACL + `"}` + "\n"
+	testACL      = `AgAAAAEABgD/////AgAEACEAAAAEAAYA/////xAABgD/////IAAEAP////8=`
 	testDone     = `{"done":2,"dev":2049,"ino":130,"ctime":"2026-11-21T10:00:01.000000002Z","mtime":"2026-11-20T09:00:00.500000000Z"}` + "\n"
 	// testCapEntry chowns a file with cap_net_bind_service=ep, which the journal keeps.
 	testCapEntry = `{"path":"/srv/www/ping","root":"/srv/www","ancestor":false,"type":"file","dev":2049,"ino":131,"old":{"mode":"4755","uid":0,"gid":0},"new":{"mode":"4750","uid":0,"gid":33},"capability_base64":"AQAAAgAEAAAAAAAAAAAAAAAAAAA="}` + "\n"
@@ -72,9 +78,9 @@ var journalCorrupt = []struct {
 	{"CRLF blank line", testHeader + "\r\n", "j:2: empty line: each line holds one JSON object"},
 	{"no schema", `{"version":"1.2.0"}` + "\n", `j:1: not a webperm journal: its first line has no "schema"`},
 	{"entry first", testEntry, `j:1: not a webperm journal: its first line has no "schema"`},
-	{"a plan", `{"schema":"webperm/plan/v1"}` + "\n", `j:1: not a webperm journal: its schema is "webperm/plan/v1", not "webperm/journal/v2"`},
+	{"a plan", `{"schema":"webperm/plan/v1"}` + "\n", `j:1: not a webperm journal: its schema is "webperm/plan/v1", not "webperm/journal/v3"`},
 	{"schema not a string", `{"schema":1}` + "\n", `j:1: not a webperm journal: its "schema" is not a string`},
-	{"newer schema", `{"schema":"webperm/journal/v3","version":"9"}` + "\n", `j:1: schema "webperm/journal/v3": this webperm reads only webperm/journal/v1 and webperm/journal/v2, so undo with the webperm that wrote the journal`},
+	{"newer schema", `{"schema":"webperm/journal/v4","version":"9"}` + "\n", `j:1: schema "webperm/journal/v4": this webperm reads only webperm/journal/v1, webperm/journal/v2 and webperm/journal/v3, so undo with the webperm that wrote the journal`},
 	{"header unknown field", strings.Replace(testHeader, `"roots"`, `"user":"x","roots"`, 1), `j:1: unknown field "user"`},
 	{"header field in another case", strings.Replace(testHeader, `"version"`, `"Version"`, 1), `j:1: unknown field "Version"`},
 	{"header missing roots", `{"schema":"webperm/journal/v1","version":"1","created":"2026-11-21T10:00:00Z"}` + "\n", `j:1: missing field "roots"`},
@@ -134,6 +140,15 @@ var journalCorrupt = []struct {
 	{"capability of a chmod", testHeaderV2 + strings.Replace(testCapEntry, `"uid":0,"gid":33`, `"uid":0,"gid":0`, 1), `j:2: capability_base64: a journal records capabilities only where a change chowns a regular file, which clears them`},
 	{"capability not base64", testHeaderV2 + strings.Replace(testCapEntry, `AQAAAgAEAAAAAAAAAAAAAAAAAAA=`, `!`, 1), `j:2: capability_base64: illegal base64 data at input byte 0`},
 	{"capability not a vfs_cap_data", testHeaderV2 + strings.Replace(testCapEntry, `AQAAAgAEAAAAAAAAAAAAAAAAAAA=`, `AQAAAg==`, 1), `j:2: capability_base64: security.capability of 4 bytes: vfs_cap_data revision 2 has 20`},
+	// Access ACLs: webperm/journal/v3 alone has them, where a change chmods a file or directory,
+	// and only an extended ACL that the old mode's bits agree with, as apply reads it.
+	{"acl in a v2 journal", testHeaderV2 + testACLEntry, `j:2: unknown field "acl_base64"`},
+	{"acl of a chown", testHeaderV3 + strings.Replace(testACLEntry, `"new":{"mode":"0644","uid":0,"gid":0}`, `"new":{"mode":"0664","uid":0,"gid":33}`, 1), `j:2: acl_base64: a journal records an access ACL only where a change chmods a file or directory, which rewrites its mask`},
+	{"acl of a symlink", testHeaderV3 + strings.Replace(strings.Replace(testACLEntry, `"type":"dir"`, `"type":"symlink"`, 1), `"new":{"mode":"0644","uid":0,"gid":0}`, `"new":{"mode":"0664","uid":0,"gid":33}`, 1), `j:2: acl_base64: a journal records an access ACL only where a change chmods a file or directory, which rewrites its mask`},
+	{"acl not base64", testHeaderV3 + strings.Replace(testACLEntry, testACL, `!`, 1), `j:2: acl_base64: illegal base64 data at input byte 0`},
+	{"acl not an ACL", testHeaderV3 + strings.Replace(testACLEntry, testACL, `AwAAAA==`, 1), `j:2: acl_base64: acl: version 3, want 2`},
+	{"acl minimal", testHeaderV3 + strings.Replace(testACLEntry, testACL, `AgAAAAEABgD/////BAAGAP////8gAAQA/////w==`, 1), `j:2: acl_base64: user::rw-,group::rw-,other::r--: an extended access ACL has one entry each for the owner (user::), the owning group (group::), the mask (mask::) and everyone else (other::)`},
+	{"acl not the old mode's", testHeaderV3 + strings.Replace(testACLEntry, testACL, `AgAAAAEABgD/////AgAEACEAAAAEAAYA/////xAABAD/////IAAEAP////8=`, 1), `j:2: acl_base64: user::rw-,user:33:r--,group::rw-,mask::r--,other::r-- is not the access ACL of an entry with mode 0664, whose bits its user::, mask:: and other:: entries hold`},
 }
 
 func TestReadJournalCorrupt(t *testing.T) {
@@ -191,7 +206,7 @@ func TestReadJournal(t *testing.T) {
 		{
 			name:   "v2: an entry marked done, one not, one with capabilities",
 			data:   testHeaderV2 + testEntry + testDone + strings.Replace(testEntry, `"ino":130`, `"ino":132`, 1) + testCapEntry,
-			header: JournalHeader{Schema: JournalSchema, Version: "1.3.0", Created: created, Roots: []Root{root}},
+			header: JournalHeader{Schema: journalSchemaV2, Version: "1.3.0", Created: created, Roots: []Root{root}},
 			entries: []JournalEntry{{
 				Path: "/srv/www/index.php", Root: "/srv/www", Type: audit.TypeFile, Dev: 2049, Ino: 130,
 				Old: mkState(0o666, 1000, 1000), New: mkState(0o640, 1000, 33), Line: 2,
@@ -202,6 +217,21 @@ func TestReadJournal(t *testing.T) {
 			}, {
 				Path: "/srv/www/ping", Root: "/srv/www", Type: audit.TypeFile, Dev: 2049, Ino: 131,
 				Old: mkState(fs.ModeSetuid|0o755, 0, 0), New: mkState(fs.ModeSetuid|0o750, 0, 33), Line: 5,
+				Capability: audit.Capabilities{Version: 2, Permitted: 1 << 10, Effective: true}.Bytes(),
+			}},
+		},
+		{
+			name:   "v3: an access ACL",
+			data:   testHeaderV3 + testACLEntry + testCapEntry,
+			header: JournalHeader{Schema: JournalSchema, Version: "1.4.0", Created: created, Roots: []Root{root}},
+			entries: []JournalEntry{{
+				Path: "/srv/www/cache", Root: "/srv/www", Type: audit.TypeDir, Dev: 2049, Ino: 133,
+				Old: mkState(0o664, 0, 0), New: mkState(0o644, 0, 0), Line: 2,
+				ACL: []byte{2, 0, 0, 0, 1, 0, 6, 0, 0xff, 0xff, 0xff, 0xff, 2, 0, 4, 0, 33, 0, 0, 0,
+					4, 0, 6, 0, 0xff, 0xff, 0xff, 0xff, 0x10, 0, 6, 0, 0xff, 0xff, 0xff, 0xff, 0x20, 0, 4, 0, 0xff, 0xff, 0xff, 0xff},
+			}, {
+				Path: "/srv/www/ping", Root: "/srv/www", Type: audit.TypeFile, Dev: 2049, Ino: 131,
+				Old: mkState(fs.ModeSetuid|0o755, 0, 0), New: mkState(fs.ModeSetuid|0o750, 0, 33), Line: 3,
 				Capability: audit.Capabilities{Version: 2, Permitted: 1 << 10, Effective: true}.Bytes(),
 			}},
 		},
@@ -312,7 +342,7 @@ func TestCreateJournal(t *testing.T) {
 		t.Errorf("journal mode %v, want -rw-------", fi.Mode())
 	}
 	data, _ := os.ReadFile(path)
-	want := `{"schema":"webperm/journal/v2","version":"test","created":"2026-11-21T10:00:00Z","roots":[{"path":"/srv/www","dev":1,"ino":2}]}` + "\n"
+	want := `{"schema":"webperm/journal/v3","version":"test","created":"2026-11-21T10:00:00Z","roots":[{"path":"/srv/www","dev":1,"ino":2}]}` + "\n"
 	if string(data) != want {
 		t.Errorf("journal:\n%s\nwant:\n%s", data, want)
 	}

@@ -79,15 +79,7 @@ func newSetIDTree(t *testing.T) *setIDTree {
 // diskCapability is p's security.capability; nil where it has none.
 func diskCapability(t *testing.T, p string) []byte {
 	t.Helper()
-	buf := make([]byte, 64)
-	n, err := unix.Lgetxattr(p, audit.CapabilityXattr, buf)
-	if errors.Is(err, unix.ENODATA) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf[:n]
+	return diskXattr(t, p, audit.CapabilityXattr)
 }
 
 // requireFile fails t unless p has state s and capabilities caps (nil: none).

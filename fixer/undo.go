@@ -1,6 +1,7 @@
 package fixer
 
 import (
+	"bytes"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -31,7 +32,8 @@ const (
 // it is still the inode the journal names, with one name for a regular file. The state each entry
 // is in now decides: as the change left it, or half changed by a crash, and it is restored; as
 // before the change, which a crash before it leaves, and nothing needs doing; anything else, and
-// someone changed it since, so it is left alone. A set-id bit or capabilities go back only to a
+// someone changed it since, so it is left alone, as is one whose access ACL is not the journal's
+// as its mode leaves it (see changedACL). A set-id bit or capabilities go back only to a
 // file nobody can have rewritten since the fix (see restorationOf). entries must come from
 // ReadJournal, which holds them to what apply writes. report, which may be nil, is called once per
 // entry, in the order undone.
@@ -71,6 +73,9 @@ func undoEntry(rs *rootSet, e *JournalEntry, legacy bool) (note string, r *refus
 	switch cur := in.state; {
 	case cur == e.New:
 	case cur == e.Old:
+		if r := changedACL(fd, e, in); r != nil {
+			return "", r
+		}
 		if back.capsWithheld != nil {
 			if caps, err := capabilityOf(fd); err == nil && caps == nil {
 				return "", back.refusal() // an earlier undo put it back as far as webperm will
@@ -85,7 +90,13 @@ func undoEntry(rs *rootSet, e *JournalEntry, legacy bool) (note string, r *refus
 		return "", skipBecause("changed since the fix: it has %s, neither the %s the fix left nor the %s it had before",
 			describeState(in.state), describeState(e.New), describeState(e.Old))
 	}
+	if r := changedACL(fd, e, in); r != nil {
+		return "", r
+	}
 	if r := change(fd, in, back.state); r != nil {
+		return "", r
+	}
+	if r := restoreACL(fd, e, back.state); r != nil {
 		return "", r
 	}
 	if back.capability != nil {
@@ -100,6 +111,56 @@ func undoEntry(rs *rootSet, e *JournalEntry, legacy bool) (note string, r *refus
 		return "", back.refusal()
 	}
 	return note, nil
+}
+
+// changedACL skips an entry whose access ACL someone changed since the fix: it is not the ACL the
+// journal keeps as the entry's mode now leaves it (a chmod changes only the ACL's user::, mask::
+// and other:: entries, which are the mode's bits): the one the fix left, or for an entry with its
+// old mode the one it had. Undo then leaves it alone, as it does an entry whose mode or owner
+// someone changed: putting the old ACL back would undo their change too, and give back a grant
+// they may have taken away.
+func changedACL(fd int, e *JournalEntry, in inode) *refusal {
+	if e.ACL == nil {
+		return nil
+	}
+	_, cur, err := accessACLOf(fd)
+	if err != nil {
+		return failBecause("cannot read its access ACL: %v; nothing was changed", err)
+	}
+	kept, _ := audit.ParseACL(e.ACL) // ReadJournal lets through none it cannot decode
+	if want := kept.Chmodded(in.state.Mode); !sameACL(cur, want) {
+		return skipBecause("changed since the fix: its access ACL is now %s, not %s", aclText(cur), want)
+	}
+	return nil
+}
+
+// restoreACL gives the entry the access ACL the journal keeps, once change has put its mode back:
+// the chmod alone gives the mask back, so this finds the ACL as it was but for a change made
+// while undo ran. Setting the ACL sets the mode's permission bits from it, which are the old
+// mode's (ReadJournal holds the ACL to them), and fstat checks they are.
+func restoreACL(fd int, e *JournalEntry, old State) *refusal {
+	if e.ACL == nil {
+		return nil
+	}
+	raw, _, err := accessACLOf(fd)
+	if err != nil {
+		return failBecause("put back as %s, but cannot read its access ACL to check it: %v", describeState(old), err)
+	}
+	if bytes.Equal(raw, e.ACL) {
+		return nil
+	}
+	kept, _ := audit.ParseACL(e.ACL)
+	if err := setAccessACL(fd, e.ACL); err != nil {
+		return failBecause("put back as %s, but cannot give it its access ACL %s again: %v; setfacl --set '%s' it by hand", describeState(old), kept, err, kept)
+	}
+	after, err := fstatInode(fd)
+	if err != nil {
+		return failBecause("gave it its access ACL %s again, then cannot stat it to check: %v", kept, err)
+	}
+	if after.state != old {
+		return failBecause("after giving it its access ACL %s again it has %s, not %s", kept, describeState(after.state), describeState(old))
+	}
+	return nil
 }
 
 // takeBackIfWritten takes the set-id bits and capabilities undo just gave b's file back off it
