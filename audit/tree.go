@@ -70,22 +70,6 @@ func (tree *ownedTree) takes(f *Finding, c *Case) bool {
 	return slices.Contains(treeRules, f.Rule)
 }
 
-// ownsLink reports whether c's entry is a link the tree's owner owns outside the writable paths.
-func (tree *ownedTree) ownsLink(c *Case) bool {
-	e := c.Entry
-	return e.Type == TypeSymlink && e.OwnerKnown && e.UID == tree.uid && !c.Settings.Writable
-}
-
-// linkFix is the fix of a link the tree's owner owns: given back to the site's owner with the
-// tree (chown -h), so that Apache's SymLinksIfOwnerMatch finds link and target owned alike again.
-// A link's own mode means nothing and stays.
-func linkFix(c *Case) *Fix {
-	if c.Entry.Type != TypeSymlink {
-		return nil
-	}
-	return chownFix(c)
-}
-
 // fold moves the findings from n on, one entry's, that the root's tree stands for out of
 // Report.Findings into Report.Folded; where a waiver accepts the tree, they go with it. The
 // root's own are folded too, into the finding they are the tree's; below, member says the
@@ -104,18 +88,7 @@ func (t *tracer) fold(c *Case, n int, member bool) {
 			continue
 		}
 		f.Rule, f.Severity = policy.WebUserOwnsTree, tree.severity
-		if f.Fix == nil {
-			f.Fix = linkFix(c)
-		}
 		f.Message += "; part of the web-user-owns-tree finding of " + t.env.Root
-		taken = append(taken, f)
-	}
-	if len(taken) == 0 && member && tree.ownsLink(c) {
-		// A link breaks no rule by its owner, but chown -R made it the web server's with the
-		// rest, and the tree is given back whole.
-		msg := fmt.Sprintf("a link %s owns with the tree: given back with it (chown -h), as Apache's SymLinksIfOwnerMatch compares a link's owner with its target's; part of the web-user-owns-tree finding of %s", tree.who, t.env.Root)
-		f := newFinding(c, policy.WebUserOwnsTree, msg, linkFix(c))
-		f.Severity = tree.severity
 		taken = append(taken, f)
 	}
 	if len(taken) == 0 {
