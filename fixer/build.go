@@ -156,7 +156,7 @@ func (p *Plan) add(found []planned, root string) bool {
 	var reasons []string
 	if fix != nil {
 		a := newAction(e, fix, root, rules)
-		why := wontFix(e, &a)
+		why := wontFix(e)
 		if why == "" && found[0].Package != "" && (a.Chown() || a.Chmod()) {
 			why = packagedReason(&a, found[0].Package, found[0].PackageManager, p.Accounts)
 		}
@@ -201,13 +201,13 @@ func newAction(e *audit.Entry, fix *audit.Fix, root string, rules []policy.RuleI
 	return a
 }
 
-// wontFix says why webperm will not make a's fix to e itself, or "" where it will.
-func wontFix(e *audit.Entry, a *Action) string {
+// wontFix says why webperm will not make a fix to e itself, or "" where it will.
+func wontFix(e *audit.Entry) string {
 	switch {
-	case e.Type == audit.TypeSymlink && a.Chmod():
-		return "a symlink has no mode of its own to set: webperm changes only a link's owner, never its target"
-	case !changeable(e.Type):
-		return fmt.Sprintf("webperm changes only files, directories and the owner of symlinks, not a %s", e.Type)
+	case e.Type == audit.TypeSymlink:
+		return "webperm never changes a symlink; where its owner matters (Apache's SymLinksIfOwnerMatch), chown -h it by hand"
+	case e.Type != audit.TypeFile && e.Type != audit.TypeDir:
+		return fmt.Sprintf("webperm changes only files and directories, not a %s", e.Type)
 	case !e.OwnerKnown:
 		return "the file system does not say who owns it"
 	case e.Type == audit.TypeFile && e.Nlink > 1:

@@ -337,14 +337,14 @@ func checkPath(field, p string) error {
 }
 
 // checkPlace holds where a plan's action or a journal's entry says it is to what apply writes:
-// a file, directory or symlink at a clean absolute path, its root or below it or, marked
-// ancestor, a directory above its root. root is already known to be clean.
+// a file or directory at a clean absolute path, its root or below it or, marked ancestor, a
+// directory above its root. root is already known to be clean.
 func checkPlace(path, root string, ancestor bool, typ audit.Type) error {
 	if err := checkPath("path", path); err != nil {
 		return err
 	}
-	if !changeable(typ) {
-		return fmt.Errorf("type %q: webperm changes only files, directories and the owner of symlinks", typeName(typ))
+	if typ != audit.TypeFile && typ != audit.TypeDir {
+		return fmt.Errorf("type %q: webperm changes only files and directories", typeName(typ))
 	}
 	if ancestor {
 		if !properAncestor(path, root) {
@@ -355,21 +355,6 @@ func checkPlace(path, root string, ancestor bool, typ audit.Type) error {
 		}
 	} else if _, ok := relBeneath(root, path); !ok {
 		return fmt.Errorf("path %q is neither its root %q nor below it, and not marked \"ancestor\"", path, root)
-	}
-	return nil
-}
-
-// changeable reports whether apply changes entries of type typ: files and directories, and the
-// owner of a symlink (never its target: a link's own inode is chowned, as chown -h does).
-func changeable(typ audit.Type) bool {
-	return typ == audit.TypeFile || typ == audit.TypeDir || typ == audit.TypeSymlink
-}
-
-// checkLinkChange holds a change of an entry of type typ from old to new to what apply makes of
-// a symlink: its owner and group alone, as a link has no mode of its own to set.
-func checkLinkChange(typ audit.Type, old, new State) error {
-	if typ == audit.TypeSymlink && old.Mode != new.Mode {
-		return fmt.Errorf("a symlink's mode from %s to %s: a link has no mode of its own to set, only its owner", policy.OctalMode(old.Mode), policy.OctalMode(new.Mode))
 	}
 	return nil
 }
@@ -395,9 +380,6 @@ func checkEntry(e JournalEntry, roots map[string]Root) error {
 	}
 	if e.Old == e.New {
 		return errors.New("old and new are the same state: a journal records only changes")
-	}
-	if err := checkLinkChange(e.Type, e.Old, e.New); err != nil {
-		return err
 	}
 	if e.Capability != nil {
 		if e.Type != audit.TypeFile || (e.Old.UID == e.New.UID && e.Old.GID == e.New.GID) {
@@ -547,14 +529,12 @@ func parseEntry(line []byte, roots map[string]Root, schema string) (JournalEntry
 		e.Type = audit.TypeFile
 	case "dir":
 		e.Type = audit.TypeDir
-	case "symlink":
-		e.Type = audit.TypeSymlink
 	default:
 		var t audit.Type
 		if t.UnmarshalText([]byte(je.Type)) == nil {
-			return JournalEntry{}, fmt.Errorf("type %q: webperm changes only files, directories and the owner of symlinks", je.Type)
+			return JournalEntry{}, fmt.Errorf("type %q: webperm changes only files and directories", je.Type)
 		}
-		return JournalEntry{}, fmt.Errorf("type %q: want \"file\", \"dir\" or \"symlink\"", je.Type)
+		return JournalEntry{}, fmt.Errorf("type %q: want \"file\" or \"dir\"", je.Type)
 	}
 	if e.Old, err = je.Old.state(); err != nil {
 		return JournalEntry{}, fmt.Errorf("old: %v", err)

@@ -116,15 +116,15 @@ var journalCorrupt = []struct {
 	{"ancestor the root", testHeader + strings.Replace(entryWith(`"path":`, `"/srv/www"`), `"ancestor":false,"type":"file"`, `"ancestor":true,"type":"dir"`, 1), `j:2: ancestor "/srv/www" does not lie above its root "/srv/www"`},
 	{"ancestor a file", testHeader + strings.Replace(entryWith(`"path":`, `"/srv"`), `"ancestor":false`, `"ancestor":true`, 1), `j:2: ancestor "/srv" is a file: an ancestor is a directory`},
 	{"root not in header", testHeader + strings.ReplaceAll(testEntry, `/srv/www`, `/srv/other`), `j:2: root "/srv/other" is not among the roots in the journal's header`},
-	{"symlink's mode", testHeader + entryWith(`"type":`, `"symlink"`), `j:2: a symlink's mode from 0666 to 0640: a link has no mode of its own to set, only its owner`},
-	{"unknown type", testHeader + entryWith(`"type":`, `"blob"`), `j:2: type "blob": want "file", "dir" or "symlink"`},
+	{"symlink", testHeader + entryWith(`"type":`, `"symlink"`), `j:2: type "symlink": webperm changes only files and directories`},
+	{"unknown type", testHeader + entryWith(`"type":`, `"blob"`), `j:2: type "blob": want "file" or "dir"`},
 	{"old is new", testHeader + entryWith(`"new":`, `{"mode":"0666","uid":1000,"gid":1000}`), `j:2: old and new are the same state: a journal records only changes`},
 	{"bad base64", testHeader + strings.Replace(testEntry, `"root"`, `"path_base64":"!!","root"`, 1), `j:2: path_base64: illegal base64 data at input byte 0`},
 	{"base64 of valid UTF-8", testHeader + strings.Replace(testEntry, `"root"`, `"path_base64":"L3Nydi93d3cvaW5kZXgucGhw","root"`, 1), `j:2: path_base64 holds valid UTF-8: such a path is written in "path" alone`},
 	// The text shows index.php, the bytes name /srv/www/\xff: what a person reads must be what
 	// undo changes.
 	{"base64 disagrees", testHeader + strings.Replace(testEntry, `"root"`, `"path_base64":"L3Nydi93d3cv/w==","root"`, 1), `j:2: path "/srv/www/index.php" disagrees with path_base64, whose path it must show with each invalid byte as U+FFFD`},
-	{"second entry bad", testHeader + testEntry + entryWith(`"type":`, `"fifo"`), `j:3: type "fifo": webperm changes only files, directories and the owner of symlinks`},
+	{"second entry bad", testHeader + testEntry + entryWith(`"type":`, `"fifo"`), `j:3: type "fifo": webperm changes only files and directories`},
 	// Done lines and capabilities: webperm/journal/v2 alone has them, where apply writes them.
 	{"done line in a v1 journal", testHeader + testEntry + testDone, `j:3: a done line, which a webperm/journal/v1 journal never holds`},
 	{"capability in a v1 journal", testHeader + testCapEntry, `j:2: unknown field "capability_base64"`},
@@ -144,7 +144,7 @@ var journalCorrupt = []struct {
 	// and only an extended ACL that the old mode's bits agree with, as apply reads it.
 	{"acl in a v2 journal", testHeaderV2 + testACLEntry, `j:2: unknown field "acl_base64"`},
 	{"acl of a chown", testHeaderV3 + strings.Replace(testACLEntry, `"new":{"mode":"0644","uid":0,"gid":0}`, `"new":{"mode":"0664","uid":0,"gid":33}`, 1), `j:2: acl_base64: a journal records an access ACL only where a change chmods a file or directory, which rewrites its mask`},
-	{"acl of a symlink", testHeaderV3 + strings.Replace(strings.Replace(testACLEntry, `"type":"dir"`, `"type":"symlink"`, 1), `"new":{"mode":"0644","uid":0,"gid":0}`, `"new":{"mode":"0664","uid":0,"gid":33}`, 1), `j:2: acl_base64: a journal records an access ACL only where a change chmods a file or directory, which rewrites its mask`},
+	{"acl of a symlink", testHeaderV3 + strings.Replace(strings.Replace(testACLEntry, `"type":"dir"`, `"type":"symlink"`, 1), `"new":{"mode":"0644","uid":0,"gid":0}`, `"new":{"mode":"0664","uid":0,"gid":33}`, 1), `j:2: type "symlink": webperm changes only files and directories`},
 	{"acl not base64", testHeaderV3 + strings.Replace(testACLEntry, testACL, `!`, 1), `j:2: acl_base64: illegal base64 data at input byte 0`},
 	{"acl not an ACL", testHeaderV3 + strings.Replace(testACLEntry, testACL, `AwAAAA==`, 1), `j:2: acl_base64: acl: version 3, want 2`},
 	{"acl minimal", testHeaderV3 + strings.Replace(testACLEntry, testACL, `AgAAAAEABgD/////BAAGAP////8gAAQA/////w==`, 1), `j:2: acl_base64: user::rw-,group::rw-,other::r--: an extended access ACL has one entry each for the owner (user::), the owning group (group::), the mask (mask::) and everyone else (other::)`},
@@ -418,8 +418,8 @@ func TestJournalRecordRefuses(t *testing.T) {
 	}{
 		{"root not in header", func(e *JournalEntry) { e.Root, e.Path = "/srv/x", "/srv/x/a" }, `root "/srv/x" is not among the roots in the journal's header`},
 		{"outside its root", func(e *JournalEntry) { e.Path = "/etc/shadow" }, `path "/etc/shadow" is neither its root "/srv/www" nor below it, and not marked "ancestor"`},
-		{"a symlink's mode", func(e *JournalEntry) { e.Type = audit.TypeSymlink }, `a symlink's mode from 0666 to 0644: a link has no mode of its own to set, only its owner`},
-		{"a type unknown", func(e *JournalEntry) { e.Type = 200 }, `type "type 200": webperm changes only files, directories and the owner of symlinks`},
+		{"a symlink", func(e *JournalEntry) { e.Type = audit.TypeSymlink }, `type "symlink": webperm changes only files and directories`},
+		{"a type unknown", func(e *JournalEntry) { e.Type = 200 }, `type "type 200": webperm changes only files and directories`},
 		{"type bits in a mode", func(e *JournalEntry) { e.New.Mode |= fs.ModeDir }, `new: mode drw-r--r-- has bits other than permissions, setuid, setgid and sticky`},
 		{"no change", func(e *JournalEntry) { e.New = e.Old }, `old and new are the same state: a journal records only changes`},
 	}

@@ -303,8 +303,8 @@ func notDirReason(path string) string {
 // ancestor, and checks it is still the file or directory the audit saw, with only one name. The
 // caller checks its state, which apply and undo judge differently, and closes the descriptor.
 func (rs *rootSet) openTarget(t target) (int, inode, *refusal) {
-	if !changeable(t.typ) {
-		return -1, inode{}, failBecause("the %s asks to change a %s: webperm changes only files, directories and the owner of symlinks", rs.listed, typeName(t.typ))
+	if t.typ != audit.TypeFile && t.typ != audit.TypeDir {
+		return -1, inode{}, failBecause("the %s asks to change a %s: webperm changes only files and directories", rs.listed, typeName(t.typ))
 	}
 	if !cleanAbs(t.path) {
 		return -1, inode{}, failBecause("%q is not a clean absolute path: refused, and never opened", t.path)
@@ -347,14 +347,13 @@ func (rs *rootSet) openTarget(t target) (int, inode, *refusal) {
 }
 
 // check holds the opened inode against the one the audit saw. With O_PATH|O_NOFOLLOW a symlink in
-// the last place opens as itself, so the symlink test here is what refuses it where the audit
-// saw something else; a link the audit saw is changed as itself (its owner), never its target.
+// the last place opens as itself, so the symlink test here is what refuses it.
 func (rs *rootSet) check(t target, in inode) *refusal {
-	if in.typ == audit.TypeSymlink && t.typ != audit.TypeSymlink {
+	if in.typ == audit.TypeSymlink {
 		return skipBecause(reasonIsSymlink)
 	}
 	if kind, ok := kindNames[in.typ]; ok {
-		return skipBecause("is %s now: webperm changes only files, directories and the owner of symlinks", kind)
+		return skipBecause("is %s now: webperm changes only files and directories", kind)
 	}
 	if in.typ != t.typ {
 		return skipBecause("changed since %s: a %s now has this name, not a %s", rs.since, typeWord(in.typ), typeWord(t.typ))
@@ -373,9 +372,6 @@ func (rs *rootSet) check(t target, in inode) *refusal {
 // the result with fstat.
 func change(fd int, in inode, want State) *refusal {
 	cur := in.state
-	if in.typ == audit.TypeSymlink && cur.Mode != want.Mode {
-		return failBecause("a symlink has no mode of its own to set, only its owner; nothing was changed")
-	}
 	chowned := false
 	if cur.UID != want.UID || cur.GID != want.GID {
 		if err := sysFchownat(fd, "", int(want.UID), int(want.GID), unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW); err != nil {

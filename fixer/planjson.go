@@ -331,9 +331,6 @@ func (pc *planChecker) action(a *Action) error {
 	if !a.Chown() && !a.Chmod() {
 		return errors.New("target equals current: nothing to change")
 	}
-	if err := checkLinkChange(a.Type, a.Current, a.Target); err != nil {
-		return err
-	}
 	if pc.seen[a.Path] {
 		return errors.New("a second action for this path: a plan changes each entry once")
 	}

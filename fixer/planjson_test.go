@@ -79,7 +79,7 @@ func TestReadJSONRefuses(t *testing.T) {
 		{"unknown root", `"root": "/var/www/site",
       "ancestor": false`, `"root": "/",
       "ancestor": false`, `root / is not among the plan's roots`},
-		{"type", `"type": "file"`, `"type": "fifo"`, `plan.json: action 2 (/var/www/site/wp-config.php): type "fifo": webperm changes only files, directories and the owner of symlinks`},
+		{"type", `"type": "file"`, `"type": "fifo"`, `plan.json: action 2 (/var/www/site/wp-config.php): type "fifo": webperm changes only files and directories`},
 		{"bad type", `"type": "file"`, `"type": "blob"`, `unknown type "blob"`},
 		{"mode", `"mode": "0640"`, `"mode": "640"`, `target: mode "640": want four octal digits`},
 		{"rule", `"sensitive-exposed"`, `"sensitive-exposd"`, `unknown rule "sensitive-exposd"`},

@@ -273,7 +273,7 @@ func TestReadScriptRefuses(t *testing.T) {
 		{"data line without space", "#: in '/var/www/site'\n", "#: in '/var/www/site'\n#:file\n", `fix.sh:40: "#:file": a data line begins "#: "`},
 		{"unknown root", "#: in '/var/www/site'", "#: in '/etc'", "fix.sh:39: root /etc is not among the plan's roots"},
 		{"root twice", "#: root '/var/www/site' 2049:12\n", "#: root '/var/www/site' 2049:12\n#: root '/var/www/site' 2049:12\n", "fix.sh:19: root /var/www/site is listed twice"},
-		{"a fifo", "#: file '/var/www/site/wp-config.php'", "#: fifo '/var/www/site/wp-config.php'", `fix.sh:40: the entry for /var/www/site/wp-config.php: type "fifo": webperm changes only files, directories and the owner of symlinks`},
+		{"a fifo", "#: file '/var/www/site/wp-config.php'", "#: fifo '/var/www/site/wp-config.php'", `fix.sh:40: the entry for /var/www/site/wp-config.php: type "fifo": webperm changes only files and directories`},
 		{"unknown rule", "1000:1000 sensitive-exposed", "1000:1000 sensitive-exposd", `fix.sh:40: the entry for /var/www/site/wp-config.php: unknown rule "sensitive-exposd"`},
 		{"inode not a number", "2049:99 ", "2049:x ", `fix.sh:40: "2049:x": want two numbers`},
 		{"two spaces", "2049:99 0644", "2049:99  0644", `fix.sh:40: "  0644 1000:1000 sensitive-exposed": fields are separated by one space`},
