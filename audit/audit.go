@@ -474,7 +474,7 @@ func (t *tracer) visit(e Entry) {
 	if depth == 0 {
 		t.tree = t.ownedTree(c, n)
 	}
-	t.fold(c, n, depth > 0)
+	t.fold(n, depth > 0)
 	t.judge(c, checks)
 	if depth == 0 {
 		root, s := e, t.settings

@@ -515,11 +515,9 @@ func packagedApp(p string) string {
 // the web server made there is none of it (/var/lib/tomcat9/webapps/ROOT/users.txt leading to
 // /etc/tomcat9/tomcat-users.xml).
 func sameApp(c *Case, dest string) bool {
-	return rootsLink(c.Entry) && withinApp(c, dest)
-}
-
-// withinApp reports whether dest lies in the trees of the packaged application c's root lies in.
-func withinApp(c *Case, dest string) bool {
+	if !rootsLink(c.Entry) {
+		return false
+	}
 	app := packagedApp(systemPath(c.Env.Root, c.Env.SysRoot))
 	return app != "" && packagedApp(systemPath(dest, c.Env.SysRoot)) == app
 }

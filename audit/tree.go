@@ -55,26 +55,17 @@ func (t *tracer) ownedTree(c *Case, n int) *ownedTree {
 // site's (chown -R www-data:www-data). The plan's chown settles them together.
 var treeRules = []policy.RuleID{policy.WebUserOwns, policy.WebWritableCode, policy.OwnerMismatch, policy.GroupMismatch}
 
-// takes reports whether f, a finding of c's entry, is the tree's fault on that entry: the tree's
-// owner owns it, outside the writable paths. A link into the application's own trees, which
-// root's would be no finding, leads out of the root only as the tree's owner made it its own
-// (chown -R changes links too).
-func (tree *ownedTree) takes(f *Finding, c *Case) bool {
-	e := &f.Entry
-	if !e.OwnerKnown || e.UID != tree.uid || f.Severity <= policy.Info {
-		return false
-	}
-	if f.Rule == policy.SymlinkEscapesRoot {
-		return withinApp(c, linkDestination(c.Entry))
-	}
-	return slices.Contains(treeRules, f.Rule)
+// takes reports whether f is the tree's fault on its entry: the tree's owner owns it, outside
+// the writable paths.
+func (tree *ownedTree) takes(f *Finding) bool {
+	return slices.Contains(treeRules, f.Rule) && f.Entry.OwnerKnown && f.Entry.UID == tree.uid && f.Severity > policy.Info
 }
 
 // fold moves the findings from n on, one entry's, that the root's tree stands for out of
 // Report.Findings into Report.Folded; where a waiver accepts the tree, they go with it. The
 // root's own are folded too, into the finding they are the tree's; below, member says the
 // entry is one more the tree stands for.
-func (t *tracer) fold(c *Case, n int, member bool) {
+func (t *tracer) fold(n int, member bool) {
 	tree := t.tree
 	if tree == nil {
 		return
@@ -83,7 +74,7 @@ func (t *tracer) fold(c *Case, n int, member bool) {
 	kept := found[:0]
 	var taken []Finding
 	for _, f := range found {
-		if !tree.takes(&f, c) {
+		if !tree.takes(&f) {
 			kept = append(kept, f)
 			continue
 		}
