@@ -473,8 +473,9 @@ func (t *tracer) visit(e Entry) {
 	fix := fixOf(t.rep.Findings[n:])
 	if depth == 0 {
 		t.tree = t.ownedTree(c, n)
+	} else {
+		t.fold(c, n)
 	}
-	t.fold(n, depth > 0)
 	t.judge(c, checks)
 	if depth == 0 {
 		root, s := e, t.settings

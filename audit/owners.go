@@ -118,9 +118,19 @@ func (o *Owners) allows(specs []string, writable, group bool, id uint32) bool {
 }
 
 // expects reports whether specs name anyone: "site" names no one where the site's owner is
-// unknown, and an entry cannot then be held to it.
+// unknown, and an entry cannot then be held to it, nor to a list that names it ([site, web]: the
+// web server's group alone is not what the policy expects).
 func (o *Owners) expects(specs []string, group bool) bool {
-	return len(o.ids(specs, false, group)) > 0
+	m := o.users
+	if group {
+		m = o.groups
+	}
+	for _, s := range specs {
+		if len(m[s]) == 0 {
+			return false
+		}
+	}
+	return len(specs) > 0
 }
 
 // ids returns the user (or group) ids specs allow, in order.

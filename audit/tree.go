@@ -9,9 +9,11 @@ import (
 
 // ownedTree is a root the web server's (or PHP's) user owns outside the policy's writable paths,
 // as `chown -R www-data` leaves a site: one fault, which the root's web-user-owns-tree finding
-// stands for. The web-user-owns and web-writable-code findings of every entry that user owns
-// below the root fold into it (Report.Folded): they stay in the plan, one chown each, and in
-// explain, but a report lists the tree once, not once per file.
+// stands for. The web-user-owns, web-writable-code, owner-mismatch and group-mismatch findings of
+// every entry that user owns below the root, outside the writable paths, fold into it
+// (Report.Folded): they stay in the plan, one chown each, and in explain, but a report lists the
+// tree once, not once per file. Where the walk finds no such entry below, only the root is the
+// web server's: its finding is web-user-owns again.
 type ownedTree struct {
 	at       int // the tree finding's index in Report.Findings; -1 where a waiver accepts it
 	uid      uint32
@@ -20,6 +22,9 @@ type ownedTree struct {
 	giveBack string // whom the plan gives the tree back to; "" where no one is known
 	start    int    // Report.Entries before the root
 	members  int    // entries below the root whose findings it folded
+	// own is the root's web-user-owns finding as its check made it, for a root that turns out to
+	// stand alone.
+	own Finding
 }
 
 // ownedTree starts the tree of c's entry, the root, whose findings begin at n in Report.Findings:
@@ -32,7 +37,7 @@ func (t *tracer) ownedTree(c *Case, n int) *ownedTree {
 	}
 	i += n
 	f := &t.rep.Findings[i]
-	tree := &ownedTree{at: i, uid: c.Entry.UID, who: r.who(), start: t.rep.Entries - 1}
+	tree := &ownedTree{at: i, uid: c.Entry.UID, who: r.who(), start: t.rep.Entries - 1, own: *f}
 	if f.Fix != nil && f.Fix.Chown {
 		tree.giveBack = fmt.Sprintf("uid %d", f.Fix.UID)
 		if name, ok := t.env.Accounts.UserName(f.Fix.UID); ok {
@@ -55,17 +60,18 @@ func (t *tracer) ownedTree(c *Case, n int) *ownedTree {
 // site's (chown -R www-data:www-data). The plan's chown settles them together.
 var treeRules = []policy.RuleID{policy.WebUserOwns, policy.WebWritableCode, policy.OwnerMismatch, policy.GroupMismatch}
 
-// takes reports whether f is the tree's fault on its entry: the tree's owner owns it, outside
-// the writable paths.
-func (tree *ownedTree) takes(f *Finding) bool {
-	return slices.Contains(treeRules, f.Rule) && f.Entry.OwnerKnown && f.Entry.UID == tree.uid && f.Severity > policy.Info
+// takes reports whether f, a finding of c's entry, is the tree's fault on that entry: the tree's
+// owner owns it, outside the writable paths (where an .htaccess the web server owns is a fault of
+// its own), and no policy holds the entry's finding graver than the tree's.
+func (tree *ownedTree) takes(f *Finding, c *Case) bool {
+	return slices.Contains(treeRules, f.Rule) && f.Entry.OwnerKnown && f.Entry.UID == tree.uid &&
+		!c.Settings.Writable && f.Severity > policy.Info && f.Severity <= tree.severity
 }
 
-// fold moves the findings from n on, one entry's, that the root's tree stands for out of
-// Report.Findings into Report.Folded; where a waiver accepts the tree, they go with it. The
-// root's own are folded too, into the finding they are the tree's; below, member says the
-// entry is one more the tree stands for.
-func (t *tracer) fold(n int, member bool) {
+// fold moves the findings from n on, of c's entry below the root, that the root's tree stands
+// for out of Report.Findings into Report.Folded; where a waiver accepts the tree, they go with
+// it.
+func (t *tracer) fold(c *Case, n int) {
 	tree := t.tree
 	if tree == nil {
 		return
@@ -74,7 +80,7 @@ func (t *tracer) fold(n int, member bool) {
 	kept := found[:0]
 	var taken []Finding
 	for _, f := range found {
-		if !tree.takes(&f) {
+		if !tree.takes(&f, c) {
 			kept = append(kept, f)
 			continue
 		}
@@ -85,15 +91,10 @@ func (t *tracer) fold(n int, member bool) {
 	if len(taken) == 0 {
 		return
 	}
-	if member {
-		tree.members++
-	}
+	tree.members++
 	t.rep.Findings = t.rep.Findings[:n+len(kept)]
 	if tree.at < 0 {
 		return
-	}
-	if !member {
-		tree.at = n + slices.IndexFunc(kept, func(f Finding) bool { return f.Rule == policy.WebUserOwnsTree })
 	}
 	for _, f := range taken {
 		t.rep.Folded = append(t.rep.Folded, Folded{At: len(t.rep.Findings), Finding: f})
@@ -109,6 +110,10 @@ func (t *tracer) closeTree() {
 		return
 	}
 	f := &t.rep.Findings[tree.at]
+	if tree.members == 0 {
+		*f = tree.own
+		return
+	}
 	f.Entries = tree.members + 1
 	f.Message = tree.message(f.Entry.Path, t.rep.Entries-tree.start-1)
 }
@@ -118,7 +123,7 @@ func (t *tracer) closeTree() {
 func (tree *ownedTree) message(root string, below int) string {
 	msg := fmt.Sprintf("%s owns this root, as `chown -R %s` leaves a site", tree.who, tree.who)
 	if below >= 0 {
-		msg = fmt.Sprintf("%s owns this root and %d of the %d entries below it outside the policy's writable paths, as `chown -R %s` leaves a site", tree.who, tree.members, below, tree.who)
+		msg = fmt.Sprintf("%s owns this root and %d entries below it outside the policy's writable paths (of %d below it in all), as `chown -R %s` leaves a site", tree.who, tree.members, below, tree.who)
 	}
 	msg += ": a break-in through the site can rewrite its code and content. One finding for the tree; webperm explain --in " + root + " PATH shows an entry's own"
 	if tree.giveBack == "" {

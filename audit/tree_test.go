@@ -56,7 +56,7 @@ func TestWebUserOwnsTreeIsOneFinding(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRules(t, rulesByRel(rep), map[string][]string{
-		".":             {"web-user-owns-tree"},
+		".":             {"group-mismatch", "web-user-owns-tree"},
 		"wp-config.php": {"sensitive-exposed"},
 		"lib/open.html": {"group-mismatch", "owner-mismatch", "world-writable"},
 		"lib/root.html": {"group-mismatch", "owner-mismatch"},
@@ -69,7 +69,7 @@ func TestWebUserOwnsTreeIsOneFinding(t *testing.T) {
 		}
 		folded[f.Entry.Rel] = f.Fix
 	}
-	want := []string{".", "index.php", "lib", "lib/a.php", "lib/b.php", "style.css", "wp-config.php"}
+	want := []string{"index.php", "lib", "lib/a.php", "lib/b.php", "style.css", "wp-config.php"}
 	if got := slices.Sorted(func(yield func(string) bool) {
 		for k := range folded {
 			if !yield(k) {
@@ -84,10 +84,10 @@ func TestWebUserOwnsTreeIsOneFinding(t *testing.T) {
 			t.Errorf("%s: fix %+v, want a chown to deploy", rel, fix)
 		}
 	}
-	if tree.Entries != len(want) {
-		t.Errorf("the tree's finding stands for %d entries, want %d", tree.Entries, len(want))
+	if tree.Entries != len(want)+1 {
+		t.Errorf("the tree's finding stands for %d entries, want %d", tree.Entries, len(want)+1)
 	}
-	for _, part := range []string{"www-data owns this root and 6 of the 10 entries below it", "gives them back to deploy", "explain --in " + root} {
+	for _, part := range []string{"www-data owns this root and 6 entries below it outside the policy's writable paths (of 10 below it in all)", "gives them back to deploy", "explain --in " + root} {
 		if !strings.Contains(tree.Message, part) {
 			t.Errorf("tree message %q lacks %q", tree.Message, part)
 		}
@@ -180,5 +180,68 @@ func TestWebUserOwnsTreeBesideAnotherRoot(t *testing.T) {
 		if got := fmt.Sprint(rulesByRel(rep)["."]); !strings.Contains(got, "web-user-owns-tree") || !strings.Contains(got, "missing-index") {
 			t.Errorf("%v: root findings %s", roots, got)
 		}
+	}
+}
+
+// Only the root the web server's, as after a chown of the directory alone: that is no tree, and
+// the root's finding says what it is.
+func TestWebUserOwnsOnlyTheRoot(t *testing.T) {
+	fsys := fixture.NewMemFs()
+	root := makeTree(t, fsys, "d 0755 33:33 .\nf 0644 0:0 index.php\nd 0755 0:0 lib\nf 0644 0:0 lib/a.php\n")
+	rep := auditAs(t, fsys, root, webUser(), nil, policy.Default())
+	// www-data can replace index.php, as it writes the root: that is true, and said.
+	checkRules(t, rulesByRel(rep), map[string][]string{".": {"web-user-owns"}, "index.php": {"script-in-writable-dir"}})
+	if f := rep.Findings[0]; f.Entries != 0 || !strings.Contains(f.Message, "owned by www-data") {
+		t.Errorf("root finding %+v, want web-user-owns's own", f)
+	}
+	if len(rep.Folded) != 0 {
+		t.Errorf("folded %d findings, want none", len(rep.Folded))
+	}
+}
+
+// What the tree does not stand for stays listed: an .htaccess the web server owns where it
+// writes (a fault of its own, which a chown does not settle), and a finding a policy holds graver
+// than the tree's.
+func TestWebUserOwnsTreeKeepsOtherFaults(t *testing.T) {
+	fsys := fixture.NewMemFs()
+	root := makeTree(t, fsys, ownedTreeManifest+"f 0644 33:33 uploads/.htaccess\nf 0644 33:33 lib/c.php\n")
+	src := ownedTreePolicy + "  - paths: lib/c.php\n    severity:\n      web-writable-code: critical\n"
+	rep := auditAs(t, fsys, root, webUser(), nil, mustParse(t, src))
+	got := rulesByRel(rep)
+	for _, rel := range []string{"uploads/.htaccess", "lib/c.php"} {
+		if !slices.Contains(got[rel], "web-writable-code") {
+			t.Errorf("%s: %v, want its web-writable-code listed", rel, got[rel])
+		}
+	}
+	for _, f := range rep.Folded {
+		if f.Entry.Rel == "uploads/.htaccess" || f.Entry.Rel == "lib/c.php" {
+			t.Errorf("%s folded into the tree", f.Entry.Rel)
+		}
+	}
+}
+
+// A link named as a script that leads to a file the web server can rewrite runs whatever a
+// break-in writes there (wp-admin/x.php -> ../uploads/shell.jpg); one to code only root writes
+// does not.
+func TestLinkedScriptTheWebServerWrites(t *testing.T) {
+	if !asRoot {
+		t.Skip("needs root: the upload must belong to www-data")
+	}
+	root := makeTree(t, afero.NewOsFs(), `
+d 0755 1000:1000 .
+f 0644 1000:1000 index.php
+d 0755 1000:1000 wp-admin
+d 0775 1000:33 uploads
+f 0644 33:33 uploads/shell.jpg
+l 0777 1000:1000 wp-admin/x.php ../uploads/shell.jpg
+l 0777 1000:1000 wp-admin/y.php ../index.php
+`)
+	rep := auditAs(t, afero.NewOsFs(), root, webUser(), nil, policy.Default())
+	got := rulesByRel(rep)
+	if !slices.Contains(got["wp-admin/x.php"], "web-writable-code") {
+		t.Errorf("wp-admin/x.php: %v, want web-writable-code", got["wp-admin/x.php"])
+	}
+	if slices.Contains(got["wp-admin/y.php"], "web-writable-code") {
+		t.Errorf("wp-admin/y.php: %v, want no web-writable-code: www-data cannot rewrite index.php", got["wp-admin/y.php"])
 	}
 }

@@ -227,6 +227,28 @@ func codeWriter(c *Case) *Reach {
 	return nil
 }
 
+// linkedCodeWriter reports a link named as a script (wp-admin/x.php) whose target the web
+// server's user can rewrite, as an upload it wrote: the server runs what the link leads to, so a
+// break-in that writes there has its code run through the link, whatever the link's own owner.
+// Nothing is changed through a link: a person removes it or the target's write access.
+func linkedCodeWriter(c *Case) (string, *Fix, bool) {
+	e, l := c.Entry, c.Link
+	// A package's own link between its trees is its layout, not a planted one: Debian's
+	// /etc/dokuwiki/users.auth.php leads to the user list DokuWiki writes, as a data file.
+	if e.Type != TypeSymlink || l == nil || l.Entry.Type != TypeFile || !isScript(e.name()) || c.writable() || c.Private || sameApp(c, l.Entry.Path) {
+		return "", nil, false
+	}
+	r := &l.Web
+	if !r.known() || !(r.Access.Class == ClassOwner || r.Access.Can(PermWrite)) {
+		return "", nil, false
+	}
+	how := r.Access.Reason(l.Entry, c.Env.Accounts)
+	if r.Access.Class == ClassOwner {
+		how = "it owns it"
+	}
+	return fmt.Sprintf("this link is named as a script, so the server runs what it leads to, %s, which %s can rewrite (%s): a break-in that writes there has its code run through this link", l.SysPath, r.who(), how), nil, true
+}
+
 // expectedOwner reports whether r is PHP's own user (not the web server's) and owns c's entry
 // as the policy expects: PHP-FPM, suPHP or suEXEC running as the site's own user, as cPanel and
 // Plesk set them up. That user writing its own files is the platform's design, not a fault; it
@@ -240,7 +262,7 @@ func expectedOwner(c *Case, r *Reach) bool {
 func checkWebWritableCode(c *Case) (string, *Fix, bool) {
 	r := codeWriter(c)
 	if r == nil {
-		return "", nil, false
+		return linkedCodeWriter(c)
 	}
 	e := c.Entry
 	how := r.Access.Reason(e, c.Env.Accounts)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -233,8 +234,9 @@ func TestSeededFaultsPhpMyAdmin(t *testing.T) {
 }
 
 // DokuWiki installed by hand in Debian's layout (no package records it), then chowned to the
-// web server: one finding for the tree; the plan gives it back to its owner, and DokuWiki still
-// writes its data. chown -R gave the tree's links to the web server too; webperm never changes a
+// web server: one finding for the tree, and one for each link out of it (the web server's now,
+// they prove nothing of the package's layout); the plan gives the tree back to its owner, leaves
+// the links to a person, and DokuWiki still writes its data. chown -R gave the tree's links to the web server too; webperm never changes a
 // link, so those the plan leaves, and the audit names, are links the web server owns that lead
 // into DokuWiki's other trees, for chown -h.
 func TestSeededFaultsTreeChownedToWebUser(t *testing.T) {
@@ -244,7 +246,30 @@ func TestSeededFaultsTreeChownedToWebUser(t *testing.T) {
 	if out, err := exec.Command("chown", "-R", webUser+":"+webUser, c.host("/usr/share/dokuwiki")).CombinedOutput(); err != nil {
 		t.Fatalf("chown: %v\n%s", err, out)
 	}
-	requireSeeded(t, clean, c.findings(t, bin), []string{"web-user-owns-tree /usr/share/dokuwiki"})
+	// chown -R gave the web server the package's links out of the tree too: a link www-data owns
+	// is no evidence of the package's layout (www-data may have planted it), so each is its own.
+	want := []string{"web-user-owns-tree /usr/share/dokuwiki"}
+	err := filepath.WalkDir(c.host("/usr/share/dokuwiki"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.Type()&fs.ModeSymlink == 0 {
+			return err
+		}
+		dest, err := os.Readlink(p)
+		if err != nil {
+			return err
+		}
+		sys := strings.TrimPrefix(p, c.sys)
+		if !filepath.IsAbs(dest) {
+			dest = filepath.Join(filepath.Dir(sys), dest)
+		}
+		if dest != "/usr/share/dokuwiki" && !strings.HasPrefix(dest, "/usr/share/dokuwiki/") {
+			want = append(want, "symlink-escapes-root "+sys)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireSeeded(t, clean, c.findings(t, bin), want)
 
 	c.applyPlan(t, bin, "--site-owner", "root")
 	www := lookupUID(t, webUser)
