@@ -661,6 +661,10 @@ func (a *Auditor) Findings(ctx context.Context, root, path string) ([]Finding, e
 		if p != path && e.Type != TypeDir {
 			return nil, &fs.PathError{Op: "audit", Path: p, Err: fmt.Errorf("is a %s, not a directory: the audit does not go through it", e.Type)}
 		}
+		if e.Type == TypeSymlink {
+			// As the walk does: a link is judged by where it leads.
+			e.follow(a.Fs, a.SysRoot, dirCache{})
+		}
 		e.Rel = rel
 		t.visit(e)
 	}

@@ -241,6 +241,20 @@ l 0777 1000:1000 wp-admin/y.php ../index.php
 	if !slices.Contains(got["wp-admin/x.php"], "web-writable-code") {
 		t.Errorf("wp-admin/x.php: %v, want web-writable-code", got["wp-admin/x.php"])
 	}
+	// explain --in judges the link by where it leads, as the audit does.
+	a := &Auditor{Fs: afero.NewOsFs(), Policy: policy.Default(), Accounts: testAccounts(), WebUser: webUser(), Jobs: 2}
+	found, err := a.Findings(context.Background(), root, filepath.Join(root, "wp-admin/x.php"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules []string
+	for _, f := range found {
+		rules = append(rules, string(f.Rule))
+	}
+	slices.Sort(rules)
+	if !slices.Equal(rules, got["wp-admin/x.php"]) {
+		t.Errorf("explain wp-admin/x.php: %v, the audit %v", rules, got["wp-admin/x.php"])
+	}
 	if slices.Contains(got["wp-admin/y.php"], "web-writable-code") {
 		t.Errorf("wp-admin/y.php: %v, want no web-writable-code: www-data cannot rewrite index.php", got["wp-admin/y.php"])
 	}

@@ -237,9 +237,6 @@ func readDir(fsys afero.Fs, dir, rel, sysroot string) listing {
 	sort.Strings(names)
 	l.items = make([]item, 0, len(names))
 	scratch := make([]byte, attrScratch)
-	// Below --root, a link is followed there, not on the host, and what became of its target is
-	// what that lookup found; on the host, only a target the kernel found is followed.
-	inSys := sysroot != "" && filepath.Clean(sysroot) != "/"
 	var dirs dirCache
 	for _, name := range names {
 		p := filepath.Join(dir, name)
@@ -251,15 +248,11 @@ func readDir(fsys afero.Fs, dir, rel, sysroot string) listing {
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // removed since the directory was read
 		}
-		if err == nil && e.Type == TypeSymlink && (inSys || e.Target == TargetExists) {
+		if err == nil && e.Type == TypeSymlink {
 			if dirs == nil {
 				dirs = dirCache{}
 			}
-			var target Target
-			e.Dest, target = followLink(fsys, p, sysroot, dirs)
-			if inSys {
-				e.Target = target
-			}
+			e.follow(fsys, sysroot, dirs)
 		}
 		l.items = append(l.items, item{entry: e, err: err, attrErr: attrErr})
 	}
@@ -351,4 +344,19 @@ func (q *jobQueue) Pop() any {
 	j.index = -1
 	*q = old[:len(old)-1]
 	return j
+}
+
+// follow looks up where e, a symlink, leads, as the walk does for every link. Below --root, a
+// link is followed there, not on the host, and what became of its target is what that lookup
+// found; on the host, only a target the kernel found is followed.
+func (e *Entry) follow(fsys afero.Fs, sysroot string, dirs dirCache) {
+	inSys := sysroot != "" && filepath.Clean(sysroot) != "/"
+	if !inSys && e.Target != TargetExists {
+		return
+	}
+	var target Target
+	e.Dest, target = followLink(fsys, e.Path, sysroot, dirs)
+	if inSys {
+		e.Target = target
+	}
 }
