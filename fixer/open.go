@@ -169,6 +169,42 @@ func openat2(dirfd int, path string, flags int, resolve uint64) (int, error) {
 	return -1, err
 }
 
+// pathChunk is the longest path openBeneath hands the kernel in one openat2: below PATH_MAX
+// (4,096 bytes with its NUL), which a path in a deep tree passes at some 450 levels of
+// eight-letter names.
+const pathChunk = 3072
+
+// openBeneath opens rel, a clean relative path, from rootfd as an O_PATH descriptor, never
+// following a symlink and never leaving rootfd's directory. A path longer than pathChunk is
+// opened a run of components at a time, each directory from the one before, each run beneath
+// it: two descriptors at most are open at once, the root's and the last directory's, whatever
+// the depth.
+func openBeneath(rootfd int, rel string) (int, error) {
+	const resolve = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS
+	dirfd := rootfd
+	for len(rel) > pathChunk {
+		cut := strings.LastIndexByte(rel[:pathChunk], '/')
+		if cut <= 0 {
+			// A single name longer than pathChunk: NAME_MAX (255) makes it impossible; the kernel
+			// says so.
+			break
+		}
+		next, err := openat2(dirfd, rel[:cut], unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, resolve)
+		if dirfd != rootfd {
+			unix.Close(dirfd)
+		}
+		if err != nil {
+			return -1, err
+		}
+		dirfd, rel = next, rel[cut+1:]
+	}
+	fd, err := openat2(dirfd, rel, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, resolve)
+	if dirfd != rootfd {
+		unix.Close(dirfd)
+	}
+	return fd, err
+}
+
 // openRefusal turns what openat2 said into a reason; errors that mean the tree is no longer as
 // it was skip the entry, anything else fails it.
 func openRefusal(err error) *refusal {
@@ -328,8 +364,7 @@ func (rs *rootSet) openTarget(t target) (int, inode, *refusal) {
 		if !ok {
 			return -1, inode{}, failBecause("lies outside its root %s: refused, and never opened", t.root)
 		}
-		fd, err = openat2(rootfd, rel, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC,
-			unix.RESOLVE_BENEATH|unix.RESOLVE_NO_SYMLINKS|unix.RESOLVE_NO_MAGICLINKS)
+		fd, err = openBeneath(rootfd, rel)
 	}
 	if err != nil {
 		return -1, inode{}, openRefusal(err)
