@@ -40,6 +40,8 @@ type scanFlags struct {
 	jobs      int
 	siteOwner string
 	writable  []string
+	oneFs     bool
+	noXattrs  bool
 	system    systemFlags
 	policy    policyFlags
 }
@@ -51,6 +53,8 @@ func (sf *scanFlags) register(f *pflag.FlagSet) {
 	f.Lookup("jobs").DefValue = "the number of CPUs" // the help and the man page are the same on every machine
 	f.StringVar(&sf.siteOwner, "site-owner", "", "whose the site is, `NAME|UID`, as owner expectations and fixes take it (default: the root's owner; where the web server owns the root, the owner of the home it lies in)")
 	f.StringArrayVar(&sf.writable, "writable", nil, "a directory the app writes, `GLOB` relative to the root (wp-content/uploads, sites/*/files): there the web server or PHP may write and own what it wrote, and no fix takes write away; repeat for more")
+	f.BoolVar(&sf.oneFs, "one-file-system", false, "stay on each PATH's file system, as find -xdev does: a directory on another device is checked but not entered, and listed as skipped (/proc, /sys and other pseudo file systems, and container layers, are never entered unless given as PATH)")
+	f.BoolVar(&sf.noXattrs, "no-xattrs", false, "read no ACLs, SELinux labels or file capabilities (faster): access is judged by the mode bits alone, so a 403 an ACL or label causes or prevents is not seen, and acl-extends-access, selinux-label and capabilities never fire; the report's header says so")
 	sf.system.register(f)
 	sf.policy.register(f)
 }
@@ -210,6 +214,7 @@ func (sf *scanFlags) run(ctx context.Context, cmd string, args []string, asFixed
 	a := &audit.Auditor{
 		Fs: osfs, Preset: preset, File: file, Accounts: accounts, WebUser: webUser, PHPUser: phpUser,
 		Jobs: sf.jobs, SysRoot: sysroot, AsFixed: asFixed, SiteOwner: siteOwner, Extra: extra,
+		OneFileSystem: sf.oneFs, NoXattrs: sf.noXattrs,
 	}
 	rep, err := a.Run(ctx, roots)
 	if err != nil {
