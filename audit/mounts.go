@@ -90,9 +90,10 @@ var fsKinds = map[int64]fsKind{
 }
 
 // fsTypeOf names the file system the directory at path is on, reading it through a descriptor
-// that follows no symlink and triggers no automount (O_PATH).
+// that follows no symlink and triggers no automount: O_PATH, without O_DIRECTORY, which would
+// have an autofs mount point mounted (a directory lookup), where webperm wants to stay out.
 func fsTypeOf(path string) (fsKind, error) {
-	fd, err := unix.Open(path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fsKind{}, err
 	}

@@ -9,9 +9,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// audit and plan take --one-file-system and --no-xattrs: a tmpfs mounted in the site is checked
-// but not entered, the report lists it as skipped and says no extended attributes were read, and
-// the plan changes nothing below it.
+// audit and plan take --one-file-system, audit --no-xattrs: a tmpfs mounted in the site is
+// checked but not entered, the report lists it as skipped and says no extended attributes were
+// read, and the plan changes nothing below it. plan refuses --no-xattrs: its changes must weigh
+// the ACLs.
 func TestOneFileSystemAndNoXattrsFlags(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("mounting a tmpfs needs root")
@@ -37,8 +38,8 @@ d 0755 0:0 cache
 	if err := os.Chmod(open, 0o666); err != nil {
 		t.Fatal(err)
 	}
-	common := []string{"--root", demoSysroot, "--web-user", "www-data", "--one-file-system", "--no-xattrs"}
-	code, out, errOut := webperm(t, append(append([]string{"audit", "--color", "never"}, common...), root)...)
+	common := []string{"--root", demoSysroot, "--web-user", "www-data", "--one-file-system"}
+	code, out, errOut := webperm(t, append(append([]string{"audit", "--color", "never", "--no-xattrs"}, common...), root)...)
 	if code != exitClean || errOut != "" {
 		t.Fatalf("audit: exit %d, stderr %q; want 0: nothing below the mount is read\n%s", code, errOut, out)
 	}
@@ -54,6 +55,9 @@ d 0755 0:0 cache
 	code, plan, errOut := webperm(t, append(append([]string{"plan"}, common...), root)...)
 	if code != exitClean || strings.Contains(plan, open) {
 		t.Errorf("plan: exit %d, stderr %q; want 0 and nothing below the mount:\n%s", code, errOut, plan)
+	}
+	if code, _, errOut := webperm(t, "plan", "--no-xattrs", root); code != exitError || !strings.Contains(errOut, "--no-xattrs") {
+		t.Errorf("plan --no-xattrs: exit %d, stderr %q; want 2, naming the flag", code, errOut)
 	}
 	code, out, _ = webperm(t, "audit", "--color", "never", "--root", demoSysroot, "--web-user", "www-data", root)
 	if code != exitFindings || !strings.Contains(out, open) {
