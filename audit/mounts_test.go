@@ -236,5 +236,8 @@ f 0600 1000:1000 index.html
 		if f.Entry.ACL != nil {
 			t.Errorf("%s: ACL %s read under --no-xattrs", f.Entry.Path, f.Entry.ACL)
 		}
+		if f.Rule == policy.WebUnreadable && !strings.Contains(f.Message, "(mode bits only: --no-xattrs read no ACL)") {
+			t.Errorf("%s: the 403 is claimed without saying the ACL was not read: %s", f.Entry.Path, f.Message)
+		}
 	}
 }

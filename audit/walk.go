@@ -80,6 +80,8 @@ func (w *Walker) Walk(ctx context.Context, root string, v Visitor) error {
 		if err := readAttrs(w.Fs, &e, nil); err != nil {
 			v.Error(root, err)
 		}
+	} else {
+		e.XattrsUnread = osfs
 	}
 	v.Entry(e)
 	s.walkDir(ctx, newDirJob(root, ".", "", e.Dev), v)
@@ -328,6 +330,8 @@ func examine(fsys afero.Fs, path, rel string, scratch []byte, xattrs bool) (e En
 	e = NewEntry(path, rel, fi)
 	if xattrs {
 		attrErr = readAttrs(fsys, &e, scratch)
+	} else {
+		_, e.XattrsUnread = fsys.(*afero.OsFs)
 	}
 	if e.Type != TypeSymlink {
 		return e, attrErr, nil
