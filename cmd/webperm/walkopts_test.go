@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/webperm/webperm/fixer"
 	"golang.org/x/sys/unix"
 )
 
@@ -55,6 +56,12 @@ d 0755 0:0 cache
 	code, plan, errOut := webperm(t, append(append([]string{"plan"}, common...), root)...)
 	if code != exitClean || strings.Contains(plan, open) {
 		t.Errorf("plan: exit %d, stderr %q; want 0 and nothing below the mount:\n%s", code, errOut, plan)
+	}
+	if want := "# NOT ENTERED: the audit stayed out of 1 directory, so nothing below it is planned:\n#   " + cache + " (tmpfs: another file system (--one-file-system))\n"; !strings.Contains(plan, want) {
+		t.Errorf("the plan does not name the mount it did not enter, %q:\n%s", want, plan)
+	}
+	if _, err := fixer.ReadScript("plan.sh", strings.NewReader(plan)); err != nil {
+		t.Errorf("the plan naming a skipped mount cannot be read back: %v", err)
 	}
 	if code, _, errOut := webperm(t, "plan", "--no-xattrs", root); code != exitError || !strings.Contains(errOut, "--no-xattrs") {
 		t.Errorf("plan --no-xattrs: exit %d, stderr %q; want 2, naming the flag", code, errOut)
