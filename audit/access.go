@@ -214,9 +214,18 @@ func (v Verdict) Reason(e *Entry, a *Accounts) string {
 		if e.aclApplies() {
 			return fmt.Sprintf("group class applies (group %s): the ACL's group entries give %s%s", a.GroupLabel(v.ID), v.Granted.words(dir), maskNote(v, dir))
 		}
-		return fmt.Sprintf("group class applies (group %s): %s gives the group %s", a.GroupLabel(v.ID), mode, v.Perm.words(dir))
+		return fmt.Sprintf("group class applies (group %s): %s gives the group %s%s", a.GroupLabel(v.ID), mode, v.Perm.words(dir), unreadNote(e))
 	}
-	return fmt.Sprintf("others class applies: %s gives others %s", mode, v.Perm.words(dir))
+	return fmt.Sprintf("others class applies: %s gives others %s%s", mode, v.Perm.words(dir), unreadNote(e))
+}
+
+// unreadNote qualifies a verdict of the group or others class where e's ACL was not read: an
+// entry of it may name the user or a group of its, and decide otherwise.
+func unreadNote(e *Entry) string {
+	if e.XattrsUnread {
+		return " (mode bits only: --no-xattrs read no ACL)"
+	}
+	return ""
 }
 
 func maskNote(v Verdict, dir bool) string {

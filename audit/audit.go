@@ -45,6 +45,11 @@ type Report struct {
 	// their walks ended: what a writer needs to say that a whole subtree shares a finding without
 	// keeping every path. There is at most one per entry with findings.
 	Subtrees []Subtree
+	// Skipped are the directories the walk examined but did not enter, in walk order: mounts of
+	// pseudo file systems, of other devices under --one-file-system, container layers.
+	Skipped []Skip
+	// NoXattrs says no ACL, SELinux label or file capabilities were read (--no-xattrs).
+	NoXattrs bool
 }
 
 // Folded is a finding folded into the web-user-owns-tree finding of its root, and its place in
@@ -140,6 +145,22 @@ type Auditor struct {
 	SiteOwner *uint32
 	// Extra are rules held after every root's policy: the command line's (--writable).
 	Extra []policy.Rule
+	// OneFileSystem walks no directory on another device than its root's (--one-file-system):
+	// each such mount is in the report's Skipped.
+	OneFileSystem bool
+	// NoXattrs reads no ACL, SELinux label or file capabilities (--no-xattrs): access is judged
+	// by mode bits alone, and no check that needs them can fire.
+	NoXattrs bool
+}
+
+// examine returns the Entry of path, without following it, with its extended attributes unless
+// the audit reads none.
+func (a *Auditor) examine(path string) (Entry, error) {
+	if a.NoXattrs {
+		e, _, err := examine(a.Fs, path, "", nil, false)
+		return e, err
+	}
+	return examineAll(a.Fs, path)
 }
 
 // Run audits every root in turn. Every root is checked to be a walkable directory before any is
@@ -149,7 +170,7 @@ type Auditor struct {
 // web server must search every one of them from / down. Roots should be given with symlinks
 // resolved, since the kernel checks the directories a path really goes through.
 func (a *Auditor) Run(ctx context.Context, roots []string) (*Report, error) {
-	rep := &Report{Roots: roots, WebUser: a.WebUser, PHPUser: a.PHPUser, Accounts: a.Accounts, RootEntries: map[string]Entry{}, Judged: map[string][]Finding{}}
+	rep := &Report{Roots: roots, WebUser: a.WebUser, PHPUser: a.PHPUser, Accounts: a.Accounts, RootEntries: map[string]Entry{}, Judged: map[string][]Finding{}, NoXattrs: a.NoXattrs}
 	plans := make([]rootPlan, len(roots))
 	for i, root := range roots {
 		if err := a.plan(root, &plans[i], rep); err != nil {
@@ -235,7 +256,7 @@ func (a *Auditor) plan(root string, p *rootPlan, rep *Report) error {
 		held.Rules = append(slices.Clone(held.Rules), a.Extra...)
 		p.policy = &held
 	}
-	e, err := examineAll(a.Fs, root)
+	e, err := a.examine(root)
 	if err != nil || !e.OwnerKnown {
 		return nil // nothing to hold owners against; the walk reports an unreadable root
 	}
@@ -267,7 +288,7 @@ func (a *Auditor) decideSiteOwner(root string, e *Entry) SiteOwner {
 		return SiteOwner{Root: root, UID: e.UID, GID: e.GID, Source: "root"}
 	}
 	parent := filepath.Dir(root)
-	if pe, err := examineAll(a.Fs, parent); err == nil && pe.OwnerKnown && pe.Type == TypeDir && a.isHome(parent, pe.UID) {
+	if pe, err := a.examine(parent); err == nil && pe.OwnerKnown && pe.Type == TypeDir && a.isHome(parent, pe.UID) {
 		return SiteOwner{Root: root, UID: pe.UID, GID: pe.GID, Source: "parent", Parent: parent}
 	}
 	return SiteOwner{Root: root, UID: e.UID, GID: e.GID, Source: "unknown"}
@@ -295,11 +316,16 @@ func (a *Auditor) auditRoot(ctx context.Context, p *rootPlan, env *Env, rep *Rep
 	t.stack = []dirState{way}
 	t.rootAt = len(rep.Findings)
 	t.subAt = len(rep.Subtrees)
-	err := (&Walker{Fs: a.Fs, Jobs: a.Jobs, SysRoot: a.SysRoot}).Walk(ctx, root, Visitor{
+	w := &Walker{Fs: a.Fs, Jobs: a.Jobs, SysRoot: a.SysRoot, OneFileSystem: a.OneFileSystem, NoXattrs: a.NoXattrs}
+	err := w.Walk(ctx, root, Visitor{
 		Entry: t.visit,
 		Error: func(path string, err error) {
 			rep.Errors = append(rep.Errors, WalkError{Path: path, Err: err})
 			t.unread(path)
+		},
+		Skipped: func(s Skip) {
+			rep.Skipped = append(rep.Skipped, s)
+			t.unread(s.Path)
 		},
 	})
 	if err != nil {
@@ -327,7 +353,7 @@ func (a *Auditor) ancestors(root string, t *tracer, reported map[string]*Fix) di
 		if !Within(dir, sysroot) {
 			continue
 		}
-		e, err := examineAll(a.Fs, dir)
+		e, err := a.examine(dir)
 		if err != nil {
 			t.rep.Errors = append(t.rep.Errors, WalkError{Path: dir, Err: err})
 			continue
@@ -654,7 +680,7 @@ func (a *Auditor) Findings(ctx context.Context, root, path string) ([]Finding, e
 			}
 			p = filepath.Join(root, filepath.FromSlash(rel))
 		}
-		e, err := examineAll(a.Fs, p)
+		e, err := a.examine(p)
 		if err != nil {
 			return nil, &fs.PathError{Op: "audit", Path: p, Err: err}
 		}
@@ -663,7 +689,7 @@ func (a *Auditor) Findings(ctx context.Context, root, path string) ([]Finding, e
 		}
 		if e.Type == TypeSymlink {
 			// As the walk does: a link is judged by where it leads.
-			e.follow(a.Fs, a.SysRoot, dirCache{})
+			e.follow(a.Fs, a.SysRoot, dirCache{}, !a.NoXattrs)
 		}
 		e.Rel = rel
 		t.visit(e)
@@ -672,7 +698,7 @@ func (a *Auditor) Findings(ctx context.Context, root, path string) ([]Finding, e
 	// Whether the root holds an index is known only from the whole root.
 	if path == root {
 		for _, name := range IndexNames {
-			if e, err := examineAll(a.Fs, filepath.Join(root, name)); err == nil && (e.Type == TypeFile || e.Type == TypeSymlink) {
+			if e, err := a.examine(filepath.Join(root, name)); err == nil && (e.Type == TypeFile || e.Type == TypeSymlink) {
 				t.index = true
 			}
 		}

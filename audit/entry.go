@@ -109,6 +109,9 @@ type Entry struct {
 	Label string
 	// Capabilities are a file's capabilities (setcap), which count as a set-id bit.
 	Capabilities Capabilities
+	// XattrsUnread says ACL, Label and Capabilities were not read (--no-xattrs), on a file
+	// system that has them: their being empty says nothing.
+	XattrsUnread bool
 	// Content is what a regular file's first bytes showed it holds, where the policy has a rule
 	// with a content condition for its name (a *.sql schema, a config that only includes others),
 	// and of every .htaccess (whether it only denies): the audit reads them and sets it;

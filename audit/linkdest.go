@@ -29,8 +29,8 @@ type dirCache map[string]Entry
 // without changing anything: absolute targets and ".." stay inside sysroot ("" or "/": the
 // host's root), as they would for a server chrooted there. It returns nil where the target cannot
 // be reached (missing, a loop, unreadable on the way) or the backend has no symlinks, and what
-// became of the target.
-func followLink(fsys afero.Fs, link, sysroot string, cache dirCache) (*LinkDest, Target) {
+// became of the target. Extended attributes are read only where xattrs is set.
+func followLink(fsys afero.Fs, link, sysroot string, cache dirCache, xattrs bool) (*LinkDest, Target) {
 	lr, ok := fsys.(afero.LinkReader)
 	if !ok {
 		return nil, TargetUnchecked
@@ -43,7 +43,7 @@ func followLink(fsys afero.Fs, link, sysroot string, cache dirCache) (*LinkDest,
 	if t != TargetExists {
 		return nil, t
 	}
-	e, _, err := examine(fsys, cur, "", nil)
+	e, _, err := examine(fsys, cur, "", nil, xattrs)
 	if err != nil || e.Type == TypeSymlink {
 		return nil, TargetUnchecked
 	}
@@ -54,7 +54,7 @@ func followLink(fsys afero.Fs, link, sysroot string, cache dirCache) (*LinkDest,
 		}
 		de, ok := cache[dir]
 		if !ok {
-			if de, _, err = examine(fsys, dir, "", nil); err != nil {
+			if de, _, err = examine(fsys, dir, "", nil, xattrs); err != nil {
 				return nil, TargetExists
 			}
 			cache[dir] = de

@@ -29,6 +29,13 @@ type Walker struct {
 	// SysRoot is the audited system's root ("" or "/": the host's): symlinks are followed, to
 	// record their Dest, as if it were /.
 	SysRoot string
+	// OneFileSystem keeps the walk on the root's file system, as find -xdev does: a directory on
+	// another device is visited as an entry but not entered (Visitor.Skipped). Pseudo file
+	// systems and container layers are never entered, with it or without (see crossing).
+	OneFileSystem bool
+	// NoXattrs reads no extended attributes: every entry has no ACL, SELinux label or file
+	// capabilities, and the checks judge it by its mode bits alone.
+	NoXattrs bool
 }
 
 // Visitor receives a walk's results. Both functions are called from one goroutine, in walk order.
@@ -36,6 +43,8 @@ type Visitor struct {
 	Entry func(Entry)
 	// Error receives an entry or directory that could not be read; the walk goes on without it.
 	Error func(path string, err error)
+	// Skipped, where set, receives each directory the walk did not enter, just after its Entry.
+	Skipped func(Skip)
 }
 
 // ErrNotDir is returned by Walk for a root that is not a directory.
@@ -53,7 +62,10 @@ func (w *Walker) Walk(ctx context.Context, root string, v Visitor) error {
 		return &fs.PathError{Op: "walk", Path: root, Err: ErrNotDir}
 	}
 	jobs := max(w.Jobs, 1)
-	s := &scheduler{fs: w.Fs, sysroot: w.SysRoot, limit: 8 * jobs, prefetch: jobs > 1}
+	e := NewEntry(root, ".", fi)
+	_, osfs := w.Fs.(*afero.OsFs)
+	o := walkOpts{fs: w.Fs, sysroot: w.SysRoot, xattrs: !w.NoXattrs, mounts: osfs, oneFs: w.OneFileSystem, rootDev: e.Dev}
+	s := &scheduler{opts: &o, limit: 8 * jobs, prefetch: jobs > 1}
 	s.cond = sync.NewCond(&s.mu)
 	var workers sync.WaitGroup
 	for range jobs - 1 {
@@ -64,12 +76,15 @@ func (w *Walker) Walk(ctx context.Context, root string, v Visitor) error {
 		workers.Wait()
 	}()
 
-	e := NewEntry(root, ".", fi)
-	if err := readAttrs(w.Fs, &e, nil); err != nil {
-		v.Error(root, err)
+	if o.xattrs {
+		if err := readAttrs(w.Fs, &e, nil); err != nil {
+			v.Error(root, err)
+		}
+	} else {
+		e.XattrsUnread = osfs
 	}
 	v.Entry(e)
-	s.walkDir(ctx, newDirJob(root, ".", ""), v)
+	s.walkDir(ctx, newDirJob(root, ".", "", e.Dev), v)
 	return ctx.Err()
 }
 
@@ -86,12 +101,46 @@ type item struct {
 	// attrErr is set when the entry's ACL or label could not be read: it is still visited, with
 	// its mode bits, and the error is reported beside it.
 	attrErr error
+	skip    *Skip // a directory the walk does not enter
+}
+
+// walkOpts are what every directory of one walk is read with.
+type walkOpts struct {
+	fs      afero.Fs
+	sysroot string
+	xattrs  bool // read ACLs, labels and capabilities
+	// mounts judges the directories that are mounts (the operating system's file system only):
+	// pseudo file systems, container layers, and with oneFs every other device than rootDev.
+	mounts  bool
+	oneFs   bool
+	rootDev uint64
+}
+
+// skip says whether the walk stays out of e, a directory in a directory on device parentDev.
+// Only a mount is asked what file system it is (statfs), so a walk that stays on one device
+// makes no system call for it.
+func (o *walkOpts) skip(e *Entry, parentDev uint64) *Skip {
+	if !o.mounts {
+		return nil
+	}
+	sys := systemPath(e.Path, o.sysroot)
+	if e.Dev != parentDev {
+		if s, ok := crossing(e, sys, o.rootDev, o.oneFs); ok {
+			return &s
+		}
+	}
+	if isContainerStore(sys) {
+		k, _ := fsTypeOf(e.Path)
+		return &Skip{Path: e.Path, FsType: k.name, Reason: SkipContainer}
+	}
+	return nil
 }
 
 // dirJob is one directory to read. It is claimed exactly once, by a worker or by the visiting
 // goroutine, whichever comes first; claims happen under the scheduler's lock.
 type dirJob struct {
 	path, rel string
+	dev       uint64 // the directory's device: an entry on another is a mount
 	key       string // orders jobs as the visit will need them: rel with '/' as 0x00
 	index     int    // position in the queue, -1 when not queued
 	claimed   bool
@@ -99,13 +148,12 @@ type dirJob struct {
 	result    listing
 }
 
-func newDirJob(path, rel, key string) *dirJob {
-	return &dirJob{path: path, rel: rel, key: key, index: -1, done: make(chan struct{})}
+func newDirJob(path, rel, key string, dev uint64) *dirJob {
+	return &dirJob{path: path, rel: rel, key: key, dev: dev, index: -1, done: make(chan struct{})}
 }
 
 type scheduler struct {
-	fs       afero.Fs
-	sysroot  string
+	opts     *walkOpts
 	prefetch bool // workers run; with one job the visiting goroutine reads every directory
 	mu       sync.Mutex
 	cond     *sync.Cond
@@ -131,7 +179,7 @@ func (s *scheduler) work() {
 		j.claimed = true
 		s.ahead++
 		s.mu.Unlock()
-		j.result = readDir(s.fs, j.path, j.rel, s.sysroot)
+		j.result = readDir(s.opts, j)
 		close(j.done)
 	}
 }
@@ -160,7 +208,7 @@ func (s *scheduler) await(j *dirJob) listing {
 	}
 	s.mu.Unlock()
 	if mine {
-		return readDir(s.fs, j.path, j.rel, s.sysroot)
+		return readDir(s.opts, j)
 	}
 	<-j.done
 	res := j.result
@@ -189,8 +237,8 @@ func (s *scheduler) walkDir(ctx context.Context, j *dirJob, v Visitor) {
 	subs := make([]*dirJob, len(l.items))
 	var queued []*dirJob
 	for i, it := range l.items {
-		if it.err == nil && it.entry.Type == TypeDir {
-			subs[i] = newDirJob(it.entry.Path, it.entry.Rel, childKey(j.key, it.entry.Rel))
+		if it.err == nil && it.entry.Type == TypeDir && it.skip == nil {
+			subs[i] = newDirJob(it.entry.Path, it.entry.Rel, childKey(j.key, it.entry.Rel), it.entry.Dev)
 			queued = append(queued, subs[i])
 		}
 	}
@@ -207,6 +255,9 @@ func (s *scheduler) walkDir(ctx context.Context, j *dirJob, v Visitor) {
 			v.Error(it.entry.Path, it.attrErr)
 		}
 		v.Entry(it.entry)
+		if it.skip != nil && v.Skipped != nil {
+			v.Skipped(*it.skip)
+		}
 		if subs[i] != nil {
 			s.walkDir(ctx, subs[i], v)
 		}
@@ -221,9 +272,10 @@ func childKey(parentKey, rel string) string {
 	return parentKey + "\x00" + name
 }
 
-// readDir lists one directory and examines each entry. An entry that cannot be examined becomes
-// an error item; the rest of the directory is still read.
-func readDir(fsys afero.Fs, dir, rel, sysroot string) listing {
+// readDir lists the directory of j and examines each entry. An entry that cannot be examined
+// becomes an error item; the rest of the directory is still read.
+func readDir(o *walkOpts, j *dirJob) listing {
+	fsys, dir, rel := o.fs, j.path, j.rel
 	f, err := fsys.OpenFile(dir, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_DIRECTORY, 0)
 	if err != nil {
 		return listing{err: unwrapPath(err)}
@@ -236,7 +288,10 @@ func readDir(fsys afero.Fs, dir, rel, sysroot string) listing {
 	}
 	sort.Strings(names)
 	l.items = make([]item, 0, len(names))
-	scratch := make([]byte, attrScratch)
+	var scratch []byte
+	if o.xattrs {
+		scratch = make([]byte, attrScratch)
+	}
 	var dirs dirCache
 	for _, name := range names {
 		p := filepath.Join(dir, name)
@@ -244,7 +299,7 @@ func readDir(fsys afero.Fs, dir, rel, sysroot string) listing {
 		if rel != "." {
 			r = rel + "/" + name
 		}
-		e, attrErr, err := examine(fsys, p, r, scratch)
+		e, attrErr, err := examine(fsys, p, r, scratch, o.xattrs)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // removed since the directory was read
 		}
@@ -252,23 +307,32 @@ func readDir(fsys afero.Fs, dir, rel, sysroot string) listing {
 			if dirs == nil {
 				dirs = dirCache{}
 			}
-			e.follow(fsys, sysroot, dirs)
+			e.follow(fsys, o.sysroot, dirs, o.xattrs)
 		}
-		l.items = append(l.items, item{entry: e, err: err, attrErr: attrErr})
+		it := item{entry: e, err: err, attrErr: attrErr}
+		if err == nil && e.Type == TypeDir {
+			it.skip = o.skip(&e, j.dev)
+		}
+		l.items = append(l.items, it)
 	}
 	return l
 }
 
-// examine builds the Entry of one path without following it, with its ACL and SELinux label; for
-// a symlink it also reads the link and looks up its target. attrErr says the ACL or label could
-// not be read: the entry still holds its mode bits. scratch may be nil (see readAttrs).
-func examine(fsys afero.Fs, path, rel string, scratch []byte) (e Entry, attrErr, err error) {
+// examine builds the Entry of one path without following it, with its ACL and SELinux label
+// unless xattrs is false; for a symlink it also reads the link and looks up its target. attrErr
+// says the ACL or label could not be read: the entry still holds its mode bits. scratch may be
+// nil (see readAttrs).
+func examine(fsys afero.Fs, path, rel string, scratch []byte, xattrs bool) (e Entry, attrErr, err error) {
 	fi, err := lstat(fsys, path)
 	if err != nil {
 		return Entry{Path: path, Rel: rel}, nil, unwrapPath(err)
 	}
 	e = NewEntry(path, rel, fi)
-	attrErr = readAttrs(fsys, &e, scratch)
+	if xattrs {
+		attrErr = readAttrs(fsys, &e, scratch)
+	} else {
+		_, e.XattrsUnread = fsys.(*afero.OsFs)
+	}
 	if e.Type != TypeSymlink {
 		return e, attrErr, nil
 	}
@@ -293,7 +357,7 @@ func examine(fsys afero.Fs, path, rel string, scratch []byte) (e Entry, attrErr,
 
 // examineAll is examine for callers to whom an unreadable ACL is as bad as an unreadable entry.
 func examineAll(fsys afero.Fs, path string) (Entry, error) {
-	e, attrErr, err := examine(fsys, path, "", nil)
+	e, attrErr, err := examine(fsys, path, "", nil, true)
 	if err == nil {
 		err = attrErr
 	}
@@ -349,13 +413,13 @@ func (q *jobQueue) Pop() any {
 // follow looks up where e, a symlink, leads, as the walk does for every link. Below --root, a
 // link is followed there, not on the host, and what became of its target is what that lookup
 // found; on the host, only a target the kernel found is followed.
-func (e *Entry) follow(fsys afero.Fs, sysroot string, dirs dirCache) {
+func (e *Entry) follow(fsys afero.Fs, sysroot string, dirs dirCache, xattrs bool) {
 	inSys := sysroot != "" && filepath.Clean(sysroot) != "/"
 	if !inSys && e.Target != TargetExists {
 		return
 	}
 	var target Target
-	e.Dest, target = followLink(fsys, e.Path, sysroot, dirs)
+	e.Dest, target = followLink(fsys, e.Path, sysroot, dirs, xattrs)
 	if inSys {
 		e.Target = target
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,7 +20,7 @@ func runWebpermBounded(t *testing.T, limit time.Duration, bin string, args ...st
 	if err != nil {
 		unavailable(t, err.Error())
 	}
-	r := runWebperm(t, timeout, append([]string{"--signal=KILL", limit.String(), bin}, args...)...)
+	r := runWebperm(t, timeout, append([]string{"--signal=KILL", fmt.Sprintf("%.3fs", limit.Seconds()), bin}, args...)...)
 	if r.code == 124 || r.code == 128+int(syscall.SIGKILL) { // timeout(1) says it timed out, or was killed
 		t.Fatalf("webperm %s: still running after %v, killed", strings.Join(args, " "), limit)
 	}

@@ -32,6 +32,7 @@ func New(rep *audit.Report, version string, created time.Time) *Plan {
 	for _, e := range rep.Errors {
 		p.Unread = append(p.Unread, e.Path)
 	}
+	p.Skipped = rep.Skipped
 	left := map[string]int{}
 	for found := inWalkOrder(rep); len(found) > 0; {
 		n := 1

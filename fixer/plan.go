@@ -107,7 +107,11 @@ type Plan struct {
 	Actions  []Action
 	Manual   []Manual
 	// Unread are the paths the audit could not read: nothing in them is planned.
-	Unread   []string
+	Unread []string
+	// Skipped are the directories the audit did not enter (mounts: pseudo file systems, other
+	// devices under --one-file-system, container layers): nothing below them is planned. The sh
+	// plan names them for its reader; they are not data a plan is applied by.
+	Skipped  []audit.Skip
 	Accounts *audit.Accounts // names ids in the script's comments; nil: numbers only
 	// ID is the sh plan's plan-id: its exec line passes it to fix --apply, which refuses to apply
 	// a plan that is not the script the shell ran. WriteScript makes one where it is empty.

@@ -104,6 +104,13 @@ func writeHeader(w io.Writer, p *Plan, id string) {
 			fmt.Fprintf(w, "#: unread %s\n", shellWord(u))
 		}
 	}
+	if len(p.Skipped) > 0 {
+		n := len(p.Skipped)
+		fmt.Fprintf(w, "# NOT ENTERED: the audit stayed out of %d %s, so nothing below %s is planned:\n", n, plural(n, "directory", "directories"), plural(n, "it", "them"))
+		for _, s := range p.Skipped {
+			fmt.Fprintf(w, "#   %s (%s: %s)\n", escape(s.Path), escape(s.FsType), s.Reason)
+		}
+	}
 	fmt.Fprintln(w, "#")
 	fmt.Fprintln(w, "# Review it, then run it as root: sh THIS-FILE [--journal FILE] [--include-ancestors]")
 	fmt.Fprintln(w, "# sh runs none of the chown and chmod below: it hands this file to webperm fix --apply,")

@@ -29,9 +29,22 @@ type jsonReport struct {
 	SiteOwners []jsonSiteOwner `json:"site_owners,omitempty"`
 	Waivers    []jsonWaiver    `json:"waivers,omitempty"`
 	Complete   bool            `json:"complete"`
-	Summary    jsonSummary     `json:"summary"`
-	Findings   []jsonFinding   `json:"findings"`
-	Errors     []jsonError     `json:"errors"`
+	// NoXattrs says no ACL, SELinux label or file capabilities were read (--no-xattrs).
+	NoXattrs bool          `json:"no_xattrs,omitempty"`
+	Summary  jsonSummary   `json:"summary"`
+	Findings []jsonFinding `json:"findings"`
+	Errors   []jsonError   `json:"errors"`
+	// Skipped are the directories the walk examined but did not enter: mounts of pseudo file
+	// systems, of other devices under --one-file-system, container layers.
+	Skipped []jsonSkip `json:"skipped,omitempty"`
+}
+
+// jsonSkip is a directory the walk did not enter: its path, its file system's type, and why.
+type jsonSkip struct {
+	Path       string `json:"path"`
+	PathBase64 string `json:"path_base64,omitempty"`
+	FsType     string `json:"fstype"`
+	Reason     string `json:"reason"`
 }
 
 // jsonSiteOwner is whose one root's site is, and how webperm decided: flag, parent or unknown.
@@ -144,6 +157,7 @@ func JSON(w io.Writer, r *audit.Report, _ Options) error {
 		PHPUser:  r.PHPUser,
 		Policy:   r.Policy,
 		Complete: r.Complete(),
+		NoXattrs: r.NoXattrs,
 		Findings: make([]jsonFinding, 0, len(r.Findings)),
 		Errors:   make([]jsonError, 0, len(r.Errors)),
 	}
@@ -169,6 +183,9 @@ func JSON(w io.Writer, r *audit.Report, _ Options) error {
 	}
 	for _, e := range r.Errors {
 		out.Errors = append(out.Errors, jsonError{Path: e.Path, PathBase64: RawBytes(e.Path), Error: e.Err.Error()})
+	}
+	for _, s := range r.Skipped {
+		out.Skipped = append(out.Skipped, jsonSkip{Path: s.Path, PathBase64: RawBytes(s.Path), FsType: s.FsType, Reason: s.Reason})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)

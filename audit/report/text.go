@@ -89,6 +89,16 @@ func Text(w io.Writer, r *audit.Report, opt Options) error {
 			fmt.Fprintf(&b, "  %s: %s\n", st.errPath.Render(Escape(e.Path)), Escape(e.Err.Error()))
 		}
 	}
+	if len(r.Skipped) > 0 {
+		fmt.Fprintf(&b, "\n%s\n", st.title.Render(fmt.Sprintf("skipped (%d): examined, not entered", len(r.Skipped))))
+		for _, s := range r.Skipped {
+			fs := s.FsType
+			if fs == "" {
+				fs = "file system unknown"
+			}
+			fmt.Fprintf(&b, "  %s: %s, %s\n", Escape(s.Path), Escape(fs), s.Reason)
+		}
+	}
 	writeSummary(&b, r, len(groups), st)
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -201,7 +211,17 @@ func writeHeader(b *strings.Builder, r *audit.Report, st textStyles) {
 	if r.PHPUser != nil {
 		field("php user", webUserLine(r.PHPUser))
 	}
-	field("entries", fmt.Sprintf("%d examined, %d not read", r.Entries, len(r.Errors)))
+	entries := fmt.Sprintf("%d examined, %d not read", r.Entries, len(r.Errors))
+	switch n := len(r.Skipped); {
+	case n == 1:
+		entries += ", 1 directory not entered (listed below)"
+	case n > 1:
+		entries += fmt.Sprintf(", %d directories not entered (listed below)", n)
+	}
+	field("entries", entries)
+	if r.NoXattrs {
+		field("xattrs", "not read (--no-xattrs): access is judged by the mode bits alone; ACLs, SELinux labels and file capabilities are not seen")
+	}
 	counts := make(map[policy.Severity]int)
 	for _, f := range r.Findings {
 		counts[f.Severity]++

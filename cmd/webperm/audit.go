@@ -34,12 +34,20 @@ type auditFlags struct {
 	expand bool
 }
 
+// registerNoXattrs registers --no-xattrs, audit's alone: a plan must judge access exactly, ACLs
+// included, or it would open to everyone (chmod o+x) a home an ACL opens to the web server.
+func (sf *scanFlags) registerNoXattrs(f *pflag.FlagSet) {
+	f.BoolVar(&sf.noXattrs, "no-xattrs", false, "read no ACLs, SELinux labels or file capabilities (faster): access is judged by the mode bits alone, so a 403 an ACL or label causes or prevents is not seen, and acl-extends-access, selinux-label and capabilities never fire; the report's header says so")
+}
+
 // scanFlags say what an audit holds to what: audit, plan and fix share them.
 type scanFlags struct {
 	failOn    string
 	jobs      int
 	siteOwner string
 	writable  []string
+	oneFs     bool
+	noXattrs  bool // audit only
 	system    systemFlags
 	policy    policyFlags
 }
@@ -51,6 +59,7 @@ func (sf *scanFlags) register(f *pflag.FlagSet) {
 	f.Lookup("jobs").DefValue = "the number of CPUs" // the help and the man page are the same on every machine
 	f.StringVar(&sf.siteOwner, "site-owner", "", "whose the site is, `NAME|UID`, as owner expectations and fixes take it (default: the root's owner; where the web server owns the root, the owner of the home it lies in)")
 	f.StringArrayVar(&sf.writable, "writable", nil, "a directory the app writes, `GLOB` relative to the root (wp-content/uploads, sites/*/files): there the web server or PHP may write and own what it wrote, and no fix takes write away; repeat for more")
+	f.BoolVar(&sf.oneFs, "one-file-system", false, "stay on each PATH's file system, as find -xdev does: a directory on another device is checked but not entered, and listed as skipped (/proc, /sys and other pseudo file systems, and container layers, are never entered unless given as PATH)")
 	sf.system.register(f)
 	sf.policy.register(f)
 }
@@ -114,6 +123,7 @@ policy. It never follows a symlink below PATH (PATH itself may be one) and chang
 	f.StringVarP(&fl.format, "format", "f", "text", "report format: "+strings.Join(report.Formats(), ", "))
 	f.StringVarP(&fl.output, "output", "o", "", "write the report to `FILE` (replaced atomically) instead of stdout")
 	fl.scan.register(f)
+	fl.scan.registerNoXattrs(f)
 	f.StringVar(&fl.color, "color", "auto", "colour the text report: auto, always, never (auto honours NO_COLOR)")
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "print nothing when there is nothing at or above --fail-on and the tree was read in full")
 	f.BoolVar(&fl.expand, "expand", false, "list every finding in the text report, also where a whole subtree shares one (the JSON report always does)")
@@ -210,6 +220,7 @@ func (sf *scanFlags) run(ctx context.Context, cmd string, args []string, asFixed
 	a := &audit.Auditor{
 		Fs: osfs, Preset: preset, File: file, Accounts: accounts, WebUser: webUser, PHPUser: phpUser,
 		Jobs: sf.jobs, SysRoot: sysroot, AsFixed: asFixed, SiteOwner: siteOwner, Extra: extra,
+		OneFileSystem: sf.oneFs, NoXattrs: sf.noXattrs,
 	}
 	rep, err := a.Run(ctx, roots)
 	if err != nil {
