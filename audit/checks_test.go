@@ -209,3 +209,21 @@ func TestEveryCatalogRuleHasACheck(t *testing.T) {
 		t.Errorf("%d checks for %d catalog rules", len(checks), len(policy.Catalog))
 	}
 }
+
+// TestChecksAllocateNothingOnCleanEntries checks that an entry without findings, most of any
+// tree, costs the checks no allocation: an audit runs them once per entry, millions of times.
+func TestChecksAllocateNothingOnCleanEntries(t *testing.T) {
+	env := &Env{Root: "/srv/site", Accounts: testAccounts()}
+	p := policy.Default()
+	for _, e := range []Entry{file("index.php", 0o644), dir("wp-content", 0o755), file("wp-content/themes/a/style.css", 0o644)} {
+		s := p.For(e.Rel, e.Path, e.Type == TypeDir)
+		c := &Case{Entry: &e, Settings: &s, Env: env}
+		out := make([]Finding, 0, 4)
+		if got := Check(c, out); len(got) != 0 {
+			t.Fatalf("%s: findings %v, want none", e.Rel, got)
+		}
+		if n := testing.AllocsPerRun(100, func() { Check(c, out) }); n != 0 {
+			t.Errorf("%s: %v allocations per check, want 0", e.Rel, n)
+		}
+	}
+}
