@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"math/bits"
 	"path"
 	"strings"
 	"unicode/utf8"
@@ -18,7 +19,36 @@ type matcher struct {
 	first *Rule
 	n     int
 	rules []compiledRule
+	index ruleIndex
 }
+
+// ruleIndex says which rules a path may meet, by what every match of some of their globs
+// holds: a name (.env), an extension (*.php), or a first part (wp-content/uploads/**, or
+// /etc/… for an absolute glob). Most paths meet a handful of a preset's hundred rules; the
+// others are never asked.
+type ruleIndex struct {
+	// all are the rules without globs, which every path below the root meets.
+	all []int
+	// loose are the rules with globs that have no key, asked about every path.
+	loose []int
+	// by holds, for each kind of key, the rules with a glob keyed so, in order.
+	by [keyKinds]map[string][]int
+}
+
+// keyKind is what a glob's key is.
+type keyKind uint8
+
+const (
+	keyName     keyKind = iota // the name of every entry it matches (.env)
+	keyExt                     // the extension of their names, after the last dot (php)
+	keyFirst                   // the first part of their paths relative to the root (wp-content)
+	keyAbsFirst                // the first part of their absolute paths (etc)
+	keyKinds
+	keyNone = keyKinds // none: every path must be asked
+)
+
+// maxIndexed is how many rules the index handles: one bit each, on the stack.
+const maxIndexed = 64 * 8
 
 type compiledRule struct {
 	// all is set for a rule without globs: it applies to every path below the root.
@@ -26,6 +56,8 @@ type compiledRule struct {
 	globs []glob
 	// abs are the indexes in globs of the absolute ones, those ForAncestor holds.
 	abs []int
+	// loose are the indexes in globs of those without a key, which the index cannot rule out.
+	loose []int
 }
 
 func compileRules(rules []Rule) *matcher {
@@ -44,7 +76,123 @@ func compileRules(rules []Rule) *matcher {
 			}
 		}
 	}
+	m.index = indexRules(m.rules)
 	return m
+}
+
+func indexRules(rules []compiledRule) ruleIndex {
+	var x ruleIndex
+	for k := range x.by {
+		x.by[k] = map[string][]int{}
+	}
+	for i := range rules {
+		c := &rules[i]
+		if c.all {
+			x.all = append(x.all, i)
+			continue
+		}
+		for j := range c.globs {
+			kind, key := c.globs[j].key()
+			if kind == keyNone {
+				c.loose = append(c.loose, j)
+				continue
+			}
+			if list := x.by[kind][key]; len(list) == 0 || list[len(list)-1] != i {
+				x.by[kind][key] = append(list, i)
+			}
+		}
+		if len(c.loose) > 0 {
+			x.loose = append(x.loose, i)
+		}
+	}
+	return x
+}
+
+// key returns what every path the glob matches holds, other than the root and the directories
+// above it, which For asks every rule about.
+func (g *glob) key() (keyKind, string) {
+	switch {
+	case g.shape == shapeDoublestar || g.shape == shapeAny:
+		return keyNone, ""
+	case g.target == targetBase && g.shape == shapeLiteral:
+		return keyName, g.lit
+	case g.target == targetBase:
+		// *.php, id_*.pub: a name that ends in a suffix with a dot has that suffix's extension.
+		if g.shape == shapeStar {
+			if dot := strings.LastIndexByte(g.suf, '.'); dot >= 0 {
+				return keyExt, g.suf[dot+1:]
+			}
+		}
+		return keyNone, ""
+	}
+	// A glob whose first part is a literal followed by a slash, or a literal alone, matches only
+	// paths with that first part: a/**, a/b*, a/*/c, a/b, a.
+	kind, rest := keyFirst, g.pattern
+	if g.target == targetAbs {
+		kind, rest = keyAbsFirst, rest[1:]
+	}
+	first, _, slash := strings.Cut(rest, "/")
+	if first == "" || strings.Contains(first, "*") || (!slash && g.shape != shapeLiteral) {
+		return keyNone, ""
+	}
+	return kind, first
+}
+
+// ruleSet is a set of rules by their index, one bit each.
+type ruleSet [maxIndexed / 64]uint64
+
+func (set *ruleSet) add(i int)      { set[i/64] |= 1 << (i % 64) }
+func (set *ruleSet) has(i int) bool { return set[i/64]&(1<<(i%64)) != 0 }
+
+func (set *ruleSet) addAll(list []int) {
+	for _, i := range list {
+		set.add(i)
+	}
+}
+
+// each calls fn with the index of every rule of p that s meets, in order.
+func (m *matcher) each(rules []Rule, s *subject, fn func(i int)) {
+	if s.base == "" || m.n > maxIndexed {
+		// The root and the directories above it, which name globs see differently, or more
+		// rules than the index takes: every rule is asked.
+		for i := range rules {
+			if m.rules[i].matches(&rules[i], s) {
+				fn(i)
+			}
+		}
+		return
+	}
+	// The rules s may meet by its keys, asked in full below; and those it meets by a glob
+	// without a key, known to match once one does.
+	var maybe, met ruleSet
+	x := &m.index
+	maybe.addAll(x.all)
+	maybe.addAll(x.by[keyName][s.base])
+	if dot := strings.LastIndexByte(s.base, '.'); dot >= 0 {
+		maybe.addAll(x.by[keyExt][s.base[dot+1:]])
+	}
+	first, _, _ := strings.Cut(s.rel, "/")
+	maybe.addAll(x.by[keyFirst][first])
+	first, _, _ = strings.Cut(strings.TrimPrefix(s.abs, "/"), "/")
+	maybe.addAll(x.by[keyAbsFirst][first])
+	for _, i := range x.loose {
+		if r, c := &rules[i], &m.rules[i]; !maybe.has(i) && (!r.TopLevel || s.top) {
+			for _, j := range c.loose {
+				if c.globs[j].match(s) {
+					met.add(i)
+					break
+				}
+			}
+		}
+	}
+	for w := range maybe {
+		for word := maybe[w] | met[w]; word != 0; word &= word - 1 {
+			i := w*64 + bits.TrailingZeros64(word)
+			if met.has(i) || m.rules[i].matches(&rules[i], s) {
+				fn(i)
+			}
+		}
+	}
 }
 
 // compiledFrom reports whether m was compiled from rules.

@@ -241,6 +241,24 @@ func TestForMatchesDoublestar(t *testing.T) {
 	}
 }
 
+// TestManyRulesMatchAsDoublestar checks a policy with more rules than the index takes, which
+// asks each rule in turn.
+func TestManyRulesMatchAsDoublestar(t *testing.T) {
+	p, err := Preset("cpanel+wordpress")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for len(p.Rules) <= maxIndexed {
+		p.Rules = append(p.Rules, p.Rules...)
+	}
+	for _, b := range wordpressPaths() {
+		abs := "/home/alice/public_html/" + b.rel
+		if got, want := p.For(b.rel, abs, b.dir), oracleFor(p, b.rel, abs, b.dir, ContentUnread); !reflect.DeepEqual(got, want) {
+			t.Fatalf("For(%q) = %+v, doublestar gave %+v", b.rel, got, want)
+		}
+	}
+}
+
 // TestRulesReplacedAreCompiledAgain checks that a policy whose rules were replaced, or appended
 // to in place, matches by its new rules, not by those it first compiled.
 func TestRulesReplacedAreCompiledAgain(t *testing.T) {
@@ -300,9 +318,16 @@ func FuzzMatcher(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, glob, rel string, isDir bool) {
 		c := compileGlob(glob)
+		// Beside the glob, in the same policy, a rule the index always asks.
+		p := &Policy{Rules: []Rule{{Paths: []string{"*~"}}, {Paths: []string{glob}}}}
 		for _, tc := range [][2]string{{rel, "/srv/" + rel}, {rel, rel}, {"", rel}} {
-			if got, want := matchSubject(&c, tc[0], tc[1], isDir), matchGlob(glob, tc[0], tc[1], isDir); got != want {
+			want := matchGlob(glob, tc[0], tc[1], isDir)
+			if got := matchSubject(&c, tc[0], tc[1], isDir); got != want {
 				t.Errorf("glob %q (shape %d) on rel %q abs %q dir=%v: compiled %v, doublestar %v", glob, c.shape, tc[0], tc[1], isDir, got, want)
+			}
+			want = want || matchGlob("*~", tc[0], tc[1], isDir)
+			if got := p.For(tc[0], tc[1], isDir).Matched; got != want {
+				t.Errorf("glob %q beside *~ in a policy on rel %q abs %q dir=%v: matched %v, doublestar %v", glob, tc[0], tc[1], isDir, got, want)
 			}
 		}
 	})

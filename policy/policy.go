@@ -170,13 +170,8 @@ func (p *Policy) For(rel, abs string, isDir bool) Settings {
 // content condition apply too.
 func (p *Policy) ForContent(rel, abs string, isDir bool, content Content) Settings {
 	s := p.base()
-	m, subj := p.matcher(), newSubject(rel, abs, isDir)
-	for i := range p.Rules {
-		r := &p.Rules[i]
-		if m.rules[i].matches(r, &subj) {
-			s.take(r, isDir, content)
-		}
-	}
+	subj := newSubject(rel, abs, isDir)
+	p.matcher().each(p.Rules, &subj, func(i int) { s.take(&p.Rules[i], isDir, content) })
 	return s
 }
 
