@@ -70,22 +70,28 @@ type benchPath struct {
 }
 
 // BenchmarkFor resolves the settings of every path of a WordPress site under the wordpress
-// preset, as an audit does once per entry.
+// preset, as an audit does once per entry, and under the default preset and a hosting panel's
+// combined with wordpress.
 func BenchmarkFor(b *testing.B) {
-	p, err := Preset("wordpress")
-	if err != nil {
-		b.Fatal(err)
-	}
 	paths := wordpressPaths()
 	abs := make([]string, len(paths))
 	for i, e := range paths {
-		abs[i] = "/var/www/example.org/" + e.rel
+		abs[i] = "/home/alice/public_html/" + e.rel
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		for i, e := range paths {
-			p.For(e.rel, abs[i], e.dir)
+	for _, preset := range []string{"wordpress", "default", "cpanel+wordpress"} {
+		p, err := Preset(preset)
+		if err != nil {
+			b.Fatal(err)
 		}
+		p.For("index.php", "", false) // compiled once, before any path is timed
+		b.Run(preset, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for i, e := range paths {
+					p.For(e.rel, abs[i], e.dir)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(paths)), "ns/path")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(paths)), "ns/path")
 }
