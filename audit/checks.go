@@ -469,7 +469,8 @@ func Within(p, root string) bool {
 	if root == "/" || p == root {
 		return true
 	}
-	return strings.HasPrefix(p, strings.TrimSuffix(root, "/")+"/")
+	root = strings.TrimSuffix(root, "/")
+	return len(p) > len(root) && p[len(root)] == '/' && strings.HasPrefix(p, root) // p below root/, with nothing allocated
 }
 
 func checkSymlinkEscapesRoot(c *Case) (string, *Fix, bool) {

@@ -227,3 +227,24 @@ func TestChecksAllocateNothingOnCleanEntries(t *testing.T) {
 		}
 	}
 }
+
+func TestWithin(t *testing.T) {
+	for _, tt := range []struct {
+		p, root string
+		want    bool
+	}{
+		{"/srv/site", "/srv/site", true}, {"/srv/site/a", "/srv/site", true}, {"/srv/site/a", "/srv/site/", true},
+		{"/srv/site2", "/srv/site", false}, {"/srv/sit", "/srv/site", false}, {"/srv", "/srv/site", false},
+		{"/anything", "/", true}, {"/srv/site", "/srv/site/", false}, {"", "/srv", false}, {"/srv/", "/srv", true},
+		{"/home/someone/public_html/wp-content/uploads/2024/05/a.jpg", "/home/someone/public_html/wp-content", true},
+		{"/home/someone/public_html/wp-content-old/uploads/2024/05/a.jpg", "/home/someone/public_html/wp-content", false},
+	} {
+		if got := Within(tt.p, tt.root); got != tt.want {
+			t.Errorf("Within(%q, %q) = %v, want %v", tt.p, tt.root, got, tt.want)
+		}
+		var within bool
+		if n := testing.AllocsPerRun(10, func() { within = Within(tt.p, tt.root) }); n != 0 || within != tt.want {
+			t.Errorf("Within(%q, %q): %v allocations, want 0", tt.p, tt.root, n)
+		}
+	}
+}
