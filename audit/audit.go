@@ -252,9 +252,7 @@ func (a *Auditor) plan(root string, p *rootPlan, rep *Report) error {
 		rep.Presets = append(rep.Presets, RootPreset{Root: root, Preset: preset, Evidence: evidence})
 	}
 	if len(a.Extra) > 0 {
-		held := *p.policy
-		held.Rules = append(slices.Clone(held.Rules), a.Extra...)
-		p.policy = &held
+		p.policy = p.policy.With(a.Extra...)
 	}
 	e, err := a.examine(root)
 	if err != nil || !e.OwnerKnown {

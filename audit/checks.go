@@ -317,7 +317,11 @@ func checkSensitiveExposed(c *Case) (string, *Fix, bool) {
 		return checkSensitiveLink(c)
 	}
 	e, s := c.Entry, c.Settings
-	what, at := "can read this sensitive file", policy.OctalMode(s.Max(false))
+	exposed := exposedTo(c)
+	if exposed == notExposed {
+		return "", nil, false // most entries: nothing is formatted for them
+	}
+	what := "can read this sensitive file"
 	switch e.Content {
 	case policy.ContentSQLDump:
 		what = "can read this database dump"
@@ -325,11 +329,11 @@ func checkSensitiveExposed(c *Case) (string, *Fix, bool) {
 		what = "can read this file of database rows"
 	}
 	if e.Type == TypeDir {
-		what, at = "can enter this sensitive directory", policy.OctalMode(s.Max(true))
+		what = "can enter this sensitive directory"
 	}
-	switch exposedTo(c) {
+	switch exposed {
 	case exposedToOthers:
-		return fmt.Sprintf("others %s (mode %s): at most %s", what, policy.OctalMode(e.Mode), at), modeFix(c), true
+		return fmt.Sprintf("others %s (mode %s): at most %s", what, policy.OctalMode(e.Mode), policy.OctalMode(s.Max(e.Type == TypeDir))), modeFix(c), true
 	case exposedToWeb:
 		return fmt.Sprintf("%s %s, which the policy keeps from the web server: a request for it is answered with its contents (%s)",
 			c.Web.who(), what, c.Web.Access.Reason(e, c.Env.Accounts)), nil, true
@@ -426,14 +430,15 @@ func checkSetuidSetgid(c *Case) (string, *Fix, bool) {
 	if bits&fs.ModeSetgid != 0 {
 		who = append(who, fmt.Sprintf("setgid: whoever runs it runs with gid %d", e.GID))
 	}
-	fix := modeFix(c)
 	if e.Capabilities.Has() {
-		// No plan changes capabilities: setcap -r is a person's decision, like the bits beside it.
 		who = append(who, "file capabilities "+e.Capabilities.String()+": whoever runs it gains them, as a setuid bit would give them")
-		fix = nil
 	}
 	if len(who) == 0 {
 		return "", nil, false
+	}
+	fix := modeFix(c)
+	if e.Capabilities.Has() {
+		fix = nil // no plan changes capabilities: setcap -r is a person's decision, like the bits beside it
 	}
 	return fmt.Sprintf("%s (mode %s)", strings.Join(who, "; "), policy.OctalMode(e.Mode)), fix, true
 }
@@ -464,7 +469,8 @@ func Within(p, root string) bool {
 	if root == "/" || p == root {
 		return true
 	}
-	return strings.HasPrefix(p, strings.TrimSuffix(root, "/")+"/")
+	root = strings.TrimSuffix(root, "/")
+	return len(p) > len(root) && p[len(root)] == '/' && strings.HasPrefix(p, root) // p below root/, with nothing allocated
 }
 
 func checkSymlinkEscapesRoot(c *Case) (string, *Fix, bool) {

@@ -209,3 +209,42 @@ func TestEveryCatalogRuleHasACheck(t *testing.T) {
 		t.Errorf("%d checks for %d catalog rules", len(checks), len(policy.Catalog))
 	}
 }
+
+// TestChecksAllocateNothingOnCleanEntries checks that an entry without findings, most of any
+// tree, costs the checks no allocation: an audit runs them once per entry, millions of times.
+func TestChecksAllocateNothingOnCleanEntries(t *testing.T) {
+	env := &Env{Root: "/srv/site", Accounts: testAccounts()}
+	p := policy.Default()
+	for _, e := range []Entry{file("index.php", 0o644), dir("wp-content", 0o755), file("wp-content/themes/a/style.css", 0o644)} {
+		s := p.For(e.Rel, e.Path, e.Type == TypeDir)
+		c := &Case{Entry: &e, Settings: &s, Env: env}
+		out := make([]Finding, 0, 4)
+		if got := Check(c, out); len(got) != 0 {
+			t.Fatalf("%s: findings %v, want none", e.Rel, got)
+		}
+		if n := testing.AllocsPerRun(100, func() { Check(c, out) }); n != 0 {
+			t.Errorf("%s: %v allocations per check, want 0", e.Rel, n)
+		}
+	}
+}
+
+func TestWithin(t *testing.T) {
+	for _, tt := range []struct {
+		p, root string
+		want    bool
+	}{
+		{"/srv/site", "/srv/site", true}, {"/srv/site/a", "/srv/site", true}, {"/srv/site/a", "/srv/site/", true},
+		{"/srv/site2", "/srv/site", false}, {"/srv/sit", "/srv/site", false}, {"/srv", "/srv/site", false},
+		{"/anything", "/", true}, {"/srv/site", "/srv/site/", false}, {"", "/srv", false}, {"/srv/", "/srv", true},
+		{"/home/someone/public_html/wp-content/uploads/2024/05/a.jpg", "/home/someone/public_html/wp-content", true},
+		{"/home/someone/public_html/wp-content-old/uploads/2024/05/a.jpg", "/home/someone/public_html/wp-content", false},
+	} {
+		if got := Within(tt.p, tt.root); got != tt.want {
+			t.Errorf("Within(%q, %q) = %v, want %v", tt.p, tt.root, got, tt.want)
+		}
+		var within bool
+		if n := testing.AllocsPerRun(10, func() { within = Within(tt.p, tt.root) }); n != 0 || within != tt.want {
+			t.Errorf("Within(%q, %q): %v allocations, want 0", tt.p, tt.root, n)
+		}
+	}
+}

@@ -87,6 +87,9 @@ func normalise(fix *Fix, e *Entry) *Fix {
 // policy requires. Findings without a proposal keep none; where no state settles, none keeps
 // one.
 func settleFixes(table []ruleCheck, c *Case, found []Finding) {
+	if len(found) == 0 {
+		return // most entries: nothing to settle, and nothing allocated for it
+	}
 	fix, settled := firstFix(c.Entry, found), false
 	for round := 1; fix != nil; round++ {
 		var more []*Fix

@@ -243,3 +243,20 @@ func TestPackagesBelievedOnlyFromRoot(t *testing.T) {
 		})
 	}
 }
+
+func TestIsClean(t *testing.T) {
+	var paths []string
+	for _, p := range []string{"/", "/a", "/a/b", "/a/.b", "/a/..b", "/a/b.", "/.a", "/a/./b", "/a/../b", "/a/.", "/a/..", "/a/", "//a", "/a//b", "/.", "/.."} {
+		// Long as the paths of package lists are, beyond what a concatenation may keep on the stack.
+		paths = append(paths, p, "/usr/share/doc/some-package-with-a-long-name"+p)
+	}
+	for _, p := range paths {
+		if got, want := isClean(p), filepath.Clean(p) == p; got != want {
+			t.Errorf("isClean(%q) = %v, want %v", p, got, want)
+		}
+		var clean bool
+		if n := testing.AllocsPerRun(10, func() { clean = isClean(p) }); n != 0 || clean != (filepath.Clean(p) == p) {
+			t.Errorf("isClean(%q): %v allocations, want 0", p, n)
+		}
+	}
+}

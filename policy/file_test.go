@@ -564,9 +564,8 @@ rules:
 	for _, tt := range tests {
 		t.Run(tt.rel+"/"+tt.content.String(), func(t *testing.T) {
 			// Base web: read, so that top_level's web: none shows where it applied.
-			p := *p
 			read := NeedRead
-			p.Rules = append([]Rule{{Web: &read}}, p.Rules...)
+			p := &Policy{Rules: append([]Rule{{Web: &read}}, p.Rules...)}
 			s := p.ForContent(tt.rel, "", false, tt.content)
 			if s.Sensitive != tt.sensitive || s.Sniff != tt.sniff || s.Web != tt.web {
 				t.Errorf("sensitive %v, sniff %v, web %v; want %v, %v, %v", s.Sensitive, s.Sniff, s.Web, tt.sensitive, tt.sniff, tt.web)

@@ -9,7 +9,9 @@ import (
 	"io/fs"
 	"maps"
 	"path"
+	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/bmatcuk/doublestar/v4"
 )
@@ -23,8 +25,13 @@ type Policy struct {
 	// file that stands alone; empty where the file does not say, and --preset decides.
 	Base       string
 	Identities Identities
-	Rules      []Rule
-	Waivers    []Waiver
+	// Rules may be replaced or appended to; a rule's globs must not change once the policy
+	// has matched a path, since they are compiled then.
+	Rules   []Rule
+	Waivers []Waiver
+
+	// compiled is Rules compiled for matching, made by the first For.
+	compiled atomic.Pointer[matcher]
 }
 
 // Identities are who the web server and PHP run as, and who should own the site's content. Empty
@@ -163,23 +170,25 @@ func (p *Policy) For(rel, abs string, isDir bool) Settings {
 // content condition apply too.
 func (p *Policy) ForContent(rel, abs string, isDir bool, content Content) Settings {
 	s := p.base()
-	for i := range p.Rules {
-		r := &p.Rules[i]
-		if !r.Matches(rel, abs, isDir) {
-			continue
-		}
-		if r.Content != ContentUnread {
-			if isDir {
-				continue
-			}
-			s.Sniff |= sniffFor(r.Content)
-			if r.Content != content {
-				continue
-			}
-		}
-		s.apply(r)
-	}
+	subj := newSubject(rel, abs, isDir)
+	p.matcher().each(p.Rules, &subj, func(i int) { s.take(&p.Rules[i], isDir, content) })
 	return s
+}
+
+// take applies r, a rule that matched, unless its content condition holds it back: a rule with
+// one never applies to a directory, and applies to a file only once it shows that content, but
+// asks for the file to be read.
+func (s *Settings) take(r *Rule, isDir bool, content Content) {
+	if r.Content != ContentUnread {
+		if isDir {
+			return
+		}
+		s.Sniff |= sniffFor(r.Content)
+		if r.Content != content {
+			return
+		}
+	}
+	s.apply(r)
 }
 
 // ForAncestor returns the settings of a directory above the audited root, abs on the audited
@@ -188,12 +197,25 @@ func (p *Policy) ForContent(rel, abs string, isDir bool, content Content) Settin
 func (p *Policy) ForAncestor(abs string) Settings {
 	s := p.For(".", "", true)
 	s.Web, s.PHP, s.Matched = NeedSearch, NeedSearch, false
+	m, subj := p.matcher(), newSubject("", abs, true)
 	for i := range p.Rules {
-		if r := &p.Rules[i]; r.matchesAbs(abs) {
-			s.apply(r)
+		r, c := &p.Rules[i], &m.rules[i]
+		if r.TopLevel || r.Content != ContentUnread {
+			continue
+		}
+		for _, j := range c.abs {
+			if c.globs[j].match(&subj) {
+				s.apply(r)
+				break
+			}
 		}
 	}
 	return s
+}
+
+// With returns a copy of p with rules held after its own (the command line's --writable).
+func (p *Policy) With(rules ...Rule) *Policy {
+	return &Policy{Name: p.Name, Base: p.Base, Identities: p.Identities, Rules: append(slices.Clone(p.Rules), rules...), Waivers: p.Waivers}
 }
 
 // siteOnly is the expectation where nothing else is said, shared so that For allocates nothing.
@@ -251,18 +273,6 @@ func (r *Rule) Matches(rel, abs string, isDir bool) bool {
 		return true
 	}
 	return matchAny(r.Paths, rel, abs, isDir)
-}
-
-func (r *Rule) matchesAbs(abs string) bool {
-	if r.TopLevel || r.Content != ContentUnread {
-		return false
-	}
-	for _, g := range r.Paths {
-		if strings.HasPrefix(g, "/") && matchGlob(g, "", abs, true) {
-			return true
-		}
-	}
-	return false
 }
 
 func matchAny(globs []string, rel, abs string, isDir bool) bool {
