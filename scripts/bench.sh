@@ -101,7 +101,7 @@ bench_tree() {
 		json-jobs1) cmd="webperm audit --jobs 1 --format json" ;;
 		esac
 		med=$(median "$tmp/$label.times")
-		rows+=("$(printf '%-5s %-9s %9s %9s  %-38s %7s %12s %7s %8s' "$size" "$variant" "$entries" "$findings" "$cmd" "$med" "$(range "$tmp/$label.times")" \
+		rows+=("$(printf '%-5s %-9s %9s %9s  %-38s %8s %12s %7s %8s' "$size" "$variant" "$entries" "$findings" "$cmd" "$med" "$(range "$tmp/$label.times")" \
 			"$(awk -v a="$med" -v b="$base" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }')" "$(peak "$tmp/$label.times")")")
 	done
 	echo "bench: removing the tree" >&2
@@ -116,7 +116,7 @@ for size in $open_sizes; do bench_tree "$size" open; done
 echo
 echo "$("$bin" version 2>/dev/null | head -1) on $(nproc) cores, Linux $(uname -r), load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "gentree seed $seed, warm cache, median of $runs runs each, the commands of a tree alternated; x find = webperm's median / find's"
-printf '%-5s %-9s %9s %9s  %-38s %7s %12s %7s %8s\n' size variant entries findings command "median" "range s" "x find" "RSS MiB"
+printf '%-5s %-9s %9s %9s  %-38s %8s %12s %7s %8s\n' size variant entries findings command "median s" "range s" "x find" "RSS MiB"
 printf '%s\n' "${rows[@]}"
 echo
 echo "trees (the disk is the directories' blocks: an empty file takes an inode and no block):"
