@@ -102,6 +102,7 @@ fuzz:
 	$(GO) test ./audit -run '^$$' -fuzz '^FuzzSniffPHPInclude$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./audit -run '^$$' -fuzz '^FuzzSniffHtaccess$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./audit -run '^$$' -fuzz '^FuzzPackageLists$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/cmd/gentree -run '^$$' -fuzz '^FuzzParseSize$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/rpmdb -run '^$$' -fuzz '^FuzzRPMDB$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/rpmdb -run '^$$' -fuzz '^FuzzRPMHeader$$' -fuzztime $(FUZZTIME)
 

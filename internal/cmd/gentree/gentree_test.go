@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -266,4 +267,22 @@ func TestRun(t *testing.T) {
 	if code := run([]string{"-n", "10", dir}, &stderr); code != 1 || !strings.Contains(stderr.String(), "not empty") {
 		t.Errorf("a second run into the same directory: exit %d, %s", code, &stderr)
 	}
+}
+
+func FuzzParseSize(f *testing.F) {
+	for _, s := range []string{"0", "100k", "1M", "300K", "-1", "99999999999999999999M", "1e6"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := parseSize(s)
+		if err != nil {
+			return
+		}
+		if n < 0 || n > 100000000 {
+			t.Fatalf("parseSize(%q) = %d, outside 0..100M", s, n)
+		}
+		if again, err := parseSize(strconv.Itoa(n)); err != nil || again != n {
+			t.Fatalf("parseSize(%q) = %d, but %d reads back as %d, %v", s, n, n, again, err)
+		}
+	})
 }
