@@ -76,8 +76,9 @@ golden:
 	$(GO) test ./cmd/webperm -run Golden -update
 
 # bench runs the Go benchmarks, then times webperm beside find on generated trees of 100k and 1M
-# entries (scripts/bench.sh: SIZES, VARIANTS, OPEN, RUNS, SEED and TMPDIR; the 1M trees take
-# about 0.5 GB and 15 minutes). It needs GNU time (apt-get install time); make test does not.
+# entries (scripts/bench.sh: SIZES, VARIANTS, OPEN, RUNS, SEED and TMPDIR; a 1M tree takes
+# 366 MiB of disk, one tree at a time, and the whole run about 20 minutes). It needs GNU time
+# (apt-get install time); make test does not.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./audit/...
 	$(GO) build -o bin/gentree ./internal/cmd/gentree
