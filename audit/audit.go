@@ -39,7 +39,7 @@ type Report struct {
 	SiteOwners []SiteOwner
 	// Folded are the findings a web-user-owns-tree finding stands for, in walk order, each kept
 	// for the plan (its fix) and explain, never listed in a report: one fault of the tree, one
-	// finding.
+	// finding. Only an audit for a plan (Auditor.AsFixed) and Auditor.Findings keep them.
 	Folded []Folded
 	// Subtrees are the directories every entry below which has at least one finding, in the order
 	// their walks ended: what a writer needs to say that a whole subtree shares a finding without
@@ -309,7 +309,7 @@ func (a *Auditor) isHome(dir string, uid uint32) bool {
 // auditRoot audits the way down to p's root, then the root and everything below it.
 func (a *Auditor) auditRoot(ctx context.Context, p *rootPlan, env *Env, rep *Report, reported map[string]*Fix) error {
 	root := p.root
-	t := &tracer{a: a, policy: p.policy, env: env, rep: rep}
+	t := &tracer{a: a, policy: p.policy, env: env, rep: rep, keepFolded: a.AsFixed}
 	way := a.ancestors(root, t, reported)
 	t.stack = []dirState{way}
 	t.rootAt = len(rep.Findings)
@@ -413,6 +413,8 @@ type tracer struct {
 	root   *Case      // the root, kept for the checks made after the walk
 	index  bool       // the root holds an index file
 	tree   *ownedTree // the root's web-user-owns-tree, while its walk goes on; nil for none
+	// keepFolded keeps what the tree folds in Report.Folded, for a plan's fixes or explain.
+	keepFolded bool
 
 	// The entry being visited and its case, reused from one entry to the next: a finding copies
 	// what it keeps.
@@ -661,7 +663,7 @@ func (a *Auditor) Findings(ctx context.Context, root, path string) ([]Finding, e
 	if err := a.plan(root, &p, rep); err != nil {
 		return nil, err
 	}
-	t := &tracer{a: a, policy: p.policy, env: a.env(&p, rep, a.packages([]string{root})), rep: rep}
+	t := &tracer{a: a, policy: p.policy, env: a.env(&p, rep, a.packages([]string{root})), rep: rep, keepFolded: true}
 	t.stack = []dirState{a.ancestors(root, t, map[string]*Fix{})}
 	t.rootAt = len(rep.Findings)
 	rel := "."

@@ -93,7 +93,9 @@ func (t *tracer) fold(c *Case, n int) {
 	}
 	tree.members++
 	t.rep.Findings = t.rep.Findings[:n+len(kept)]
-	if tree.at < 0 {
+	// Only a plan (its fixes) and explain (one entry's findings) read what the tree folded: an
+	// audit keeps the count alone, so a tree of a million files costs it no memory per file.
+	if tree.at < 0 || !t.keepFolded {
 		return
 	}
 	for _, f := range taken {

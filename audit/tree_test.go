@@ -125,7 +125,12 @@ func TestWebUserOwnsTreeWaived(t *testing.T) {
 	fsys := fixture.NewMemFs()
 	root := makeTree(t, fsys, ownedTreeManifest)
 	src := ownedTreePolicy + "waivers:\n  - rule: web-user-owns-tree\n    paths: .\n    reason: the updater rewrites the code (OPS-7)\n    expires: 2999-12-31\n"
-	rep := auditAs(t, fsys, root, webUser(), nil, mustParse(t, src))
+	// For a plan, which would keep what an unwaived tree folds.
+	a := &Auditor{Fs: fsys, Policy: mustParse(t, src), Accounts: testAccounts(), WebUser: webUser(), Jobs: 2, AsFixed: true}
+	rep, err := a.Run(context.Background(), []string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
 	checkRules(t, rulesByRel(rep), map[string][]string{
 		"wp-config.php": {"sensitive-exposed"},
 		"lib/open.html": {"world-writable"},
@@ -164,7 +169,7 @@ func TestWebUserOwnsTreeBesideAnotherRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, roots := range [][]string{{owned, other}, {other, owned}} {
-		a := &Auditor{Fs: fsys, Policy: mustParse(t, ownedTreePolicy+"  - paths: \"**\"\n    web: read\n"), Accounts: testAccounts(), WebUser: webUser(), Jobs: 1}
+		a := &Auditor{Fs: fsys, Policy: mustParse(t, ownedTreePolicy+"  - paths: \"**\"\n    web: read\n"), Accounts: testAccounts(), WebUser: webUser(), Jobs: 1, AsFixed: true}
 		rep, err := a.Run(context.Background(), roots)
 		if err != nil {
 			t.Fatal(err)
@@ -257,5 +262,20 @@ l 0777 1000:1000 wp-admin/y.php ../index.php
 	}
 	if slices.Contains(got["wp-admin/y.php"], "web-writable-code") {
 		t.Errorf("wp-admin/y.php: %v, want no web-writable-code: www-data cannot rewrite index.php", got["wp-admin/y.php"])
+	}
+}
+
+// An audit that plans nothing keeps none of what the tree folds, only the count: a tree of a
+// million files costs it no memory per file.
+func TestAuditKeepsNoFoldedFindings(t *testing.T) {
+	fsys := fixture.NewMemFs()
+	root := makeTree(t, fsys, ownedTreeManifest)
+	rep := auditAs(t, fsys, root, webUser(), nil, mustParse(t, ownedTreePolicy))
+	if len(rep.Folded) != 0 {
+		t.Errorf("folded %d findings in an audit, want none kept", len(rep.Folded))
+	}
+	i := slices.IndexFunc(rep.Findings, func(f Finding) bool { return f.Rule == policy.WebUserOwnsTree })
+	if i < 0 || rep.Findings[i].Entries != 7 {
+		t.Errorf("findings %+v, want the tree's standing for 7 entries", rep.Findings)
 	}
 }
