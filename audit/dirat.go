@@ -35,8 +35,9 @@ var direntPool = sync.Pool{New: func() any { b := make([]byte, direntBuf); retur
 // dirLister examines the entries of one open directory: by name from its descriptor on the
 // operating system's file system (fd >= 0), by path through afero elsewhere.
 type dirLister struct {
-	fsys afero.Fs
-	fd   int
+	fsys  afero.Fs
+	fd    int
+	cname []byte // the name being examined, NUL-terminated for the system calls
 }
 
 // openListing opens dir, which is rel below the walk's root, and reads its names: d is nil when
@@ -69,7 +70,8 @@ func (d *dirLister) examine(name, path, rel string, scratch []byte) (e Entry, at
 	if d.fd < 0 {
 		return examine(d.fsys, path, rel, scratch)
 	}
-	return examineAt(d.fd, name, path, rel, scratch)
+	d.cname = append(append(d.cname[:0], name...), 0)
+	return examineAt(d.fd, name, &d.cname[0], path, rel, scratch)
 }
 
 // openDirAt opens dir for reading, never through a symlink at its end. A path the kernel would
@@ -116,21 +118,22 @@ func readNamesAt(fd int) ([]string, error) {
 	}
 }
 
-// examineAt is examine for name in the directory open as dirfd, whose path is path.
-func examineAt(dirfd int, name, path, rel string, scratch []byte) (e Entry, attrErr, err error) {
+// examineAt is examine for name in the directory open as dirfd, whose path is path; cname is
+// name with a NUL after it.
+func examineAt(dirfd int, name string, cname *byte, path, rel string, scratch []byte) (e Entry, attrErr, err error) {
 	var st unix.Stat_t
-	if err := fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	if err := fstatat(dirfd, cname, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return Entry{Path: path, Rel: rel}, nil, err
 	}
 	e = entryOfStat(path, rel, &st)
-	attrErr = readAttrsFrom(attrSource{path: path, at: true, dirfd: dirfd, name: name}, &e, scratch)
+	attrErr = readAttrsFrom(attrSource{path: path, at: true, dirfd: dirfd, name: name, cname: cname}, &e, scratch)
 	if e.Type != TypeSymlink {
 		return e, attrErr, nil
 	}
 	if e.LinkTarget, err = readlinkAt(dirfd, name); err != nil {
 		return e, attrErr, errors.New("readlink: " + err.Error())
 	}
-	err = fstatat(dirfd, name, &st, 0)
+	err = fstatat(dirfd, cname, &st, 0)
 	switch {
 	case err == nil:
 		e.Target = TargetExists
@@ -160,8 +163,17 @@ func entryOfStat(path, rel string, st *unix.Stat_t) Entry {
 	}
 }
 
-func fstatat(dirfd int, name string, st *unix.Stat_t, flags int) error {
-	_, err := retryEINTR(func() (int, error) { return 0, unix.Fstatat(dirfd, name, st, flags) })
+// fstatat is fstatat(2) of cname, a NUL-terminated name: unix.Fstatat would copy the name for
+// each call.
+func fstatat(dirfd int, cname *byte, st *unix.Stat_t, flags int) error {
+	_, err := retryEINTR(func() (int, error) {
+		_, _, errno := unix.Syscall6(unix.SYS_NEWFSTATAT, uintptr(dirfd), uintptr(unsafe.Pointer(cname)),
+			uintptr(unsafe.Pointer(st)), uintptr(flags), 0, 0)
+		if errno != 0 {
+			return 0, errno
+		}
+		return 0, nil
+	})
 	return err
 }
 
@@ -212,7 +224,7 @@ func xattrAt() int {
 			return // set by a test
 		}
 		xattrAtWay = xattrAtSyscalls
-		if _, err := listxattrat(unix.AT_FDCWD, "/", nil); err == unix.ENOSYS {
+		if _, err := listxattrat(unix.AT_FDCWD, &[]byte("/\x00")[0], nil); err == unix.ENOSYS {
 			xattrAtWay = xattrAtProc
 			if _, err := unix.Llistxattr(procFd(0), nil); errors.Is(err, fs.ErrNotExist) {
 				xattrAtWay = xattrAtPath
@@ -235,7 +247,7 @@ type xattrArgs struct {
 func listAttrsAt(s attrSource, buf []byte) (int, error) {
 	switch xattrAt() {
 	case xattrAtSyscalls:
-		return listxattrat(s.dirfd, s.name, buf)
+		return listxattrat(s.dirfd, s.cname, buf)
 	case xattrAtProc:
 		return unix.Llistxattr(procFd(s.dirfd)+"/"+s.name, buf)
 	}
@@ -246,23 +258,20 @@ func listAttrsAt(s attrSource, buf []byte) (int, error) {
 func getAttrAt(s attrSource, attr string, buf []byte) (int, error) {
 	switch xattrAt() {
 	case xattrAtSyscalls:
-		return getxattrat(s.dirfd, s.name, attr, buf)
+		return getxattrat(s.dirfd, s.cname, attr, buf)
 	case xattrAtProc:
 		return unix.Lgetxattr(procFd(s.dirfd)+"/"+s.name, attr, buf)
 	}
 	return unix.Lgetxattr(s.path, attr, buf)
 }
 
-func listxattrat(dirfd int, name string, buf []byte) (int, error) {
-	p, err := unix.BytePtrFromString(name)
-	if err != nil {
-		return 0, err
-	}
+// listxattrat is listxattrat(2) of cname, a NUL-terminated name, never following a symlink.
+func listxattrat(dirfd int, cname *byte, buf []byte) (int, error) {
 	var b unsafe.Pointer
 	if len(buf) > 0 {
 		b = unsafe.Pointer(&buf[0])
 	}
-	n, _, errno := unix.Syscall6(unix.SYS_LISTXATTRAT, uintptr(dirfd), uintptr(unsafe.Pointer(p)),
+	n, _, errno := unix.Syscall6(unix.SYS_LISTXATTRAT, uintptr(dirfd), uintptr(unsafe.Pointer(cname)),
 		unix.AT_SYMLINK_NOFOLLOW, uintptr(b), uintptr(len(buf)), 0)
 	if errno != 0 {
 		return 0, errno
@@ -270,11 +279,8 @@ func listxattrat(dirfd int, name string, buf []byte) (int, error) {
 	return int(n), nil
 }
 
-func getxattrat(dirfd int, name, attr string, buf []byte) (int, error) {
-	p, err := unix.BytePtrFromString(name)
-	if err != nil {
-		return 0, err
-	}
+// getxattrat is getxattrat(2) of cname, a NUL-terminated name, never following a symlink.
+func getxattrat(dirfd int, cname *byte, attr string, buf []byte) (int, error) {
 	a, err := unix.BytePtrFromString(attr)
 	if err != nil {
 		return 0, err
@@ -283,7 +289,7 @@ func getxattrat(dirfd int, name, attr string, buf []byte) (int, error) {
 	if len(buf) > 0 {
 		args.value = uint64(uintptr(unsafe.Pointer(&buf[0])))
 	}
-	n, _, errno := unix.Syscall6(unix.SYS_GETXATTRAT, uintptr(dirfd), uintptr(unsafe.Pointer(p)),
+	n, _, errno := unix.Syscall6(unix.SYS_GETXATTRAT, uintptr(dirfd), uintptr(unsafe.Pointer(cname)),
 		unix.AT_SYMLINK_NOFOLLOW, uintptr(unsafe.Pointer(a)), uintptr(unsafe.Pointer(&args)), unsafe.Sizeof(args))
 	runtime.KeepAlive(buf)
 	if errno != 0 {

@@ -35,6 +35,7 @@ type attrSource struct {
 	at    bool
 	dirfd int
 	name  string
+	cname *byte // name, NUL-terminated
 }
 
 func (s attrSource) list(buf []byte) (int, error) {
