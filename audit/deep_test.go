@@ -17,7 +17,7 @@ import (
 const deepLevels = 5000
 
 // deepTree makes levels directories one inside the other below a new root, each named
-// "level", with a 0666 file at the bottom, by descriptor (a path to the bottom is too long for
+// "level", with a 0666 file and a link to it at the bottom, by descriptor (a path to the bottom is too long for
 // any call), and returns the root and the path of the file.
 func deepTree(t *testing.T, levels int) (root, bottom string) {
 	t.Helper()
@@ -49,6 +49,9 @@ func deepTree(t *testing.T, levels int) (root, bottom string) {
 	if err := unix.Fchmod(file, 0o666); err != nil {
 		t.Fatal(err)
 	}
+	if err := unix.Symlinkat("bottom.txt", fd, "link"); err != nil {
+		t.Fatal(err)
+	}
 	return root, root + strings.Repeat("/level", levels) + "/bottom.txt"
 }
 
@@ -65,8 +68,8 @@ func TestAuditBeyondPathMax(t *testing.T) {
 	start := time.Now()
 	rep := auditTree(t, afero.NewOsFs(), root, 2)
 	t.Logf("audited %d levels, %d bytes of path, in %v", deepLevels, len(bottom), time.Since(start))
-	if want := deepLevels + 2; rep.Entries != want {
-		t.Errorf("examined %d entries, want %d (the root, each level, the file)", rep.Entries, want)
+	if want := deepLevels + 3; rep.Entries != want {
+		t.Errorf("examined %d entries, want %d (the root, each level, the file, the link)", rep.Entries, want)
 	}
 	for _, e := range rep.Errors {
 		t.Errorf("error at %d bytes of path: %v", len(e.Path), e.Err)
