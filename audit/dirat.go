@@ -74,6 +74,23 @@ func (d *dirLister) examine(name, path, rel string, scratch []byte) (e Entry, at
 	return examineAt(d.fd, name, &d.cname[0], path, rel, scratch)
 }
 
+// childRel is rel/name, the path relative to the walk's root of p, name in the directory rel
+// ("." for the root). It shares p's bytes where p ends with it: a deep tree's walk holds the
+// paths of every level at once.
+func childRel(p, rel, name string) string {
+	if rel == "." {
+		return name
+	}
+	n := len(rel) + 1 + len(name)
+	if len(p) >= n {
+		r := p[len(p)-n:]
+		if r[:len(rel)] == rel && r[len(rel)] == '/' && r[len(rel)+1:] == name {
+			return r
+		}
+	}
+	return rel + "/" + name
+}
+
 // openDirAt opens dir for reading, never through a symlink at its end. A path the kernel would
 // refuse as too long is opened beneath the walk's root, which dir is rel below, a run of
 // components at a time and through no symlink at all.

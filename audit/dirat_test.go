@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/spf13/afero"
 	"golang.org/x/sys/unix"
@@ -253,5 +254,25 @@ func steady(v reflect.Value, root string) {
 				steady(v.Field(i), root)
 			}
 		}
+	}
+}
+
+func TestChildRel(t *testing.T) {
+	for _, c := range []struct{ p, rel, name, want string }{
+		{"/srv/site/a", ".", "a", "a"},
+		{"/srv/site/a/b", "a", "b", "a/b"},
+		{"/a/b", "a", "b", "a/b"},
+		{"/x/b", "a", "b", "a/b"},    // p does not end with rel/name: built anew
+		{"b", "a", "b", "a/b"},       // p shorter than rel/name
+		{"/srv/ab", "a", "b", "a/b"}, // no slash between
+	} {
+		got := childRel(c.p, c.rel, c.name)
+		if got != c.want {
+			t.Errorf("childRel(%q, %q, %q) = %q, want %q", c.p, c.rel, c.name, got, c.want)
+		}
+	}
+	p := "/srv/site/a/b"
+	if r := childRel(p, "a", "b"); unsafe.StringData(r) != unsafe.StringData(p[len(p)-3:]) {
+		t.Error("childRel copied a path it could share")
 	}
 }

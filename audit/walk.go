@@ -236,10 +236,7 @@ func readDir(fsys afero.Fs, dir, rel, sysroot string) listing {
 	var dirs dirCache
 	for _, name := range names {
 		p := filepath.Join(dir, name)
-		r := name
-		if rel != "." {
-			r = rel + "/" + name
-		}
+		r := childRel(p, rel, name)
 		e, attrErr, err := d.examine(name, p, r, scratch)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // removed since the directory was read
