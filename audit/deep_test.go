@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -90,5 +91,27 @@ func TestAuditBeyondPathMax(t *testing.T) {
 	fastDirs = false
 	if rep := auditTree(t, afero.NewOsFs(), root, 2); len(rep.Errors) == 0 || rep.Entries >= deepLevels {
 		t.Errorf("the generic reader went %d entries deep without an error: the tree is not too deep for it", rep.Entries)
+	}
+}
+
+// TestWalkStopsAtMaxWalkPath: a directory past the longest path the walk enters is reported and
+// not entered, and the walk goes on.
+func TestWalkStopsAtMaxWalkPath(t *testing.T) {
+	defer func(was int) { maxWalkPath = was }(maxWalkPath)
+	maxWalkPath = 2 * unix.PathMax
+	root, _ := deepTree(t, 2000)
+	entries, errs := walkEntries(t, root, true)
+	deepest := ""
+	for _, e := range entries {
+		if len(e.Path) > len(deepest) {
+			deepest = e.Path
+		}
+	}
+	if len(deepest) <= maxWalkPath || len(deepest) > maxWalkPath+len("/level") {
+		t.Errorf("the deepest entry seen has a path of %d bytes, want the first directory past %d", len(deepest), maxWalkPath)
+	}
+	want := fmt.Sprintf("%q: not entered: its path is %d bytes, past the 8192 bytes webperm walks", deepest, len(deepest))
+	if len(errs) != 1 || errs[0] != want {
+		t.Errorf("errors: %.200q, want one: %.200q", errs, want)
 	}
 }

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"runtime"
 	"strconv"
@@ -91,11 +92,29 @@ func childRel(p, rel, name string) string {
 	return rel + "/" + name
 }
 
+// maxWalkPath is the longest path of a directory the walk enters, eight times PATH_MAX: the walk
+// holds the path of every level it is below at once, so a tree as deep as anyone can make one
+// (a user who may write anywhere in it) would take memory and time that grow with the square of
+// its depth. A directory deeper is reported, not entered. A variable for tests.
+var maxWalkPath = 8 * unix.PathMax
+
+// tooDeepError is why a directory past maxWalkPath was not entered.
+type tooDeepError struct{ size int }
+
+func (e *tooDeepError) Error() string {
+	return fmt.Sprintf("not entered: its path is %d bytes, past the %d bytes webperm walks", e.size, maxWalkPath)
+}
+
+func (e *tooDeepError) Unwrap() error { return unix.ENAMETOOLONG }
+
 // openDirAt opens dir for reading, never through a symlink at its end. A path the kernel would
 // refuse as too long is opened beneath the walk's root, which dir is rel below, a run of
 // components at a time and through no symlink at all.
 func openDirAt(dir, rel string) (int, error) {
 	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	if len(dir) > maxWalkPath {
+		return -1, &tooDeepError{size: len(dir)}
+	}
 	if len(dir) < safefile.PathChunk || rel == "." || !strings.HasSuffix(dir, "/"+rel) {
 		return retryEINTR(func() (int, error) { return unix.Open(dir, flags, 0) })
 	}
