@@ -167,7 +167,7 @@ func examineAt(dirfd int, name string, cname *byte, path, rel string, scratch []
 		return e, attrErr, nil
 	}
 	if e.LinkTarget, err = readlinkAt(dirfd, name); err != nil {
-		return e, attrErr, errors.New("readlink: " + err.Error())
+		return e, attrErr, fmt.Errorf("readlink: %w", err)
 	}
 	err = fstatat(dirfd, cname, &st, 0)
 	switch {
