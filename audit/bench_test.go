@@ -81,7 +81,7 @@ func (h *heapSampler) LstatIfPossible(name string) (os.FileInfo, bool, error) {
 
 // BenchmarkWalk walks the same real trees through afero by full path (generic) and by directory
 // descriptor (fast), with one job, and reports the time per entry: a wide tree, and a narrower
-// one twelve levels deep whose paths cost more to look up.
+// one twelve levels deep whose paths cost more to look up; and the whole audit of each.
 func BenchmarkWalk(b *testing.B) {
 	for _, size := range []struct {
 		name               string
@@ -104,6 +104,19 @@ func BenchmarkWalk(b *testing.B) {
 					})
 					if err != nil || seen != n {
 						b.Fatalf("walk: %v, %d entries of %d", err, seen, n)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*b.N), "ns/entry")
+				b.ReportMetric(0, "ns/op")
+			})
+			b.Run(fmt.Sprintf("%s/entries=%d/reader=%s/audit", size.name, n, reader), func(b *testing.B) {
+				defer func(was bool) { fastDirs = was }(fastDirs)
+				fastDirs = fast
+				a := &Auditor{Fs: afero.NewOsFs(), Policy: policy.Default(), Accounts: testAccounts(), WebUser: webUser(), Jobs: 1}
+				b.ReportAllocs()
+				for b.Loop() {
+					if rep, err := a.Run(context.Background(), []string{root}); err != nil || rep.Entries != n {
+						b.Fatalf("audit: %v", err)
 					}
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*b.N), "ns/entry")
