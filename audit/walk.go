@@ -276,16 +276,12 @@ func childKey(parentKey, rel string) string {
 // becomes an error item; the rest of the directory is still read.
 func readDir(o *walkOpts, j *dirJob) listing {
 	fsys, dir, rel := o.fs, j.path, j.rel
-	f, err := fsys.OpenFile(dir, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_DIRECTORY, 0)
-	if err != nil {
-		return listing{err: unwrapPath(err)}
+	d, names, err := openListing(fsys, dir, rel)
+	if d == nil {
+		return listing{err: err}
 	}
-	names, err := f.Readdirnames(-1)
-	f.Close()
-	var l listing
-	if err != nil {
-		l.err = unwrapPath(err)
-	}
+	defer d.close()
+	l := listing{err: err}
 	sort.Strings(names)
 	l.items = make([]item, 0, len(names))
 	var scratch []byte
@@ -295,11 +291,8 @@ func readDir(o *walkOpts, j *dirJob) listing {
 	var dirs dirCache
 	for _, name := range names {
 		p := filepath.Join(dir, name)
-		r := name
-		if rel != "." {
-			r = rel + "/" + name
-		}
-		e, attrErr, err := examine(fsys, p, r, scratch, o.xattrs)
+		r := childRel(p, rel, name)
+		e, attrErr, err := d.examine(name, p, r, scratch, o.xattrs)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // removed since the directory was read
 		}
@@ -316,6 +309,18 @@ func readDir(o *walkOpts, j *dirJob) listing {
 		l.items = append(l.items, it)
 	}
 	return l
+}
+
+// readNames lists dir through afero: nil and the error when it cannot be opened, the names read
+// and the error when reading stopped early.
+func readNames(fsys afero.Fs, dir string) (names []string, opened bool, err error) {
+	f, err := fsys.OpenFile(dir, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_DIRECTORY, 0)
+	if err != nil {
+		return nil, false, unwrapPath(err)
+	}
+	names, err = f.Readdirnames(-1)
+	f.Close()
+	return names, true, unwrapPath(err)
 }
 
 // examine builds the Entry of one path without following it, with its ACL and SELinux label

@@ -25,14 +25,44 @@ func readAttrs(fsys afero.Fs, e *Entry, scratch []byte) error {
 	if _, ok := fsys.(*afero.OsFs); !ok {
 		return nil
 	}
-	names, err := listAttrs(e.Path, scratch)
+	return readAttrsFrom(attrSource{path: e.Path}, e, scratch)
+}
+
+// attrSource names the file whose extended attributes are read: by its path, or by its name in
+// a directory open as dirfd (see dirat.go), without looking up the path again.
+type attrSource struct {
+	path  string
+	at    bool
+	dirfd int
+	name  string
+	cname *byte // name, NUL-terminated
+}
+
+func (s attrSource) list(buf []byte) (int, error) {
+	if s.at {
+		return listAttrsAt(s, buf)
+	}
+	return unix.Llistxattr(s.path, buf)
+}
+
+func (s attrSource) get(attr string, buf []byte) (int, error) {
+	if s.at {
+		return getAttrAt(s, attr, buf)
+	}
+	return unix.Lgetxattr(s.path, attr, buf)
+}
+
+// readAttrsFrom is readAttrs for the operating system's file system, the entry's attributes read
+// from src.
+func readAttrsFrom(src attrSource, e *Entry, scratch []byte) error {
+	names, err := listAttrs(src, scratch)
 	if err != nil {
 		return err
 	}
 	for name := range bytes.SplitSeq(names, []byte{0}) {
 		switch string(name) {
 		case ACLXattr:
-			v, err := getAttr(e.Path, ACLXattr)
+			v, err := getAttr(src, ACLXattr)
 			if err != nil {
 				return err
 			}
@@ -43,13 +73,13 @@ func readAttrs(fsys afero.Fs, e *Entry, scratch []byte) error {
 				return err
 			}
 		case labelXattr:
-			v, err := getAttr(e.Path, labelXattr)
+			v, err := getAttr(src, labelXattr)
 			if err != nil {
 				return err
 			}
 			e.Label = string(bytes.TrimRight(v, "\x00"))
 		case CapabilityXattr:
-			if e.Capabilities, err = readCapabilities(e.Path); err != nil {
+			if e.Capabilities, err = readCapabilities(src); err != nil {
 				return err
 			}
 		}
@@ -57,13 +87,13 @@ func readAttrs(fsys afero.Fs, e *Entry, scratch []byte) error {
 	return nil
 }
 
-// listAttrs returns the NUL-separated names of path's extended attributes, in buf if they fit:
+// listAttrs returns the NUL-separated names of src's extended attributes, in buf if they fit:
 // one system call for the common entry that has none.
-func listAttrs(path string, buf []byte) ([]byte, error) {
+func listAttrs(src attrSource, buf []byte) ([]byte, error) {
 	if len(buf) == 0 {
 		buf = make([]byte, attrScratch)
 	}
-	b, err := readSized(buf, func(b []byte) (int, error) { return unix.Llistxattr(path, b) }, unix.ENOTSUP)
+	b, err := readSized(buf, func(b []byte) (int, error) { return src.list(b) }, unix.ENOTSUP)
 	if err != nil {
 		return nil, fmt.Errorf("listing extended attributes: %w", err)
 	}
@@ -71,8 +101,8 @@ func listAttrs(path string, buf []byte) ([]byte, error) {
 }
 
 // getAttr reads one extended attribute; nil if it vanished since it was listed.
-func getAttr(path, name string) ([]byte, error) {
-	b, err := readSized(make([]byte, attrScratch), func(b []byte) (int, error) { return unix.Lgetxattr(path, name, b) }, unix.ENODATA, unix.ENOTSUP)
+func getAttr(src attrSource, name string) ([]byte, error) {
+	b, err := readSized(make([]byte, attrScratch), func(b []byte) (int, error) { return src.get(name, b) }, unix.ENODATA, unix.ENOTSUP)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
@@ -111,11 +141,11 @@ func isErrno(err error, errnos []unix.Errno) bool {
 	return false
 }
 
-// readCapabilities reads and decodes path's file capabilities into a buffer of the largest valid
+// readCapabilities reads and decodes src's file capabilities into a buffer of the largest valid
 // size, which stays on the stack: the walker allocates nothing for them per entry.
-func readCapabilities(path string) (Capabilities, error) {
+func readCapabilities(src attrSource) (Capabilities, error) {
 	var buf [CapabilityMaxSize]byte
-	n, err := unix.Lgetxattr(path, CapabilityXattr, buf[:])
+	n, err := src.get(CapabilityXattr, buf[:])
 	switch {
 	case err == nil:
 		return ParseCapabilities(buf[:n])

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/internal/safefile"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -154,55 +155,14 @@ func typeName(t audit.Type) string {
 
 // openat2 retries where the kernel asks to: EAGAIN when a rename raced the lookup, EINTR.
 func openat2(dirfd int, path string, flags int, resolve uint64) (int, error) {
-	how := &unix.OpenHow{Flags: uint64(flags), Resolve: resolve}
-	var err error
-	for range 4 {
-		var fd int
-		fd, err = sysOpenat2(dirfd, path, how)
-		if err == nil {
-			return fd, nil
-		}
-		if err != unix.EAGAIN && err != unix.EINTR {
-			break
-		}
-	}
-	return -1, err
+	return safefile.Openat2Using(sysOpenat2)(dirfd, path, flags, resolve)
 }
 
-// pathChunk is the longest path openBeneath hands the kernel in one openat2: below PATH_MAX
-// (4,096 bytes with its NUL), which a path in a deep tree passes at some 450 levels of
-// eight-letter names.
-const pathChunk = 3072
-
 // openBeneath opens rel, a clean relative path, from rootfd as an O_PATH descriptor, never
-// following a symlink and never leaving rootfd's directory. A path longer than pathChunk is
-// opened a run of components at a time, each directory from the one before, each run beneath
-// it: two descriptors at most are open at once, the root's and the last directory's, whatever
-// the depth.
+// following a symlink and never leaving rootfd's directory, a run of components at a time where
+// the path is long (safefile.OpenBeneath).
 func openBeneath(rootfd int, rel string) (int, error) {
-	const resolve = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS
-	dirfd := rootfd
-	for len(rel) > pathChunk {
-		cut := strings.LastIndexByte(rel[:pathChunk], '/')
-		if cut <= 0 {
-			// A single name longer than pathChunk: NAME_MAX (255) makes it impossible; the kernel
-			// says so.
-			break
-		}
-		next, err := openat2(dirfd, rel[:cut], unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, resolve)
-		if dirfd != rootfd {
-			unix.Close(dirfd)
-		}
-		if err != nil {
-			return -1, err
-		}
-		dirfd, rel = next, rel[cut+1:]
-	}
-	fd, err := openat2(dirfd, rel, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, resolve)
-	if dirfd != rootfd {
-		unix.Close(dirfd)
-	}
-	return fd, err
+	return safefile.OpenBeneath(rootfd, rel, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, openat2)
 }
 
 // openRefusal turns what openat2 said into a reason; errors that mean the tree is no longer as
