@@ -76,28 +76,30 @@ func (t *tracer) fold(c *Case, n int) {
 	if tree == nil {
 		return
 	}
+	// Only a plan (its fixes) and explain (one entry's findings) read what the tree folded: an
+	// audit keeps the count alone, so a tree of a million files costs it no memory per file.
+	keep := tree.at >= 0 && t.keepFolded
 	found := t.rep.Findings[n:]
 	kept := found[:0]
 	var taken []Finding
+	folded := false
 	for _, f := range found {
 		if !tree.takes(&f, c) {
 			kept = append(kept, f)
 			continue
 		}
-		f.Rule, f.Severity = policy.WebUserOwnsTree, tree.severity
-		f.Message += "; part of the web-user-owns-tree finding of " + t.env.Root
-		taken = append(taken, f)
+		folded = true
+		if keep {
+			f.Rule, f.Severity = policy.WebUserOwnsTree, tree.severity
+			f.Message += "; part of the web-user-owns-tree finding of " + t.env.Root
+			taken = append(taken, f)
+		}
 	}
-	if len(taken) == 0 {
+	if !folded {
 		return
 	}
 	tree.members++
 	t.rep.Findings = t.rep.Findings[:n+len(kept)]
-	// Only a plan (its fixes) and explain (one entry's findings) read what the tree folded: an
-	// audit keeps the count alone, so a tree of a million files costs it no memory per file.
-	if tree.at < 0 || !t.keepFolded {
-		return
-	}
 	for _, f := range taken {
 		t.rep.Folded = append(t.rep.Folded, Folded{At: len(t.rep.Findings), Finding: f})
 	}
