@@ -173,15 +173,7 @@ func examineAt(dirfd int, name string, cname *byte, path, rel string, scratch []
 	if e.LinkTarget, err = readlinkAt(dirfd, name); err != nil {
 		return e, attrErr, fmt.Errorf("readlink: %w", err)
 	}
-	err = fstatat(dirfd, cname, &st, 0)
-	switch {
-	case err == nil:
-		e.Target = TargetExists
-	case errors.Is(err, unix.ELOOP):
-		e.Target = TargetLoop
-	case errors.Is(err, fs.ErrNotExist):
-		e.Target = TargetMissing
-	}
+	e.Target = targetOf(fstatat(dirfd, cname, &st, 0))
 	return e, attrErr, nil
 }
 

@@ -349,15 +349,22 @@ func examine(fsys afero.Fs, path, rel string, scratch []byte, xattrs bool) (e En
 		return e, attrErr, fmt.Errorf("readlink: %w", unwrapPath(err))
 	}
 	_, err = fsys.Stat(path)
-	switch {
-	case err == nil:
-		e.Target = TargetExists
-	case errors.Is(err, syscall.ELOOP):
-		e.Target = TargetLoop
-	case errors.Is(err, fs.ErrNotExist):
-		e.Target = TargetMissing
-	}
+	e.Target = targetOf(err)
 	return e, attrErr, nil
+}
+
+// targetOf is what became of a symlink's target, from what a stat that follows it said; an error
+// other than a loop or a missing target leaves it unchecked.
+func targetOf(statErr error) Target {
+	switch {
+	case statErr == nil:
+		return TargetExists
+	case errors.Is(statErr, syscall.ELOOP):
+		return TargetLoop
+	case errors.Is(statErr, fs.ErrNotExist):
+		return TargetMissing
+	}
+	return TargetUnchecked
 }
 
 // examineAll is examine for callers to whom an unreadable ACL is as bad as an unreadable entry.
