@@ -107,6 +107,7 @@ fuzz:
 	$(GO) test ./internal/cmd/gentree -run '^$$' -fuzz '^FuzzParseSize$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/rpmdb -run '^$$' -fuzz '^FuzzRPMDB$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/rpmdb -run '^$$' -fuzz '^FuzzRPMHeader$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./audit -run '^$$' -fuzz '^FuzzSpoolRecord$$' -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin

@@ -25,9 +25,11 @@ type Report struct {
 	// RootEntries are the roots as the walk saw them, by path; a root it could not read is
 	// missing.
 	RootEntries map[string]Entry
-	Entries     int       // entries examined, roots included
-	Findings    []Finding // in walk order, root by root, each root's ancestors first
-	Errors      []WalkError
+	Entries     int // entries examined, roots included
+	// Findings are in walk order, root by root, each root's ancestors first. Where the audit
+	// spools them (Auditor.Spool), only the latest are here: EachFinding reads them all.
+	Findings []Finding
+	Errors   []WalkError
 	// Judged holds, for each path of Auditor.Judge the audit reached, the findings its entry would
 	// have in the state judged that it has not now, or that a change of mode or owner would
 	// settle: what a plan's target must not leave. An empty list where there is none.
@@ -50,6 +52,11 @@ type Report struct {
 	Skipped []Skip
 	// NoXattrs says no ACL, SELinux label or file capabilities were read (--no-xattrs).
 	NoXattrs bool
+
+	// spool holds the findings before those in Findings, where the audit spools them
+	// (Auditor.Spool); patched are the spooled findings changed since, by index.
+	spool   *spool
+	patched map[int]Finding
 }
 
 // Folded is a finding folded into the web-user-owns-tree finding of its root, and its place in
@@ -151,6 +158,10 @@ type Auditor struct {
 	// NoXattrs reads no ACL, SELinux label or file capabilities (--no-xattrs): access is judged
 	// by mode bits alone, and no check that needs them can fire.
 	NoXattrs bool
+	// Spool keeps all but the latest findings in a temp file (TMPDIR) instead of memory: the
+	// report's Findings then hold only those, EachFinding reads them all, and Close lets the file
+	// go. For a report that is written out, not searched.
+	Spool bool
 }
 
 // examine returns the Entry of path, without following it, with its extended attributes unless
@@ -177,11 +188,27 @@ func (a *Auditor) Run(ctx context.Context, roots []string) (*Report, error) {
 			return nil, err
 		}
 	}
+	rep.Policy = a.policyName(rep)
+	if a.Spool {
+		var err error
+		if rep.spool, err = newSpool(); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.walkRoots(ctx, plans, rep); err != nil {
+		rep.Close()
+		return nil, err
+	}
+	return rep, nil
+}
+
+// policyName names what rep's roots were held to: the policy, the policy file, or the presets.
+func (a *Auditor) policyName(rep *Report) string {
 	switch {
 	case a.Policy != nil:
-		rep.Policy = a.Policy.Name
+		return a.Policy.Name
 	case a.File != nil:
-		rep.Policy = a.File.Name
+		return a.File.Name
 	default:
 		// The presets the roots got, as "policy" said "default" before there were others.
 		var names []string
@@ -190,18 +217,25 @@ func (a *Auditor) Run(ctx context.Context, roots []string) (*Report, error) {
 				names = append(names, p.Preset)
 			}
 		}
-		rep.Policy = strings.Join(names, ", ")
+		return strings.Join(names, ", ")
 	}
-	packages := a.packages(roots)
+}
+
+// walkRoots audits each root of plans in turn into rep.
+func (a *Auditor) walkRoots(ctx context.Context, plans []rootPlan, rep *Report) error {
+	packages := a.packages(rep.Roots)
 	// Ancestors already reported, for roots that share them, with the fix their findings got.
 	reported := make(map[string]*Fix)
 	for i := range plans {
 		p := &plans[i]
 		if err := a.auditRoot(ctx, p, a.env(p, rep, packages), rep, reported); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return rep, nil
+	if rep.spool != nil {
+		return rep.spool.flushed()
+	}
+	return nil
 }
 
 // packages reads what the audited system's distribution packages installed in or above roots.
@@ -312,8 +346,6 @@ func (a *Auditor) auditRoot(ctx context.Context, p *rootPlan, env *Env, rep *Rep
 	t := &tracer{a: a, policy: p.policy, env: env, rep: rep, keepFolded: a.AsFixed}
 	way := a.ancestors(root, t, reported)
 	t.stack = []dirState{way}
-	t.rootAt = len(rep.Findings)
-	t.subAt = len(rep.Subtrees)
 	w := &Walker{Fs: a.Fs, Jobs: a.Jobs, SysRoot: a.SysRoot, OneFileSystem: a.OneFileSystem, NoXattrs: a.NoXattrs}
 	err := w.Walk(ctx, root, Visitor{
 		Entry: t.visit,
@@ -331,7 +363,6 @@ func (a *Auditor) auditRoot(ctx context.Context, p *rootPlan, env *Env, rep *Rep
 	}
 	t.close(0)
 	t.closeTree()
-	t.finish()
 	return nil
 }
 
@@ -407,11 +438,7 @@ type tracer struct {
 	env    *Env
 	rep    *Report
 	stack  []dirState // stack[d] is the directory at depth d-1; stack[0] the way to the root
-	rootAt int        // where the root's findings begin in rep.Findings
-	subAt  int        // where the root's subtrees begin in rep.Subtrees
 	open   []openDir  // the directories whose walk goes on, outermost first
-	root   *Case      // the root, kept for the checks made after the walk
-	index  bool       // the root holds an index file
 	tree   *ownedTree // the root's web-user-owns-tree, while its walk goes on; nil for none
 	// keepFolded keeps what the tree folds in Report.Folded, for a plan's fixes or explain.
 	keepFolded bool
@@ -427,7 +454,7 @@ type tracer struct {
 type openDir struct {
 	path    string
 	depth   int
-	first   int  // where the findings below it begin in rep.Findings
+	first   int  // the index of the first finding below it in rep
 	entries int  // entries below it so far
 	full    bool // every one of them has a finding, and none could not be read
 }
@@ -439,7 +466,7 @@ func (t *tracer) close(depth int) {
 		d := t.open[len(t.open)-1]
 		t.open = t.open[:len(t.open)-1]
 		if d.full && d.entries > 0 {
-			t.rep.Subtrees = append(t.rep.Subtrees, Subtree{Path: d.path, Entries: d.entries, First: d.first, End: len(t.rep.Findings)})
+			t.rep.Subtrees = append(t.rep.Subtrees, Subtree{Path: d.path, Entries: d.entries, First: d.first, End: t.rep.NumFindings()})
 		}
 		if len(t.open) > 0 {
 			p := &t.open[len(t.open)-1]
@@ -494,25 +521,19 @@ func (t *tracer) visit(e Entry) {
 		c.Link = t.linkCase(c)
 	}
 	n := len(t.rep.Findings)
+	if depth == 0 {
+		t.missingIndex(c)
+	}
 	t.rep.Findings = Check(c, t.rep.Findings)
 	// The fix is the entry's, whatever of its findings a tree's finding takes in.
 	fix := fixOf(t.rep.Findings[n:])
 	if depth == 0 {
 		t.tree = t.ownedTree(c, n)
+		t.rep.RootEntries[e.Path] = e
 	} else {
 		t.fold(c, n)
 	}
 	t.judge(c, checks)
-	if depth == 0 {
-		root, s := e, t.settings
-		rc := *c
-		rc.Entry, rc.Settings = &root, &s
-		t.root = &rc
-		t.rep.RootEntries[e.Path] = e
-	}
-	if depth == 1 && isIndex(e.name()) && (e.Type == TypeFile || e.Type == TypeSymlink) {
-		t.index = true
-	}
 	if len(t.open) > 0 {
 		p := &t.open[len(t.open)-1]
 		p.entries++
@@ -520,7 +541,10 @@ func (t *tracer) visit(e Entry) {
 	}
 	if e.Type == TypeDir {
 		t.stack = append(t.stack[:depth+1], t.descend(c, t.stack[depth], fix))
-		t.open = append(t.open, openDir{path: e.Path, depth: depth, first: len(t.rep.Findings), full: true})
+		t.open = append(t.open, openDir{path: e.Path, depth: depth, first: t.rep.NumFindings(), full: true})
+	}
+	if t.rep.spool != nil && len(t.rep.Findings) >= spoolWindow {
+		t.rep.spoolAll()
 	}
 }
 
@@ -546,27 +570,25 @@ func (t *tracer) judge(c *Case, table []ruleCheck) {
 	t.rep.Judged[c.Entry.Path] = added
 }
 
-// finish makes the checks that need the whole root seen, placing their findings with the root's.
-func (t *tracer) finish() {
-	if t.root == nil {
-		return
-	}
-	if msg, fix, ok := checkMissingIndex(t.root, t.index); ok {
-		if f := newFinding(t.root, policy.MissingIndex, msg, fix); t.env.waivers.apply(&f, t.root) {
-			t.rep.Findings = slices.Insert(t.rep.Findings, t.rootAt, f)
-			// The root's own findings come before every subtree's, and before what the
-			// root's tree finding folded.
-			for i := t.subAt; i < len(t.rep.Subtrees); i++ {
-				t.rep.Subtrees[i].First++
-				t.rep.Subtrees[i].End++
-			}
-			for i := range t.rep.Folded {
-				if t.rep.Folded[i].At > t.rootAt {
-					t.rep.Folded[i].At++
-				}
-			}
+// missingIndex checks whether c's entry, the root, holds an index file the web server can answer
+// / with, before the first finding of the root: the one check that needs more than an entry and
+// the way to it, so that it looks the names up itself instead of waiting for the walk's end.
+func (t *tracer) missingIndex(c *Case) {
+	if msg, fix, ok := checkMissingIndex(c, t.a.hasIndex(c.Entry.Path)); ok {
+		if f := newFinding(c, policy.MissingIndex, msg, fix); t.env.waivers.apply(&f, c) {
+			t.rep.Findings = append(t.rep.Findings, f)
 		}
 	}
+}
+
+// hasIndex reports whether root holds a file, or a link, of one of IndexNames.
+func (a *Auditor) hasIndex(root string) bool {
+	for _, name := range IndexNames {
+		if fi, err := lstat(a.Fs, filepath.Join(root, name)); err == nil && (fi.Mode().IsRegular() || fi.Mode()&fs.ModeSymlink != 0) {
+			return true
+		}
+	}
+	return false
 }
 
 // caseOf builds the case of entry e, whose parent directory has state parent.
@@ -665,7 +687,6 @@ func (a *Auditor) Findings(ctx context.Context, root, path string) ([]Finding, e
 	}
 	t := &tracer{a: a, policy: p.policy, env: a.env(&p, rep, a.packages([]string{root})), rep: rep, keepFolded: true}
 	t.stack = []dirState{a.ancestors(root, t, map[string]*Fix{})}
-	t.rootAt = len(rep.Findings)
 	rel := "."
 	for _, part := range append([]string{""}, splitRel(root, path)...) {
 		if err := ctx.Err(); err != nil {
@@ -695,15 +716,6 @@ func (a *Auditor) Findings(ctx context.Context, root, path string) ([]Finding, e
 		t.visit(e)
 	}
 	t.close(0)
-	// Whether the root holds an index is known only from the whole root.
-	if path == root {
-		for _, name := range IndexNames {
-			if e, err := a.examine(filepath.Join(root, name)); err == nil && (e.Type == TypeFile || e.Type == TypeSymlink) {
-				t.index = true
-			}
-		}
-		t.finish()
-	}
 	var out []Finding
 	for _, f := range rep.Findings {
 		if f.Entry.Path == path {

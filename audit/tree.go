@@ -15,7 +15,8 @@ import (
 // tree once, not once per file. Where the walk finds no such entry below, only the root is the
 // web server's: its finding is web-user-owns again.
 type ownedTree struct {
-	at       int // the tree finding's index in Report.Findings; -1 where a waiver accepts it
+	at       int     // the tree finding's index in the report; -1 where a waiver accepts it
+	finding  Finding // the tree finding, as closeTree rewrites it
 	uid      uint32
 	severity policy.Severity
 	who      string // the owning identity, as messages name it
@@ -37,7 +38,7 @@ func (t *tracer) ownedTree(c *Case, n int) *ownedTree {
 	}
 	i += n
 	f := &t.rep.Findings[i]
-	tree := &ownedTree{at: i, uid: c.Entry.UID, who: r.who(), start: t.rep.Entries - 1, own: *f}
+	tree := &ownedTree{at: t.rep.spooled() + i, uid: c.Entry.UID, who: r.who(), start: t.rep.Entries - 1, own: *f}
 	if f.Fix != nil && f.Fix.Chown {
 		tree.giveBack = fmt.Sprintf("uid %d", f.Fix.UID)
 		if name, ok := t.env.Accounts.UserName(f.Fix.UID); ok {
@@ -52,6 +53,7 @@ func (t *tracer) ownedTree(c *Case, n int) *ownedTree {
 		t.rep.Findings = slices.Delete(t.rep.Findings, i, i+1)
 		tree.at = -1
 	}
+	tree.finding = *f
 	return tree
 }
 
@@ -101,7 +103,7 @@ func (t *tracer) fold(c *Case, n int) {
 	tree.members++
 	t.rep.Findings = t.rep.Findings[:n+len(kept)]
 	for _, f := range taken {
-		t.rep.Folded = append(t.rep.Folded, Folded{At: len(t.rep.Findings), Finding: f})
+		t.rep.Folded = append(t.rep.Folded, Folded{At: t.rep.NumFindings(), Finding: f})
 	}
 }
 
@@ -113,13 +115,15 @@ func (t *tracer) closeTree() {
 	if tree == nil || tree.at < 0 {
 		return
 	}
-	f := &t.rep.Findings[tree.at]
+	f := tree.finding
 	if tree.members == 0 {
-		*f = tree.own
-		return
+		f = tree.own
+	} else {
+		f.Entries = tree.members + 1
+		f.Message = tree.message(f.Entry.Path, t.rep.Entries-tree.start-1)
 	}
-	f.Entries = tree.members + 1
-	f.Message = tree.message(f.Entry.Path, t.rep.Entries-tree.start-1)
+	// The finding may be spooled by now: the report takes it back in its new state.
+	t.rep.setFinding(tree.at, f)
 }
 
 // message is the tree finding's text for the root at path, below which the walk saw below

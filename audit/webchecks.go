@@ -41,8 +41,6 @@ func (c *Case) writable() bool {
 	return c.Settings.Writable && !(e.Type == TypeFile && slices.Contains(configNames, e.name()))
 }
 
-func isIndex(name string) bool { return slices.Contains(IndexNames, name) }
-
 func (e *Entry) name() string { return path.Base(e.Path) }
 
 // who names the identity in a message: "www-data", or "PHP's user deploy".

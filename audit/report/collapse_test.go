@@ -171,7 +171,11 @@ func TestCollapse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := literalReport(tt.nodes)
-			groups, of := collapse(r)
+			c, err := collapse(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			groups := c.groups
 			var got, shown []string
 			for _, g := range groups {
 				f := &r.Findings[g.first]
@@ -181,8 +185,8 @@ func TestCollapse(t *testing.T) {
 				}
 				got = append(got, fmt.Sprintf("%s %s %d", f.Rule, dir, g.entries))
 			}
-			for i, g := range of {
-				if g < 0 {
+			for i := range r.Findings {
+				if c.of(i, r.Findings[i].Rule) < 0 {
 					shown = append(shown, r.Findings[i].Entry.Path)
 				}
 			}
@@ -256,8 +260,10 @@ func TestCollapseIgnoresRangesNotTheWalks(t *testing.T) {
 	ww := string(policy.WorldWritable)
 	r := literalReport(tree(node{"/s/", nil}, node{"/s/a/", nil}, files("/s/a/", 3, ww), node{"/s/b", []string{ww}}))
 	r.Subtrees[0].End++ // now holds /s/b too, which is not below /s/a
-	if groups, _ := collapse(r); len(groups) != 0 {
-		t.Errorf("collapsed %d groups from a range that is not the walk's", len(groups))
+	if c, err := collapse(r); err != nil {
+		t.Fatal(err)
+	} else if len(c.groups) != 0 {
+		t.Errorf("collapsed %d groups from a range that is not the walk's", len(c.groups))
 	}
 }
 

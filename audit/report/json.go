@@ -1,8 +1,11 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"unicode/utf8"
 
@@ -30,10 +33,12 @@ type jsonReport struct {
 	Waivers    []jsonWaiver    `json:"waivers,omitempty"`
 	Complete   bool            `json:"complete"`
 	// NoXattrs says no ACL, SELinux label or file capabilities were read (--no-xattrs).
-	NoXattrs bool          `json:"no_xattrs,omitempty"`
-	Summary  jsonSummary   `json:"summary"`
-	Findings []jsonFinding `json:"findings"`
-	Errors   []jsonError   `json:"errors"`
+	NoXattrs bool        `json:"no_xattrs,omitempty"`
+	Summary  jsonSummary `json:"summary"`
+	// Findings stand in for the list that JSON streams in their place: a report may hold more
+	// findings than memory.
+	Findings json.RawMessage `json:"findings"`
+	Errors   []jsonError     `json:"errors"`
 	// Skipped are the directories the walk examined but did not enter: mounts of pseudo file
 	// systems, of other devices under --one-file-system, container layers.
 	Skipped []jsonSkip `json:"skipped,omitempty"`
@@ -148,7 +153,9 @@ type jsonError struct {
 	Error      string `json:"error"`
 }
 
-// JSON writes the report as one JSON document of the webperm/report/v1 schema.
+// JSON writes the report as one JSON document of the webperm/report/v1 schema. The findings are
+// written one at a time as the report gives them, so its memory is the same for ten findings or
+// ten million.
 func JSON(w io.Writer, r *audit.Report, _ Options) error {
 	out := jsonReport{
 		Schema:   Schema,
@@ -158,11 +165,18 @@ func JSON(w io.Writer, r *audit.Report, _ Options) error {
 		Policy:   r.Policy,
 		Complete: r.Complete(),
 		NoXattrs: r.NoXattrs,
-		Findings: make([]jsonFinding, 0, len(r.Findings)),
+		Findings: json.RawMessage(findingsMark),
 		Errors:   make([]jsonError, 0, len(r.Errors)),
 	}
 	out.Given, out.RootNotes = jsonOrigins(r)
-	out.Summary = jsonSummary{Entries: r.Entries, Findings: len(r.Findings), Waived: r.Waived(), Errors: len(r.Errors)}
+	counts, err := r.CountBySeverity()
+	if err != nil {
+		return err
+	}
+	out.Summary = jsonSummary{Entries: r.Entries, Findings: r.NumFindings(), Waived: r.Waived(), Errors: len(r.Errors)}
+	for sev, n := range counts {
+		out.Summary.BySeverity.add(sev, n)
+	}
 	for _, p := range r.Presets {
 		out.Presets = append(out.Presets, jsonPreset{Root: p.Root, Preset: p.Preset, Evidence: p.Evidence})
 	}
@@ -176,21 +190,67 @@ func JSON(w io.Writer, r *audit.Report, _ Options) error {
 	for _, w := range r.Waivers {
 		out.Waivers = append(out.Waivers, jsonWaiver{jsonWaiverRef: newJSONWaiverRef(&w.Waiver), Expired: w.Expired, Findings: w.Findings})
 	}
-	for i := range r.Findings {
-		f := &r.Findings[i]
-		out.Summary.BySeverity.add(f.Severity)
-		out.Findings = append(out.Findings, newJSONFinding(f, r.Accounts))
-	}
 	for _, e := range r.Errors {
 		out.Errors = append(out.Errors, jsonError{Path: e.Path, PathBase64: RawBytes(e.Path), Error: e.Err.Error()})
 	}
 	for _, s := range r.Skipped {
 		out.Skipped = append(out.Skipped, jsonSkip{Path: s.Path, PathBase64: RawBytes(s.Path), FsType: s.FsType, Reason: s.Reason})
 	}
-	enc := json.NewEncoder(w)
+	var doc bytes.Buffer
+	enc := json.NewEncoder(&doc)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	if err := enc.Encode(out); err != nil {
+		return err
+	}
+	// The findings go where the document has the mark: the one member of the top-level object
+	// named findings, on a line of its own, as a raw newline is never in a string.
+	head, tail, ok := bytes.Cut(doc.Bytes(), []byte("\n  \"findings\": "+findingsMark))
+	if !ok {
+		return errors.New("json report: no place for the findings") // encoding/json changed
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.Write(head)
+	bw.WriteString("\n  \"findings\": ")
+	if err := writeJSONFindings(bw, r); err != nil {
+		return err
+	}
+	bw.Write(tail)
+	return bw.Flush()
+}
+
+// findingsMark holds the findings' place in the JSON document until they are written there.
+const findingsMark = "null"
+
+// writeJSONFindings writes r's findings as the list a JSON report holds, indented as a member of
+// the top-level object.
+func writeJSONFindings(w *bufio.Writer, r *audit.Report) error {
+	if r.NumFindings() == 0 {
+		_, err := w.WriteString("[]")
+		return err
+	}
+	var one bytes.Buffer
+	enc := json.NewEncoder(&one)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("    ", "  ")
+	w.WriteByte('[')
+	err := r.EachFinding(func(i int, f *audit.Finding) error {
+		one.Reset()
+		if err := enc.Encode(newJSONFinding(f, r.Accounts)); err != nil {
+			return err
+		}
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		w.WriteString("\n    ")
+		_, err := w.Write(bytes.TrimSuffix(one.Bytes(), []byte("\n")))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	_, err = w.WriteString("\n  ]")
+	return err
 }
 
 // jsonOrigins lists what each root was given as, where one differs from its root, and the notes.
@@ -274,17 +334,17 @@ func RawBytes(s string) string {
 	return base64.StdEncoding.EncodeToString([]byte(s))
 }
 
-func (b *jsonBySeverity) add(s policy.Severity) {
+func (b *jsonBySeverity) add(s policy.Severity, n int) {
 	switch s {
 	case policy.Critical:
-		b.Critical++
+		b.Critical += n
 	case policy.High:
-		b.High++
+		b.High += n
 	case policy.Medium:
-		b.Medium++
+		b.Medium += n
 	case policy.Low:
-		b.Low++
+		b.Low += n
 	default:
-		b.Info++
+		b.Info += n
 	}
 }

@@ -50,58 +50,105 @@ func newTextStyles(w io.Writer, color bool) textStyles {
 // summary per rule. Unless opt.Expand is set, a subtree every entry of which has the same finding
 // is shown as one (see collapsed). Control characters and invalid UTF-8 in names are escaped, so
 // a hostile file name cannot rewrite the terminal or the mail it is read in.
+//
+// The report is written as it is made, a few pages at a time, reading the findings once per
+// severity: its memory does not grow with them.
 func Text(w io.Writer, r *audit.Report, opt Options) error {
 	st := newTextStyles(w, opt.Color)
-	var b strings.Builder
-	writeHeader(&b, r, st)
-	var groups []collapsed
-	var of []int
+	counts, err := r.CountBySeverity()
+	if err != nil {
+		return err
+	}
+	// One pass for what is said before or after the findings: the subtrees shown as one, and
+	// the summary by rule.
+	var k *collapser
 	if !opt.Expand {
-		groups, of = collapse(r)
+		k = newCollapser(r)
 	}
-	bySeverity := make(map[policy.Severity][]int)
-	for i := range r.Findings {
-		sev := r.Findings[i].Severity
-		bySeverity[sev] = append(bySeverity[sev], i)
+	var rules ruleSummaries
+	err = r.EachFinding(func(i int, f *audit.Finding) error {
+		if k != nil {
+			k.add(i, f)
+		}
+		rules.add(f)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	var c *collapsing
+	if k != nil {
+		c = k.done()
+	}
+	out := &pager{w: w}
+	b := &out.b
+	writeHeader(b, r, counts, st)
 	for _, sev := range policy.Severities() {
-		idx := bySeverity[sev]
-		if len(idx) == 0 {
+		if counts[sev] == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, "\n%s\n", st.severity[sev].Render(fmt.Sprintf("%s (%d)", sev, len(idx))))
-		for _, i := range idx {
-			f := &r.Findings[i]
-			switch {
-			case of == nil || of[i] < 0:
-				writeFinding(&b, f, r.Accounts, st)
-			case groups[of[i]].first == i:
-				writeCollapsed(&b, &groups[of[i]], f, r.Accounts, st)
+		fmt.Fprintf(b, "\n%s\n", st.severity[sev].Render(fmt.Sprintf("%s (%d)", sev, counts[sev])))
+		err := r.EachFindingOf(sev, func(i int, f *audit.Finding) error {
+			switch g := c.of(i, f.Rule); {
+			case g < 0:
+				writeFinding(b, f, r.Accounts, st)
+			case c.groups[g].first == i:
+				writeCollapsed(b, &c.groups[g], f, r.Accounts, st)
 			}
+			return out.next()
+		})
+		if err != nil {
+			return err
 		}
 	}
-	if len(r.Findings) == 0 {
-		fmt.Fprintf(&b, "\nno findings\n")
+	if r.NumFindings() == 0 {
+		fmt.Fprintf(b, "\nno findings\n")
 	}
 	if len(r.Errors) > 0 {
-		fmt.Fprintf(&b, "\n%s\n", st.errPath.Bold(true).Render(fmt.Sprintf("not read (%d): the audit is incomplete", len(r.Errors))))
+		fmt.Fprintf(b, "\n%s\n", st.errPath.Bold(true).Render(fmt.Sprintf("not read (%d): the audit is incomplete", len(r.Errors))))
 		for _, e := range r.Errors {
-			fmt.Fprintf(&b, "  %s: %s\n", st.errPath.Render(Escape(e.Path)), Escape(e.Err.Error()))
+			fmt.Fprintf(b, "  %s: %s\n", st.errPath.Render(Escape(e.Path)), Escape(e.Err.Error()))
 		}
 	}
 	if len(r.Skipped) > 0 {
-		fmt.Fprintf(&b, "\n%s\n", st.title.Render(fmt.Sprintf("skipped (%d): examined, not entered", len(r.Skipped))))
+		fmt.Fprintf(b, "\n%s\n", st.title.Render(fmt.Sprintf("skipped (%d): examined, not entered", len(r.Skipped))))
 		for _, s := range r.Skipped {
 			fs := s.FsType
 			if fs == "" {
 				fs = "file system unknown"
 			}
-			fmt.Fprintf(&b, "  %s: %s, %s\n", Escape(s.Path), Escape(fs), s.Reason)
+			fmt.Fprintf(b, "  %s: %s, %s\n", Escape(s.Path), Escape(fs), s.Reason)
 		}
 	}
-	writeSummary(&b, r, len(groups), st)
-	_, err := io.WriteString(w, b.String())
-	return err
+	groups := 0
+	if c != nil {
+		groups = len(c.groups)
+	}
+	writeSummary(b, &rules, groups, st)
+	return out.flush()
+}
+
+// pager writes what is put in b on to w a page at a time.
+type pager struct {
+	w   io.Writer
+	b   strings.Builder
+	err error
+}
+
+// next writes b out once it holds a page or more.
+func (p *pager) next() error {
+	if p.b.Len() < 64<<10 {
+		return nil
+	}
+	return p.flush()
+}
+
+func (p *pager) flush() error {
+	if p.err == nil {
+		_, p.err = io.WriteString(p.w, p.b.String())
+	}
+	p.b.Reset()
+	return p.err
 }
 
 // ruleSummary is one rule's line in the summary: how many findings, the highest severity among
@@ -113,26 +160,35 @@ type ruleSummary struct {
 	example       string
 }
 
-// writeSummary ends the report with one line per rule that has findings, most severe first.
-func writeSummary(b *strings.Builder, r *audit.Report, groups int, st textStyles) {
-	if len(r.Findings) == 0 {
-		return
+// ruleSummaries gathers the summary's lines, one finding at a time in walk order.
+type ruleSummaries struct {
+	rules  []*ruleSummary
+	byRule map[policy.RuleID]*ruleSummary
+}
+
+func (rs *ruleSummaries) add(f *audit.Finding) {
+	s := rs.byRule[f.Rule]
+	if s == nil {
+		if rs.byRule == nil {
+			rs.byRule = make(map[policy.RuleID]*ruleSummary)
+		}
+		s = &ruleSummary{rule: f.Rule, worst: f.Severity, lowest: f.Severity, example: f.Entry.Path}
+		rs.byRule[f.Rule] = s
+		rs.rules = append(rs.rules, s)
 	}
-	var rules []*ruleSummary
-	byRule := make(map[policy.RuleID]*ruleSummary)
-	for i := range r.Findings {
-		f := &r.Findings[i]
-		s := byRule[f.Rule]
-		if s == nil {
-			s = &ruleSummary{rule: f.Rule, worst: f.Severity, lowest: f.Severity, example: f.Entry.Path}
-			byRule[f.Rule] = s
-			rules = append(rules, s)
-		}
-		s.count++
-		if f.Severity > s.worst {
-			s.worst, s.example = f.Severity, f.Entry.Path
-		}
-		s.lowest = min(s.lowest, f.Severity)
+	s.count++
+	if f.Severity > s.worst {
+		s.worst, s.example = f.Severity, f.Entry.Path
+	}
+	s.lowest = min(s.lowest, f.Severity)
+}
+
+// writeSummary ends the report with one line per rule that has findings, most severe first, and
+// how many subtrees were shown as one finding.
+func writeSummary(b *strings.Builder, rs *ruleSummaries, groups int, st textStyles) {
+	rules := rs.rules
+	if len(rules) == 0 {
+		return
 	}
 	slices.SortStableFunc(rules, func(a, b *ruleSummary) int {
 		return cmp.Or(cmp.Compare(b.worst, a.worst), cmp.Compare(b.count, a.count), strings.Compare(string(a.rule), string(b.rule)))
@@ -162,7 +218,7 @@ func writeSummary(b *strings.Builder, r *audit.Report, groups int, st textStyles
 	}
 }
 
-func writeHeader(b *strings.Builder, r *audit.Report, st textStyles) {
+func writeHeader(b *strings.Builder, r *audit.Report, counts map[policy.Severity]int, st textStyles) {
 	fmt.Fprintf(b, "%s\n", st.title.Render("webperm audit"))
 	field := func(label, value string) {
 		fmt.Fprintf(b, "  %s %s\n", st.label.Render(fmt.Sprintf("%-9s", label)), value)
@@ -222,10 +278,6 @@ func writeHeader(b *strings.Builder, r *audit.Report, st textStyles) {
 	if r.NoXattrs {
 		field("xattrs", "not read (--no-xattrs): access is judged by the mode bits alone; ACLs, SELinux labels and file capabilities are not seen")
 	}
-	counts := make(map[policy.Severity]int)
-	for _, f := range r.Findings {
-		counts[f.Severity]++
-	}
 	var parts []string
 	for _, sev := range policy.Severities() {
 		s := fmt.Sprintf("%s %d", sev, counts[sev])
@@ -234,7 +286,7 @@ func writeHeader(b *strings.Builder, r *audit.Report, st textStyles) {
 		}
 		parts = append(parts, s)
 	}
-	field("findings", fmt.Sprintf("%d: %s", len(r.Findings), strings.Join(parts, ", ")))
+	field("findings", fmt.Sprintf("%d: %s", r.NumFindings(), strings.Join(parts, ", ")))
 	for _, w := range r.Waivers {
 		state := fmt.Sprintf("waived %d until %s", w.Findings, w.Expires)
 		if w.Expired {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -140,27 +139,32 @@ func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 	if err != nil {
 		return err
 	}
-	rep, failOn, err := fl.scan.run(ctx, "audit", args, false)
+	rep, failOn, err := fl.scan.run(ctx, "audit", args, false, true)
 	if err != nil {
 		return err
 	}
+	defer rep.Close()
 	outcome := auditOutcome(rep, failOn)
 	if toStdout && fl.quiet && outcome == nil {
 		return nil
 	}
-	var buf bytes.Buffer
-	if err := write(&buf, rep, report.Options{Color: color, Expand: fl.expand}); err != nil {
-		return fmt.Errorf("writing the %s report: %w", fl.format, err)
+	content := func(w io.Writer) error {
+		if err := write(w, rep, report.Options{Color: color, Expand: fl.expand}); err != nil {
+			return fmt.Errorf("the %s report: %w", fl.format, err)
+		}
+		return nil
 	}
-	if err := writeOutput(stdout, stderr, fl.output, "the report", buf.Bytes(), safefile.ReportMode); err != nil {
+	if err := writeOutput(stdout, stderr, fl.output, "the report", content, safefile.ReportMode); err != nil {
 		return err
 	}
 	return outcome
 }
 
 // run audits the roots args name, for command cmd, and returns the report and the severity
-// --fail-on names. asFixed audits for a plan (audit.Auditor.AsFixed).
-func (sf *scanFlags) run(ctx context.Context, cmd string, args []string, asFixed bool) (*audit.Report, policy.Severity, error) {
+// --fail-on names. asFixed audits for a plan (audit.Auditor.AsFixed); spool keeps the findings
+// in a temp file (audit.Auditor.Spool), for a report that is only written out: the caller
+// closes it.
+func (sf *scanFlags) run(ctx context.Context, cmd string, args []string, asFixed, spool bool) (*audit.Report, policy.Severity, error) {
 	failOn, err := policy.ParseSeverity(sf.failOn)
 	if err != nil {
 		return nil, 0, withHint(err, "--fail-on low reports everything but info")
@@ -220,7 +224,7 @@ func (sf *scanFlags) run(ctx context.Context, cmd string, args []string, asFixed
 	a := &audit.Auditor{
 		Fs: osfs, Preset: preset, File: file, Accounts: accounts, WebUser: webUser, PHPUser: phpUser,
 		Jobs: sf.jobs, SysRoot: sysroot, AsFixed: asFixed, SiteOwner: siteOwner, Extra: extra,
-		OneFileSystem: sf.oneFs, NoXattrs: sf.noXattrs,
+		OneFileSystem: sf.oneFs, NoXattrs: sf.noXattrs, Spool: spool,
 	}
 	rep, err := a.Run(ctx, roots)
 	if err != nil {
@@ -259,8 +263,12 @@ func auditOutcome(rep *audit.Report, failOn policy.Severity) error {
 	if !rep.Complete() {
 		return errIncomplete
 	}
-	for _, f := range rep.Findings {
-		if f.Severity >= failOn {
+	counts, err := rep.CountBySeverity()
+	if err != nil {
+		return err // the spooled findings could not be read back
+	}
+	for sev, n := range counts {
+		if sev >= failOn && n > 0 {
 			return errFindings
 		}
 	}

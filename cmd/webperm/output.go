@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -17,15 +18,15 @@ import (
 // (-o): "-", /dev/stdout and /dev/stderr are the command's own streams, /dev/fd/N an inherited
 // descriptor; a file is replaced by a new one of the running user's with mode perm, a device or
 // pipe written through (safefile.WriteFile).
-func writeOutput(stdout, stderr io.Writer, output, what string, data []byte, perm fs.FileMode) error {
+func writeOutput(stdout, stderr io.Writer, output, what string, data safefile.Content, perm fs.FileMode) error {
 	var err error
 	switch fd, ok := safefile.Descriptor(output); {
 	case writesStdout(output):
-		_, err = stdout.Write(data)
+		err = writeTo(stdout, data)
 	case ok && fd == 2:
-		_, err = stderr.Write(data)
+		err = writeTo(stderr, data)
 	default:
-		err = safefile.WriteFile(output, data, perm)
+		err = safefile.WriteFunc(output, perm, data)
 	}
 	if err == nil {
 		return nil
@@ -43,6 +44,15 @@ func writeOutput(stdout, stderr io.Writer, output, what string, data []byte, per
 		return withHint(err, "-o names a file to replace, a device such as /dev/null, or your own named pipe")
 	}
 	return err
+}
+
+// writeTo writes data to w, a stream of the command's, in large writes.
+func writeTo(w io.Writer, data safefile.Content) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := data(bw); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // writesStdout says whether output, the value of -o, means the command's stdout: none, "-",

@@ -76,7 +76,7 @@ func runPlan(ctx context.Context, cmd string, stdout, stderr io.Writer, args []s
 	if err := write(&buf, p); err != nil {
 		return fmt.Errorf("writing the plan: %w", err)
 	}
-	if err := writeOutput(stdout, stderr, fl.output, "the plan", buf.Bytes(), safefile.PrivateMode); err != nil {
+	if err := writeOutput(stdout, stderr, fl.output, "the plan", safefile.Bytes(buf.Bytes()), safefile.PrivateMode); err != nil {
 		return err
 	}
 	return auditOutcome(rep, failOn)
@@ -95,7 +95,7 @@ func planWriter(format string) (func(io.Writer, *fixer.Plan) error, error) {
 // makePlan audits args for a plan and makes it. An audit that could not read part of a tree
 // still gives a plan, for what it read; the caller's outcome says it is incomplete.
 func makePlan(ctx context.Context, cmd string, args []string, sf *scanFlags) (*fixer.Plan, *audit.Report, policy.Severity, error) {
-	rep, failOn, err := sf.run(ctx, cmd, args, true)
+	rep, failOn, err := sf.run(ctx, cmd, args, true, false)
 	if err != nil {
 		return nil, nil, 0, err
 	}

@@ -140,7 +140,7 @@ Edit it, check it with 'webperm policy check', and audit with --policy FILE.`,
 					return withHint(fmt.Errorf("%s: already exists", report.Escape(output)), "add --force to replace it")
 				}
 			}
-			return writeOutput(c.OutOrStdout(), c.ErrOrStderr(), output, "the policy", src, safefile.ReportMode)
+			return writeOutput(c.OutOrStdout(), c.ErrOrStderr(), output, "the policy", safefile.Bytes(src), safefile.ReportMode)
 		},
 	}
 	c.Flags().StringVar(&preset, "preset", "default", "the preset `NAME` to start from: "+strings.Join(policy.Presets(), ", "))

@@ -208,6 +208,37 @@ func TestWriteFileReplacesWithOwnMode(t *testing.T) {
 	}
 }
 
+// Content that fails part way leaves the file that was there, and no temp file beside it: a
+// report streamed to -o is whole or not written.
+func TestWriteFuncFailingContent(t *testing.T) {
+	dir := fixture.TempDir(t)
+	path := filepath.Join(dir, "report.json")
+	if err := os.WriteFile(path, []byte("yesterday's"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	broken := errors.New("the findings could not be read back")
+	err := WriteFunc(path, ReportMode, func(w io.Writer) error {
+		w.Write(bytes.Repeat([]byte("x"), 200<<10)) // past any buffer: some of it reached the temp file
+		return broken
+	})
+	if !errors.Is(err, broken) {
+		t.Fatalf("WriteFunc: %v, want the content's error", err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "yesterday's" {
+		t.Errorf("the old file became %d bytes", len(got))
+	}
+	if names, _ := os.ReadDir(dir); len(names) != 1 {
+		t.Errorf("left beside it: %v", names)
+	}
+	// Whole content replaces it.
+	if err := WriteFunc(path, ReportMode, Bytes([]byte("today's"))); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "today's" {
+		t.Errorf("got %q", got)
+	}
+}
+
 func TestWriteFileRefuses(t *testing.T) {
 	dir := t.TempDir()
 	target := filepath.Join(dir, "target")
@@ -460,14 +491,14 @@ func TestDescriptor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	if err := writeDescriptor(int(w.Fd()), []byte("plan")); err != nil {
+	if err := writeDescriptor(int(w.Fd()), Bytes([]byte("plan"))); err != nil {
 		t.Fatal(err)
 	}
 	w.Close() // the descriptor must still be open for this to close it
 	if b, _ := io.ReadAll(r); string(b) != "plan" {
 		t.Errorf("read %q", b)
 	}
-	if err := writeDescriptor(999, []byte("x")); err == nil || err.Error() != "descriptor 999 is not open" {
+	if err := writeDescriptor(999, Bytes([]byte("x"))); err == nil || err.Error() != "descriptor 999 is not open" {
 		t.Errorf("a closed descriptor: %v", err)
 	}
 }

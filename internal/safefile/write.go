@@ -1,8 +1,11 @@
 package safefile
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -26,6 +29,24 @@ import (
 //
 // As root, path must also be in a directory no one else controls (CheckDir).
 func WriteFile(path string, data []byte, perm fs.FileMode) error {
+	return WriteFunc(path, perm, Bytes(data))
+}
+
+// Content writes a file's content to w as it makes it; its error ends the write.
+type Content func(w io.Writer) error
+
+// Bytes is the content data holds.
+func Bytes(data []byte) Content {
+	return func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}
+}
+
+// WriteFunc is WriteFile for content written as it is made, such as a report larger than
+// memory: a file at path is still replaced only once the content is whole, so an error part way
+// leaves the old one. A socket gets the whole content in one message, as WriteFile sends it.
+func WriteFunc(path string, perm fs.FileMode, data Content) error {
 	if path == "" {
 		return ErrEmptyPath
 	}
@@ -77,7 +98,7 @@ func WriteFile(path string, data []byte, perm fs.FileMode) error {
 // writeAtomic writes data to a new file of the running user's with mode perm beside path, makes
 // it durable, and renames it over path: a reader sees the old file or the new one, never part of
 // one, and rename replaces whatever entry is at path, a symlink included, without following it.
-func writeAtomic(path string, data []byte, perm fs.FileMode) error {
+func writeAtomic(path string, data Content, perm fs.FileMode) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -162,8 +183,8 @@ func syncDir(dir string) error {
 }
 
 // writeClose writes data to f, syncs what can be synced, and closes it.
-func writeClose(f *os.File, data []byte) error {
-	_, err := f.Write(data)
+func writeClose(f *os.File, data Content) error {
+	err := writeBuffered(f, data)
 	// A regular file must reach the disk; a device or pipe may not support fsync, and need not.
 	if err == nil {
 		if fi, serr := f.Stat(); serr == nil && fi.Mode().IsRegular() {
@@ -177,7 +198,7 @@ func writeClose(f *os.File, data []byte) error {
 }
 
 // writeDescriptor writes data to the inherited descriptor fd, which stays open.
-func writeDescriptor(fd int, data []byte) error {
+func writeDescriptor(fd int, data Content) error {
 	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.EBADF) {
@@ -186,14 +207,29 @@ func writeDescriptor(fd int, data []byte) error {
 		return err
 	}
 	f := os.NewFile(uintptr(dup), "/dev/fd/"+strconv.Itoa(fd))
-	_, err = f.Write(data)
+	err = writeBuffered(f, data)
 	f.Close()
 	return reason(err)
 }
 
+// writeBuffered writes data to w in large writes.
+func writeBuffered(w io.Writer, data Content) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := data(bw); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
 // writeSocket sends data to the listening socket pathfd refers to, connecting through
 // /proc/self/fd so that it reaches the socket that was looked at.
-func writeSocket(pathfd int, data []byte) error {
+func writeSocket(pathfd int, data Content) error {
+	// A datagram is one write: the content is made whole first.
+	var whole bytes.Buffer
+	if err := data(&whole); err != nil {
+		return err
+	}
+	data = Bytes(whole.Bytes())
 	var err error
 	for _, typ := range []int{unix.SOCK_STREAM, unix.SOCK_DGRAM, unix.SOCK_SEQPACKET} {
 		var s int
