@@ -52,10 +52,21 @@ func Formats() []string {
 // Escape makes s safe to print on a terminal or in a mail: a string with control characters or
 // invalid UTF-8 is shown Go-quoted ("up\xffloads/a\nb"), anything else as it is.
 func Escape(s string) string {
-	if Visible(s) == s {
+	if plain(s) || Visible(s) == s {
 		return s
 	}
 	return strconv.Quote(s)
+}
+
+// plain reports whether s is printable ASCII only, as almost every name is: nothing to escape,
+// known without building a copy.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // Visible shows s with each control character, character that prints as nothing, and byte that
