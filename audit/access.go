@@ -9,31 +9,8 @@ import (
 	"github.com/webperm/webperm/policy"
 )
 
-// Perm is a set of the three access rights the kernel checks: read, write and execute, which on
-// a directory means search (entering it to reach what is below).
-type Perm uint8
-
-// Access rights, with the values they have in mode bits and ACL entries.
-const (
-	PermExec  Perm = 1
-	PermWrite Perm = 2
-	PermRead  Perm = 4
-	PermAll        = PermRead | PermWrite | PermExec
-)
-
-// String writes the rights as ls does: "r-x".
-func (p Perm) String() string {
-	b := []byte("---")
-	for i, r := range "rwx" {
-		if p&(PermRead>>i) != 0 {
-			b[i] = byte(r)
-		}
-	}
-	return string(b)
-}
-
-// words names the rights for a sentence: "nothing", "read", "read and search".
-func (p Perm) words(dir bool) string {
+// words names the rights p for a sentence: "nothing", "read", "read and search".
+func words(p Perm, dir bool) string {
 	var w []string
 	if p&PermRead != 0 {
 		w = append(w, "read")
@@ -96,7 +73,7 @@ func (v Verdict) Can(want Perm) bool { return v.Class != ClassUnknown && v.Perm&
 // group entry that grants every right asked for.
 func Allows(id *Identity, e *Entry, want Perm) bool {
 	v := Access(id, e)
-	if v.Class != ClassGroup || !e.aclApplies() {
+	if v.Class != ClassGroup || !aclApplies(e) {
 		return v.Can(want)
 	}
 	mask := e.ACL.effectiveMask()
@@ -134,7 +111,7 @@ func Access(id *Identity, e *Entry) Verdict {
 		p := modePerm(e.Mode, 6)
 		return Verdict{Class: ClassOwner, Perm: p, Granted: p}
 	}
-	if !e.aclApplies() {
+	if !aclApplies(e) {
 		if id.inGroup(e.GID) {
 			p := modePerm(e.Mode, 3)
 			return Verdict{Class: ClassGroup, Perm: p, Granted: p, ID: e.GID}
@@ -148,7 +125,7 @@ func Access(id *Identity, e *Entry) Verdict {
 // aclApplies reports whether the kernel consults e's ACL below the owner class: only while the
 // mode's group bits, which show its mask, grant something (acl_permission_check). Under a mask of
 // --- everyone but the owner gets the mode's bits.
-func (e *Entry) aclApplies() bool { return e.ACL != nil && e.Mode&0o070 != 0 }
+func aclApplies(e *Entry) bool { return e.ACL != nil && e.Mode&0o070 != 0 }
 
 // aclVerdict decides below the owner class for an entry that has an access ACL.
 func aclVerdict(id *Identity, e *Entry) Verdict {
@@ -207,16 +184,16 @@ func (v Verdict) Reason(e *Entry, a *Accounts) string {
 	case ClassRoot:
 		return "root bypasses permission checks"
 	case ClassOwner:
-		return fmt.Sprintf("owner class applies: %s gives the owner %s", mode, v.Perm.words(dir))
+		return fmt.Sprintf("owner class applies: %s gives the owner %s", mode, words(v.Perm, dir))
 	case ClassNamedUser:
-		return fmt.Sprintf("ACL entry user:%s applies: it gives %s%s", a.UserLabel(v.ID), v.Granted.words(dir), maskNote(v, dir))
+		return fmt.Sprintf("ACL entry user:%s applies: it gives %s%s", a.UserLabel(v.ID), words(v.Granted, dir), maskNote(v, dir))
 	case ClassGroup:
-		if e.aclApplies() {
-			return fmt.Sprintf("group class applies (group %s): the ACL's group entries give %s%s", a.GroupLabel(v.ID), v.Granted.words(dir), maskNote(v, dir))
+		if aclApplies(e) {
+			return fmt.Sprintf("group class applies (group %s): the ACL's group entries give %s%s", a.GroupLabel(v.ID), words(v.Granted, dir), maskNote(v, dir))
 		}
-		return fmt.Sprintf("group class applies (group %s): %s gives the group %s%s", a.GroupLabel(v.ID), mode, v.Perm.words(dir), unreadNote(e))
+		return fmt.Sprintf("group class applies (group %s): %s gives the group %s%s", a.GroupLabel(v.ID), mode, words(v.Perm, dir), unreadNote(e))
 	}
-	return fmt.Sprintf("others class applies: %s gives others %s%s", mode, v.Perm.words(dir), unreadNote(e))
+	return fmt.Sprintf("others class applies: %s gives others %s%s", mode, words(v.Perm, dir), unreadNote(e))
 }
 
 // unreadNote qualifies a verdict of the group or others class where e's ACL was not read: an
@@ -232,7 +209,7 @@ func maskNote(v Verdict, dir bool) string {
 	if v.Perm == v.Granted {
 		return ""
 	}
-	return fmt.Sprintf(", the mask leaves %s", v.Perm.words(dir))
+	return fmt.Sprintf(", the mask leaves %s", words(v.Perm, dir))
 }
 
 // describeACLGrants names what an ACL's named entries grant once the mask applies, for instance

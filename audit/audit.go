@@ -404,20 +404,6 @@ func (a *Auditor) ancestors(root string, t *tracer, reported map[string]*Fix) di
 	return way
 }
 
-// pathTo lists every directory from / down to dir, both included.
-func pathTo(dir string) []string {
-	dirs := []string{"/"}
-	p := "/"
-	for _, part := range strings.Split(strings.Trim(dir, "/"), "/") {
-		if part == "" {
-			continue
-		}
-		p = filepath.Join(p, part)
-		dirs = append(dirs, p)
-	}
-	return dirs
-}
-
 // step is one identity's way down to a directory.
 type step struct {
 	way      bool // it can search every directory from / down to this one, this one included
@@ -497,7 +483,7 @@ func (t *tracer) visit(e Entry) {
 	abs := systemPath(e.Path, t.a.SysRoot)
 	t.entry, t.settings = e, t.policy.For(e.Rel, abs, e.Type == TypeDir)
 	kinds := t.settings.Sniff
-	if e.name() == ".htaccess" {
+	if e.Name() == ".htaccess" {
 		// Every .htaccess is read, a few hundred bytes: one that only denies, in a directory
 		// the web server writes anyway, is no fault of its own (web-writable-code).
 		kinds |= policy.SniffHtaccess

@@ -464,15 +464,6 @@ func linkDestination(e *Entry) string {
 	return filepath.Clean(t)
 }
 
-// Within reports whether p is root or lies below it; both are clean absolute paths.
-func Within(p, root string) bool {
-	if root == "/" || p == root {
-		return true
-	}
-	root = strings.TrimSuffix(root, "/")
-	return len(p) > len(root) && p[len(root)] == '/' && strings.HasPrefix(p, root) // p below root/, with nothing allocated
-}
-
 func checkSymlinkEscapesRoot(c *Case) (string, *Fix, bool) {
 	e := c.Entry
 	if e.Type != TypeSymlink || e.LinkTarget == "" {
@@ -574,11 +565,11 @@ func rootsLink(e *Entry) bool {
 // the way to it.
 func rootsAlone(l *LinkCase) bool {
 	t := l.Entry
-	if !t.rootOnly() || t.Type != TypeFile && t.Type != TypeDir {
+	if !rootOnly(t) || t.Type != TypeFile && t.Type != TypeDir {
 		return false
 	}
 	for i := range l.Dirs {
-		if !l.Dirs[i].rootOnly() {
+		if !rootOnly(&l.Dirs[i]) {
 			return false
 		}
 	}
@@ -587,7 +578,7 @@ func rootsAlone(l *LinkCase) bool {
 
 // rootOnly reports whether root alone can change e: root owns it, and its group and others may
 // not write it.
-func (e *Entry) rootOnly() bool { return e.OwnerKnown && e.UID == 0 && e.Mode&0o022 == 0 }
+func rootOnly(e *Entry) bool { return e.OwnerKnown && e.UID == 0 && e.Mode&0o022 == 0 }
 
 func checkDanglingSymlink(c *Case) (string, *Fix, bool) {
 	e := c.Entry

@@ -7,6 +7,7 @@ import (
 	"archive/tar"
 	"fmt"
 	"io/fs"
+	"path"
 	"syscall"
 
 	"github.com/webperm/webperm/policy"
@@ -160,3 +161,6 @@ func ownerOf(sys any) (uid, gid uint32, ok bool) {
 	}
 	return 0, 0, false
 }
+
+// Name is the entry's base name.
+func (e *Entry) Name() string { return path.Base(e.Path) }

@@ -178,7 +178,7 @@ func ExplainIn(fsys afero.Fs, sysroot, path string, web, php *WebUser) (*Explana
 			return nil, err
 		}
 		entries = append(entries, e)
-		script := e.Type == TypeFile && isScript(e.name())
+		script := e.Type == TypeFile && isScript(e.Name())
 		x.Trails = append(x.Trails, trail(fsys, web, entries, e.Type == TypeFile && !(script && php != nil)))
 		if script && php != nil {
 			x.Trails = append(x.Trails, trail(fsys, php, entries, true))

@@ -79,7 +79,7 @@ func (p *Packages) loadDpkg(fsys afero.Fs, sysroot string, roots []string) {
 func rootsDirs(fsys afero.Fs, top, dir string) bool {
 	for d := dir; ; d = filepath.Dir(d) {
 		e, err := examineAll(fsys, d)
-		if err != nil || e.Type != TypeDir || !e.rootOnly() {
+		if err != nil || e.Type != TypeDir || !rootOnly(&e) {
 			return false
 		}
 		if d == filepath.Clean(top) || d == filepath.Dir(d) {

@@ -112,7 +112,7 @@ func findRPMDB(fsys afero.Fs, sysroot string) (string, bool) {
 			return "", false
 		}
 		e, err := examineAll(fsys, path)
-		if err != nil || e.Type != TypeFile || !e.rootOnly() || !rootsDirs(fsys, root, filepath.Dir(path)) {
+		if err != nil || e.Type != TypeFile || !rootOnly(&e) || !rootsDirs(fsys, root, filepath.Dir(path)) {
 			return "", false
 		}
 		return path, true

@@ -1,8 +1,6 @@
 package audit
 
 import (
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/webperm/webperm/policy"
@@ -85,15 +83,4 @@ func (w *waivers) covering(rule policy.RuleID, c *Case) (holding, expired *Waive
 		}
 	}
 	return nil, expired
-}
-
-// systemPath is p as the audited system sees it: below sysroot, from its /.
-func systemPath(p, sysroot string) string {
-	if sysroot == "" || sysroot == "/" {
-		return p
-	}
-	if !Within(p, sysroot) {
-		return p
-	}
-	return filepath.Join("/", strings.TrimPrefix(p, strings.TrimSuffix(sysroot, "/")))
 }

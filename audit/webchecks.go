@@ -38,10 +38,8 @@ func isCode(name string) bool { return isScript(name) || slices.Contains(configN
 // whoever writes it chooses what the server runs there (AddHandler, auto_prepend_file).
 func (c *Case) writable() bool {
 	e := c.Entry
-	return c.Settings.Writable && !(e.Type == TypeFile && slices.Contains(configNames, e.name()))
+	return c.Settings.Writable && !(e.Type == TypeFile && slices.Contains(configNames, e.Name()))
 }
-
-func (e *Entry) name() string { return path.Base(e.Path) }
 
 // who names the identity in a message: "www-data", or "PHP's user deploy".
 func (r *Reach) who() string {
@@ -127,7 +125,7 @@ func checkWebUntraversable(c *Case) (string, *Fix, bool) {
 
 func checkWebUnreadable(c *Case) (string, *Fix, bool) {
 	e := c.Entry
-	if e.Type != TypeFile || c.Private || e.name() == ".htaccess" {
+	if e.Type != TypeFile || c.Private || e.Name() == ".htaccess" {
 		return "", nil, false
 	}
 	return blockedFinding(c, c.denied(policy.NeedRead, PermRead), PermRead, func(r *Reach) string {
@@ -135,7 +133,7 @@ func checkWebUnreadable(c *Case) (string, *Fix, bool) {
 		switch {
 		case !viaPHP:
 			return "cannot read this file: nginx and Apache answer 403"
-		case isScript(e.name()) && !c.Settings.Sensitive:
+		case isScript(e.Name()) && !c.Settings.Sensitive:
 			return "cannot read this script: requests for it answer 403"
 		}
 		return "cannot read this file, which PHP loads: the site fails wherever it does"
@@ -152,7 +150,7 @@ const htaccess403 = "where AllowOverride lets Apache read it, Apache answers 403
 func checkHtaccessUnreadable(c *Case) (string, *Fix, bool) {
 	e := c.Entry
 	r := &c.Web
-	if e.name() != ".htaccess" || r.Who == nil || !r.Way || c.need(r) < policy.NeedRead {
+	if e.Name() != ".htaccess" || r.Who == nil || !r.Way || c.need(r) < policy.NeedRead {
 		return "", nil, false
 	}
 	switch e.Type {
@@ -212,7 +210,7 @@ func checkWebUnwritable(c *Case) (string, *Fix, bool) {
 // world-writable file is the world-writable rule's alone.
 func codeWriter(c *Case) *Reach {
 	e := c.Entry
-	if e.Type != TypeFile || c.writable() || worldWritable(e) || !isCode(e.name()) {
+	if e.Type != TypeFile || c.writable() || worldWritable(e) || !isCode(e.Name()) {
 		return nil
 	}
 	for _, r := range c.reaches() {
@@ -233,7 +231,7 @@ func linkedCodeWriter(c *Case) (string, *Fix, bool) {
 	e, l := c.Entry, c.Link
 	// A package's own link between its trees is its layout, not a planted one: Debian's
 	// /etc/dokuwiki/users.auth.php leads to the user list DokuWiki writes, as a data file.
-	if e.Type != TypeSymlink || l == nil || l.Entry.Type != TypeFile || !isScript(e.name()) || c.writable() || c.Private || sameApp(c, l.Entry.Path) {
+	if e.Type != TypeSymlink || l == nil || l.Entry.Type != TypeFile || !isScript(e.Name()) || c.writable() || c.Private || sameApp(c, l.Entry.Path) {
 		return "", nil, false
 	}
 	r := &l.Web
@@ -284,7 +282,7 @@ func checkWebWritableCode(c *Case) (string, *Fix, bool) {
 		// No fix: the web server's user would recreate the file as it pleases after a chown.
 		return fmt.Sprintf("%s can rewrite this .htaccess, which only denies (%s); it could as well replace it, as it writes its directory, so a chown or chmod would change nothing: only the server's configuration (AllowOverride None for this directory) closes that", r.who(), how), nil, true
 	}
-	if slices.Contains(configNames, e.name()) {
+	if slices.Contains(configNames, e.Name()) {
 		msg := fmt.Sprintf("%s can rewrite this server configuration: a break-in through the site can make the server run what it uploads (AddHandler, auto_prepend_file) (%s)", r.who(), how)
 		if r.ParentWritable {
 			msg += "; it can also replace the file, as it can write its directory: only the server's configuration (AllowOverride None, user_ini.filename) closes that"
@@ -303,7 +301,7 @@ func checkWebWritableCode(c *Case) (string, *Fix, bool) {
 // web server can change in a directory it cannot write is not: there a chown closes the way.
 func replaceableDenyOnly(c *Case) bool {
 	e := c.Entry
-	if e.Type != TypeFile || e.name() != ".htaccess" || e.Content != policy.ContentHtaccessDenyOnly {
+	if e.Type != TypeFile || e.Name() != ".htaccess" || e.Content != policy.ContentHtaccessDenyOnly {
 		return false
 	}
 	writers := 0
@@ -324,7 +322,7 @@ func replaceableDenyOnly(c *Case) bool {
 // script that user can itself rewrite is web-writable-code's alone: one fault, one finding.
 func checkScriptInWritableDir(c *Case) (string, *Fix, bool) {
 	e := c.Entry
-	if e.Type != TypeFile || !isScript(e.name()) || codeWriter(c) != nil {
+	if e.Type != TypeFile || !isScript(e.Name()) || codeWriter(c) != nil {
 		return "", nil, false
 	}
 	for _, r := range c.reaches() {
