@@ -167,11 +167,7 @@ type Auditor struct {
 // examine returns the Entry of path, without following it, with its extended attributes unless
 // the audit reads none.
 func (a *Auditor) examine(path string) (Entry, error) {
-	if a.NoXattrs {
-		e, _, err := examine(a.Fs, path, "", nil, false)
-		return e, err
-	}
-	return examineAll(a.Fs, path)
+	return ExamineWith(a.Fs, path, !a.NoXattrs)
 }
 
 // Run audits every root in turn. Every root is checked to be a walkable directory before any is

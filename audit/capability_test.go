@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/afero"
 	"golang.org/x/sys/unix"
 
+	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -93,7 +94,7 @@ func TestCapabilitiesOnRealFiles(t *testing.T) {
 		t.Skip("needs root: writing security.capability takes CAP_SETFCAP")
 	}
 	fsys := afero.NewOsFs()
-	root := makeTree(t, fsys, "d 0755 0:0 .\nf 0755 0:0 ping\nf 4755 0:0 both\nf 0755 0:0 plain\nf 0644 0:0 index.html\n")
+	root := fixture.Tree(t, fsys, "d 0755 0:0 .\nf 0755 0:0 ping\nf 4755 0:0 both\nf 0755 0:0 plain\nf 0644 0:0 index.html\n")
 	for name, c := range map[string]Capabilities{
 		"ping": netBindService,
 		"both": {Version: 3, Permitted: 1<<13 | 1<<10, Inheritable: 1 << 13},

@@ -148,7 +148,7 @@ func ExplainIn(fsys afero.Fs, sysroot, path string, web, php *WebUser) (*Explana
 		if x.End != LinkResolved {
 			break
 		}
-		e, err := examineAll(fsys, p)
+		e, err := Examine(fsys, p)
 		switch {
 		case err != nil && len(hops) > 0 && errors.Is(err, fs.ErrNotExist):
 			x.Path, x.End = p, LinkDangling
@@ -217,7 +217,7 @@ func stepsOf(entries []Entry) []Step {
 func way(fsys afero.Fs, dir string) ([]Entry, error) {
 	var entries []Entry
 	for _, p := range pathTo(dir) {
-		e, err := examineAll(fsys, p)
+		e, err := Examine(fsys, p)
 		if err != nil {
 			return nil, &fs.PathError{Op: "explain", Path: p, Err: err}
 		}
@@ -264,7 +264,7 @@ func resolveParent(fsys afero.Fs, root, start, rest string) (dir, base string, c
 		if links++; links > MaxSymlinks {
 			return next, "", clamped, &fs.PathError{Op: "explain", Path: next, Err: syscall.ELOOP}
 		}
-		e, err := examineAll(fsys, next)
+		e, err := Examine(fsys, next)
 		if err != nil {
 			return next, "", clamped, &fs.PathError{Op: "explain", Path: next, Err: err}
 		}
@@ -312,7 +312,7 @@ func trail(fsys afero.Fs, w *WebUser, entries []Entry, read bool) Trail {
 
 // unreadableHtaccess returns dir's .htaccess when it exists and id cannot read it.
 func unreadableHtaccess(fsys afero.Fs, id *Identity, dir string) *Step {
-	e, err := examineAll(fsys, filepath.Join(dir, ".htaccess"))
+	e, err := Examine(fsys, filepath.Join(dir, ".htaccess"))
 	if err != nil || e.Type != TypeFile {
 		return nil
 	}

@@ -31,7 +31,7 @@ f 4755 33:33 helper
 	// closes it to others and lets PHP read it.
 	noGroup := "version: 1\nrules:\n  - paths: wp-config.php\n    sensitive: true\n    file_mode: \"0640\"\n    php: read\n    group: [site]\n  - paths: uploads/\n    writable: true\n    php: write\n"
 	fsys := fixture.NewMemFs()
-	root := makeTree(t, fsys, manifest)
+	root := fixture.Tree(t, fsys, manifest)
 	for _, tc := range []struct {
 		name   string
 		policy string
@@ -119,7 +119,7 @@ d 0700 1000:1000 blog/old
 f 0644 1000:1000 blog/old/a.html
 `
 	fsys := fixture.NewMemFs()
-	root := makeTree(t, fsys, manifest)
+	root := fixture.Tree(t, fsys, manifest)
 	for _, tc := range []struct {
 		asFixed bool
 		want    map[string][]string
@@ -154,7 +154,7 @@ d 0700 1000:1000 shut
 f 0644 1000:1000 shut/in.html
 `
 	fsys := fixture.NewMemFs()
-	root := makeTree(t, fsys, manifest)
+	root := fixture.Tree(t, fsys, manifest)
 	judge := map[string]Fix{
 		root + "/index.html":   {Mode: 0o664, Chown: true, UID: 1000, GID: 1000}, // still too wide, no longer world-writable
 		root + "/still.html":   {Mode: 0o646, Chown: true, UID: 1000, GID: 1000}, // a fault the target could settle and leaves

@@ -3,40 +3,15 @@ package audit
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/spf13/afero"
-	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 )
 
 // asRoot says whether tests can set owners; as another user, trees keep the caller's owner.
 var asRoot = os.Geteuid() == 0
-
-// makeTree materialises a manifest below a new temporary directory and returns the tree's root.
-// Without root, owners are rewritten to the caller's, so the tree can still be made.
-func makeTree(t *testing.T, fsys afero.Fs, manifest string) string {
-	t.Helper()
-	entries, err := fixture.Parse(strings.NewReader(manifest), t.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	chown := true
-	if _, isOS := fsys.(*afero.OsFs); isOS && !asRoot {
-		chown = false
-	}
-	root := "/srv/site"
-	if _, isOS := fsys.(*afero.OsFs); isOS {
-		root = filepath.Join(fixture.TempDir(t), "site")
-	}
-	if err := fixture.Materialise(fsys, root, entries, fixture.Options{Chown: chown}); err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
 
 // testAccounts names root, www-data, deploy (1000), the group shared (2001) and the user running
 // the tests.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -190,7 +191,7 @@ func TestDenyOnlyHtaccess(t *testing.T) {
 		t.Skip("needs root: the tree's owners must be set with chown")
 	}
 	fsys := afero.NewOsFs()
-	root := makeTree(t, fsys, `
+	root := fixture.Tree(t, fsys, `
 d 0755 1000:1000 .
 f 0644 1000:1000 index.php
 d 0755 1000:1000 wp-content
@@ -264,7 +265,7 @@ func TestDenyOnlyHtaccessEveryWriter(t *testing.T) {
 		t.Skip("needs root: the tree's owners must be set with chown")
 	}
 	fsys := afero.NewOsFs()
-	root := makeTree(t, fsys, `
+	root := fixture.Tree(t, fsys, `
 d 0755 1000:1000 .
 f 0644 1000:1000 index.php
 d 0775 33:33 cache

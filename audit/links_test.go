@@ -46,7 +46,7 @@ func TestHtaccessThroughLinksOnRealTree(t *testing.T) {
 		t.Skip("needs root: the tree's owners must be set with chown")
 	}
 	fsys := afero.NewOsFs()
-	root := makeTree(t, fsys, `
+	root := fixture.Tree(t, fsys, `
 d 0755 1000:1000 .
 f 0644 1000:1000 index.html
 d 0755 1000:1000 link-unreadable
@@ -115,7 +115,7 @@ func TestServerConfigWritableInUploads(t *testing.T) {
 		t.Skip("needs root: the tree's owners must be set with chown")
 	}
 	fsys := afero.NewOsFs()
-	root := makeTree(t, fsys, `
+	root := fixture.Tree(t, fsys, `
 d 0755 1000:1000 .
 f 0644 1000:1000 index.php
 d 0755 1000:1000 wp-content
@@ -331,7 +331,7 @@ d 0750 33:0 var/log/app
 // the link really leads.
 func TestSymlinkEscapeJudgedByRealTarget(t *testing.T) {
 	fsys := afero.NewOsFs()
-	root := makeTree(t, fsys, `
+	root := fixture.Tree(t, fsys, `
 d 0755 1000:1000 .
 f 0644 1000:1000 index.html
 d 0755 1000:1000 x

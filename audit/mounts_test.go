@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 	"golang.org/x/sys/unix"
 )
@@ -48,7 +49,7 @@ func walkMounts(t *testing.T, w *Walker, root string) (visited []string, skips [
 // and owner are checked) and listed as skipped, and nothing below it is visited, whatever the
 // number of jobs; a plain directory beside them is walked.
 func TestWalkSkipsPseudoFileSystems(t *testing.T) {
-	root := makeTree(t, afero.NewOsFs(), `
+	root := fixture.Tree(t, afero.NewOsFs(), `
 d 0755 0:0 .
 d 0555 0:0 proc
 d 0555 0:0 sys
@@ -103,7 +104,7 @@ func TestWalkEntersPseudoRoot(t *testing.T) {
 // --one-file-system: a tmpfs mounted in the tree is visited, not entered, and skipped as another
 // file system; without it, the tmpfs is walked like any directory.
 func TestWalkOneFileSystem(t *testing.T) {
-	root := makeTree(t, afero.NewOsFs(), `
+	root := fixture.Tree(t, afero.NewOsFs(), `
 d 0755 0:0 .
 d 0755 0:0 cache
 f 0644 0:0 index.html
@@ -129,7 +130,7 @@ f 0644 0:0 index.html
 // The audit checks a skipped mount point as an entry, lists it in the report, and no finding lies
 // below it; a subtree that holds it is never shown as one finding, since it was not read whole.
 func TestAuditReportsSkippedMounts(t *testing.T) {
-	root := makeTree(t, afero.NewOsFs(), `
+	root := fixture.Tree(t, afero.NewOsFs(), `
 d 0755 0:0 .
 d 0777 0:0 open
 d 0777 0:0 open/cache
@@ -174,7 +175,7 @@ func TestWalkSkipsContainerLayers(t *testing.T) {
 	if !asRoot {
 		t.Skip("statfs of the store needs no root, but the fixture's owners do")
 	}
-	sys := makeTree(t, afero.NewOsFs(), `
+	sys := fixture.Tree(t, afero.NewOsFs(), `
 d 0755 0:0 .
 d 0755 0:0 var
 d 0755 0:0 var/lib
@@ -201,7 +202,7 @@ func TestAuditNoXattrs(t *testing.T) {
 	if _, err := exec.LookPath("setfacl"); err != nil {
 		t.Skip("setfacl is not installed (Debian package acl): cannot write an ACL")
 	}
-	root := makeTree(t, afero.NewOsFs(), `
+	root := fixture.Tree(t, afero.NewOsFs(), `
 d 0755 1000:1000 .
 f 0600 1000:1000 index.html
 `)

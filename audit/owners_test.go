@@ -44,7 +44,7 @@ rules:
     writable: true
 `).Rules...)
 	fsys := fixture.NewMemFs()
-	root := makeTree(t, fsys, manifest)
+	root := fixture.Tree(t, fsys, manifest)
 	rep := auditAs(t, fsys, root, webUser(), nil, p)
 	want := map[string][]string{
 		"root-owned.html":   {"owner-mismatch"},
@@ -80,7 +80,7 @@ rules:
 
 func TestOwnersMustExistOnTheAuditedSystem(t *testing.T) {
 	fsys := fixture.NewMemFs()
-	root := makeTree(t, fsys, "d 0755 1000:1000 .\n")
+	root := fixture.Tree(t, fsys, "d 0755 1000:1000 .\n")
 	for _, tt := range []struct{ src, want string }{
 		{"version: 1\nrules:\n  - paths: \"**\"\n    owner: mallory\n", `site.yaml:3: owner "mallory": no such user in /etc/passwd`},
 		{"version: 1\nrules:\n  - paths: \"**\"\n    group: [site, staff]\n", `site.yaml:3: group "staff": no such group in /etc/group`},
@@ -104,7 +104,7 @@ func TestOwnersMustExistOnTheAuditedSystem(t *testing.T) {
 // platform's design.
 func TestWebServerOwningTheRootIsStillAFault(t *testing.T) {
 	fsys := fixture.NewMemFs()
-	root := makeTree(t, fsys, "d 0755 33:33 .\nf 0644 33:33 index.php\nf 0644 33:33 style.css\n")
+	root := fixture.Tree(t, fsys, "d 0755 33:33 .\nf 0644 33:33 index.php\nf 0644 33:33 style.css\n")
 	// For a plan, which keeps what the tree folds.
 	a := &Auditor{Fs: fsys, Policy: policy.Default(), Accounts: testAccounts(), WebUser: webUser(), Jobs: 2, AsFixed: true}
 	rep, err := a.Run(context.Background(), []string{root})
@@ -121,7 +121,7 @@ func TestWebServerOwningTheRootIsStillAFault(t *testing.T) {
 	}
 	php := &WebUser{Name: "deploy", UID: 1000, GID: 1000, Groups: []uint32{1000}, Role: RolePHP}
 	fsys = fixture.NewMemFs()
-	root = makeTree(t, fsys, "d 0755 1000:1000 .\nf 0644 1000:1000 index.php\nd 0755 1000:1000 lib\nf 0644 1000:1000 lib/a.php\n")
+	root = fixture.Tree(t, fsys, "d 0755 1000:1000 .\nf 0644 1000:1000 index.php\nd 0755 1000:1000 lib\nf 0644 1000:1000 lib/a.php\n")
 	if got := rulesByRel(auditAs(t, fsys, root, webUser(), php, policy.Default())); len(got) != 0 {
 		t.Errorf("PHP-FPM as the site's owner: %v, want no findings", got)
 	}
@@ -131,7 +131,7 @@ func TestWebServerOwningTheRootIsStillAFault(t *testing.T) {
 // /var/www/html with the site deployed by deploy.
 func TestIdentitiesNameTheSiteOwner(t *testing.T) {
 	fsys := fixture.NewMemFs()
-	root := makeTree(t, fsys, "d 0755 0:0 .\nf 0644 1000:1000 index.html\nf 0644 0:0 stray.html\n")
+	root := fixture.Tree(t, fsys, "d 0755 0:0 .\nf 0644 1000:1000 index.html\nf 0644 0:0 stray.html\n")
 	p := policy.Default()
 	p.Identities = mustParse(t, "version: 1\nidentities:\n  owner: [deploy, site]\n  group: deploy\n").Identities
 	// root may own (site is among the owners), but the group must be deploy's.
@@ -144,7 +144,7 @@ func TestFixesOfOwnershipFindings(t *testing.T) {
 		t.Skip("needs root: the tree's owners must be set with chown")
 	}
 	fsys := afero.NewOsFs()
-	root := makeTree(t, fsys, `
+	root := fixture.Tree(t, fsys, `
 d 0755 1000:1000 .
 f 0644 0:0 about.html
 f 0664 33:33 index.php

@@ -78,7 +78,7 @@ func (p *Packages) loadDpkg(fsys afero.Fs, sysroot string, roots []string) {
 // one else, as a trustworthy dpkg or rpm database's are.
 func rootsDirs(fsys afero.Fs, top, dir string) bool {
 	for d := dir; ; d = filepath.Dir(d) {
-		e, err := examineAll(fsys, d)
+		e, err := Examine(fsys, d)
 		if err != nil || e.Type != TypeDir || !rootOnly(&e) {
 			return false
 		}

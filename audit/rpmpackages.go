@@ -111,7 +111,7 @@ func findRPMDB(fsys afero.Fs, sysroot string) (string, bool) {
 			// believed instead, nor does one that cannot be trusted, below.
 			return "", false
 		}
-		e, err := examineAll(fsys, path)
+		e, err := Examine(fsys, path)
 		if err != nil || e.Type != TypeFile || !rootOnly(&e) || !rootsDirs(fsys, root, filepath.Dir(path)) {
 			return "", false
 		}

@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/internal/fixture"
 )
 
 // Every rule of the default policy, firing and not firing, on a real tree: real chmod, real
 // symlinks, a real named pipe and socket.
 func TestRulesOnRealTree(t *testing.T) {
-	root := makeTree(t, afero.NewOsFs(), `
+	root := fixture.Tree(t, afero.NewOsFs(), `
 d 0755 1000:1000 .
 f 0640 1000:1000 ok-0640.php
 f 0644 1000:1000 ok-0644.php
@@ -79,7 +80,7 @@ func TestUnknownOwnerOnRealTree(t *testing.T) {
 	if !asRoot {
 		t.Skip("setting a file's owner to uid 4242 needs root")
 	}
-	root := makeTree(t, afero.NewOsFs(), `
+	root := fixture.Tree(t, afero.NewOsFs(), `
 d 0755 1000:1000 .
 f 0644 4242:1000 orphan-user.php
 f 0644 1000:4343 orphan-group.php

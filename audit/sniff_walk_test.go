@@ -30,7 +30,7 @@ func (o *openCounter) Open(name string) (afero.File, error) {
 // other, puts what they hold on their entries, and judges them by it.
 func TestAuditSniffsOnlyCandidates(t *testing.T) {
 	fsys := &openCounter{MemFs: fixture.NewMemFs()}
-	root := makeTree(t, fsys, `
+	root := fixture.Tree(t, fsys, `
 d 0755 1000:1000 .
 f 0644 1000:1000 index.php
 f 0644 1000:1000 style.css
@@ -80,7 +80,7 @@ d 0755 1000:1000 sub/dir.sql
 // TestAuditUnreadableCandidateStaysSecret: a schema the audit cannot read is held as a dump.
 func TestAuditUnreadableCandidateStaysSecret(t *testing.T) {
 	mem := fixture.NewMemFs()
-	root := makeTree(t, mem, "d 0755 1000:1000 .\nf 0644 1000:1000 index.html\nf 0644 1000:1000 schema.sql\n")
+	root := fixture.Tree(t, mem, "d 0755 1000:1000 .\nf 0644 1000:1000 index.html\nf 0644 1000:1000 schema.sql\n")
 	if err := afero.WriteFile(mem, filepath.Join(root, "schema.sql"), readFixture(t, "schema-seed.sql"), 0o644); err != nil {
 		t.Fatal(err)
 	}

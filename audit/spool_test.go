@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/afero"
 
+	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -125,7 +126,7 @@ func FuzzSpoolRecord(f *testing.F) {
 
 // An audit that cannot make its spool fails before it walks, saying where it looked.
 func TestSpoolWithoutTMPDIR(t *testing.T) {
-	root := makeTree(t, afero.NewOsFs(), "d 0755 0:0 .\nf 0644 0:0 index.html\n")
+	root := fixture.Tree(t, afero.NewOsFs(), "d 0755 0:0 .\nf 0644 0:0 index.html\n")
 	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
 	a := &Auditor{Fs: afero.NewOsFs(), Preset: "default", Accounts: testAccounts(), WebUser: webUser(), Spool: true}
 	rep, err := a.Run(context.Background(), []string{root})

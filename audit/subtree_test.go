@@ -31,7 +31,7 @@ d 0777 0:0 d/e
 	for _, jobs := range []int{1, 4} {
 		t.Run(fmt.Sprint("jobs ", jobs), func(t *testing.T) {
 			fsys := afero.NewOsFs()
-			root := makeTree(t, fsys, manifest)
+			root := fixture.Tree(t, fsys, manifest)
 			a := &Auditor{Fs: fsys, Policy: policy.Default(), Accounts: testAccounts(), WebUser: webUser(), Jobs: jobs}
 			rep, err := a.Run(context.Background(), []string{root})
 			if err != nil {

@@ -47,7 +47,7 @@ func TestWebUserOwnsTreeIsOneFinding(t *testing.T) {
 	if !asRoot {
 		t.Skip("needs root: the tree's files must belong to www-data")
 	}
-	root := makeTree(t, afero.NewOsFs(), ownedTreeManifest)
+	root := fixture.Tree(t, afero.NewOsFs(), ownedTreeManifest)
 	flag := uint32(1000)
 	// As for a plan: each entry's fix is judged with its directory as the plan leaves it.
 	a := &Auditor{Fs: afero.NewOsFs(), Policy: mustParse(t, ownedTreePolicy), Accounts: testAccounts(), WebUser: webUser(), Jobs: 2, SiteOwner: &flag, AsFixed: true}
@@ -123,7 +123,7 @@ func TestWebUserOwnsTreeIsOneFinding(t *testing.T) {
 // owner-mismatch against the web server.
 func TestWebUserOwnsTreeWaived(t *testing.T) {
 	fsys := fixture.NewMemFs()
-	root := makeTree(t, fsys, ownedTreeManifest)
+	root := fixture.Tree(t, fsys, ownedTreeManifest)
 	src := ownedTreePolicy + "waivers:\n  - rule: web-user-owns-tree\n    paths: .\n    reason: the updater rewrites the code (OPS-7)\n    expires: 2999-12-31\n"
 	// For a plan, which would keep what an unwaived tree folds.
 	a := &Auditor{Fs: fsys, Policy: mustParse(t, src), Accounts: testAccounts(), WebUser: webUser(), Jobs: 2, AsFixed: true}
@@ -147,7 +147,7 @@ func TestWebUserOwnsTreeWaived(t *testing.T) {
 // file: that is no tree of the web server's.
 func TestWebUserOwnsSomeFiles(t *testing.T) {
 	fsys := fixture.NewMemFs()
-	root := makeTree(t, fsys, "d 0755 1000:1000 .\nf 0644 33:33 index.php\nf 0644 33:33 style.css\nf 0644 1000:1000 about.html\n")
+	root := fixture.Tree(t, fsys, "d 0755 1000:1000 .\nf 0644 33:33 index.php\nf 0644 33:33 style.css\nf 0644 1000:1000 about.html\n")
 	rep := auditAs(t, fsys, root, webUser(), nil, policy.Default())
 	checkRules(t, rulesByRel(rep), map[string][]string{"index.php": {"web-writable-code"}, "style.css": {"web-user-owns"}})
 	if len(rep.Folded) != 0 {
@@ -159,7 +159,7 @@ func TestWebUserOwnsSomeFiles(t *testing.T) {
 // root's missing-index is put before that root's findings.
 func TestWebUserOwnsTreeBesideAnotherRoot(t *testing.T) {
 	fsys := fixture.NewMemFs()
-	owned := makeTree(t, fsys, strings.Replace(ownedTreeManifest, "index.php", "main.php", 1))
+	owned := fixture.Tree(t, fsys, strings.Replace(ownedTreeManifest, "index.php", "main.php", 1))
 	other := "/srv/other"
 	entries, err := fixture.Parse(strings.NewReader("d 0755 1000:1000 .\nf 0644 33:33 a.html\nf 0666 1000:1000 b.html\n"), t.Name())
 	if err != nil {
@@ -192,7 +192,7 @@ func TestWebUserOwnsTreeBesideAnotherRoot(t *testing.T) {
 // the root's finding says what it is.
 func TestWebUserOwnsOnlyTheRoot(t *testing.T) {
 	fsys := fixture.NewMemFs()
-	root := makeTree(t, fsys, "d 0755 33:33 .\nf 0644 0:0 index.php\nd 0755 0:0 lib\nf 0644 0:0 lib/a.php\n")
+	root := fixture.Tree(t, fsys, "d 0755 33:33 .\nf 0644 0:0 index.php\nd 0755 0:0 lib\nf 0644 0:0 lib/a.php\n")
 	rep := auditAs(t, fsys, root, webUser(), nil, policy.Default())
 	// www-data can replace index.php, as it writes the root: that is true, and said.
 	checkRules(t, rulesByRel(rep), map[string][]string{".": {"web-user-owns"}, "index.php": {"script-in-writable-dir"}})
@@ -209,7 +209,7 @@ func TestWebUserOwnsOnlyTheRoot(t *testing.T) {
 // than the tree's.
 func TestWebUserOwnsTreeKeepsOtherFaults(t *testing.T) {
 	fsys := fixture.NewMemFs()
-	root := makeTree(t, fsys, ownedTreeManifest+"f 0644 33:33 uploads/.htaccess\nf 0644 33:33 lib/c.php\n")
+	root := fixture.Tree(t, fsys, ownedTreeManifest+"f 0644 33:33 uploads/.htaccess\nf 0644 33:33 lib/c.php\n")
 	src := ownedTreePolicy + "  - paths: lib/c.php\n    severity:\n      web-writable-code: critical\n"
 	rep := auditAs(t, fsys, root, webUser(), nil, mustParse(t, src))
 	got := rulesByRel(rep)
@@ -232,7 +232,7 @@ func TestLinkedScriptTheWebServerWrites(t *testing.T) {
 	if !asRoot {
 		t.Skip("needs root: the upload must belong to www-data")
 	}
-	root := makeTree(t, afero.NewOsFs(), `
+	root := fixture.Tree(t, afero.NewOsFs(), `
 d 0755 1000:1000 .
 f 0644 1000:1000 index.php
 d 0755 1000:1000 wp-admin
@@ -269,7 +269,7 @@ l 0777 1000:1000 wp-admin/y.php ../index.php
 // million files costs it no memory per file.
 func TestAuditKeepsNoFoldedFindings(t *testing.T) {
 	fsys := fixture.NewMemFs()
-	root := makeTree(t, fsys, ownedTreeManifest)
+	root := fixture.Tree(t, fsys, ownedTreeManifest)
 	rep := auditAs(t, fsys, root, webUser(), nil, mustParse(t, ownedTreePolicy))
 	if len(rep.Folded) != 0 {
 		t.Errorf("folded %d findings in an audit, want none kept", len(rep.Folded))

@@ -380,6 +380,15 @@ func examineAll(fsys afero.Fs, path string) (Entry, error) {
 // for callers outside the walk.
 func Examine(fsys afero.Fs, path string) (Entry, error) { return examineAll(fsys, path) }
 
+// ExamineWith is Examine, reading no extended attributes unless xattrs is set (--no-xattrs).
+func ExamineWith(fsys afero.Fs, path string, xattrs bool) (Entry, error) {
+	if !xattrs {
+		e, _, err := examine(fsys, path, "", nil, false)
+		return e, err
+	}
+	return examineAll(fsys, path)
+}
+
 func lstat(fsys afero.Fs, path string) (fs.FileInfo, error) {
 	if l, ok := fsys.(afero.Lstater); ok {
 		fi, _, err := l.LstatIfPossible(path)

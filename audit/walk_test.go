@@ -32,7 +32,7 @@ func walkAll(t *testing.T, fsys afero.Fs, root string, jobs int) (visited []stri
 
 func TestWalkOrder(t *testing.T) {
 	fsys := fixture.NewMemFs()
-	root := makeTree(t, fsys, `
+	root := fixture.Tree(t, fsys, `
 d 0755 0:0 .
 d 0755 0:0 b
 f 0644 0:0 b/z
@@ -126,7 +126,7 @@ func (f *failingFs) LstatIfPossible(name string) (fs.FileInfo, bool, error) {
 
 func TestWalkGoesOnPastErrors(t *testing.T) {
 	mem := fixture.NewMemFs()
-	root := makeTree(t, mem, `
+	root := fixture.Tree(t, mem, `
 d 0755 0:0 .
 d 0700 0:0 private
 f 0644 0:0 private/secret.php
@@ -230,9 +230,9 @@ f 0444 1000:1000 blind/only-by-name.html
 	if !asRoot {
 		manifest = ownedBy(manifest, os.Getuid(), os.Getgid())
 	}
-	osRoot := makeTree(t, afero.NewOsFs(), manifest)
+	osRoot := fixture.Tree(t, afero.NewOsFs(), manifest)
 	mem := fixture.NewMemFs()
-	memRoot := makeTree(t, mem, manifest)
+	memRoot := fixture.Tree(t, mem, manifest)
 
 	collect := func(fsys afero.Fs, root string) []Entry {
 		var out []Entry

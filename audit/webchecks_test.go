@@ -87,7 +87,7 @@ f 0644 1000:1000 uploads/photo.jpg
 				t.Skip("needs root: the tree's owners (www-data, deploy) must be set with chown")
 			}
 			fsys := backend.fs()
-			root := makeTree(t, fsys, manifest)
+			root := fixture.Tree(t, fsys, manifest)
 			rep := auditAs(t, fsys, root, webUser(), nil, policy.Default())
 			got := rulesByRel(rep)
 			checkRules(t, got, want)
@@ -99,7 +99,7 @@ f 0644 1000:1000 uploads/photo.jpg
 // must reach them too.
 func TestPHPUser(t *testing.T) {
 	fsys := fixture.NewMemFs()
-	root := makeTree(t, fsys, `
+	root := fixture.Tree(t, fsys, `
 d 0755 1000:1000 .
 f 0644 1000:1000 index.html
 f 0640 1000:1000 app.php
@@ -137,7 +137,7 @@ f 0640 1000:1000 lib/x.php
 // Policy writable paths let the web user own and write there; scripts there are still reported.
 func TestWritablePaths(t *testing.T) {
 	fsys := fixture.NewMemFs()
-	root := makeTree(t, fsys, `
+	root := fixture.Tree(t, fsys, `
 d 0755 1000:1000 .
 f 0644 1000:1000 index.php
 d 0775 33:33 uploads
@@ -215,7 +215,7 @@ func TestMissingIndex(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			fsys := fixture.NewMemFs()
-			root := makeTree(t, fsys, tt.manifest)
+			root := fixture.Tree(t, fsys, tt.manifest)
 			rep := auditAs(t, fsys, root, webUser(), nil, policy.Default())
 			got := false
 			for i, f := range rep.Findings {
@@ -240,7 +240,7 @@ func TestSELinuxLabelOnRealFiles(t *testing.T) {
 		t.Skip("needs root: writing security.selinux takes CAP_SYS_ADMIN")
 	}
 	fsys := afero.NewOsFs()
-	root := makeTree(t, fsys, "d 0755 0:0 .\nf 0644 0:0 index.html\nf 0644 0:0 moved.html\n")
+	root := fixture.Tree(t, fsys, "d 0755 0:0 .\nf 0644 0:0 index.html\nf 0644 0:0 moved.html\n")
 	for name, label := range map[string]string{
 		"index.html": "system_u:object_r:httpd_sys_content_t:s0",
 		"moved.html": "unconfined_u:object_r:user_home_t:s0",
@@ -285,7 +285,7 @@ rules:
 `).Rules...)
 	php := &WebUser{Name: "deploy", UID: 1000, GID: 1000, Groups: []uint32{1000}, Role: RolePHP}
 	fsys := fixture.NewMemFs()
-	root := makeTree(t, fsys, manifest)
+	root := fixture.Tree(t, fsys, manifest)
 	for _, tt := range []struct {
 		name string
 		php  *WebUser
