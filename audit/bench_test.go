@@ -21,7 +21,7 @@ import (
 func BenchmarkAudit(b *testing.B) {
 	for _, size := range []struct{ dirs, depth, files int }{{4, 3, 10}, {4, 4, 10}, {4, 5, 10}} {
 		root := filepath.Join(fixture.TempDir(b), "site")
-		n := wideTree(b, afero.NewOsFs(), root, size.dirs, size.depth, size.files)
+		n := fixture.WideTree(b, afero.NewOsFs(), root, size.dirs, size.depth, size.files)
 		for _, jobs := range []int{1, runtime.NumCPU()} {
 			a := &Auditor{Fs: afero.NewOsFs(), Policy: policy.Default(), Accounts: testAccounts(), WebUser: webUser(), Jobs: jobs}
 			b.Run(fmt.Sprintf("entries=%d/jobs=%d", n, jobs), func(b *testing.B) {
@@ -88,7 +88,7 @@ func BenchmarkWalk(b *testing.B) {
 		dirs, depth, files int
 	}{{"wide", 4, 5, 10}, {"deep", 2, 11, 4}} {
 		root := filepath.Join(fixture.TempDir(b), "site")
-		n := wideTree(b, afero.NewOsFs(), root, size.dirs, size.depth, size.files)
+		n := fixture.WideTree(b, afero.NewOsFs(), root, size.dirs, size.depth, size.files)
 		for _, fast := range []bool{false, true} {
 			reader := map[bool]string{false: "generic", true: "fast"}[fast]
 			b.Run(fmt.Sprintf("%s/entries=%d/reader=%s", size.name, n, reader), func(b *testing.B) {

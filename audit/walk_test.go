@@ -52,33 +52,6 @@ f 0644 0:0 A
 	}
 }
 
-// wideTree writes a tree of dirs^depth directories, each with files files, onto fsys.
-func wideTree(t testing.TB, fsys afero.Fs, root string, dirs, depth, files int) int {
-	t.Helper()
-	n := 0
-	var mk func(dir string, level int)
-	mk = func(dir string, level int) {
-		if err := fsys.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		n++
-		for i := range files {
-			if err := afero.WriteFile(fsys, filepath.Join(dir, fmt.Sprintf("f%03d.php", i)), nil, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			n++
-		}
-		if level == depth {
-			return
-		}
-		for i := range dirs {
-			mk(filepath.Join(dir, fmt.Sprintf("d%02d", i)), level+1)
-		}
-	}
-	mk(root, 0)
-	return n
-}
-
 // The number of workers changes the speed of a walk, never what it visits or in which order.
 func TestWalkSameForAnyJobs(t *testing.T) {
 	for _, fsName := range []string{"memfs", "osfs"} {
@@ -88,7 +61,7 @@ func TestWalkSameForAnyJobs(t *testing.T) {
 			if fsName == "osfs" {
 				fsys, root = afero.NewOsFs(), filepath.Join(t.TempDir(), "site")
 			}
-			n := wideTree(t, fsys, root, 4, 3, 5)
+			n := fixture.WideTree(t, fsys, root, 4, 3, 5)
 			want, _ := walkAll(t, fsys, root, 1)
 			if len(want) != n {
 				t.Fatalf("one job visited %d entries, the tree has %d", len(want), n)
@@ -195,7 +168,7 @@ func TestWalkRootErrors(t *testing.T) {
 
 func TestWalkStopsWhenCancelled(t *testing.T) {
 	fsys := fixture.NewMemFs()
-	wideTree(t, fsys, "/srv/site", 3, 3, 3)
+	fixture.WideTree(t, fsys, "/srv/site", 3, 3, 3)
 	ctx, cancel := context.WithCancel(context.Background())
 	n := 0
 	w := &Walker{Fs: fsys, Jobs: 4}

@@ -14,7 +14,7 @@ import (
 // (--no-xattrs), one job each, so the two differ only by the llistxattr of every entry.
 func BenchmarkWalkXattrs(b *testing.B) {
 	root := filepath.Join(fixture.TempDir(b), "site")
-	n := wideTree(b, afero.NewOsFs(), root, 4, 4, 10)
+	n := fixture.WideTree(b, afero.NewOsFs(), root, 4, 4, 10)
 	for _, noXattrs := range []bool{false, true} {
 		b.Run(fmt.Sprintf("entries=%d/no-xattrs=%v", n, noXattrs), func(b *testing.B) {
 			w := &Walker{Fs: afero.NewOsFs(), Jobs: 1, NoXattrs: noXattrs}
