@@ -6,19 +6,20 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
 // words names the rights p for a sentence: "nothing", "read", "read and search".
-func words(p Perm, dir bool) string {
+func words(p walk.Perm, dir bool) string {
 	var w []string
-	if p&PermRead != 0 {
+	if p&walk.PermRead != 0 {
 		w = append(w, "read")
 	}
-	if p&PermWrite != 0 {
+	if p&walk.PermWrite != 0 {
 		w = append(w, "write")
 	}
-	if p&PermExec != 0 {
+	if p&walk.PermExec != 0 {
 		if dir {
 			w = append(w, "search")
 		} else {
@@ -57,32 +58,32 @@ const (
 // Verdict is an identity's access to one entry and the reason for it.
 type Verdict struct {
 	Class Class
-	Perm  Perm // what the identity may do
+	Perm  walk.Perm // what the identity may do
 	// Granted is what the deciding entries give before the ACL mask; Perm differs from it only
 	// where a mask took rights away.
-	Granted Perm
+	Granted walk.Perm
 	ID      uint32 // the named ACL user, or the first matching group, for explanations
 }
 
 // Can reports whether the verdict allows every right in want. For several rights at once in the
 // group class of an ACL, use Allows: one group entry must grant them all.
-func (v Verdict) Can(want Perm) bool { return v.Class != ClassUnknown && v.Perm&want == want }
+func (v Verdict) Can(want walk.Perm) bool { return v.Class != ClassUnknown && v.Perm&want == want }
 
 // Allows reports whether id may do everything in want to e at once. It differs from
 // Access(id, e).Can(want) only in an ACL's group class, where the kernel needs a single matching
 // group entry that grants every right asked for.
-func Allows(id *Identity, e *Entry, want Perm) bool {
+func Allows(id *Identity, e *walk.Entry, want walk.Perm) bool {
 	v := Access(id, e)
 	if v.Class != ClassGroup || !aclApplies(e) {
 		return v.Can(want)
 	}
-	mask := e.ACL.effectiveMask()
+	mask := e.ACL.EffectiveMask()
 	for _, ae := range e.ACL.Entries {
 		gid := ae.ID
 		switch ae.Tag {
-		case ACLGroupObj:
+		case walk.ACLGroupObj:
 			gid = e.GID
-		case ACLGroup:
+		case walk.ACLGroup:
 		default:
 			continue
 		}
@@ -101,7 +102,7 @@ func Allows(id *Identity, e *Entry, want Perm) bool {
 // An identity in the group class is denied whatever no matching group entry grants: it never
 // falls through to the other bits. The kernel checks a request's rights together against each
 // group entry; webperm asks for one right at a time, for which the union below is the same.
-func Access(id *Identity, e *Entry) Verdict {
+func Access(id *Identity, e *walk.Entry) Verdict {
 	switch {
 	case !e.OwnerKnown:
 		return Verdict{Class: ClassUnknown}
@@ -125,13 +126,13 @@ func Access(id *Identity, e *Entry) Verdict {
 // aclApplies reports whether the kernel consults e's ACL below the owner class: only while the
 // mode's group bits, which show its mask, grant something (acl_permission_check). Under a mask of
 // --- everyone but the owner gets the mode's bits.
-func aclApplies(e *Entry) bool { return e.ACL != nil && e.Mode&0o070 != 0 }
+func aclApplies(e *walk.Entry) bool { return e.ACL != nil && e.Mode&0o070 != 0 }
 
 // aclVerdict decides below the owner class for an entry that has an access ACL.
-func aclVerdict(id *Identity, e *Entry) Verdict {
-	mask := e.ACL.effectiveMask()
+func aclVerdict(id *Identity, e *walk.Entry) Verdict {
+	mask := e.ACL.EffectiveMask()
 	for _, ae := range e.ACL.Entries {
-		if ae.Tag == ACLUser && ae.ID == id.UID {
+		if ae.Tag == walk.ACLUser && ae.ID == id.UID {
 			return Verdict{Class: ClassNamedUser, Perm: ae.Perm & mask, Granted: ae.Perm, ID: ae.ID}
 		}
 	}
@@ -139,9 +140,9 @@ func aclVerdict(id *Identity, e *Entry) Verdict {
 	for _, ae := range e.ACL.Entries {
 		var gid uint32
 		switch ae.Tag {
-		case ACLGroupObj:
+		case walk.ACLGroupObj:
 			gid = e.GID
-		case ACLGroup:
+		case walk.ACLGroup:
 			gid = ae.ID
 		default:
 			continue
@@ -158,25 +159,25 @@ func aclVerdict(id *Identity, e *Entry) Verdict {
 	if v.Class == ClassGroup {
 		return v
 	}
-	p := e.ACL.perm(ACLOther)
+	p := e.ACL.Perm(walk.ACLOther)
 	return Verdict{Class: ClassOther, Perm: p, Granted: p}
 }
 
 // rootVerdict is root's access: everything, except executing a file no one may execute.
-func rootVerdict(e *Entry) Verdict {
-	p := PermRead | PermWrite | PermExec
-	if e.Type != TypeDir && e.Mode&0o111 == 0 {
-		p &^= PermExec
+func rootVerdict(e *walk.Entry) Verdict {
+	p := walk.PermRead | walk.PermWrite | walk.PermExec
+	if e.Type != walk.TypeDir && e.Mode&0o111 == 0 {
+		p &^= walk.PermExec
 	}
 	return Verdict{Class: ClassRoot, Perm: p, Granted: p}
 }
 
-func modePerm(m fs.FileMode, shift uint) Perm { return Perm(m>>shift) & PermAll }
+func modePerm(m fs.FileMode, shift uint) walk.Perm { return walk.Perm(m>>shift) & walk.PermAll }
 
 // Reason explains a verdict for a person, naming ids through a (nil names nothing):
 // "owner class applies: 0044 gives the owner nothing".
-func (v Verdict) Reason(e *Entry, a *Accounts) string {
-	dir := e.Type == TypeDir
+func (v Verdict) Reason(e *walk.Entry, a *Accounts) string {
+	dir := e.Type == walk.TypeDir
 	mode := policy.OctalMode(e.Mode)
 	switch v.Class {
 	case ClassUnknown:
@@ -198,7 +199,7 @@ func (v Verdict) Reason(e *Entry, a *Accounts) string {
 
 // unreadNote qualifies a verdict of the group or others class where e's ACL was not read: an
 // entry of it may name the user or a group of its, and decide otherwise.
-func unreadNote(e *Entry) string {
+func unreadNote(e *walk.Entry) string {
 	if e.XattrsUnread {
 		return " (mode bits only: --no-xattrs read no ACL)"
 	}
@@ -214,15 +215,15 @@ func maskNote(v Verdict, dir bool) string {
 
 // describeACLGrants names what an ACL's named entries grant once the mask applies, for instance
 // "user:www-data r-x; group:deploy rw-"; empty when they grant nothing.
-func describeACLGrants(acl *ACL, a *Accounts) string {
-	mask := acl.effectiveMask()
+func describeACLGrants(acl *walk.ACL, a *Accounts) string {
+	mask := acl.EffectiveMask()
 	var parts []string
 	for _, e := range acl.Named() {
 		p := e.Perm & mask
 		if p == 0 {
 			continue
 		}
-		if e.Tag == ACLUser {
+		if e.Tag == walk.ACLUser {
 			parts = append(parts, "user:"+a.UserLabel(e.ID)+" "+p.String())
 		} else {
 			parts = append(parts, "group:"+a.GroupLabel(e.ID)+" "+p.String())

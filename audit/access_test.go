@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"encoding/binary"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -10,76 +9,77 @@ import (
 	"testing"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/fixture"
 )
 
 // acl builds an access ACL from entries; a mask of -1 leaves the mask out.
-func acl(owner, group, other Perm, mask int, named ...ACLEntry) *ACL {
-	a := &ACL{Entries: []ACLEntry{{Tag: ACLUserObj, Perm: owner}}}
+func acl(owner, group, other walk.Perm, mask int, named ...walk.ACLEntry) *walk.ACL {
+	a := &walk.ACL{Entries: []walk.ACLEntry{{Tag: walk.ACLUserObj, Perm: owner}}}
 	for _, n := range named {
-		if n.Tag == ACLUser {
+		if n.Tag == walk.ACLUser {
 			a.Entries = append(a.Entries, n)
 		}
 	}
-	a.Entries = append(a.Entries, ACLEntry{Tag: ACLGroupObj, Perm: group})
+	a.Entries = append(a.Entries, walk.ACLEntry{Tag: walk.ACLGroupObj, Perm: group})
 	for _, n := range named {
-		if n.Tag == ACLGroup {
+		if n.Tag == walk.ACLGroup {
 			a.Entries = append(a.Entries, n)
 		}
 	}
 	if mask >= 0 {
-		a.Entries = append(a.Entries, ACLEntry{Tag: ACLMask, Perm: Perm(mask)})
+		a.Entries = append(a.Entries, walk.ACLEntry{Tag: walk.ACLMask, Perm: walk.Perm(mask)})
 	}
-	a.Entries = append(a.Entries, ACLEntry{Tag: ACLOther, Perm: other})
+	a.Entries = append(a.Entries, walk.ACLEntry{Tag: walk.ACLOther, Perm: other})
 	return a
 }
 
 func TestAccess(t *testing.T) {
 	web := Identity{UID: 33, GID: 33, Groups: []uint32{33, 2001}}
-	owned := func(mode fs.FileMode, uid, gid uint32) Entry {
-		return Entry{Path: "/srv/site/f", Type: TypeFile, Mode: mode, UID: uid, GID: gid, OwnerKnown: true}
+	owned := func(mode fs.FileMode, uid, gid uint32) walk.Entry {
+		return walk.Entry{Path: "/srv/site/f", Type: walk.TypeFile, Mode: mode, UID: uid, GID: gid, OwnerKnown: true}
 	}
-	withACL := func(e Entry, a *ACL) Entry { e.ACL = a; return e }
+	withACL := func(e walk.Entry, a *walk.ACL) walk.Entry { e.ACL = a; return e }
 	tests := []struct {
 		name   string
 		id     Identity
-		entry  Entry
+		entry  walk.Entry
 		class  Class
-		perm   Perm
+		perm   walk.Perm
 		reason string
 	}{
-		{"root reads a 0000 file", Identity{}, owned(0, 1000, 1000), ClassRoot, PermRead | PermWrite, "root bypasses"},
-		{"root searches a 0000 directory", Identity{}, func() Entry { e := owned(0, 1000, 1000); e.Type = TypeDir; return e }(), ClassRoot, PermAll, "root bypasses"},
-		{"root executes only what someone may", Identity{}, owned(0o100, 1000, 1000), ClassRoot, PermAll, ""},
+		{"root reads a 0000 file", Identity{}, owned(0, 1000, 1000), ClassRoot, walk.PermRead | walk.PermWrite, "root bypasses"},
+		{"root searches a 0000 directory", Identity{}, func() walk.Entry { e := owned(0, 1000, 1000); e.Type = walk.TypeDir; return e }(), ClassRoot, walk.PermAll, "root bypasses"},
+		{"root executes only what someone may", Identity{}, owned(0o100, 1000, 1000), ClassRoot, walk.PermAll, ""},
 		{"owner class first: 0044 owned by the web user", web, owned(0o044, 33, 33), ClassOwner, 0, "owner class applies: 0044 gives the owner nothing"},
-		{"owner class", web, owned(0o640, 33, 1000), ClassOwner, PermRead | PermWrite, ""},
-		{"primary group", web, owned(0o640, 1000, 33), ClassGroup, PermRead, "group class applies (group 33): 0640 gives the group read"},
-		{"supplementary group", web, owned(0o640, 1000, 2001), ClassGroup, PermRead, "group 2001"},
+		{"owner class", web, owned(0o640, 33, 1000), ClassOwner, walk.PermRead | walk.PermWrite, ""},
+		{"primary group", web, owned(0o640, 1000, 33), ClassGroup, walk.PermRead, "group class applies (group 33): 0640 gives the group read"},
+		{"supplementary group", web, owned(0o640, 1000, 2001), ClassGroup, walk.PermRead, "group 2001"},
 		{"group class does not fall through to other", web, owned(0o604, 1000, 2001), ClassGroup, 0, "gives the group nothing"},
 		{"other", web, owned(0o640, 1000, 1000), ClassOther, 0, "others class applies: 0640 gives others nothing"},
-		{"other reads 0644", web, owned(0o644, 1000, 1000), ClassOther, PermRead, ""},
-		{"acl named user grants", web, withACL(owned(0o640, 0, 0), acl(6, 0, 0, 4, ACLEntry{Tag: ACLUser, ID: 33, Perm: PermRead})),
-			ClassNamedUser, PermRead, "ACL entry user:33 applies: it gives read"},
-		{"acl mask denies the named user", web, withACL(owned(0o610, 0, 0), acl(6, 0, 0, 1, ACLEntry{Tag: ACLUser, ID: 33, Perm: PermRead})),
+		{"other reads 0644", web, owned(0o644, 1000, 1000), ClassOther, walk.PermRead, ""},
+		{"acl named user grants", web, withACL(owned(0o640, 0, 0), acl(6, 0, 0, 4, walk.ACLEntry{Tag: walk.ACLUser, ID: 33, Perm: walk.PermRead})),
+			ClassNamedUser, walk.PermRead, "ACL entry user:33 applies: it gives read"},
+		{"acl mask denies the named user", web, withACL(owned(0o610, 0, 0), acl(6, 0, 0, 1, walk.ACLEntry{Tag: walk.ACLUser, ID: 33, Perm: walk.PermRead})),
 			ClassNamedUser, 0, "the mask leaves nothing"},
-		{"acl named user beats the group", web, withACL(owned(0o650, 0, 33), acl(6, 5, 0, 5, ACLEntry{Tag: ACLUser, ID: 33, Perm: 0})),
+		{"acl named user beats the group", web, withACL(owned(0o650, 0, 33), acl(6, 5, 0, 5, walk.ACLEntry{Tag: walk.ACLUser, ID: 33, Perm: 0})),
 			ClassNamedUser, 0, ""},
-		{"acl owner ignores the mask", web, withACL(owned(0o610, 33, 0), acl(6, 0, 0, 1, ACLEntry{Tag: ACLUser, ID: 33, Perm: PermAll})),
-			ClassOwner, PermRead | PermWrite, ""},
-		{"acl named group", web, withACL(owned(0o650, 0, 0), acl(6, 0, 0, 5, ACLEntry{Tag: ACLGroup, ID: 2001, Perm: PermRead | PermExec})),
-			ClassGroup, PermRead | PermExec, "the ACL's group entries give read and execute"},
-		{"acl named group limited by the mask", web, withACL(owned(0o640, 0, 0), acl(6, 0, 0, 4, ACLEntry{Tag: ACLGroup, ID: 2001, Perm: PermAll})),
-			ClassGroup, PermRead, "the mask leaves read"},
+		{"acl owner ignores the mask", web, withACL(owned(0o610, 33, 0), acl(6, 0, 0, 1, walk.ACLEntry{Tag: walk.ACLUser, ID: 33, Perm: walk.PermAll})),
+			ClassOwner, walk.PermRead | walk.PermWrite, ""},
+		{"acl named group", web, withACL(owned(0o650, 0, 0), acl(6, 0, 0, 5, walk.ACLEntry{Tag: walk.ACLGroup, ID: 2001, Perm: walk.PermRead | walk.PermExec})),
+			ClassGroup, walk.PermRead | walk.PermExec, "the ACL's group entries give read and execute"},
+		{"acl named group limited by the mask", web, withACL(owned(0o640, 0, 0), acl(6, 0, 0, 4, walk.ACLEntry{Tag: walk.ACLGroup, ID: 2001, Perm: walk.PermAll})),
+			ClassGroup, walk.PermRead, "the mask leaves read"},
 		{"acl matching group denies, other not consulted", web, withACL(owned(0o614, 0, 33), acl(6, 0, 4, 1)),
 			ClassGroup, 0, ""},
-		{"acl other", web, withACL(owned(0o644, 0, 0), acl(6, 4, 4, 4, ACLEntry{Tag: ACLUser, ID: 1000, Perm: PermAll})), ClassOther, PermRead, ""},
-		{"mask --- leaves the named user the other bits", web, withACL(owned(0o604, 0, 0), acl(6, 0, 4, 0, ACLEntry{Tag: ACLUser, ID: 33, Perm: PermAll})),
-			ClassOther, PermRead, "others class applies: 0604 gives others read"},
+		{"acl other", web, withACL(owned(0o644, 0, 0), acl(6, 4, 4, 4, walk.ACLEntry{Tag: walk.ACLUser, ID: 1000, Perm: walk.PermAll})), ClassOther, walk.PermRead, ""},
+		{"mask --- leaves the named user the other bits", web, withACL(owned(0o604, 0, 0), acl(6, 0, 4, 0, walk.ACLEntry{Tag: walk.ACLUser, ID: 33, Perm: walk.PermAll})),
+			ClassOther, walk.PermRead, "others class applies: 0604 gives others read"},
 		{"mask --- leaves the owning group its bits", web, withACL(owned(0o604, 0, 33), acl(6, 4, 4, 0)),
 			ClassGroup, 0, "0604 gives the group nothing"},
-		{"a mask that is not --- denies", web, withACL(owned(0o614, 0, 0), acl(6, 0, 4, 1, ACLEntry{Tag: ACLUser, ID: 33, Perm: PermRead})),
+		{"a mask that is not --- denies", web, withACL(owned(0o614, 0, 0), acl(6, 0, 4, 1, walk.ACLEntry{Tag: walk.ACLUser, ID: 33, Perm: walk.PermRead})),
 			ClassNamedUser, 0, "the mask leaves nothing"},
-		{"unknown owner decides nothing", web, Entry{Type: TypeFile, Mode: 0o644}, ClassUnknown, 0, "cannot be decided"},
+		{"unknown owner decides nothing", web, walk.Entry{Type: walk.TypeFile, Mode: 0o644}, ClassUnknown, 0, "cannot be decided"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,8 +90,8 @@ func TestAccess(t *testing.T) {
 			if got := v.Reason(&tt.entry, nil); tt.reason != "" && !strings.Contains(got, tt.reason) {
 				t.Errorf("reason %q does not contain %q", got, tt.reason)
 			}
-			if v.Can(PermRead) != (tt.perm&PermRead != 0) {
-				t.Errorf("Can(read) = %v with perm %s", v.Can(PermRead), v.Perm)
+			if v.Can(walk.PermRead) != (tt.perm&walk.PermRead != 0) {
+				t.Errorf("Can(read) = %v with perm %s", v.Can(walk.PermRead), v.Perm)
 			}
 		})
 	}
@@ -100,56 +100,17 @@ func TestAccess(t *testing.T) {
 // Several rights at once in an ACL's group class need one group entry that grants them all.
 func TestAllowsNeedsOneGroupEntry(t *testing.T) {
 	id := Identity{UID: 33, GID: 33, Groups: []uint32{2001}}
-	e := Entry{Type: TypeDir, Mode: 0o730, GID: 33, OwnerKnown: true,
-		ACL: acl(7, PermExec, 0, int(PermWrite|PermExec), ACLEntry{Tag: ACLGroup, ID: 2001, Perm: PermWrite})}
-	if v := Access(&id, &e); !v.Can(PermWrite) || !v.Can(PermExec) {
+	e := walk.Entry{Type: walk.TypeDir, Mode: 0o730, GID: 33, OwnerKnown: true,
+		ACL: acl(7, walk.PermExec, 0, int(walk.PermWrite|walk.PermExec), walk.ACLEntry{Tag: walk.ACLGroup, ID: 2001, Perm: walk.PermWrite})}
+	if v := Access(&id, &e); !v.Can(walk.PermWrite) || !v.Can(walk.PermExec) {
 		t.Fatalf("each right alone: %s, want write and search", v.Perm)
 	}
-	if Allows(&id, &e, PermWrite|PermExec) {
+	if Allows(&id, &e, walk.PermWrite|walk.PermExec) {
 		t.Error("write and search together allowed, though no one group entry grants both")
 	}
-	e.ACL.Entries[2].Perm = PermWrite | PermExec
-	if !Allows(&id, &e, PermWrite|PermExec) {
+	e.ACL.Entries[2].Perm = walk.PermWrite | walk.PermExec
+	if !Allows(&id, &e, walk.PermWrite|walk.PermExec) {
 		t.Error("write and search together denied, though group:2001 grants both")
-	}
-}
-
-func TestParseACL(t *testing.T) {
-	raw := func(words ...uint32) []byte {
-		b := binary.LittleEndian.AppendUint32(nil, 2)
-		for i := 0; i+2 < len(words); i += 3 {
-			b = binary.LittleEndian.AppendUint16(b, uint16(words[i]))
-			b = binary.LittleEndian.AppendUint16(b, uint16(words[i+1]))
-			b = binary.LittleEndian.AppendUint32(b, words[i+2])
-		}
-		return b
-	}
-	const undef = ^uint32(0)
-	good := raw(0x01, 7, undef, 0x02, 5, 33, 0x04, 5, undef, 0x10, 5, undef, 0x20, 0, undef)
-	a, err := ParseACL(good)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := a.String(), "user::rwx,user:33:r-x,group::r-x,mask::r-x,other::---"; got != want {
-		t.Errorf("decoded %q, want %q", got, want)
-	}
-	for _, bad := range []struct {
-		name string
-		b    []byte
-		err  string
-	}{
-		{"empty", nil, "shorter than its header"},
-		{"version 1", append([]byte{1, 0, 0, 0}, good[4:]...), "version 1"},
-		{"torn entry", good[:len(good)-3], "not a whole number"},
-		{"unknown tag", raw(0x40, 7, undef), "unknown entry tag 0x40"},
-		{"permission out of range", raw(0x01, 8, undef), "out of range"},
-		{"permission beyond eight bits", raw(0x01, 0x104, undef), "out of range"},
-	} {
-		t.Run(bad.name, func(t *testing.T) {
-			if _, err := ParseACL(bad.b); err == nil || !strings.Contains(err.Error(), bad.err) {
-				t.Errorf("error %v, want one containing %q", err, bad.err)
-			}
-		})
 	}
 }
 
@@ -157,7 +118,7 @@ func FuzzParseACL(f *testing.F) {
 	f.Add([]byte{2, 0, 0, 0, 1, 0, 7, 0, 255, 255, 255, 255})
 	f.Add([]byte{2, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		a, err := ParseACL(b)
+		a, err := walk.ParseACL(b)
 		if err != nil {
 			return
 		}
@@ -165,7 +126,7 @@ func FuzzParseACL(f *testing.F) {
 		_ = a.String()
 		_ = describeACLGrants(a, testAccounts())
 		id := Identity{UID: 33, GID: 33}
-		e := Entry{Type: TypeFile, Mode: 0o640, OwnerKnown: true, ACL: a}
+		e := walk.Entry{Type: walk.TypeFile, Mode: 0o640, OwnerKnown: true, ACL: a}
 		_ = Access(&id, &e).Reason(&e, nil)
 	})
 }
@@ -199,8 +160,8 @@ func TestWalkerReadsACLs(t *testing.T) {
 	setfacl("u:33:r,m::---", "masked")
 	setfacl("g:2001:x", "d")
 	got := map[string]string{}
-	err := (&Walker{Fs: afero.NewOsFs(), Jobs: 2}).Walk(t.Context(), root, Visitor{
-		Entry: func(e Entry) {
+	err := (&walk.Walker{Fs: afero.NewOsFs(), Jobs: 2}).Walk(t.Context(), root, walk.Visitor{
+		Entry: func(e walk.Entry) {
 			if e.ACL != nil {
 				got[e.Rel] = e.ACL.String()
 			}
@@ -225,11 +186,11 @@ func TestWalkerReadsACLs(t *testing.T) {
 	}
 	web := Identity{UID: 33, GID: 33}
 	for rel, can := range map[string]bool{"granted": true, "masked": false} {
-		e, err := Examine(afero.NewOsFs(), filepath.Join(root, rel))
+		e, err := walk.Examine(afero.NewOsFs(), filepath.Join(root, rel))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if Access(&web, &e).Can(PermRead) != can {
+		if Access(&web, &e).Can(walk.PermRead) != can {
 			t.Errorf("%s: uid 33 can read = %v, want %v", rel, !can, can)
 		}
 	}

@@ -1,3 +1,7 @@
+// Package audit holds what the walk (audit/walk) gives against a policy: the accounts that name
+// owners, who the web server and PHP run as, the kernel-exact access model, the checks, the
+// fixes they propose, waivers, and the Report they produce. Auditor.Run is the flow, in this
+// file. It never changes anything on disk.
 package audit
 
 import (
@@ -10,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -24,7 +29,7 @@ type Report struct {
 	Accounts *Accounts
 	// RootEntries are the roots as the walk saw them, by path; a root it could not read is
 	// missing.
-	RootEntries map[string]Entry
+	RootEntries map[string]walk.Entry
 	Entries     int // entries examined, roots included
 	// Findings are in walk order, root by root, each root's ancestors first. Where the audit
 	// spools them (Auditor.Spool), only the latest are here: EachFinding reads them all.
@@ -49,7 +54,7 @@ type Report struct {
 	Subtrees []Subtree
 	// Skipped are the directories the walk examined but did not enter, in walk order: mounts of
 	// pseudo file systems, of other devices under --one-file-system, container layers.
-	Skipped []Skip
+	Skipped []walk.Skip
 	// NoXattrs says no ACL, SELinux label or file capabilities were read (--no-xattrs).
 	NoXattrs bool
 
@@ -166,8 +171,8 @@ type Auditor struct {
 
 // examine returns the Entry of path, without following it, with its extended attributes unless
 // the audit reads none.
-func (a *Auditor) examine(path string) (Entry, error) {
-	return ExamineWith(a.Fs, path, !a.NoXattrs)
+func (a *Auditor) examine(path string) (walk.Entry, error) {
+	return walk.ExamineWith(a.Fs, path, !a.NoXattrs)
 }
 
 // Run audits every root in turn. Every root is checked to be a walkable directory before any is
@@ -177,7 +182,7 @@ func (a *Auditor) examine(path string) (Entry, error) {
 // web server must search every one of them from / down. Roots should be given with symlinks
 // resolved, since the kernel checks the directories a path really goes through.
 func (a *Auditor) Run(ctx context.Context, roots []string) (*Report, error) {
-	rep := &Report{Roots: roots, WebUser: a.WebUser, PHPUser: a.PHPUser, Accounts: a.Accounts, RootEntries: map[string]Entry{}, Judged: map[string][]Finding{}, NoXattrs: a.NoXattrs}
+	rep := &Report{Roots: roots, WebUser: a.WebUser, PHPUser: a.PHPUser, Accounts: a.Accounts, RootEntries: map[string]walk.Entry{}, Judged: map[string][]Finding{}, NoXattrs: a.NoXattrs}
 	plans := make([]rootPlan, len(roots))
 	for i, root := range roots {
 		if err := a.plan(root, &plans[i], rep); err != nil {
@@ -263,12 +268,12 @@ type rootPlan struct {
 // plan checks that root is a walkable directory and settles its policy and the owners that
 // policy expects.
 func (a *Auditor) plan(root string, p *rootPlan, rep *Report) error {
-	fi, err := lstat(a.Fs, root)
+	fi, err := walk.Lstat(a.Fs, root)
 	if err != nil {
 		return err
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("%s: %w", root, ErrNotDir)
+		return fmt.Errorf("%s: %w", root, walk.ErrNotDir)
 	}
 	p.root, p.policy = root, a.Policy
 	if p.policy == nil {
@@ -300,7 +305,7 @@ func (a *Auditor) plan(root string, p *rootPlan, rep *Report) error {
 // root's owner, unless that is the web server's user (a chown -R www-data install), which owns
 // nothing of its own by design; then the owner of the home the root lies directly in (a user's
 // directory by passwd, or one below /home*), else no one known.
-func (a *Auditor) siteOwner(root string, e *Entry) SiteOwner {
+func (a *Auditor) siteOwner(root string, e *walk.Entry) SiteOwner {
 	site := a.decideSiteOwner(root, e)
 	if u, ok := a.Accounts.userOf(site.UID); ok {
 		site.GID = u.GID
@@ -308,7 +313,7 @@ func (a *Auditor) siteOwner(root string, e *Entry) SiteOwner {
 	return site
 }
 
-func (a *Auditor) decideSiteOwner(root string, e *Entry) SiteOwner {
+func (a *Auditor) decideSiteOwner(root string, e *walk.Entry) SiteOwner {
 	switch {
 	case a.SiteOwner != nil:
 		return SiteOwner{Root: root, UID: *a.SiteOwner, GID: e.GID, Source: "flag"}
@@ -316,7 +321,7 @@ func (a *Auditor) decideSiteOwner(root string, e *Entry) SiteOwner {
 		return SiteOwner{Root: root, UID: e.UID, GID: e.GID, Source: "root"}
 	}
 	parent := filepath.Dir(root)
-	if pe, err := a.examine(parent); err == nil && pe.OwnerKnown && pe.Type == TypeDir && a.isHome(parent, pe.UID) {
+	if pe, err := a.examine(parent); err == nil && pe.OwnerKnown && pe.Type == walk.TypeDir && a.isHome(parent, pe.UID) {
 		return SiteOwner{Root: root, UID: pe.UID, GID: pe.GID, Source: "parent", Parent: parent}
 	}
 	return SiteOwner{Root: root, UID: e.UID, GID: e.GID, Source: "unknown"}
@@ -328,7 +333,7 @@ func (a *Auditor) isHome(dir string, uid uint32) bool {
 	if uid == 0 || uid == a.WebUser.UID || (a.PHPUser != nil && uid == a.PHPUser.UID) {
 		return false
 	}
-	sys := systemPath(dir, a.SysRoot)
+	sys := walk.SystemPath(dir, a.SysRoot)
 	if u, ok := a.Accounts.userOf(uid); ok && u.Home != "" && filepath.Clean(u.Home) == sys {
 		return true
 	}
@@ -342,14 +347,14 @@ func (a *Auditor) auditRoot(ctx context.Context, p *rootPlan, env *Env, rep *Rep
 	t := &tracer{a: a, policy: p.policy, env: env, rep: rep, keepFolded: a.AsFixed}
 	way := a.ancestors(root, t, reported)
 	t.stack = []dirState{way}
-	w := &Walker{Fs: a.Fs, Jobs: a.Jobs, SysRoot: a.SysRoot, OneFileSystem: a.OneFileSystem, NoXattrs: a.NoXattrs}
-	err := w.Walk(ctx, root, Visitor{
+	w := &walk.Walker{Fs: a.Fs, Jobs: a.Jobs, SysRoot: a.SysRoot, OneFileSystem: a.OneFileSystem, NoXattrs: a.NoXattrs}
+	err := w.Walk(ctx, root, walk.Visitor{
 		Entry: t.visit,
 		Error: func(path string, err error) {
 			rep.Errors = append(rep.Errors, WalkError{Path: path, Err: err})
 			t.unread(path)
 		},
-		Skipped: func(s Skip) {
+		Skipped: func(s walk.Skip) {
 			rep.Skipped = append(rep.Skipped, s)
 			t.unread(s.Path)
 		},
@@ -374,8 +379,8 @@ func (a *Auditor) ancestors(root string, t *tracer, reported map[string]*Fix) di
 	if a.SysRoot != "" {
 		sysroot = filepath.Clean(a.SysRoot)
 	}
-	for _, dir := range pathTo(filepath.Dir(root)) {
-		if !Within(dir, sysroot) {
+	for _, dir := range walk.PathTo(filepath.Dir(root)) {
+		if !walk.Within(dir, sysroot) {
 			continue
 		}
 		e, err := a.examine(dir)
@@ -383,7 +388,7 @@ func (a *Auditor) ancestors(root string, t *tracer, reported map[string]*Fix) di
 			t.rep.Errors = append(t.rep.Errors, WalkError{Path: dir, Err: err})
 			continue
 		}
-		s := t.policy.ForAncestor(systemPath(dir, sysroot))
+		s := t.policy.ForAncestor(walk.SystemPath(dir, sysroot))
 		c := t.caseOf(&e, &s, way)
 		fix, done := reported[dir]
 		if !done {
@@ -427,7 +432,7 @@ type tracer struct {
 
 	// The entry being visited and its case, reused from one entry to the next: a finding copies
 	// what it keeps.
-	entry    Entry
+	entry    walk.Entry
 	settings policy.Settings
 	cur      Case
 }
@@ -462,29 +467,29 @@ func (t *tracer) close(depth int) {
 // no writer may say that everything below it shares a finding.
 func (t *tracer) unread(path string) {
 	for i := len(t.open) - 1; i >= 0; i-- {
-		if Within(path, t.open[i].path) {
+		if walk.Within(path, t.open[i].path) {
 			t.open[i].full = false
 			return
 		}
 	}
 }
 
-func (t *tracer) visit(e Entry) {
+func (t *tracer) visit(e walk.Entry) {
 	t.rep.Entries++
 	depth := 0
 	if e.Rel != "." {
 		depth = strings.Count(e.Rel, "/") + 1
 	}
 	t.close(depth)
-	abs := systemPath(e.Path, t.a.SysRoot)
-	t.entry, t.settings = e, t.policy.For(e.Rel, abs, e.Type == TypeDir)
+	abs := walk.SystemPath(e.Path, t.a.SysRoot)
+	t.entry, t.settings = e, t.policy.For(e.Rel, abs, e.Type == walk.TypeDir)
 	kinds := t.settings.Sniff
 	if e.Name() == ".htaccess" {
 		// Every .htaccess is read, a few hundred bytes: one that only denies, in a directory
 		// the web server writes anyway, is no fault of its own (web-writable-code).
 		kinds |= policy.SniffHtaccess
 	}
-	if kinds != 0 && e.Type == TypeFile {
+	if kinds != 0 && e.Type == walk.TypeFile {
 		// Otherwise only the files a content condition names are read, and only their first
 		// bytes: the rules that condition holds for apply once the file shows it.
 		t.entry.Content = sniffContent(t.a.Fs, e.Path, kinds)
@@ -494,7 +499,7 @@ func (t *tracer) visit(e Entry) {
 	}
 	// A secret by name that is exactly as its package ships it is public in the distribution's
 	// archive (Debian's wp-config.php): it is read whole, for its checksum, only then.
-	if t.settings.Sensitive && e.Type == TypeFile {
+	if t.settings.Sensitive && e.Type == walk.TypeFile {
 		t.entry.Shipped = t.env.Packages.Shipped(t.a.Fs, e.Path)
 	}
 	t.cur = t.caseOf(&t.entry, &t.settings, t.stack[depth])
@@ -521,7 +526,7 @@ func (t *tracer) visit(e Entry) {
 		p.entries++
 		p.full = p.full && len(t.rep.Findings) > n
 	}
-	if e.Type == TypeDir {
+	if e.Type == walk.TypeDir {
 		t.stack = append(t.stack[:depth+1], t.descend(c, t.stack[depth], fix))
 		t.open = append(t.open, openDir{path: e.Path, depth: depth, first: t.rep.NumFindings(), full: true})
 	}
@@ -566,7 +571,7 @@ func (t *tracer) missingIndex(c *Case) {
 // hasIndex reports whether root holds a file, or a link, of one of IndexNames.
 func (a *Auditor) hasIndex(root string) bool {
 	for _, name := range IndexNames {
-		if fi, err := lstat(a.Fs, filepath.Join(root, name)); err == nil && (fi.Mode().IsRegular() || fi.Mode()&fs.ModeSymlink != 0) {
+		if fi, err := walk.Lstat(a.Fs, filepath.Join(root, name)); err == nil && (fi.Mode().IsRegular() || fi.Mode()&fs.ModeSymlink != 0) {
 			return true
 		}
 	}
@@ -574,7 +579,7 @@ func (a *Auditor) hasIndex(root string) bool {
 }
 
 // caseOf builds the case of entry e, whose parent directory has state parent.
-func (t *tracer) caseOf(e *Entry, s *policy.Settings, parent dirState) Case {
+func (t *tracer) caseOf(e *walk.Entry, s *policy.Settings, parent dirState) Case {
 	return Case{
 		Entry: e, Settings: s, Env: t.env, Private: parent.private,
 		Web: reach(t.a.WebUser, e, parent.web),
@@ -587,7 +592,7 @@ func (t *tracer) caseOf(e *Entry, s *policy.Settings, parent dirState) Case {
 // to it (the link's own directory, then every directory of the target's real path).
 func (t *tracer) linkCase(c *Case) *LinkCase {
 	d := c.Entry.Dest
-	l := &LinkCase{Entry: &d.Entry, InRoot: Within(d.Path, t.env.Root), SysPath: systemPath(d.Path, t.a.SysRoot), Dirs: d.Dirs}
+	l := &LinkCase{Entry: &d.Entry, InRoot: walk.Within(d.Path, t.env.Root), SysPath: walk.SystemPath(d.Path, t.a.SysRoot), Dirs: d.Dirs}
 	rel := filepath.Base(d.Path)
 	if l.InRoot {
 		rel = "."
@@ -595,24 +600,24 @@ func (t *tracer) linkCase(c *Case) *LinkCase {
 			rel = filepath.ToSlash(strings.TrimPrefix(d.Path, strings.TrimSuffix(t.env.Root, "/")+"/"))
 		}
 	}
-	l.Settings = t.policy.For(rel, l.SysPath, d.Entry.Type == TypeDir)
+	l.Settings = t.policy.For(rel, l.SysPath, d.Entry.Type == walk.TypeDir)
 	l.Web = destReach(t.a.WebUser, d, c.Web.Way)
 	l.PHP = destReach(t.a.PHPUser, d, c.PHP.Way)
 	return l
 }
 
-func destReach(w *WebUser, d *LinkDest, way bool) Reach {
+func destReach(w *WebUser, d *walk.LinkDest, way bool) Reach {
 	if w == nil {
 		return Reach{}
 	}
 	id := w.Identity()
 	for i := range d.Dirs {
-		way = way && Access(&id, &d.Dirs[i]).Can(PermExec)
+		way = way && Access(&id, &d.Dirs[i]).Can(walk.PermExec)
 	}
 	return Reach{Who: w, Way: way, Access: Access(&id, &d.Entry)}
 }
 
-func reach(w *WebUser, e *Entry, parent step) Reach {
+func reach(w *WebUser, e *walk.Entry, parent step) Reach {
 	if w == nil {
 		return Reach{}
 	}
@@ -640,10 +645,10 @@ func descend(c *Case, parent dirState) dirState {
 		}
 		id := r.Who.Identity()
 		return step{
-			way: p.way && r.Access.Can(PermExec),
+			way: p.way && r.Access.Can(walk.PermExec),
 			// A directory its expected owner writes is not a hiding place for scripts, except
 			// where the policy has the servers write (uploads).
-			writable: Allows(&id, c.Entry, PermWrite|PermExec) && (c.Settings.Writable || !expectedOwner(c, r)),
+			writable: Allows(&id, c.Entry, walk.PermWrite|walk.PermExec) && (c.Settings.Writable || !expectedOwner(c, r)),
 		}
 	}
 	return dirState{
@@ -659,10 +664,10 @@ func descend(c *Case, parent dirState) dirState {
 // order, and path itself. path and root are clean absolute paths; path lies at or below root,
 // and no directory between them may be a symlink (the walk never follows one).
 func (a *Auditor) Findings(ctx context.Context, root, path string) ([]Finding, error) {
-	if !Within(path, root) {
+	if !walk.Within(path, root) {
 		return nil, fmt.Errorf("%s is not below %s", path, root)
 	}
-	rep := &Report{Roots: []string{root}, RootEntries: map[string]Entry{}, Judged: map[string][]Finding{}}
+	rep := &Report{Roots: []string{root}, RootEntries: map[string]walk.Entry{}, Judged: map[string][]Finding{}}
 	var p rootPlan
 	if err := a.plan(root, &p, rep); err != nil {
 		return nil, err
@@ -687,12 +692,12 @@ func (a *Auditor) Findings(ctx context.Context, root, path string) ([]Finding, e
 		if err != nil {
 			return nil, &fs.PathError{Op: "audit", Path: p, Err: err}
 		}
-		if p != path && e.Type != TypeDir {
+		if p != path && e.Type != walk.TypeDir {
 			return nil, &fs.PathError{Op: "audit", Path: p, Err: fmt.Errorf("is a %s, not a directory: the audit does not go through it", e.Type)}
 		}
-		if e.Type == TypeSymlink {
+		if e.Type == walk.TypeSymlink {
 			// As the walk does: a link is judged by where it leads.
-			e.follow(a.Fs, a.SysRoot, dirCache{}, !a.NoXattrs)
+			e.Follow(a.Fs, a.SysRoot, walk.DirCache{}, !a.NoXattrs)
 		}
 		e.Rel = rel
 		t.visit(e)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -24,7 +25,7 @@ type Env struct {
 // Case is one entry as the checks see it: the entry, the policy's settings for its path, the
 // audit's environment, and what the web server's identities can do on the way to it.
 type Case struct {
-	Entry    *Entry
+	Entry    *walk.Entry
 	Settings *policy.Settings
 	Env      *Env
 	// Web is the web server's user: it must search every directory down to what it serves and
@@ -43,13 +44,13 @@ type Case struct {
 
 // LinkCase is a symlink's target as the checks see it: a link serves what it leads to.
 type LinkCase struct {
-	Entry    *Entry          // the target, at its real path
+	Entry    *walk.Entry     // the target, at its real path
 	Settings policy.Settings // the policy's settings for the target's path (its name, outside the root)
 	// InRoot is set when the target lies in the audited root, where the walk judges it too.
 	InRoot bool
 	// SysPath is the target's path on the audited system (below --root, as if it were /).
 	SysPath string
-	Dirs    []Entry // the directories on the target's real path, as LinkDest has them
+	Dirs    []walk.Entry // the directories on the target's real path, as LinkDest has them
 	// Web and PHP are the identities' reach of the target, through the link's directory and
 	// every directory of the target's real path.
 	Web, PHP Reach
@@ -195,13 +196,13 @@ func (rc *ruleCheck) finding(c *Case, msg string, fix *Fix) Finding {
 
 // hasMode reports whether an entry's own mode bits mean something: a symlink's do not, and a
 // special file's faults are a human's call.
-func hasMode(e *Entry) bool { return e.Type == TypeFile || e.Type == TypeDir }
+func hasMode(e *walk.Entry) bool { return e.Type == walk.TypeFile || e.Type == walk.TypeDir }
 
 // allowedMode is the widest mode c's entry may have: the policy's maximum and, in a writable
 // path whose group is the web server's or PHP's, group write.
 func allowedMode(c *Case) fs.FileMode {
 	e := c.Entry
-	m := c.Settings.Max(e.Type == TypeDir)
+	m := c.Settings.Max(e.Type == walk.TypeDir)
 	if c.writable() && e.OwnerKnown {
 		for _, r := range c.reaches() {
 			if r != nil && r.Who.GID == e.GID {
@@ -218,7 +219,7 @@ func modeFix(c *Case) *Fix {
 	return &Fix{Mode: c.Entry.Mode & allowedMode(c)}
 }
 
-func worldWritable(e *Entry) bool { return e.Type != TypeSymlink && e.Mode&0o002 != 0 }
+func worldWritable(e *walk.Entry) bool { return e.Type != walk.TypeSymlink && e.Mode&0o002 != 0 }
 
 func checkWorldWritable(c *Case) (string, *Fix, bool) {
 	e := c.Entry
@@ -227,11 +228,11 @@ func checkWorldWritable(c *Case) (string, *Fix, bool) {
 	}
 	m := policy.OctalMode(e.Mode)
 	switch {
-	case e.Type == TypeDir && e.Mode&fs.ModeSticky != 0:
+	case e.Type == walk.TypeDir && e.Mode&fs.ModeSticky != 0:
 		return fmt.Sprintf("any local user can add files here (mode %s): the sticky bit only stops them deleting others' files", m), modeFix(c), true
-	case e.Type == TypeDir:
+	case e.Type == walk.TypeDir:
 		return fmt.Sprintf("any local user can add, replace or delete files here (mode %s)", m), modeFix(c), true
-	case e.Type == TypeFile:
+	case e.Type == walk.TypeFile:
 		return fmt.Sprintf("any local user can change this file (mode %s)", m), modeFix(c), true
 	}
 	return fmt.Sprintf("any local user can write to this %s (mode %s)", e.Type, m), nil, true
@@ -253,9 +254,9 @@ func exposedTo(c *Case) exposure {
 	if !c.Settings.Sensitive || !hasMode(e) || e.Shipped {
 		return notExposed
 	}
-	opens, others := PermRead, e.Mode&0o004 != 0
-	if e.Type == TypeDir {
-		opens, others = PermRead|PermExec, e.Mode&0o005 != 0
+	opens, others := walk.PermRead, e.Mode&0o004 != 0
+	if e.Type == walk.TypeDir {
+		opens, others = walk.PermRead|walk.PermExec, e.Mode&0o005 != 0
 	}
 	if others {
 		return exposedToOthers
@@ -272,7 +273,7 @@ func exposedTo(c *Case) exposure {
 // own path is reported there, with its fix, not again at every link to it.
 func linkExposure(c *Case) (exposure, *Case) {
 	l := c.Link
-	if c.Entry.Type != TypeSymlink || l == nil || l.InRoot && l.Settings.Sensitive {
+	if c.Entry.Type != walk.TypeSymlink || l == nil || l.InRoot && l.Settings.Sensitive {
 		return notExposed, nil
 	}
 	s := &l.Settings
@@ -297,7 +298,7 @@ func checkSensitiveLink(c *Case) (string, *Fix, bool) {
 		why = "leading to a secret"
 	}
 	what := "file"
-	if t.Type == TypeDir {
+	if t.Type == walk.TypeDir {
 		what = "directory"
 	}
 	// No fix: a plan never changes anything through a link; a person decides between the
@@ -305,7 +306,7 @@ func checkSensitiveLink(c *Case) (string, *Fix, bool) {
 	switch how {
 	case exposedToOthers:
 		return fmt.Sprintf("symlink %s, %s: its target %s %s is readable by others (mode %s): at most %s",
-			e.Path, why, what, t.Path, policy.OctalMode(t.Mode), policy.OctalMode(tc.Settings.Max(t.Type == TypeDir))), nil, true
+			e.Path, why, what, t.Path, policy.OctalMode(t.Mode), policy.OctalMode(tc.Settings.Max(t.Type == walk.TypeDir))), nil, true
 	default:
 		return fmt.Sprintf("symlink %s, %s: %s can read its target %s %s, which the policy keeps from the web server: a request for the link is answered with its contents (%s)",
 			e.Path, why, tc.Web.who(), what, t.Path, tc.Web.Access.Reason(t, c.Env.Accounts)), nil, true
@@ -313,7 +314,7 @@ func checkSensitiveLink(c *Case) (string, *Fix, bool) {
 }
 
 func checkSensitiveExposed(c *Case) (string, *Fix, bool) {
-	if c.Entry.Type == TypeSymlink {
+	if c.Entry.Type == walk.TypeSymlink {
 		return checkSensitiveLink(c)
 	}
 	e, s := c.Entry, c.Settings
@@ -328,12 +329,12 @@ func checkSensitiveExposed(c *Case) (string, *Fix, bool) {
 	case policy.ContentSQLData:
 		what = "can read this file of database rows"
 	}
-	if e.Type == TypeDir {
+	if e.Type == walk.TypeDir {
 		what = "can enter this sensitive directory"
 	}
 	switch exposed {
 	case exposedToOthers:
-		return fmt.Sprintf("others %s (mode %s): at most %s", what, policy.OctalMode(e.Mode), policy.OctalMode(s.Max(e.Type == TypeDir))), modeFix(c), true
+		return fmt.Sprintf("others %s (mode %s): at most %s", what, policy.OctalMode(e.Mode), policy.OctalMode(s.Max(e.Type == walk.TypeDir))), modeFix(c), true
 	case exposedToWeb:
 		return fmt.Sprintf("%s %s, which the policy keeps from the web server: a request for it is answered with its contents (%s)",
 			c.Web.who(), what, c.Web.Access.Reason(e, c.Env.Accounts)), nil, true
@@ -364,7 +365,7 @@ func checkModeTooOpen(c *Case) (string, *Fix, bool) {
 // execute bit is a program on the web.
 func idleExecBits(c *Case) bool {
 	e := c.Entry
-	if e.Type != TypeFile {
+	if e.Type != walk.TypeFile {
 		return false
 	}
 	excess := e.Mode.Perm() &^ allowedMode(c).Perm()
@@ -414,8 +415,8 @@ func checkSetuidSetgid(c *Case) (string, *Fix, bool) {
 	if !hasMode(e) {
 		return "", nil, false
 	}
-	bits := e.Mode & (fs.ModeSetuid | fs.ModeSetgid) &^ c.Settings.Max(e.Type == TypeDir)
-	if e.Type == TypeDir {
+	bits := e.Mode & (fs.ModeSetuid | fs.ModeSetgid) &^ c.Settings.Max(e.Type == walk.TypeDir)
+	if e.Type == walk.TypeDir {
 		// Linux ignores setuid on a directory; setgid makes new files inherit its group.
 		bits &= fs.ModeSetgid
 		if bits == 0 {
@@ -445,18 +446,18 @@ func checkSetuidSetgid(c *Case) (string, *Fix, bool) {
 
 func checkSpecialFile(c *Case) (string, *Fix, bool) {
 	switch c.Entry.Type {
-	case TypeFIFO:
+	case walk.TypeFIFO:
 		return "a named pipe in a web root: a request that opens it hangs until something writes to it", nil, true
-	case TypeSocket:
+	case walk.TypeSocket:
 		return "a unix socket in a web root: it belongs in /run, away from served content", nil, true
-	case TypeCharDevice, TypeBlockDevice:
+	case walk.TypeCharDevice, walk.TypeBlockDevice:
 		return fmt.Sprintf("a %s in a web root: device nodes give access to hardware and never belong here", c.Entry.Type), nil, true
 	}
 	return "", nil, false
 }
 
 // linkDestination is where a symlink's target lies, resolved lexically from the link's directory.
-func linkDestination(e *Entry) string {
+func linkDestination(e *walk.Entry) string {
 	t := e.LinkTarget
 	if !filepath.IsAbs(t) {
 		t = filepath.Join(filepath.Dir(e.Path), t)
@@ -466,16 +467,16 @@ func linkDestination(e *Entry) string {
 
 func checkSymlinkEscapesRoot(c *Case) (string, *Fix, bool) {
 	e := c.Entry
-	if e.Type != TypeSymlink || e.LinkTarget == "" {
+	if e.Type != walk.TypeSymlink || e.LinkTarget == "" {
 		return "", nil, false
 	}
 	dest, shown := linkDestination(e), ""
 	if e.Dest != nil {
 		// The kernel takes a ".." after the links before it: x/up/../y leaves the root where
 		// x/up leads to it, whatever the text of the target says.
-		dest, shown = e.Dest.Path, systemPath(e.Dest.Path, c.Env.SysRoot)
+		dest, shown = e.Dest.Path, walk.SystemPath(e.Dest.Path, c.Env.SysRoot)
 	}
-	if Within(dest, c.Env.Root) || publicSystemFile(c.Link) || closedSystemSecret(c) || sameApp(c, dest) || missingSystemData(c, dest) {
+	if walk.Within(dest, c.Env.Root) || publicSystemFile(c.Link) || closedSystemSecret(c) || sameApp(c, dest) || missingSystemData(c, dest) {
 		return "", nil, false
 	}
 	if how, _ := linkExposure(c); how != notExposed {
@@ -515,8 +516,8 @@ func sameApp(c *Case, dest string) bool {
 	if !rootsLink(c.Entry) {
 		return false
 	}
-	app := packagedApp(systemPath(c.Env.Root, c.Env.SysRoot))
-	return app != "" && packagedApp(systemPath(dest, c.Env.SysRoot)) == app
+	app := packagedApp(walk.SystemPath(c.Env.Root, c.Env.SysRoot))
+	return app != "" && packagedApp(walk.SystemPath(dest, c.Env.SysRoot)) == app
 }
 
 // systemDataDirs hold what distributions install for everyone to read, such as the JavaScript
@@ -528,15 +529,15 @@ var systemDataDirs = []string{"/usr/share", "/usr/lib", "/etc/ssl/certs"}
 // app's link to a library package that is not installed): dangling-symlink says it all, as
 // nothing is there to serve and only root could put something there.
 func missingSystemData(c *Case, dest string) bool {
-	sys := systemPath(dest, c.Env.SysRoot)
-	return c.Entry.Target == TargetMissing && slices.ContainsFunc(systemDataDirs, func(d string) bool { return Within(sys, d) })
+	sys := walk.SystemPath(dest, c.Env.SysRoot)
+	return c.Entry.Target == walk.TargetMissing && slices.ContainsFunc(systemDataDirs, func(d string) bool { return walk.Within(sys, d) })
 }
 
 // publicSystemFile reports whether a link leads to a file or directory a distribution installed
 // for everyone: in systemDataDirs, owned by root, readable by others, written by root alone, on
 // a way root alone writes, and no secret by the policy. Serving it gives nothing away.
 func publicSystemFile(l *LinkCase) bool {
-	if l == nil || l.Settings.Sensitive || !slices.ContainsFunc(systemDataDirs, func(d string) bool { return Within(l.SysPath, d) }) {
+	if l == nil || l.Settings.Sensitive || !slices.ContainsFunc(systemDataDirs, func(d string) bool { return walk.Within(l.SysPath, d) }) {
 		return false
 	}
 	return rootsAlone(l) && l.Entry.Mode&0o004 != 0
@@ -557,7 +558,7 @@ func closedSystemSecret(c *Case) bool {
 
 // rootsLink reports whether root made the link e, as a package's maintainer scripts do: no one
 // else can give a link root's owner.
-func rootsLink(e *Entry) bool {
+func rootsLink(e *walk.Entry) bool {
 	return e.OwnerKnown && e.UID == 0
 }
 
@@ -565,7 +566,7 @@ func rootsLink(e *Entry) bool {
 // the way to it.
 func rootsAlone(l *LinkCase) bool {
 	t := l.Entry
-	if !rootOnly(t) || t.Type != TypeFile && t.Type != TypeDir {
+	if !rootOnly(t) || t.Type != walk.TypeFile && t.Type != walk.TypeDir {
 		return false
 	}
 	for i := range l.Dirs {
@@ -578,16 +579,16 @@ func rootsAlone(l *LinkCase) bool {
 
 // rootOnly reports whether root alone can change e: root owns it, and its group and others may
 // not write it.
-func rootOnly(e *Entry) bool { return e.OwnerKnown && e.UID == 0 && e.Mode&0o022 == 0 }
+func rootOnly(e *walk.Entry) bool { return e.OwnerKnown && e.UID == 0 && e.Mode&0o022 == 0 }
 
 func checkDanglingSymlink(c *Case) (string, *Fix, bool) {
 	e := c.Entry
 	switch {
-	case e.Type != TypeSymlink:
+	case e.Type != walk.TypeSymlink:
 		return "", nil, false
-	case e.Target == TargetMissing:
+	case e.Target == walk.TargetMissing:
 		return fmt.Sprintf("symlink target %s does not exist", e.LinkTarget), nil, true
-	case e.Target == TargetLoop:
+	case e.Target == walk.TargetLoop:
 		return fmt.Sprintf("symlink target %s loops back on itself", e.LinkTarget), nil, true
 	}
 	return "", nil, false

@@ -6,40 +6,41 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
-func file(rel string, mode fs.FileMode) Entry {
-	return Entry{Path: "/srv/site/" + rel, Rel: rel, Type: TypeFile, Mode: mode, UID: 1000, GID: 1000, OwnerKnown: true}
+func file(rel string, mode fs.FileMode) walk.Entry {
+	return walk.Entry{Path: "/srv/site/" + rel, Rel: rel, Type: walk.TypeFile, Mode: mode, UID: 1000, GID: 1000, OwnerKnown: true}
 }
 
-func dir(rel string, mode fs.FileMode) Entry {
+func dir(rel string, mode fs.FileMode) walk.Entry {
 	e := file(rel, mode)
-	e.Type = TypeDir
+	e.Type = walk.TypeDir
 	return e
 }
 
-func link(rel, target string, state Target) Entry {
+func link(rel, target string, state walk.Target) walk.Entry {
 	e := file(rel, 0o777)
-	e.Type, e.LinkTarget, e.Target = TypeSymlink, target, state
+	e.Type, e.LinkTarget, e.Target = walk.TypeSymlink, target, state
 	return e
 }
 
 // withACL gives e an access ACL written as getfacl -c does on one line.
-func withACL(e Entry, text string) Entry {
-	e.ACL = &ACL{}
-	tags := map[string]ACLTag{"user": ACLUserObj, "group": ACLGroupObj, "mask": ACLMask, "other": ACLOther}
+func withACL(e walk.Entry, text string) walk.Entry {
+	e.ACL = &walk.ACL{}
+	tags := map[string]walk.ACLTag{"user": walk.ACLUserObj, "group": walk.ACLGroupObj, "mask": walk.ACLMask, "other": walk.ACLOther}
 	for _, part := range strings.Split(text, ",") {
 		f := strings.Split(part, ":")
-		ae := ACLEntry{Tag: tags[f[0]]}
+		ae := walk.ACLEntry{Tag: tags[f[0]]}
 		if f[1] != "" {
 			id, _ := strconv.ParseUint(f[1], 10, 32)
 			ae.ID = uint32(id)
-			ae.Tag = map[string]ACLTag{"user": ACLUser, "group": ACLGroup}[f[0]]
+			ae.Tag = map[string]walk.ACLTag{"user": walk.ACLUser, "group": walk.ACLGroup}[f[0]]
 		}
 		for i, c := range f[2] {
 			if c != '-' {
-				ae.Perm |= PermRead >> i
+				ae.Perm |= walk.PermRead >> i
 			}
 		}
 		e.ACL.Entries = append(e.ACL.Entries, ae)
@@ -47,11 +48,11 @@ func withACL(e Entry, text string) Entry {
 	return e
 }
 
-func labelled(e Entry, label string) Entry { e.Label = label; return e }
+func labelled(e walk.Entry, label string) walk.Entry { e.Label = label; return e }
 
 func TestChecks(t *testing.T) {
 	env := &Env{Root: "/srv/site", Accounts: testAccounts()}
-	special := func(typ Type) Entry { e := file("x", 0o600); e.Type = typ; return e }
+	special := func(typ walk.Type) walk.Entry { e := file("x", 0o600); e.Type = typ; return e }
 	unknown := file("orphan", 0o644)
 	unknown.UID = 4242
 	noOwner := file("in-memory", 0o644)
@@ -60,7 +61,7 @@ func TestChecks(t *testing.T) {
 
 	tests := []struct {
 		name     string
-		entry    Entry
+		entry    walk.Entry
 		settings *policy.Settings // nil: the default policy's, for the entry's path
 		want     []policy.RuleID
 		fix      string // the fix of the first finding, "" for none
@@ -91,20 +92,20 @@ func TestChecks(t *testing.T) {
 		{".git 0755", dir(".git", 0o755), nil, []policy.RuleID{policy.SensitiveExposed}, "0750", "enter this sensitive directory"},
 		{".git 0751", dir(".git", 0o751), nil, []policy.RuleID{policy.SensitiveExposed}, "0750", ""},
 		{".git 0750 is fine", dir(".git", 0o750), nil, nil, "", ""},
-		{"fifo", special(TypeFIFO), nil, []policy.RuleID{policy.SpecialFile}, "", "named pipe"},
-		{"socket", special(TypeSocket), nil, []policy.RuleID{policy.SpecialFile}, "", "unix socket"},
-		{"char device", special(TypeCharDevice), nil, []policy.RuleID{policy.SpecialFile}, "", "char-device"},
-		{"block device", special(TypeBlockDevice), nil, []policy.RuleID{policy.SpecialFile}, "", "block-device"},
-		{"world-writable socket", func() Entry { e := special(TypeSocket); e.Mode = 0o666; return e }(), nil,
+		{"fifo", special(walk.TypeFIFO), nil, []policy.RuleID{policy.SpecialFile}, "", "named pipe"},
+		{"socket", special(walk.TypeSocket), nil, []policy.RuleID{policy.SpecialFile}, "", "unix socket"},
+		{"char device", special(walk.TypeCharDevice), nil, []policy.RuleID{policy.SpecialFile}, "", "char-device"},
+		{"block device", special(walk.TypeBlockDevice), nil, []policy.RuleID{policy.SpecialFile}, "", "block-device"},
+		{"world-writable socket", func() walk.Entry { e := special(walk.TypeSocket); e.Mode = 0o666; return e }(), nil,
 			[]policy.RuleID{policy.WorldWritable, policy.SpecialFile}, "", "write to this socket"},
-		{"symlink mode is ignored", link("a", "b", TargetExists), nil, nil, "", ""},
-		{"symlink to /etc/passwd", link("pw", "/etc/passwd", TargetExists), nil, []policy.RuleID{policy.SymlinkEscapesRoot}, "", "/etc/passwd"},
-		{"symlink up and out", link("sub/x", "../../etc", TargetExists), nil, []policy.RuleID{policy.SymlinkEscapesRoot}, "", "/srv/etc"},
-		{"symlink up and back in", link("sub/x", "../index.php", TargetExists), nil, nil, "", ""},
-		{"absolute symlink inside", link("x", "/srv/site/index.php", TargetExists), nil, nil, "", ""},
-		{"sibling with root's prefix", link("x", "/srv/site2/index.php", TargetExists), nil, []policy.RuleID{policy.SymlinkEscapesRoot}, "", ""},
-		{"dangling symlink", link("x", "gone", TargetMissing), nil, []policy.RuleID{policy.DanglingSymlink}, "", "does not exist"},
-		{"symlink loop", link("x", "x", TargetLoop), nil, []policy.RuleID{policy.DanglingSymlink}, "", "loops"},
+		{"symlink mode is ignored", link("a", "b", walk.TargetExists), nil, nil, "", ""},
+		{"symlink to /etc/passwd", link("pw", "/etc/passwd", walk.TargetExists), nil, []policy.RuleID{policy.SymlinkEscapesRoot}, "", "/etc/passwd"},
+		{"symlink up and out", link("sub/x", "../../etc", walk.TargetExists), nil, []policy.RuleID{policy.SymlinkEscapesRoot}, "", "/srv/etc"},
+		{"symlink up and back in", link("sub/x", "../index.php", walk.TargetExists), nil, nil, "", ""},
+		{"absolute symlink inside", link("x", "/srv/site/index.php", walk.TargetExists), nil, nil, "", ""},
+		{"sibling with root's prefix", link("x", "/srv/site2/index.php", walk.TargetExists), nil, []policy.RuleID{policy.SymlinkEscapesRoot}, "", ""},
+		{"dangling symlink", link("x", "gone", walk.TargetMissing), nil, []policy.RuleID{policy.DanglingSymlink}, "", "does not exist"},
+		{"symlink loop", link("x", "x", walk.TargetLoop), nil, []policy.RuleID{policy.DanglingSymlink}, "", "loops"},
 		{"unknown uid", unknown, nil, []policy.RuleID{policy.UnknownOwner}, "", "uid 4242 has no entry in /etc/passwd"},
 		{"owner unknown to the backend", noOwner, nil, nil, "", ""},
 		{"acl grants a named user", withACL(file("a.html", 0o640), "user::rw-,user:33:r--,group::r--,mask::r--,other::---"), nil,
@@ -114,7 +115,7 @@ func TestChecks(t *testing.T) {
 		{"httpd content label", labelled(file("a.html", 0o644), "system_u:object_r:httpd_sys_content_t:s0"), nil, nil, "", ""},
 		{"home label", labelled(file("a.html", 0o644), "unconfined_u:object_r:user_home_t:s0"), nil,
 			[]policy.RuleID{policy.SELinuxLabel}, "", `the SELinux type "user_home_t" is not one httpd may read`},
-		{"label on a symlink is not judged", labelled(link("l", "a.html", TargetExists), "system_u:object_r:user_home_t:s0"), nil, nil, "", ""},
+		{"label on a symlink is not judged", labelled(link("l", "a.html", walk.TargetExists), "system_u:object_r:user_home_t:s0"), nil, nil, "", ""},
 	}
 	// Execute bits alone, where no CGI handler runs the file, serve nothing and harm nothing.
 	severities := map[string]policy.Severity{"0755 file": policy.Info}
@@ -122,7 +123,7 @@ func TestChecks(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := tt.settings
 			if s == nil {
-				d := policy.Default().For(tt.entry.Rel, "", tt.entry.Type == TypeDir)
+				d := policy.Default().For(tt.entry.Rel, "", tt.entry.Type == walk.TypeDir)
 				s = &d
 			}
 			got := Check(&Case{Entry: &tt.entry, Settings: s, Env: env}, nil)
@@ -215,8 +216,8 @@ func TestEveryCatalogRuleHasACheck(t *testing.T) {
 func TestChecksAllocateNothingOnCleanEntries(t *testing.T) {
 	env := &Env{Root: "/srv/site", Accounts: testAccounts()}
 	p := policy.Default()
-	for _, e := range []Entry{file("index.php", 0o644), dir("wp-content", 0o755), file("wp-content/themes/a/style.css", 0o644)} {
-		s := p.For(e.Rel, e.Path, e.Type == TypeDir)
+	for _, e := range []walk.Entry{file("index.php", 0o644), dir("wp-content", 0o755), file("wp-content/themes/a/style.css", 0o644)} {
+		s := p.For(e.Rel, e.Path, e.Type == walk.TypeDir)
 		c := &Case{Entry: &e, Settings: &s, Env: env}
 		out := make([]Finding, 0, 4)
 		if got := Check(c, out); len(got) != 0 {
@@ -239,11 +240,11 @@ func TestWithin(t *testing.T) {
 		{"/home/someone/public_html/wp-content/uploads/2024/05/a.jpg", "/home/someone/public_html/wp-content", true},
 		{"/home/someone/public_html/wp-content-old/uploads/2024/05/a.jpg", "/home/someone/public_html/wp-content", false},
 	} {
-		if got := Within(tt.p, tt.root); got != tt.want {
+		if got := walk.Within(tt.p, tt.root); got != tt.want {
 			t.Errorf("Within(%q, %q) = %v, want %v", tt.p, tt.root, got, tt.want)
 		}
 		var within bool
-		if n := testing.AllocsPerRun(10, func() { within = Within(tt.p, tt.root) }); n != 0 || within != tt.want {
+		if n := testing.AllocsPerRun(10, func() { within = walk.Within(tt.p, tt.root) }); n != 0 || within != tt.want {
 			t.Errorf("Within(%q, %q): %v allocations, want 0", tt.p, tt.root, n)
 		}
 	}

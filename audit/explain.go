@@ -9,15 +9,16 @@ import (
 	"syscall"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/audit/walk"
 )
 
 // Step is one directory or file on the way from / to an explained path, and what an identity
 // needs of it and gets.
 type Step struct {
-	Entry   Entry
-	Need    Perm    // search on a directory on the way, read on the file
-	Verdict Verdict // the identity's access to it
-	Reached bool    // every step before this one allowed what it needed
+	Entry   walk.Entry
+	Need    walk.Perm // search on a directory on the way, read on the file
+	Verdict Verdict   // the identity's access to it
+	Reached bool      // every step before this one allowed what it needed
 }
 
 // OK reports whether the step was reached and allows what it needs.
@@ -81,7 +82,7 @@ type LinkHop struct {
 }
 
 // Link returns the link the hop follows: the last step of its trails.
-func (h *LinkHop) Link() *Entry { return &h.Trails[0].Steps[len(h.Trails[0].Steps)-1].Entry }
+func (h *LinkHop) Link() *walk.Entry { return &h.Trails[0].Steps[len(h.Trails[0].Steps)-1].Entry }
 
 // Allowed reports whether every identity gets through: the server answers with the path.
 func (x *Explanation) Allowed() bool {
@@ -123,7 +124,7 @@ func ExplainIn(fsys afero.Fs, sysroot, path string, web, php *WebUser) (*Explana
 		return nil, err
 	}
 	root, err := filepath.Abs(sysroot)
-	if err != nil || sysroot == "" || !Within(abs, root) {
+	if err != nil || sysroot == "" || !walk.Within(abs, root) {
 		root = "/"
 	}
 	x := &Explanation{}
@@ -148,15 +149,15 @@ func ExplainIn(fsys afero.Fs, sysroot, path string, web, php *WebUser) (*Explana
 		if x.End != LinkResolved {
 			break
 		}
-		e, err := Examine(fsys, p)
+		e, err := walk.Examine(fsys, p)
 		switch {
 		case err != nil && len(hops) > 0 && errors.Is(err, fs.ErrNotExist):
 			x.Path, x.End = p, LinkDangling
 		case err != nil:
 			return nil, &fs.PathError{Op: "explain", Path: p, Err: err}
-		case e.Type == TypeSymlink && (seen[p] || len(hops) == MaxSymlinks):
+		case e.Type == walk.TypeSymlink && (seen[p] || len(hops) == walk.MaxSymlinks):
 			x.Path, x.End = p, LinkLoop
-		case e.Type == TypeSymlink:
+		case e.Type == walk.TypeSymlink:
 			seen[p] = true
 			entries, err := way(fsys, dir)
 			if err != nil {
@@ -178,8 +179,8 @@ func ExplainIn(fsys afero.Fs, sysroot, path string, web, php *WebUser) (*Explana
 			return nil, err
 		}
 		entries = append(entries, e)
-		script := e.Type == TypeFile && isScript(e.Name())
-		x.Trails = append(x.Trails, trail(fsys, web, entries, e.Type == TypeFile && !(script && php != nil)))
+		script := e.Type == walk.TypeFile && isScript(e.Name())
+		x.Trails = append(x.Trails, trail(fsys, web, entries, e.Type == walk.TypeFile && !(script && php != nil)))
 		if script && php != nil {
 			x.Trails = append(x.Trails, trail(fsys, php, entries, true))
 		}
@@ -191,7 +192,7 @@ func ExplainIn(fsys afero.Fs, sysroot, path string, web, php *WebUser) (*Explana
 		ids = append(ids, php)
 	}
 	for i := range hops {
-		entries := make([]Entry, len(hops[i].Trails[0].Steps))
+		entries := make([]walk.Entry, len(hops[i].Trails[0].Steps))
 		for k, s := range hops[i].Trails[0].Steps {
 			entries[k] = s.Entry
 		}
@@ -205,7 +206,7 @@ func ExplainIn(fsys afero.Fs, sysroot, path string, web, php *WebUser) (*Explana
 }
 
 // stepsOf holds entries as steps, before they are held against an identity.
-func stepsOf(entries []Entry) []Step {
+func stepsOf(entries []walk.Entry) []Step {
 	steps := make([]Step, len(entries))
 	for i := range entries {
 		steps[i].Entry = entries[i]
@@ -214,10 +215,10 @@ func stepsOf(entries []Entry) []Step {
 }
 
 // way examines every directory from / down to dir, dir included.
-func way(fsys afero.Fs, dir string) ([]Entry, error) {
-	var entries []Entry
-	for _, p := range pathTo(dir) {
-		e, err := Examine(fsys, p)
+func way(fsys afero.Fs, dir string) ([]walk.Entry, error) {
+	var entries []walk.Entry
+	for _, p := range walk.PathTo(dir) {
+		e, err := walk.Examine(fsys, p)
 		if err != nil {
 			return nil, &fs.PathError{Op: "explain", Path: p, Err: err}
 		}
@@ -253,18 +254,18 @@ func resolveParent(fsys afero.Fs, root, start, rest string) (dir, base string, c
 			continue
 		}
 		next := filepath.Join(cur, c)
-		fi, err := lstat(fsys, next)
+		fi, err := walk.Lstat(fsys, next)
 		if err != nil {
-			return next, "", clamped, &fs.PathError{Op: "explain", Path: next, Err: unwrapPath(err)}
+			return next, "", clamped, &fs.PathError{Op: "explain", Path: next, Err: walk.UnwrapPath(err)}
 		}
 		if fi.Mode()&fs.ModeSymlink == 0 {
 			cur = next
 			continue
 		}
-		if links++; links > MaxSymlinks {
+		if links++; links > walk.MaxSymlinks {
 			return next, "", clamped, &fs.PathError{Op: "explain", Path: next, Err: syscall.ELOOP}
 		}
-		e, err := Examine(fsys, next)
+		e, err := walk.Examine(fsys, next)
 		if err != nil {
 			return next, "", clamped, &fs.PathError{Op: "explain", Path: next, Err: err}
 		}
@@ -288,22 +289,22 @@ func splitPath(p string) []string {
 }
 
 // trail holds entries against one identity; read says whether the last one must be read.
-func trail(fsys afero.Fs, w *WebUser, entries []Entry, read bool) Trail {
+func trail(fsys afero.Fs, w *WebUser, entries []walk.Entry, read bool) Trail {
 	id := w.Identity()
 	t := Trail{Who: w, Steps: make([]Step, len(entries))}
 	reached := true
 	for i := range entries {
-		s := Step{Entry: entries[i], Need: PermExec, Reached: reached}
-		if i == len(entries)-1 && entries[i].Type != TypeDir {
+		s := Step{Entry: entries[i], Need: walk.PermExec, Reached: reached}
+		if i == len(entries)-1 && entries[i].Type != walk.TypeDir {
 			s.Need = 0
 			if read {
-				s.Need = PermRead
+				s.Need = walk.PermRead
 			}
 		}
 		s.Verdict = Access(&id, &s.Entry)
 		t.Steps[i] = s
 		reached = s.OK()
-		if reached && t.Htaccess == nil && s.Entry.Type == TypeDir {
+		if reached && t.Htaccess == nil && s.Entry.Type == walk.TypeDir {
 			t.Htaccess = unreadableHtaccess(fsys, &id, s.Entry.Path)
 		}
 	}
@@ -312,11 +313,11 @@ func trail(fsys afero.Fs, w *WebUser, entries []Entry, read bool) Trail {
 
 // unreadableHtaccess returns dir's .htaccess when it exists and id cannot read it.
 func unreadableHtaccess(fsys afero.Fs, id *Identity, dir string) *Step {
-	e, err := Examine(fsys, filepath.Join(dir, ".htaccess"))
-	if err != nil || e.Type != TypeFile {
+	e, err := walk.Examine(fsys, filepath.Join(dir, ".htaccess"))
+	if err != nil || e.Type != walk.TypeFile {
 		return nil
 	}
-	s := &Step{Entry: e, Need: PermRead, Verdict: Access(id, &e), Reached: true}
+	s := &Step{Entry: e, Need: walk.PermRead, Verdict: Access(id, &e), Reached: true}
 	if s.OK() {
 		return nil
 	}
@@ -337,7 +338,7 @@ func (t *Trail) ServerLogs(target string) (nginx string, apache []string) {
 	switch {
 	case b == nil:
 		return "", nil
-	case b.Entry.Type != TypeDir:
+	case b.Entry.Type != walk.TypeDir:
 		return t.nginxLog(target), []string{"(13)Permission denied: AH00132: file permissions deny server access: " + target}
 	}
 	return t.nginxLog(target), []string{

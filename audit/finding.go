@@ -3,6 +3,7 @@ package audit
 import (
 	"io/fs"
 
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -10,7 +11,7 @@ import (
 type Finding struct {
 	Rule     policy.RuleID
 	Severity policy.Severity
-	Entry    Entry
+	Entry    walk.Entry
 	Message  string // lower-case; says what is wrong and what it allows
 	Fix      *Fix   // nil where a human must decide
 	// ExpiredWaiver is the waiver that covered this finding until its last day passed.

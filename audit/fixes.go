@@ -3,6 +3,7 @@ package audit
 import (
 	"io/fs"
 
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -16,7 +17,7 @@ import (
 const maxSettleRounds = 4
 
 // after returns e as the fix would leave it.
-func (f *Fix) after(e *Entry) Entry {
+func (f *Fix) after(e *walk.Entry) walk.Entry {
 	t := *e
 	t.Mode = f.Mode
 	if t.ACL != nil && f.Mode.Perm() != e.Mode.Perm() {
@@ -32,7 +33,7 @@ func (f *Fix) after(e *Entry) Entry {
 // gains every bit any fix adds (a bit removed was set, a bit added was not, so they never
 // collide), and the owner and group take the one change proposed for each. It returns nil where
 // no fix is proposed or two propose different owners or groups.
-func combine(e *Entry, fixes []*Fix) *Fix {
+func combine(e *walk.Entry, fixes []*Fix) *Fix {
 	var removed, added fs.FileMode
 	out := &Fix{Mode: e.Mode, UID: e.UID, GID: e.GID}
 	proposed := false
@@ -67,8 +68,8 @@ func combine(e *Entry, fixes []*Fix) *Fix {
 // change, and a Fix names ids only where it does. A regular file whose owner changes loses its
 // setuid bit, and whose group changes its setgid bit, as the kernel's chown clears them: kept,
 // they would make what the old owner wrote run as the new one.
-func normalise(fix *Fix, e *Entry) *Fix {
-	if e.Type == TypeFile {
+func normalise(fix *Fix, e *walk.Entry) *Fix {
+	if e.Type == walk.TypeFile {
 		if fix.UID != e.UID {
 			fix.Mode &^= fs.ModeSetuid
 		}
@@ -116,7 +117,7 @@ func settleFixes(table []ruleCheck, c *Case, found []Finding) {
 // owner-mismatch and group-mismatch proposals (the site's own) give way to the others, which
 // name an owner or group the policy also allows and which some access needs (PHP's group on
 // wp-config.php); the recheck then proves the mismatch settled too.
-func firstFix(e *Entry, found []Finding) *Fix {
+func firstFix(e *walk.Entry, found []Finding) *Fix {
 	var all, needed []*Fix
 	for i := range found {
 		f := &found[i]
@@ -133,7 +134,7 @@ func firstFix(e *Entry, found []Finding) *Fix {
 
 // rebase makes fix, proposed for now (orig as an earlier round's fix left it), a fix of orig:
 // the owner and group that round changed stay changed.
-func rebase(fix *Fix, now, orig *Entry) *Fix {
+func rebase(fix *Fix, now, orig *walk.Entry) *Fix {
 	if fix == nil {
 		return nil
 	}
@@ -194,7 +195,7 @@ func fixOf(found []Finding) *Fix {
 
 // as returns c for e, the same path in another state: the way to it is unchanged, the access
 // to it is e's.
-func (c *Case) as(e *Entry) Case {
+func (c *Case) as(e *walk.Entry) Case {
 	t := *c
 	t.Entry = e
 	t.Web.Access, t.PHP.Access = accessOf(&c.Web, e), accessOf(&c.PHP, e)
@@ -202,7 +203,7 @@ func (c *Case) as(e *Entry) Case {
 }
 
 // accessOf is r's access to e, or nothing where r's identity is unknown.
-func accessOf(r *Reach, e *Entry) Verdict {
+func accessOf(r *Reach, e *walk.Entry) Verdict {
 	if r.Who == nil {
 		return r.Access
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 )
@@ -85,7 +86,7 @@ f 4755 33:33 helper
 }
 
 func TestCombine(t *testing.T) {
-	e := &Entry{Type: TypeFile, Mode: 0o660, UID: 1000, GID: 1000, OwnerKnown: true}
+	e := &walk.Entry{Type: walk.TypeFile, Mode: 0o660, UID: 1000, GID: 1000, OwnerKnown: true}
 	for _, tc := range []struct {
 		name  string
 		fixes []*Fix
@@ -206,14 +207,14 @@ f 0644 1000:1000 shut/in.html
 func TestFixRewritesTheACLMask(t *testing.T) {
 	e := withACL(dir("uploads", 0o775), "user::rwx,user:33:rwx,group::r-x,mask::rwx,other::r-x")
 	narrowed := (&Fix{Mode: 0o755}).after(&e)
-	if m, _ := narrowed.ACL.Mask(); m != PermRead|PermExec {
+	if m, _ := narrowed.ACL.Mask(); m != walk.PermRead|walk.PermExec {
 		t.Errorf("after chmod 0755 the mask is %v, want r-x", m)
 	}
 	id := webUser().Identity()
-	if Allows(&id, &narrowed, PermWrite) {
+	if Allows(&id, &narrowed, walk.PermWrite) {
 		t.Error("after chmod 0755 www-data still writes through its named entry")
 	}
-	if m, _ := e.ACL.Mask(); m != PermAll {
+	if m, _ := e.ACL.Mask(); m != walk.PermAll {
 		t.Error("the fix changed the audited entry's own ACL")
 	}
 	// The policy has PHP (www-data, under mod_php) write uploads, and allows group write only to

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 )
@@ -150,7 +151,7 @@ f 0664 1000:33 wp-content/themes/.htaccess
 		// The fix leaves www-data neither owner nor a writer.
 		after := f.Fix.after(&f.Entry)
 		id := webUser().Identity()
-		if v := Access(&id, &after); v.Class == ClassOwner || v.Can(PermWrite) || !v.Can(PermRead) {
+		if v := Access(&id, &after); v.Class == ClassOwner || v.Can(walk.PermWrite) || !v.Can(walk.PermRead) {
 			t.Errorf("%s: after the fix (%s %d:%d) www-data has %+v; want read only", f.Entry.Rel, policy.OctalMode(after.Mode), after.UID, after.GID, v)
 		}
 	}
@@ -223,7 +224,7 @@ l 0777 0:0 srv/site/lib.php /usr/share/php/mine/lib.php
 				t.Errorf("%s: message %q does not say %q", f.Entry.Rel, f.Message, w)
 			}
 		}
-		if f.Entry.Type == TypeSymlink && f.Fix != nil {
+		if f.Entry.Type == walk.TypeSymlink && f.Fix != nil {
 			t.Errorf("%s: fix %+v; a plan changes nothing through a link", f.Entry.Rel, f.Fix)
 		}
 	}

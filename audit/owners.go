@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -221,7 +222,7 @@ func unnamed(c *Case, id uint32, group bool) bool {
 // (no one can retarget a link, only replace it where they write the directory; Apache's
 // SymLinksIfOwnerMatch compares it with its target's, not with the policy), so the mismatch
 // rules hold its target, where the walk meets it, not the link.
-func ownsNothing(e *Entry) bool { return e.Type == TypeSymlink }
+func ownsNothing(e *walk.Entry) bool { return e.Type == walk.TypeSymlink }
 
 func checkOwnerMismatch(c *Case) (string, *Fix, bool) {
 	o, e, s := c.Env.Owners, c.Entry, c.Settings

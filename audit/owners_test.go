@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 )
@@ -209,7 +210,7 @@ func TestHeldAncestorStillNeedsSearch(t *testing.T) {
 	}
 	var got []string
 	for _, f := range rep.Findings {
-		got = append(got, string(f.Rule)+" "+systemPath(f.Entry.Path, sys))
+		got = append(got, string(f.Rule)+" "+walk.SystemPath(f.Entry.Path, sys))
 	}
 	if strings.Join(got, "\n") != "web-untraversable /home/alice" {
 		t.Errorf("findings:\n%s\nwant web-untraversable /home/alice alone", strings.Join(got, "\n"))

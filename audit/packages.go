@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/afero"
 
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/safefile"
 )
 
@@ -78,8 +79,8 @@ func (p *Packages) loadDpkg(fsys afero.Fs, sysroot string, roots []string) {
 // one else, as a trustworthy dpkg or rpm database's are.
 func rootsDirs(fsys afero.Fs, top, dir string) bool {
 	for d := dir; ; d = filepath.Dir(d) {
-		e, err := Examine(fsys, d)
-		if err != nil || e.Type != TypeDir || !rootOnly(&e) {
+		e, err := walk.Examine(fsys, d)
+		if err != nil || e.Type != walk.TypeDir || !rootOnly(&e) {
 			return false
 		}
 		if d == filepath.Clean(top) || d == filepath.Dir(d) {
@@ -111,7 +112,7 @@ func (p *Packages) addSums(data []byte, sysroot string, roots []string) {
 		}
 		host := hostPath(sysroot, "/"+rel)
 		for _, r := range roots {
-			if Within(host, r) {
+			if walk.Within(host, r) {
 				p.sums[host] = fileSum{sum: string(md[:])}
 				break
 			}
@@ -173,7 +174,7 @@ func (p *Packages) add(pkg string, data []byte, sysroot string, roots []string) 
 		}
 		host := hostPath(sysroot, line)
 		for _, r := range roots {
-			if Within(host, r) || Within(r, host) {
+			if walk.Within(host, r) || walk.Within(r, host) {
 				p.owner[host] = pkg
 				break
 			}

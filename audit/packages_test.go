@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/afero"
 
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 )
@@ -163,12 +164,12 @@ func FuzzPackageLists(f *testing.F) {
 		p.add("pkg", list, "/img", roots)
 		p.addSums(sums, "/img", roots)
 		for path := range p.owner {
-			if !Within(path, roots[0]) && !Within(roots[0], path) {
+			if !walk.Within(path, roots[0]) && !walk.Within(roots[0], path) {
 				t.Fatalf("%q kept, neither in nor above the root", path)
 			}
 		}
 		for path := range p.sums {
-			if !Within(path, roots[0]) {
+			if !walk.Within(path, roots[0]) {
 				t.Fatalf("the sum of %q kept, not in the root", path)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -35,7 +36,7 @@ func DetectPreset(fsys afero.Fs, root, sysroot string) (preset string, evidence 
 		evidence = append(evidence, found...)
 	}
 	if app == "" {
-		if name, ok := packagedLayout(systemPath(root, sysroot)); ok {
+		if name, ok := packagedLayout(walk.SystemPath(root, sysroot)); ok {
 			app = name
 			evidence = append(evidence, root+" (a distribution package's tree for "+name+")")
 		}
@@ -61,7 +62,7 @@ func markerFound(fsys afero.Fs, m policy.Marker, root, sysroot string) []string 
 		if strings.HasPrefix(rel, "/") {
 			p = filepath.Join(sysroot, rel)
 		}
-		if _, err := lstat(fsys, p); err != nil {
+		if _, err := walk.Lstat(fsys, p); err != nil {
 			return nil
 		}
 		found = append(found, p)

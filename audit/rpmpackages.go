@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/afero"
 
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/rpmdb"
 	"github.com/webperm/webperm/internal/safefile"
 )
@@ -54,7 +55,7 @@ func (p *Packages) loadRPM(fsys afero.Fs, sysroot string, roots []string) {
 	inOrAbove := func(dir string) bool {
 		host := hostPath(sysroot, dir)
 		for _, r := range roots {
-			if Within(host, r) || Within(r, host) {
+			if walk.Within(host, r) || walk.Within(r, host) {
 				return true
 			}
 		}
@@ -70,7 +71,7 @@ func (p *Packages) loadRPM(fsys afero.Fs, sysroot string, roots []string) {
 				continue // a directory many packages own, a file multilib packages share
 			}
 			for _, r := range roots {
-				if in := Within(host, r); in || Within(r, host) {
+				if in := walk.Within(host, r); in || walk.Within(r, host) {
 					owner[host] = pkg.Name
 					if sum, ok := rpmSum(pkg.DigestAlgo, file.Digest); ok && in {
 						sums[host] = sum
@@ -103,16 +104,16 @@ func findRPMDB(fsys afero.Fs, sysroot string) (string, bool) {
 	for _, rel := range rpmDBs {
 		path, found := lookupWithin(fsys, root, rel)
 		switch found {
-		case TargetMissing:
+		case walk.TargetMissing:
 			continue
-		case TargetExists:
+		case walk.TargetExists:
 		default:
 			// The first database there is rpm's: one that cannot be looked up makes no other
 			// believed instead, nor does one that cannot be trusted, below.
 			return "", false
 		}
-		e, err := Examine(fsys, path)
-		if err != nil || e.Type != TypeFile || !rootOnly(&e) || !rootsDirs(fsys, root, filepath.Dir(path)) {
+		e, err := walk.Examine(fsys, path)
+		if err != nil || e.Type != walk.TypeFile || !rootOnly(&e) || !rootsDirs(fsys, root, filepath.Dir(path)) {
 			return "", false
 		}
 		return path, true
@@ -124,17 +125,17 @@ func findRPMDB(fsys afero.Fs, sysroot string) (string, bool) {
 // inside root (resolveWithin), each only where root alone could have made it: in a directory
 // root's and writable by no one else, as are all above it. On a backend without links, it is
 // root joined with rel.
-func lookupWithin(fsys afero.Fs, root, rel string) (string, Target) {
+func lookupWithin(fsys afero.Fs, root, rel string) (string, walk.Target) {
 	if lr, ok := fsys.(afero.LinkReader); ok {
-		return resolveWithin(fsys, lr, root, root, strings.Split(rel, "/"), func(dir string) bool { return rootsDirs(fsys, root, dir) })
+		return walk.ResolveWithin(fsys, lr, root, root, strings.Split(rel, "/"), func(dir string) bool { return rootsDirs(fsys, root, dir) })
 	}
 	path := filepath.Join(root, rel)
-	if _, err := lstat(fsys, path); errors.Is(err, fs.ErrNotExist) {
-		return "", TargetMissing
+	if _, err := walk.Lstat(fsys, path); errors.Is(err, fs.ErrNotExist) {
+		return "", walk.TargetMissing
 	} else if err != nil {
-		return "", TargetUnchecked
+		return "", walk.TargetUnchecked
 	}
-	return path, TargetExists
+	return path, walk.TargetExists
 }
 
 // rpmSum decodes rpm's hex digest of a file made with algo; MD5 and SHA-256 only, the digests

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -287,7 +288,7 @@ func (e *encoder) finding(f *Finding) {
 	e.str(f.PackageManager)
 }
 
-func (e *encoder) entry(x *Entry) {
+func (e *encoder) entry(x *walk.Entry) {
 	e.str(x.Path)
 	e.str(x.Rel)
 	e.uint(uint64(x.Type))
@@ -438,10 +439,10 @@ func (d *decoder) finding(f *Finding) {
 // level (a target is never a link).
 const maxDestDepth = 2
 
-func (d *decoder) entry(x *Entry, depth int) {
+func (d *decoder) entry(x *walk.Entry, depth int) {
 	x.Path = d.str()
 	x.Rel = d.str()
-	x.Type = Type(d.uint(uint64(TypeOther)))
+	x.Type = walk.Type(d.uint(uint64(walk.TypeOther)))
 	x.Mode = fs.FileMode(d.uint(max32))
 	x.UID = uint32(d.uint(max32))
 	x.GID = uint32(d.uint(max32))
@@ -450,16 +451,16 @@ func (d *decoder) entry(x *Entry, depth int) {
 	x.Ino = d.uint(1<<64 - 1)
 	x.Nlink = d.uint(1<<64 - 1)
 	x.LinkTarget = d.str()
-	x.Target = Target(d.uint(uint64(TargetLoop)))
+	x.Target = walk.Target(d.uint(uint64(walk.TargetLoop)))
 	if d.bool() {
 		if depth >= maxDestDepth {
 			d.err = errBadRecord
 			return
 		}
-		dest := &LinkDest{Path: d.str()}
+		dest := &walk.LinkDest{Path: d.str()}
 		d.entry(&dest.Entry, depth+1)
 		if n := d.count(); n > 0 {
-			dest.Dirs = make([]Entry, n)
+			dest.Dirs = make([]walk.Entry, n)
 			for i := range dest.Dirs {
 				d.entry(&dest.Dirs[i], depth+1)
 			}
@@ -467,11 +468,11 @@ func (d *decoder) entry(x *Entry, depth int) {
 		x.Dest = dest
 	}
 	if d.bool() {
-		acl := &ACL{}
+		acl := &walk.ACL{}
 		if n := d.count(); n > 0 {
-			acl.Entries = make([]ACLEntry, n)
+			acl.Entries = make([]walk.ACLEntry, n)
 			for i := range acl.Entries {
-				acl.Entries[i] = ACLEntry{Tag: ACLTag(d.uint(max16)), ID: uint32(d.uint(max32)), Perm: Perm(d.uint(max8))}
+				acl.Entries[i] = walk.ACLEntry{Tag: walk.ACLTag(d.uint(max16)), ID: uint32(d.uint(max32)), Perm: walk.Perm(d.uint(max8))}
 			}
 		}
 		x.ACL = acl

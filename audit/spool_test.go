@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/afero"
 
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 )
@@ -61,7 +62,7 @@ func TestSpoolKeepsEveryField(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.close()
-	plain := Finding{Rule: policy.WorldWritable, Entry: Entry{Path: "/srv/a"}}
+	plain := Finding{Rule: policy.WorldWritable, Entry: walk.Entry{Path: "/srv/a"}}
 	s.put(&f)
 	s.put(&plain)
 	var got []Finding
@@ -87,7 +88,7 @@ func TestSpoolDamaged(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.close()
-	s.put(&Finding{Rule: policy.WorldWritable, Entry: Entry{Path: "/srv/a"}})
+	s.put(&Finding{Rule: policy.WorldWritable, Entry: walk.Entry{Path: "/srv/a"}})
 	if err := s.flushed(); err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func TestSpoolDamaged(t *testing.T) {
 
 func FuzzSpoolRecord(f *testing.F) {
 	e := encoder{}
-	e.finding(&Finding{Rule: policy.WorldWritable, Fix: &Fix{Mode: 0o644}, Entry: Entry{Path: "/srv/a", ACL: &ACL{Entries: []ACLEntry{{Tag: 2, ID: 33, Perm: 5}}}, Dest: &LinkDest{Path: "/x", Dirs: []Entry{{Path: "/"}}}}})
+	e.finding(&Finding{Rule: policy.WorldWritable, Fix: &Fix{Mode: 0o644}, Entry: walk.Entry{Path: "/srv/a", ACL: &walk.ACL{Entries: []walk.ACLEntry{{Tag: 2, ID: 33, Perm: 5}}}, Dest: &walk.LinkDest{Path: "/x", Dirs: []walk.Entry{{Path: "/"}}}}})
 	f.Add(e.b)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var got Finding

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 )
@@ -46,7 +47,7 @@ d 0777 0:0 d/e
 				// Findings[First:End] are the findings of the entries below, all of them.
 				var below []string
 				for i, f := range rep.Findings {
-					inside := Within(f.Entry.Path, s.Path) && f.Entry.Path != s.Path
+					inside := walk.Within(f.Entry.Path, s.Path) && f.Entry.Path != s.Path
 					if inside != (i >= s.First && i < s.End) {
 						t.Errorf("%s: finding %d (%s) inside %v, but its range is [%d,%d)", s.Path, i, f.Entry.Path, inside, s.First, s.End)
 					}

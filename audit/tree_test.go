@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 )
@@ -175,10 +176,10 @@ func TestWebUserOwnsTreeBesideAnotherRoot(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, f := range rep.Folded {
-			if !Within(f.Entry.Path, owned) {
+			if !walk.Within(f.Entry.Path, owned) {
 				t.Errorf("%v: folded %s, outside the owned root", roots, f.Entry.Path)
 			}
-			if f.At < len(rep.Findings) && !Within(rep.Findings[f.At].Entry.Path, owned) && f.At > 0 && !Within(rep.Findings[f.At-1].Entry.Path, owned) {
+			if f.At < len(rep.Findings) && !walk.Within(rep.Findings[f.At].Entry.Path, owned) && f.At > 0 && !walk.Within(rep.Findings[f.At-1].Entry.Path, owned) {
 				t.Errorf("%v: %s folded at %d, among another root's findings", roots, f.Entry.Path, f.At)
 			}
 		}

@@ -3,6 +3,7 @@ package audit
 import (
 	"time"
 
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -71,9 +72,9 @@ func (w *waivers) covering(rule policy.RuleID, c *Case) (holding, expired *Waive
 		return nil, nil
 	}
 	e := c.Entry
-	abs := systemPath(e.Path, w.sysroot)
+	abs := walk.SystemPath(e.Path, w.sysroot)
 	for i := range w.list {
-		if !w.list[i].Covers(rule, e.Rel, abs, e.Type == TypeDir) {
+		if !w.list[i].Covers(rule, e.Rel, abs, e.Type == walk.TypeDir) {
 			continue
 		}
 		if use := w.uses[i]; !use.Expired {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -38,7 +39,7 @@ func isCode(name string) bool { return isScript(name) || slices.Contains(configN
 // whoever writes it chooses what the server runs there (AddHandler, auto_prepend_file).
 func (c *Case) writable() bool {
 	e := c.Entry
-	return c.Settings.Writable && !(e.Type == TypeFile && slices.Contains(configNames, e.Name()))
+	return c.Settings.Writable && !(e.Type == walk.TypeFile && slices.Contains(configNames, e.Name()))
 }
 
 // who names the identity in a message: "www-data", or "PHP's user deploy".
@@ -69,7 +70,7 @@ func (c *Case) need(r *Reach) policy.Need {
 
 // denied returns the identities that need at least min of c's entry, can reach it, and are
 // denied want on it.
-func (c *Case) denied(min policy.Need, want Perm) []*Reach {
+func (c *Case) denied(min policy.Need, want walk.Perm) []*Reach {
 	var out []*Reach
 	for _, r := range c.reaches() {
 		if r != nil && r.known() && r.Way && c.need(r) >= min && !r.can(c.Entry, want) {
@@ -81,8 +82,8 @@ func (c *Case) denied(min policy.Need, want Perm) []*Reach {
 
 // can reports whether r's identity has every right in want on e: one right is its verdict's,
 // several are decided together, as the kernel does for an ACL's group entries.
-func (r *Reach) can(e *Entry, want Perm) bool {
-	if want == PermRead || want == PermWrite || want == PermExec {
+func (r *Reach) can(e *walk.Entry, want walk.Perm) bool {
+	if want == walk.PermRead || want == walk.PermWrite || want == walk.PermExec {
 		return r.Access.Can(want)
 	}
 	id := r.Who.Identity()
@@ -91,7 +92,7 @@ func (r *Reach) can(e *Entry, want Perm) bool {
 
 // blockedFinding words one finding for the identities in rs, each denied want, and the fix that
 // grants it to all of them where a mode change can.
-func blockedFinding(c *Case, rs []*Reach, want Perm, effect func(r *Reach) string) (string, *Fix, bool) {
+func blockedFinding(c *Case, rs []*Reach, want walk.Perm, effect func(r *Reach) string) (string, *Fix, bool) {
 	if len(rs) == 0 {
 		return "", nil, false
 	}
@@ -112,10 +113,10 @@ func blockedFinding(c *Case, rs []*Reach, want Perm, effect func(r *Reach) strin
 }
 
 func checkWebUntraversable(c *Case) (string, *Fix, bool) {
-	if c.Entry.Type != TypeDir || c.Private || c.Settings.Sensitive {
+	if c.Entry.Type != walk.TypeDir || c.Private || c.Settings.Sensitive {
 		return "", nil, false
 	}
-	return blockedFinding(c, c.denied(policy.NeedSearch, PermExec), PermExec, func(r *Reach) string {
+	return blockedFinding(c, c.denied(policy.NeedSearch, walk.PermExec), walk.PermExec, func(r *Reach) string {
 		if r.Who.Role == RolePHP {
 			return "cannot search this directory: PHP scripts below it fail with 403"
 		}
@@ -125,10 +126,10 @@ func checkWebUntraversable(c *Case) (string, *Fix, bool) {
 
 func checkWebUnreadable(c *Case) (string, *Fix, bool) {
 	e := c.Entry
-	if e.Type != TypeFile || c.Private || e.Name() == ".htaccess" {
+	if e.Type != walk.TypeFile || c.Private || e.Name() == ".htaccess" {
 		return "", nil, false
 	}
-	return blockedFinding(c, c.denied(policy.NeedRead, PermRead), PermRead, func(r *Reach) string {
+	return blockedFinding(c, c.denied(policy.NeedRead, walk.PermRead), walk.PermRead, func(r *Reach) string {
 		viaPHP := r.Who.Role == RolePHP || c.Settings.Web < policy.NeedRead
 		switch {
 		case !viaPHP:
@@ -154,18 +155,18 @@ func checkHtaccessUnreadable(c *Case) (string, *Fix, bool) {
 		return "", nil, false
 	}
 	switch e.Type {
-	case TypeDir:
+	case walk.TypeDir:
 		return "this .htaccess is a directory, not a regular file (AH00554): " + htaccess403, nil, true
-	case TypeFile:
-		if !r.known() || r.Access.Can(PermRead) {
+	case walk.TypeFile:
+		if !r.known() || r.Access.Can(walk.PermRead) {
 			return "", nil, false
 		}
-		return fmt.Sprintf("%s cannot read this .htaccess: %s (%s)", r.who(), htaccess403, r.Access.Reason(e, c.Env.Accounts)), grantFix(c, r, PermRead), true
-	case TypeSymlink:
+		return fmt.Sprintf("%s cannot read this .htaccess: %s (%s)", r.who(), htaccess403, r.Access.Reason(e, c.Env.Accounts)), grantFix(c, r, walk.PermRead), true
+	case walk.TypeSymlink:
 	default:
 		return "", nil, false
 	}
-	if e.Target == TargetLoop {
+	if e.Target == walk.TargetLoop {
 		return fmt.Sprintf("this .htaccess is a symlink to %s, which loops back on itself: %s", e.LinkTarget, htaccess403), nil, true
 	}
 	l := c.Link
@@ -176,13 +177,13 @@ func checkHtaccessUnreadable(c *Case) (string, *Fix, bool) {
 	// No fix on the link: a plan never changes anything through one. Where the target is in the
 	// root, its own finding carries the fix.
 	switch {
-	case t.Type != TypeFile:
+	case t.Type != walk.TypeFile:
 		return fmt.Sprintf("this .htaccess is a symlink to %s, a %s, not a regular file (AH00554): %s", t.Path, t.Type, htaccess403), nil, true
 	case !lr.known():
 		return "", nil, false
 	case !lr.Way:
 		return fmt.Sprintf("this .htaccess is a symlink to %s, and %s cannot search a directory on the way to it: %s", t.Path, r.who(), htaccess403), nil, true
-	case !lr.Access.Can(PermRead):
+	case !lr.Access.Can(walk.PermRead):
 		return fmt.Sprintf("this .htaccess is a symlink to %s, which %s cannot read: %s (%s)", t.Path, r.who(), htaccess403, lr.Access.Reason(t, c.Env.Accounts)), nil, true
 	}
 	return "", nil, false
@@ -190,15 +191,15 @@ func checkHtaccessUnreadable(c *Case) (string, *Fix, bool) {
 
 func checkWebUnwritable(c *Case) (string, *Fix, bool) {
 	e := c.Entry
-	want := PermRead | PermWrite
-	if e.Type == TypeDir {
-		want = PermWrite | PermExec
+	want := walk.PermRead | walk.PermWrite
+	if e.Type == walk.TypeDir {
+		want = walk.PermWrite | walk.PermExec
 	}
 	if !hasMode(e) || c.Private {
 		return "", nil, false
 	}
 	return blockedFinding(c, c.denied(policy.NeedWrite, want), want, func(r *Reach) string {
-		if e.Type == TypeDir {
+		if e.Type == walk.TypeDir {
 			return "cannot write this directory, where the policy has it write: uploads and caches here fail"
 		}
 		return "cannot write this file, where the policy has it write"
@@ -210,13 +211,13 @@ func checkWebUnwritable(c *Case) (string, *Fix, bool) {
 // world-writable file is the world-writable rule's alone.
 func codeWriter(c *Case) *Reach {
 	e := c.Entry
-	if e.Type != TypeFile || c.writable() || worldWritable(e) || !isCode(e.Name()) {
+	if e.Type != walk.TypeFile || c.writable() || worldWritable(e) || !isCode(e.Name()) {
 		return nil
 	}
 	for _, r := range c.reaches() {
 		switch {
 		case r == nil || expectedOwner(c, r):
-		case r.Access.Class == ClassOwner || r.Access.Can(PermWrite):
+		case r.Access.Class == ClassOwner || r.Access.Can(walk.PermWrite):
 			return r
 		}
 	}
@@ -231,11 +232,11 @@ func linkedCodeWriter(c *Case) (string, *Fix, bool) {
 	e, l := c.Entry, c.Link
 	// A package's own link between its trees is its layout, not a planted one: Debian's
 	// /etc/dokuwiki/users.auth.php leads to the user list DokuWiki writes, as a data file.
-	if e.Type != TypeSymlink || l == nil || l.Entry.Type != TypeFile || !isScript(e.Name()) || c.writable() || c.Private || sameApp(c, l.Entry.Path) {
+	if e.Type != walk.TypeSymlink || l == nil || l.Entry.Type != walk.TypeFile || !isScript(e.Name()) || c.writable() || c.Private || sameApp(c, l.Entry.Path) {
 		return "", nil, false
 	}
 	r := &l.Web
-	if !r.known() || !(r.Access.Class == ClassOwner || r.Access.Can(PermWrite)) {
+	if !r.known() || !(r.Access.Class == ClassOwner || r.Access.Can(walk.PermWrite)) {
 		return "", nil, false
 	}
 	how := r.Access.Reason(l.Entry, c.Env.Accounts)
@@ -275,7 +276,7 @@ func checkWebWritableCode(c *Case) (string, *Fix, bool) {
 		} else {
 			fix = nil
 		}
-	case e.ACL != nil || verdictAfter(r, e, &Fix{Mode: fix.Mode}).Can(PermWrite):
+	case e.ACL != nil || verdictAfter(r, e, &Fix{Mode: fix.Mode}).Can(walk.PermWrite):
 		fix = nil
 	}
 	if replaceableDenyOnly(c) {
@@ -301,14 +302,14 @@ func checkWebWritableCode(c *Case) (string, *Fix, bool) {
 // web server can change in a directory it cannot write is not: there a chown closes the way.
 func replaceableDenyOnly(c *Case) bool {
 	e := c.Entry
-	if e.Type != TypeFile || e.Name() != ".htaccess" || e.Content != policy.ContentHtaccessDenyOnly {
+	if e.Type != walk.TypeFile || e.Name() != ".htaccess" || e.Content != policy.ContentHtaccessDenyOnly {
 		return false
 	}
 	writers := 0
 	for _, r := range c.reaches() {
 		switch {
 		case r == nil || expectedOwner(c, r):
-		case r.Access.Class == ClassOwner || r.Access.Can(PermWrite):
+		case r.Access.Class == ClassOwner || r.Access.Can(walk.PermWrite):
 			if !r.ParentWritable {
 				return false
 			}
@@ -322,7 +323,7 @@ func replaceableDenyOnly(c *Case) bool {
 // script that user can itself rewrite is web-writable-code's alone: one fault, one finding.
 func checkScriptInWritableDir(c *Case) (string, *Fix, bool) {
 	e := c.Entry
-	if e.Type != TypeFile || !isScript(e.Name()) || codeWriter(c) != nil {
+	if e.Type != walk.TypeFile || !isScript(e.Name()) || codeWriter(c) != nil {
 		return "", nil, false
 	}
 	for _, r := range c.reaches() {
@@ -336,7 +337,7 @@ func checkScriptInWritableDir(c *Case) (string, *Fix, bool) {
 // serverOwner returns the web server's or PHP's identity where it owns c's entry outside the
 // writable paths, which web-user-owns or web-writable-code then report; nil otherwise.
 func serverOwner(c *Case) *Reach {
-	if c.Entry.Type == TypeSymlink || c.writable() {
+	if c.Entry.Type == walk.TypeSymlink || c.writable() {
 		return nil
 	}
 	return ownedByServer(c)
@@ -352,7 +353,7 @@ func checkWebUserOwns(c *Case) (string, *Fix, bool) {
 
 func checkACLExtendsAccess(c *Case) (string, *Fix, bool) {
 	e := c.Entry
-	if e.ACL == nil || e.Type == TypeSymlink {
+	if e.ACL == nil || e.Type == walk.TypeSymlink {
 		return "", nil, false
 	}
 	grants := describeACLGrants(e.ACL, c.Env.Accounts)
@@ -404,14 +405,14 @@ func ownedByServer(c *Case) *Reach {
 
 // checkMissingIndex is called once per root, after its walk, with whether an index file was met.
 func checkMissingIndex(c *Case, hasIndex bool) (string, *Fix, bool) {
-	if hasIndex || c.Settings.Web < policy.NeedRead || !c.Web.known() || !c.Web.Way || !c.Web.Access.Can(PermExec) {
+	if hasIndex || c.Settings.Web < policy.NeedRead || !c.Web.known() || !c.Web.Way || !c.Web.Access.Can(walk.PermExec) {
 		return "", nil, false
 	}
 	return fmt.Sprintf("the web root has none of %s: where autoindex is off, a request for / answers 403", strings.Join(IndexNames, ", ")), nil, true
 }
 
 // verdictAfter is r's access to e as fix would leave it.
-func verdictAfter(r *Reach, e *Entry, fix *Fix) Verdict {
+func verdictAfter(r *Reach, e *walk.Entry, fix *Fix) Verdict {
 	t := fix.after(e)
 	id := r.Who.Identity()
 	return Access(&id, &t)
@@ -424,7 +425,7 @@ func verdictAfter(r *Reach, e *Entry, fix *Fix) Verdict {
 // also becomes r's, where the policy lets that group own it (PHP's group on a 0640
 // wp-config.php). It returns nil where no such change grants them: an ACL decides, or a person
 // must change the owner.
-func grantFix(c *Case, r *Reach, want Perm) *Fix {
+func grantFix(c *Case, r *Reach, want walk.Perm) *Fix {
 	e := c.Entry
 	if e.ACL != nil {
 		return nil

@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -23,10 +23,10 @@ const xattrSizeMax = 64 << 10
 
 // accessACLOf returns the access ACL of fd's inode, as its exact bytes and parsed; nil where it
 // has none, or a minimal one (no mask: no named entries), which the mode bits hold whole.
-func accessACLOf(fd int) ([]byte, *audit.ACL, error) {
+func accessACLOf(fd int) ([]byte, *walk.ACL, error) {
 	buf := make([]byte, 256)
 	for {
-		n, err := sysGetxattr(procFD(fd), audit.ACLXattr, buf)
+		n, err := sysGetxattr(procFD(fd), walk.ACLXattr, buf)
 		switch {
 		case errors.Is(err, unix.ENODATA), errors.Is(err, unix.ENOTSUP):
 			return nil, nil, nil
@@ -36,7 +36,7 @@ func accessACLOf(fd int) ([]byte, *audit.ACL, error) {
 		case err != nil:
 			return nil, nil, err
 		}
-		acl, err := audit.ParseACL(buf[:n])
+		acl, err := walk.ParseACL(buf[:n])
 		if err != nil {
 			return nil, nil, err
 		}
@@ -50,7 +50,7 @@ func accessACLOf(fd int) ([]byte, *audit.ACL, error) {
 // setAccessACL gives fd's inode the access ACL acl, as system.posix_acl_access holds it. The
 // kernel sets the mode's permission bits from it, and keeps the set-id and sticky bits.
 func setAccessACL(fd int, acl []byte) error {
-	return sysSetxattr(procFD(fd), audit.ACLXattr, acl, 0)
+	return sysSetxattr(procFD(fd), walk.ACLXattr, acl, 0)
 }
 
 // checkAccessACL holds an access ACL a journal records, as the inode had it with mode m, to
@@ -58,15 +58,15 @@ func setAccessACL(fd int, acl []byte) error {
 // mask and everyone else, the first, third and fourth of which are m's bits, as the kernel keeps
 // them.
 func checkAccessACL(b []byte, m fs.FileMode) error {
-	acl, err := audit.ParseACL(b)
+	acl, err := walk.ParseACL(b)
 	if err != nil {
 		return err
 	}
-	count := map[audit.ACLTag]int{}
+	count := map[walk.ACLTag]int{}
 	for _, e := range acl.Entries {
 		count[e.Tag]++
 	}
-	for _, t := range []audit.ACLTag{audit.ACLUserObj, audit.ACLGroupObj, audit.ACLMask, audit.ACLOther} {
+	for _, t := range []walk.ACLTag{walk.ACLUserObj, walk.ACLGroupObj, walk.ACLMask, walk.ACLOther} {
 		if count[t] != 1 {
 			return fmt.Errorf("%s: an extended access ACL has one entry each for the owner (user::), the owning group (group::), the mask (mask::) and everyone else (other::)", acl)
 		}
@@ -78,7 +78,7 @@ func checkAccessACL(b []byte, m fs.FileMode) error {
 }
 
 // sameACL reports whether a and b grant the same, entry by entry; nil is no extended ACL.
-func sameACL(a, b *audit.ACL) bool {
+func sameACL(a, b *walk.ACL) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
@@ -86,7 +86,7 @@ func sameACL(a, b *audit.ACL) bool {
 }
 
 // aclText writes an access ACL for a reason, as getfacl -c does on one line, numeric ids.
-func aclText(a *audit.ACL) string {
+func aclText(a *walk.ACL) string {
 	if a == nil {
 		return "none beyond its mode"
 	}

@@ -9,9 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/webperm/webperm/audit/walk"
 	"golang.org/x/sys/unix"
-
-	"github.com/webperm/webperm/audit"
 )
 
 // aclTree is a root with a page and a directory, each with an access ACL that grants www-data by
@@ -68,7 +67,7 @@ func getfacl(t *testing.T, p string) string {
 // diskACL is p's system.posix_acl_access, exactly; nil where it has none.
 func diskACL(t *testing.T, p string) []byte {
 	t.Helper()
-	return diskXattr(t, p, audit.ACLXattr)
+	return diskXattr(t, p, walk.ACLXattr)
 }
 
 // diskXattr is p's extended attribute name, a symlink's own; nil where it has none.
@@ -282,14 +281,14 @@ func TestUndoSetsBackAnACLChangedWhileItRuns(t *testing.T) {
 			diskStub(t, &sysFchmodat, func(fd int, path string, mode uint32, flags int) error {
 				err := realFchmodat(fd, path, mode, flags)
 				if err == nil {
-					err = unix.Removexattr(procFD(fd), audit.ACLXattr)
+					err = unix.Removexattr(procFD(fd), walk.ACLXattr)
 				}
 				return err
 			})
 			diskStub(t, &sysChmod, func(path string, mode uint32) error {
 				err := realChmod(path, mode)
 				if err == nil {
-					err = unix.Removexattr(path, audit.ACLXattr)
+					err = unix.Removexattr(path, walk.ACLXattr)
 				}
 				return err
 			})

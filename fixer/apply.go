@@ -6,7 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -120,7 +120,7 @@ func applyAction(rs *rootSet, a *Action, opt Options) *refusal {
 			return failBecause("the journal does not list its root %s as the plan does; nothing was changed", a.Root)
 		}
 		e := JournalEntry{Path: a.Path, Root: a.Root, Ancestor: a.Ancestor, Type: a.Type, Dev: a.Dev, Ino: a.Ino, Old: a.Current, New: a.Target}
-		if a.Type == audit.TypeFile && a.Chown() {
+		if a.Type == walk.TypeFile && a.Chown() {
 			// The chown clears them: only the journal keeps them for undo.
 			caps, err := capabilityOf(fd)
 			if err != nil {
@@ -128,7 +128,7 @@ func applyAction(rs *rootSet, a *Action, opt Options) *refusal {
 			}
 			e.Capability = caps
 		}
-		if a.Current.Mode != a.Target.Mode && (a.Type == audit.TypeFile || a.Type == audit.TypeDir) {
+		if a.Current.Mode != a.Target.Mode && (a.Type == walk.TypeFile || a.Type == walk.TypeDir) {
 			// The chmod rewrites its mask: the journal keeps the ACL it had.
 			raw, acl, err := accessACLOf(fd)
 			if err != nil {
@@ -163,7 +163,7 @@ func applyAction(rs *rootSet, a *Action, opt Options) *refusal {
 // vouched reports whether undo would give e's file a set-id bit or capabilities back on the word
 // of its done line: the line must then vouch only for content the fix checked.
 func vouched(e JournalEntry) bool {
-	return e.Type == audit.TypeFile && (e.Old.Mode&(fs.ModeSetuid|fs.ModeSetgid) != 0 || e.Capability != nil)
+	return e.Type == walk.TypeFile && (e.Old.Mode&(fs.ModeSetuid|fs.ModeSetgid) != 0 || e.Capability != nil)
 }
 
 // stillAsChecked skips a change whose inode someone wrote to or changed since apply checked it,

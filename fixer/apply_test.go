@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -124,7 +124,7 @@ func diskRoot(t *testing.T, p string) Root {
 // diskEntry is one entry of a tree as diskTree sees it.
 type diskEntry struct {
 	State
-	Type     audit.Type
+	Type     walk.Type
 	Ino      uint64
 	Nlink    uint64
 	Linkdest string
@@ -140,7 +140,7 @@ func diskTree(t *testing.T, dir string) map[string]diskEntry {
 		}
 		st := diskStat(t, p)
 		e := diskEntry{State: diskState(t, p), Type: unixType(st.Mode), Ino: st.Ino, Nlink: uint64(st.Nlink)}
-		if e.Type == audit.TypeSymlink {
+		if e.Type == walk.TypeSymlink {
 			e.Linkdest, _ = os.Readlink(p)
 		}
 		out[p] = e
@@ -394,7 +394,7 @@ func TestApplyAttacks(t *testing.T) {
 			},
 			editPlan: func(at *attackTree, p *Plan) {
 				// The plan names the fifo itself, as only a bug could.
-				p.Actions[1].Type = audit.TypeFIFO
+				p.Actions[1].Type = walk.TypeFIFO
 			},
 			want: map[string]outcomeWant{"index.php": {Failed, "the plan asks to change a fifo: webperm changes only files and directories"}},
 		},

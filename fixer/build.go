@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -116,7 +117,7 @@ func reinstallHint(pkg, manager string) string {
 func rootOf(path string, roots []string) string {
 	best := ""
 	for _, r := range roots {
-		if audit.Within(path, r) && len(r) > len(best) {
+		if walk.Within(path, r) && len(r) > len(best) {
 			best = r
 		}
 	}
@@ -124,7 +125,7 @@ func rootOf(path string, roots []string) string {
 		return best
 	}
 	for _, r := range roots {
-		if audit.Within(r, path) {
+		if walk.Within(r, path) {
 			return r
 		}
 	}
@@ -188,9 +189,9 @@ func (p *Plan) add(found []planned, root string) bool {
 	return true
 }
 
-func newAction(e *audit.Entry, fix *audit.Fix, root string, rules []policy.RuleID) Action {
+func newAction(e *walk.Entry, fix *audit.Fix, root string, rules []policy.RuleID) Action {
 	a := Action{
-		Path: e.Path, Root: root, Ancestor: !audit.Within(e.Path, root), Type: e.Type, Dev: e.Dev, Ino: e.Ino,
+		Path: e.Path, Root: root, Ancestor: !walk.Within(e.Path, root), Type: e.Type, Dev: e.Dev, Ino: e.Ino,
 		Current: State{Mode: e.Mode, UID: e.UID, GID: e.GID},
 		Rules:   rules,
 	}
@@ -203,15 +204,15 @@ func newAction(e *audit.Entry, fix *audit.Fix, root string, rules []policy.RuleI
 }
 
 // wontFix says why webperm will not make a fix to e itself, or "" where it will.
-func wontFix(e *audit.Entry) string {
+func wontFix(e *walk.Entry) string {
 	switch {
-	case e.Type == audit.TypeSymlink:
+	case e.Type == walk.TypeSymlink:
 		return "webperm never changes a symlink; where its owner matters (Apache's SymLinksIfOwnerMatch), chown -h it by hand"
-	case e.Type != audit.TypeFile && e.Type != audit.TypeDir:
+	case e.Type != walk.TypeFile && e.Type != walk.TypeDir:
 		return fmt.Sprintf("webperm changes only files and directories, not a %s", e.Type)
 	case !e.OwnerKnown:
 		return "the file system does not say who owns it"
-	case e.Type == audit.TypeFile && e.Nlink > 1:
+	case e.Type == walk.TypeFile && e.Nlink > 1:
 		return fmt.Sprintf("it has %d hard links: a change would reach every name, some perhaps outside the root; give it a name of its own first (cp, then mv over it)", e.Nlink)
 	}
 	return ""

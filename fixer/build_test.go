@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 )
@@ -79,10 +80,10 @@ func TestChmodAfterChown(t *testing.T) {
 		a            Action
 		chown, chmod bool
 	}{
-		{"mode only", Action{Type: audit.TypeFile, Current: State{Mode: 0o666}, Target: State{Mode: 0o644}}, false, true},
-		{"owner only", Action{Type: audit.TypeFile, Current: State{Mode: 0o644, UID: 33}, Target: State{Mode: 0o644}}, true, false},
-		{"owner of a setuid file", Action{Type: audit.TypeFile, Current: State{Mode: policy.FromUnix(0o4755), UID: 33}, Target: State{Mode: policy.FromUnix(0o4755)}}, true, true},
-		{"owner of a setgid directory", Action{Type: audit.TypeDir, Current: State{Mode: policy.FromUnix(0o2755), UID: 33}, Target: State{Mode: policy.FromUnix(0o2755)}}, true, false},
+		{"mode only", Action{Type: walk.TypeFile, Current: State{Mode: 0o666}, Target: State{Mode: 0o644}}, false, true},
+		{"owner only", Action{Type: walk.TypeFile, Current: State{Mode: 0o644, UID: 33}, Target: State{Mode: 0o644}}, true, false},
+		{"owner of a setuid file", Action{Type: walk.TypeFile, Current: State{Mode: policy.FromUnix(0o4755), UID: 33}, Target: State{Mode: policy.FromUnix(0o4755)}}, true, true},
+		{"owner of a setgid directory", Action{Type: walk.TypeDir, Current: State{Mode: policy.FromUnix(0o2755), UID: 33}, Target: State{Mode: policy.FromUnix(0o2755)}}, true, false},
 	} {
 		if tc.a.Chown() != tc.chown || tc.a.Chmod() != tc.chmod {
 			t.Errorf("%s: chown %v chmod %v, want %v %v", tc.name, tc.a.Chown(), tc.a.Chmod(), tc.chown, tc.chmod)
@@ -94,13 +95,13 @@ func TestChmodAfterChown(t *testing.T) {
 // would not make (a packaged file) or without one (a link waiting for the installer).
 func TestPlanLeavesInfoAlone(t *testing.T) {
 	root := "/var/lib/app"
-	info := func(rel string, typ audit.Type, rule policy.RuleID, fix *audit.Fix, pkg string) audit.Finding {
-		e := audit.Entry{Path: filepath.Join(root, rel), Rel: rel, Type: typ, Mode: 0o755, OwnerKnown: true, Nlink: 1, Ino: 9}
+	info := func(rel string, typ walk.Type, rule policy.RuleID, fix *audit.Fix, pkg string) audit.Finding {
+		e := walk.Entry{Path: filepath.Join(root, rel), Rel: rel, Type: typ, Mode: 0o755, OwnerKnown: true, Nlink: 1, Ino: 9}
 		return audit.Finding{Rule: rule, Severity: policy.Info, Entry: e, Fix: fix, Package: pkg, PackageManager: audit.ManagerDpkg}
 	}
 	rep := &audit.Report{Roots: []string{root}, Accounts: testAccounts(), Findings: []audit.Finding{
-		info("LocalSettings.php", audit.TypeSymlink, policy.DanglingSymlink, nil, ""),
-		info("bin/run", audit.TypeFile, policy.ModeTooOpen, &audit.Fix{Mode: 0o644}, "app"),
+		info("LocalSettings.php", walk.TypeSymlink, policy.DanglingSymlink, nil, ""),
+		info("bin/run", walk.TypeFile, policy.ModeTooOpen, &audit.Fix{Mode: 0o644}, "app"),
 	}}
 	if plan := New(rep, "test", time.Now()); len(plan.Actions) != 0 || len(plan.Manual) != 0 {
 		t.Errorf("actions %+v, manual %+v: want nothing for info findings a plan will not fix", plan.Actions, plan.Manual)

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -84,7 +84,7 @@ func TestApplyBeyondPathMax(t *testing.T) {
 		t.Fatalf("the path is %d bytes, not beyond PATH_MAX", len(file))
 	}
 	st := deepStat(t, root, file)
-	a := Action{Path: file, Root: root, Type: audit.TypeFile, Dev: st.Dev, Ino: st.Ino,
+	a := Action{Path: file, Root: root, Type: walk.TypeFile, Dev: st.Dev, Ino: st.Ino,
 		Current: State{Mode: policy.FromUnix(st.Mode & 0o7777), UID: st.Uid, GID: st.Gid}}
 	a.Target = a.Current
 	a.Target.Mode = 0o644

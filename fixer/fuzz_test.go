@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 )
 
 // journalError is the form of every ReadJournal error about the journal's content: the name, the
@@ -32,8 +33,8 @@ func FuzzReadJournal(f *testing.F) {
 		line, _ := marshalHeader(JournalHeader{Version: "v", Created: time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("", 3600)), Roots: []Root{root}})
 		b.Write(line)
 		for _, e := range []JournalEntry{
-			{Path: root.Path + "/" + name, Root: root.Path, Type: audit.TypeFile, Dev: 1, Ino: 3, Old: mkState(0o4755, 0, 0), New: mkState(0o644, 0, 0)},
-			{Path: "/srv", Root: root.Path, Ancestor: true, Type: audit.TypeDir, Dev: 1, Ino: 1, Old: mkState(0o700, 0, 0), New: mkState(0o711, 0, 0)},
+			{Path: root.Path + "/" + name, Root: root.Path, Type: walk.TypeFile, Dev: 1, Ino: 3, Old: mkState(0o4755, 0, 0), New: mkState(0o644, 0, 0)},
+			{Path: "/srv", Root: root.Path, Ancestor: true, Type: walk.TypeDir, Dev: 1, Ino: 1, Old: mkState(0o700, 0, 0), New: mkState(0o711, 0, 0)},
 		} {
 			line, _ := marshalEntry(e)
 			b.Write(line)
@@ -121,7 +122,7 @@ var scriptError = regexp.MustCompile(`^fuzz(:[0-9]+)?: [^\x00-\x1f\x7f]*$`)
 func FuzzReadScript(f *testing.F) {
 	f.Add([]byte(sampleScript(f)))
 	p := samplePlan()
-	p.Manual = []Manual{{Path: "/var/www/site/\x1b]0;x\a", Type: audit.TypeSymlink, Reason: "why\n", Findings: []audit.Finding{{Rule: "special-file", Message: "m\xff"}}}}
+	p.Manual = []Manual{{Path: "/var/www/site/\x1b]0;x\a", Type: walk.TypeSymlink, Reason: "why\n", Findings: []audit.Finding{{Rule: "special-file", Message: "m\xff"}}}}
 	p.Unread = []string{"/var/www/site/u\n"}
 	var b bytes.Buffer
 	if err := WriteScript(&b, p); err != nil {

@@ -14,7 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/safefile"
 	"github.com/webperm/webperm/policy"
 )
@@ -53,7 +53,7 @@ type JournalHeader struct {
 type JournalEntry struct {
 	Path, Root string
 	Ancestor   bool
-	Type       audit.Type
+	Type       walk.Type
 	Dev, Ino   uint64
 	Old, New   State
 	// Capability is a regular file's security.capability before a change that chowns it, which
@@ -339,18 +339,18 @@ func checkPath(field, p string) error {
 // checkPlace holds where a plan's action or a journal's entry says it is to what apply writes:
 // a file or directory at a clean absolute path, its root or below it or, marked ancestor, a
 // directory above its root. root is already known to be clean.
-func checkPlace(path, root string, ancestor bool, typ audit.Type) error {
+func checkPlace(path, root string, ancestor bool, typ walk.Type) error {
 	if err := checkPath("path", path); err != nil {
 		return err
 	}
-	if typ != audit.TypeFile && typ != audit.TypeDir {
+	if typ != walk.TypeFile && typ != walk.TypeDir {
 		return fmt.Errorf("type %q: webperm changes only files and directories", typeName(typ))
 	}
 	if ancestor {
 		if !properAncestor(path, root) {
 			return fmt.Errorf("ancestor %q does not lie above its root %q", path, root)
 		}
-		if typ != audit.TypeDir {
+		if typ != walk.TypeDir {
 			return fmt.Errorf("ancestor %q is a %s: an ancestor is a directory", path, typ)
 		}
 	} else if _, ok := relBeneath(root, path); !ok {
@@ -382,15 +382,15 @@ func checkEntry(e JournalEntry, roots map[string]Root) error {
 		return errors.New("old and new are the same state: a journal records only changes")
 	}
 	if e.Capability != nil {
-		if e.Type != audit.TypeFile || (e.Old.UID == e.New.UID && e.Old.GID == e.New.GID) {
+		if e.Type != walk.TypeFile || (e.Old.UID == e.New.UID && e.Old.GID == e.New.GID) {
 			return errors.New("capability_base64: a journal records capabilities only where a change chowns a regular file, which clears them")
 		}
-		if _, err := audit.ParseCapabilities(e.Capability); err != nil {
+		if _, err := walk.ParseCapabilities(e.Capability); err != nil {
 			return fmt.Errorf("capability_base64: %v", err)
 		}
 	}
 	if e.ACL != nil {
-		if (e.Type != audit.TypeFile && e.Type != audit.TypeDir) || e.Old.Mode == e.New.Mode {
+		if (e.Type != walk.TypeFile && e.Type != walk.TypeDir) || e.Old.Mode == e.New.Mode {
 			return errors.New("acl_base64: a journal records an access ACL only where a change chmods a file or directory, which rewrites its mask")
 		}
 		if err := checkAccessACL(e.ACL, e.Old.Mode); err != nil {
@@ -526,11 +526,11 @@ func parseEntry(line []byte, roots map[string]Root, schema string) (JournalEntry
 	e.Ancestor, e.Dev, e.Ino = je.Ancestor, je.Dev, je.Ino
 	switch je.Type {
 	case "file":
-		e.Type = audit.TypeFile
+		e.Type = walk.TypeFile
 	case "dir":
-		e.Type = audit.TypeDir
+		e.Type = walk.TypeDir
 	default:
-		var t audit.Type
+		var t walk.Type
 		if t.UnmarshalText([]byte(je.Type)) == nil {
 			return JournalEntry{}, fmt.Errorf("type %q: webperm changes only files and directories", je.Type)
 		}

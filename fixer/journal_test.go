@@ -11,9 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/webperm/webperm/audit/walk"
 	"golang.org/x/sys/unix"
-
-	"github.com/webperm/webperm/audit"
 )
 
 // A valid journal's lines, for the tables below to break: testHeader is a webperm/journal/v1
@@ -184,7 +183,7 @@ func TestReadJournal(t *testing.T) {
 			data:   testHeader + testEntry,
 			header: JournalHeader{Schema: journalSchemaV1, Version: "1.2.0", Created: created, Roots: []Root{root}},
 			entries: []JournalEntry{{
-				Path: "/srv/www/index.php", Root: "/srv/www", Type: audit.TypeFile, Dev: 2049, Ino: 130,
+				Path: "/srv/www/index.php", Root: "/srv/www", Type: walk.TypeFile, Dev: 2049, Ino: 130,
 				Old: mkState(0o666, 1000, 1000), New: mkState(0o640, 1000, 33), Line: 2,
 			}},
 		},
@@ -194,7 +193,7 @@ func TestReadJournal(t *testing.T) {
 				`"old":{"mode":"4700","uid":0,"gid":0,"owner":"root","group":"root"},"new":{"mode":"0711","uid":0,"gid":0}}` + "\n",
 			header: JournalHeader{Schema: journalSchemaV1, Version: "1.2.0", Created: created, Roots: []Root{root}},
 			entries: []JournalEntry{{
-				Path: "/srv", Root: "/srv/www", Ancestor: true, Type: audit.TypeDir, Dev: 2049, Ino: 2,
+				Path: "/srv", Root: "/srv/www", Ancestor: true, Type: walk.TypeDir, Dev: 2049, Ino: 2,
 				Old: mkState(fs.ModeSetuid|0o700, 0, 0), New: mkState(0o711, 0, 0), Line: 2,
 			}},
 		},
@@ -208,16 +207,16 @@ func TestReadJournal(t *testing.T) {
 			data:   testHeaderV2 + testEntry + testDone + strings.Replace(testEntry, `"ino":130`, `"ino":132`, 1) + testCapEntry,
 			header: JournalHeader{Schema: journalSchemaV2, Version: "1.3.0", Created: created, Roots: []Root{root}},
 			entries: []JournalEntry{{
-				Path: "/srv/www/index.php", Root: "/srv/www", Type: audit.TypeFile, Dev: 2049, Ino: 130,
+				Path: "/srv/www/index.php", Root: "/srv/www", Type: walk.TypeFile, Dev: 2049, Ino: 130,
 				Old: mkState(0o666, 1000, 1000), New: mkState(0o640, 1000, 33), Line: 2,
 				Done: &Done{Dev: 2049, Ino: 130, Ctime: time.Date(2026, 11, 21, 10, 0, 1, 2, time.UTC), Mtime: time.Date(2026, 11, 20, 9, 0, 0, 5e8, time.UTC)},
 			}, {
-				Path: "/srv/www/index.php", Root: "/srv/www", Type: audit.TypeFile, Dev: 2049, Ino: 132,
+				Path: "/srv/www/index.php", Root: "/srv/www", Type: walk.TypeFile, Dev: 2049, Ino: 132,
 				Old: mkState(0o666, 1000, 1000), New: mkState(0o640, 1000, 33), Line: 4,
 			}, {
-				Path: "/srv/www/ping", Root: "/srv/www", Type: audit.TypeFile, Dev: 2049, Ino: 131,
+				Path: "/srv/www/ping", Root: "/srv/www", Type: walk.TypeFile, Dev: 2049, Ino: 131,
 				Old: mkState(fs.ModeSetuid|0o755, 0, 0), New: mkState(fs.ModeSetuid|0o750, 0, 33), Line: 5,
-				Capability: audit.Capabilities{Version: 2, Permitted: 1 << 10, Effective: true}.Bytes(),
+				Capability: walk.Capabilities{Version: 2, Permitted: 1 << 10, Effective: true}.Bytes(),
 			}},
 		},
 		{
@@ -225,14 +224,14 @@ func TestReadJournal(t *testing.T) {
 			data:   testHeaderV3 + testACLEntry + testCapEntry,
 			header: JournalHeader{Schema: JournalSchema, Version: "1.4.0", Created: created, Roots: []Root{root}},
 			entries: []JournalEntry{{
-				Path: "/srv/www/cache", Root: "/srv/www", Type: audit.TypeDir, Dev: 2049, Ino: 133,
+				Path: "/srv/www/cache", Root: "/srv/www", Type: walk.TypeDir, Dev: 2049, Ino: 133,
 				Old: mkState(0o664, 0, 0), New: mkState(0o644, 0, 0), Line: 2,
 				ACL: []byte{2, 0, 0, 0, 1, 0, 6, 0, 0xff, 0xff, 0xff, 0xff, 2, 0, 4, 0, 33, 0, 0, 0,
 					4, 0, 6, 0, 0xff, 0xff, 0xff, 0xff, 0x10, 0, 6, 0, 0xff, 0xff, 0xff, 0xff, 0x20, 0, 4, 0, 0xff, 0xff, 0xff, 0xff},
 			}, {
-				Path: "/srv/www/ping", Root: "/srv/www", Type: audit.TypeFile, Dev: 2049, Ino: 131,
+				Path: "/srv/www/ping", Root: "/srv/www", Type: walk.TypeFile, Dev: 2049, Ino: 131,
 				Old: mkState(fs.ModeSetuid|0o755, 0, 0), New: mkState(fs.ModeSetuid|0o750, 0, 33), Line: 3,
-				Capability: audit.Capabilities{Version: 2, Permitted: 1 << 10, Effective: true}.Bytes(),
+				Capability: walk.Capabilities{Version: 2, Permitted: 1 << 10, Effective: true}.Bytes(),
 			}},
 		},
 	}
@@ -282,9 +281,9 @@ func TestJournalHostileNames(t *testing.T) {
 			root := Root{Path: "/srv/" + name, Dev: 1, Ino: 2}
 			h := JournalHeader{Version: "test", Created: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), Roots: []Root{root}}
 			want := []JournalEntry{
-				{Path: root.Path + "/" + name, Root: root.Path, Type: audit.TypeFile, Dev: 1, Ino: 3, Old: mkState(0o666, 0, 0), New: mkState(0o644, 0, 0), Line: 2},
-				{Path: root.Path, Root: root.Path, Type: audit.TypeDir, Dev: 1, Ino: 2, Old: mkState(0o777, 0, 0), New: mkState(0o755, 0, 33), Line: 3},
-				{Path: "/srv", Root: root.Path, Ancestor: true, Type: audit.TypeDir, Dev: 1, Ino: 1, Old: mkState(0o700, 0, 0), New: mkState(0o711, 0, 0), Line: 4},
+				{Path: root.Path + "/" + name, Root: root.Path, Type: walk.TypeFile, Dev: 1, Ino: 3, Old: mkState(0o666, 0, 0), New: mkState(0o644, 0, 0), Line: 2},
+				{Path: root.Path, Root: root.Path, Type: walk.TypeDir, Dev: 1, Ino: 2, Old: mkState(0o777, 0, 0), New: mkState(0o755, 0, 33), Line: 3},
+				{Path: "/srv", Root: root.Path, Ancestor: true, Type: walk.TypeDir, Dev: 1, Ino: 1, Old: mkState(0o700, 0, 0), New: mkState(0o711, 0, 0), Line: 4},
 			}
 			path := filepath.Join(dir, strings.ReplaceAll(strings.ToValidUTF8(name, "?"), "/", "_")+".journal")
 			j, err := CreateJournal(path, h)
@@ -410,7 +409,7 @@ func TestJournalRecordRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	good := JournalEntry{Path: "/srv/www/a", Root: "/srv/www", Type: audit.TypeFile, Old: mkState(0o666, 0, 0), New: mkState(0o644, 0, 0)}
+	good := JournalEntry{Path: "/srv/www/a", Root: "/srv/www", Type: walk.TypeFile, Old: mkState(0o666, 0, 0), New: mkState(0o644, 0, 0)}
 	tests := []struct {
 		name string
 		edit func(e *JournalEntry)
@@ -418,7 +417,7 @@ func TestJournalRecordRefuses(t *testing.T) {
 	}{
 		{"root not in header", func(e *JournalEntry) { e.Root, e.Path = "/srv/x", "/srv/x/a" }, `root "/srv/x" is not among the roots in the journal's header`},
 		{"outside its root", func(e *JournalEntry) { e.Path = "/etc/shadow" }, `path "/etc/shadow" is neither its root "/srv/www" nor below it, and not marked "ancestor"`},
-		{"a symlink", func(e *JournalEntry) { e.Type = audit.TypeSymlink }, `type "symlink": webperm changes only files and directories`},
+		{"a symlink", func(e *JournalEntry) { e.Type = walk.TypeSymlink }, `type "symlink": webperm changes only files and directories`},
 		{"a type unknown", func(e *JournalEntry) { e.Type = 200 }, `type "type 200": webperm changes only files and directories`},
 		{"type bits in a mode", func(e *JournalEntry) { e.New.Mode |= fs.ModeDir }, `new: mode drw-r--r-- has bits other than permissions, setuid, setgid and sticky`},
 		{"no change", func(e *JournalEntry) { e.New = e.Old }, `old and new are the same state: a journal records only changes`},

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -91,7 +92,7 @@ func specialNames(m fs.FileMode) string {
 // setIDThroughChown returns the set-id bits a's target keeps on a regular file whose owner (for
 // setuid) or group (for setgid) it changes: bits the new owner or group never had.
 func setIDThroughChown(a *Action) fs.FileMode {
-	if a.Type != audit.TypeFile {
+	if a.Type != walk.TypeFile {
 		return 0
 	}
 	var kept fs.FileMode

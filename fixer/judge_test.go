@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -13,7 +14,7 @@ import (
 // entry does not break now; below medium, or found nothing, it stands.
 func TestRefusals(t *testing.T) {
 	file := func(path string, cur, target State) Action {
-		return Action{Path: path, Root: "/srv/site", Type: audit.TypeFile, Current: cur, Target: target}
+		return Action{Path: path, Root: "/srv/site", Type: walk.TypeFile, Current: cur, Target: target}
 	}
 	found := func(rule policy.RuleID, sev policy.Severity) audit.Finding {
 		return audit.Finding{Rule: rule, Severity: sev, Message: "why"}

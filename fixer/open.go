@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/safefile"
 	"github.com/webperm/webperm/policy"
 )
@@ -79,13 +79,13 @@ func failBecause(format string, args ...any) *refusal {
 type target struct {
 	path, root string
 	ancestor   bool
-	typ        audit.Type
+	typ        walk.Type
 	dev, ino   uint64
 }
 
 // inode is what fstat says of an open descriptor, in webperm's terms.
 type inode struct {
-	typ             audit.Type
+	typ             walk.Type
 	dev, ino, nlink uint64
 	state           State
 	ctime, mtime    time.Time // in UTC
@@ -108,46 +108,46 @@ func fstatInode(fd int) (inode, error) {
 	}, nil
 }
 
-func unixType(m uint32) audit.Type {
+func unixType(m uint32) walk.Type {
 	switch m & unix.S_IFMT {
 	case unix.S_IFREG:
-		return audit.TypeFile
+		return walk.TypeFile
 	case unix.S_IFDIR:
-		return audit.TypeDir
+		return walk.TypeDir
 	case unix.S_IFLNK:
-		return audit.TypeSymlink
+		return walk.TypeSymlink
 	case unix.S_IFIFO:
-		return audit.TypeFIFO
+		return walk.TypeFIFO
 	case unix.S_IFSOCK:
-		return audit.TypeSocket
+		return walk.TypeSocket
 	case unix.S_IFCHR:
-		return audit.TypeCharDevice
+		return walk.TypeCharDevice
 	case unix.S_IFBLK:
-		return audit.TypeBlockDevice
+		return walk.TypeBlockDevice
 	}
-	return audit.TypeOther
+	return walk.TypeOther
 }
 
 // kindNames name the types webperm never changes, as a reason says them.
-var kindNames = map[audit.Type]string{
-	audit.TypeFIFO:        "a fifo",
-	audit.TypeSocket:      "a socket",
-	audit.TypeCharDevice:  "a character device",
-	audit.TypeBlockDevice: "a block device",
-	audit.TypeOther:       "an unknown kind of file",
+var kindNames = map[walk.Type]string{
+	walk.TypeFIFO:        "a fifo",
+	walk.TypeSocket:      "a socket",
+	walk.TypeCharDevice:  "a character device",
+	walk.TypeBlockDevice: "a block device",
+	walk.TypeOther:       "an unknown kind of file",
 }
 
 // typeWord names a file or a directory in a sentence.
-func typeWord(t audit.Type) string {
-	if t == audit.TypeDir {
+func typeWord(t walk.Type) string {
+	if t == walk.TypeDir {
 		return "directory"
 	}
 	return typeName(t)
 }
 
-// typeName is t's name, without the panic audit.Type.String has for a type it does not know.
-func typeName(t audit.Type) string {
-	if t > audit.TypeOther {
+// typeName is t's name, without the panic walk.Type.String has for a type it does not know.
+func typeName(t walk.Type) string {
+	if t > walk.TypeOther {
 		return fmt.Sprintf("type %d", uint8(t))
 	}
 	return t.String()
@@ -191,7 +191,7 @@ func cleanAbs(p string) bool { return checkPath("path", p) == nil }
 // below it; both are clean absolute paths.
 func relBeneath(root, p string) (rel string, ok bool) {
 	switch {
-	case !audit.Within(p, root):
+	case !walk.Within(p, root):
 		return "", false
 	case p == root:
 		return ".", true
@@ -200,7 +200,7 @@ func relBeneath(root, p string) (rel string, ok bool) {
 }
 
 // properAncestor reports whether dir lies above root; both are clean absolute paths.
-func properAncestor(dir, root string) bool { return dir != root && audit.Within(root, dir) }
+func properAncestor(dir, root string) bool { return dir != root && walk.Within(root, dir) }
 
 // rootSet opens each root once, on first use, and keeps it open for the run: the descriptor holds
 // the directory the audit saw even if its name is moved meanwhile, and everything below the root
@@ -274,7 +274,7 @@ func openRoot(r Root) openedRoot {
 	case err != nil:
 		unix.Close(fd)
 		return openedRoot{-1, failBecause("cannot stat the root %s: %v", r.Path, err)}
-	case in.typ != audit.TypeDir:
+	case in.typ != walk.TypeDir:
 		unix.Close(fd)
 		return notAudited("it is no longer a directory")
 	case in.dev != r.Dev || in.ino != r.Ino:
@@ -299,7 +299,7 @@ func notDirReason(path string) string {
 // ancestor, and checks it is still the file or directory the audit saw, with only one name. The
 // caller checks its state, which apply and undo judge differently, and closes the descriptor.
 func (rs *rootSet) openTarget(t target) (int, inode, *refusal) {
-	if t.typ != audit.TypeFile && t.typ != audit.TypeDir {
+	if t.typ != walk.TypeFile && t.typ != walk.TypeDir {
 		return -1, inode{}, failBecause("the %s asks to change a %s: webperm changes only files and directories", rs.listed, typeName(t.typ))
 	}
 	if !cleanAbs(t.path) {
@@ -344,7 +344,7 @@ func (rs *rootSet) openTarget(t target) (int, inode, *refusal) {
 // check holds the opened inode against the one the audit saw. With O_PATH|O_NOFOLLOW a symlink in
 // the last place opens as itself, so the symlink test here is what refuses it.
 func (rs *rootSet) check(t target, in inode) *refusal {
-	if in.typ == audit.TypeSymlink {
+	if in.typ == walk.TypeSymlink {
 		return skipBecause(reasonIsSymlink)
 	}
 	if kind, ok := kindNames[in.typ]; ok {
@@ -356,7 +356,7 @@ func (rs *rootSet) check(t target, in inode) *refusal {
 	if in.dev != t.dev || in.ino != t.ino {
 		return skipBecause("changed since %s: another %s now has this name", rs.since, typeWord(in.typ))
 	}
-	if in.typ == audit.TypeFile && in.nlink != 1 {
+	if in.typ == walk.TypeFile && in.nlink != 1 {
 		return skipBecause("has %d hard links: a change would reach every name, some perhaps outside the root", in.nlink)
 	}
 	return nil
@@ -420,15 +420,15 @@ func procFD(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 // capabilityOf returns the security.capability of fd's inode; nil where it has none, or one the
 // kernel would ignore, which grants nothing.
 func capabilityOf(fd int) ([]byte, error) {
-	var buf [audit.CapabilityMaxSize]byte
-	n, err := sysGetxattr(procFD(fd), audit.CapabilityXattr, buf[:])
+	var buf [walk.CapabilityMaxSize]byte
+	n, err := sysGetxattr(procFD(fd), walk.CapabilityXattr, buf[:])
 	switch {
 	case errors.Is(err, unix.ENODATA), errors.Is(err, unix.ENOTSUP), errors.Is(err, unix.ERANGE):
 		return nil, nil // ERANGE: larger than any valid vfs_cap_data
 	case err != nil:
 		return nil, err
 	}
-	if _, err := audit.ParseCapabilities(buf[:n]); err != nil {
+	if _, err := walk.ParseCapabilities(buf[:n]); err != nil {
 		return nil, nil
 	}
 	return bytes.Clone(buf[:n]), nil
@@ -436,12 +436,12 @@ func capabilityOf(fd int) ([]byte, error) {
 
 // setCapability gives fd's inode the capabilities caps, a vfs_cap_data.
 func setCapability(fd int, caps []byte) error {
-	return sysSetxattr(procFD(fd), audit.CapabilityXattr, caps, 0)
+	return sysSetxattr(procFD(fd), walk.CapabilityXattr, caps, 0)
 }
 
 // removeCapability takes fd's inode's capabilities away, if it has any.
 func removeCapability(fd int) error {
-	err := sysRemovexattr(procFD(fd), audit.CapabilityXattr)
+	err := sysRemovexattr(procFD(fd), walk.CapabilityXattr)
 	if errors.Is(err, unix.ENODATA) || errors.Is(err, unix.ENOTSUP) {
 		return nil
 	}

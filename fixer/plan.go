@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
 // State is the mode and owner of one entry: as the audit saw it, or as a fix leaves it.
 type State struct {
-	Mode     fs.FileMode // permission, setuid, setgid and sticky bits, in audit.Entry.Mode's form
+	Mode     fs.FileMode // permission, setuid, setgid and sticky bits, in walk.Entry.Mode's form
 	UID, GID uint32
 }
 
@@ -36,10 +37,10 @@ type Action struct {
 	// Ancestor marks a directory above Root (a 0700 home): outside the root, so it is changed only
 	// when the user asks for it.
 	Ancestor bool
-	Type     audit.Type // file or dir: webperm changes nothing else
-	Dev, Ino uint64     // the inode the audit saw; apply changes nothing that is not still it
-	Current  State      // what the audit saw
-	Target   State      // what the action leaves
+	Type     walk.Type // file or dir: webperm changes nothing else
+	Dev, Ino uint64    // the inode the audit saw; apply changes nothing that is not still it
+	Current  State     // what the audit saw
+	Target   State     // what the action leaves
 	Rules    []policy.RuleID
 }
 
@@ -55,7 +56,7 @@ func (a *Action) Chmod() bool {
 	if a.Current.Mode != a.Target.Mode {
 		return true
 	}
-	return a.Chown() && a.Type == audit.TypeFile && a.Target.Mode&(fs.ModeSetuid|fs.ModeSetgid) != 0
+	return a.Chown() && a.Type == walk.TypeFile && a.Target.Mode&(fs.ModeSetuid|fs.ModeSetgid) != 0
 }
 
 // Settings say what a plan's audit held its roots to: the policy file (an absolute path, or
@@ -87,7 +88,7 @@ type Root struct {
 // root, a device node, an SELinux label), or mending it is not webperm's to do safely.
 type Manual struct {
 	Path     string
-	Type     audit.Type
+	Type     walk.Type
 	Reason   string // why webperm leaves it, lower-case
 	Findings []audit.Finding
 }
@@ -111,7 +112,7 @@ type Plan struct {
 	// Skipped are the directories the audit did not enter (mounts: pseudo file systems, other
 	// devices under --one-file-system, container layers): nothing below them is planned. The sh
 	// plan names them for its reader; they are not data a plan is applied by.
-	Skipped  []audit.Skip
+	Skipped  []walk.Skip
 	Accounts *audit.Accounts // names ids in the script's comments; nil: numbers only
 	// ID is the sh plan's plan-id: its exec line passes it to fix --apply, which refuses to apply
 	// a plan that is not the script the shell ran. WriteScript makes one where it is empty.

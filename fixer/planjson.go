@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -61,7 +62,7 @@ type jsonAction struct {
 	Root       string          `json:"root"`
 	RootBase64 string          `json:"root_base64,omitempty"`
 	Ancestor   bool            `json:"ancestor"`
-	Type       audit.Type      `json:"type"`
+	Type       walk.Type       `json:"type"`
 	Dev        uint64          `json:"dev"`
 	Ino        uint64          `json:"ino"`
 	Current    jsonState       `json:"current"`
@@ -74,7 +75,7 @@ type jsonAction struct {
 type jsonManual struct {
 	Path       string              `json:"path"`
 	PathBase64 string              `json:"path_base64,omitempty"`
-	Type       audit.Type          `json:"type"`
+	Type       walk.Type           `json:"type"`
 	Reason     string              `json:"reason"`
 	Findings   []jsonManualFinding `json:"findings"`
 }
@@ -218,7 +219,7 @@ func ReadJSON(name string, r io.Reader) (*Plan, error) {
 		}
 		m := Manual{Path: path, Type: jm.Type, Reason: jm.Reason}
 		for _, f := range jm.Findings {
-			m.Findings = append(m.Findings, audit.Finding{Rule: f.Rule, Severity: f.Severity, Message: f.Message, Entry: audit.Entry{Path: path, Type: jm.Type}})
+			m.Findings = append(m.Findings, audit.Finding{Rule: f.Rule, Severity: f.Severity, Message: f.Message, Entry: walk.Entry{Path: path, Type: jm.Type}})
 		}
 		p.Manual = append(p.Manual, m)
 	}

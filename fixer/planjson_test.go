@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -19,12 +20,12 @@ func samplePlan() *Plan {
 			{Root: "/var/www/site", Preset: "wordpress"}, {Root: "/srv/\xff odd", Preset: "cpanel+wordpress"}}},
 		Roots: []Root{{Path: "/var/www/site", Dev: 2049, Ino: 12}, {Path: "/srv/\xff odd", Dev: 2049, Ino: 13}},
 		Actions: []Action{
-			{Path: "/var", Root: "/var/www/site", Ancestor: true, Type: audit.TypeDir, Dev: 2049, Ino: 2,
+			{Path: "/var", Root: "/var/www/site", Ancestor: true, Type: walk.TypeDir, Dev: 2049, Ino: 2,
 				Current: State{Mode: 0o700}, Target: State{Mode: 0o711}, Rules: []policy.RuleID{policy.WebUntraversable}},
-			{Path: "/var/www/site/wp-config.php", Root: "/var/www/site", Type: audit.TypeFile, Dev: 2049, Ino: 99,
+			{Path: "/var/www/site/wp-config.php", Root: "/var/www/site", Type: walk.TypeFile, Dev: 2049, Ino: 99,
 				Current: State{Mode: 0o644, UID: 1000, GID: 1000}, Target: State{Mode: 0o640, UID: 1000, GID: 33},
 				Rules: []policy.RuleID{policy.SensitiveExposed}},
-			{Path: "/srv/\xff odd/new\nline's", Root: "/srv/\xff odd", Type: audit.TypeFile, Dev: 2049, Ino: 100,
+			{Path: "/srv/\xff odd/new\nline's", Root: "/srv/\xff odd", Type: walk.TypeFile, Dev: 2049, Ino: 100,
 				Current: State{Mode: policy.FromUnix(0o4755)}, Target: State{Mode: 0o644}, Rules: []policy.RuleID{policy.ModeTooOpen, policy.SetuidSetgid}},
 		},
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/webperm/webperm/audit"
 	"github.com/webperm/webperm/audit/report"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -195,7 +196,7 @@ func writeAction(w io.Writer, a *Action, acc *audit.Accounts) {
 func chmodMode(a *Action) string {
 	m := policy.OctalMode(a.Target.Mode)
 	special := fs.ModeSetuid | fs.ModeSetgid
-	if a.Type == audit.TypeDir && a.Current.Mode&special&^a.Target.Mode != 0 {
+	if a.Type == walk.TypeDir && a.Current.Mode&special&^a.Target.Mode != 0 {
 		return "0" + m
 	}
 	return m

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -215,7 +216,7 @@ func (sr *scriptReader) data(n int, rest string) error {
 		sr.ended = true
 		return nil
 	}
-	var typ audit.Type
+	var typ walk.Type
 	if typ.UnmarshalText([]byte(kw)) != nil {
 		return fmt.Errorf("#: %s: not a data line webperm writes", kw)
 	}
@@ -345,7 +346,7 @@ func (sr *scriptReader) section(ancestor bool, f *fields) error {
 }
 
 // newEntry reads an entry's data line: TYPE PATH DEV:INO MODE UID:GID RULES.
-func (sr *scriptReader) newEntry(n int, typ audit.Type, f *fields) error {
+func (sr *scriptReader) newEntry(n int, typ walk.Type, f *fields) error {
 	if !sr.inRoot {
 		return errors.New("an entry before the first \"#: in\" or \"#: above\" line, which names its root")
 	}
@@ -535,7 +536,7 @@ func (sr *scriptReader) manualLine(kw string, f *fields) error {
 	if err != nil {
 		return err
 	}
-	fd := audit.Finding{Rule: policy.RuleID(rule), Entry: audit.Entry{Path: m.Path, Type: m.Type}}
+	fd := audit.Finding{Rule: policy.RuleID(rule), Entry: walk.Entry{Path: m.Path, Type: m.Type}}
 	if err := fd.Severity.UnmarshalText([]byte(sev)); err != nil {
 		return err
 	}

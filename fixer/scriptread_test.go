@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/afero"
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 )
@@ -109,7 +110,7 @@ func plansForTests(t *testing.T) map[string]*Plan {
 		a := hostile.Actions[1]
 		a.Path, a.Ino = "/var/www/site/"+name, uint64(1000+i)
 		hostile.Actions = append(hostile.Actions, a)
-		hostile.Manual = append(hostile.Manual, Manual{Path: a.Path, Type: audit.TypeSocket, Reason: "why " + name,
+		hostile.Manual = append(hostile.Manual, Manual{Path: a.Path, Type: walk.TypeSocket, Reason: "why " + name,
 			Findings: []audit.Finding{{Rule: policy.SpecialFile, Severity: policy.High, Message: "msg " + name}}})
 	}
 	hostile.Unread = []string{"/var/www/site/" + escapeNames[0]}

@@ -13,15 +13,15 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
 // Capabilities as setcap writes them: cap_net_bind_service=ep in a v2 vfs_cap_data, and
 // cap_net_raw=ep in a v3 one for the initial namespace's root, which the kernel stores as v2.
 var (
-	capNetBind = audit.Capabilities{Version: 2, Permitted: 1 << 10, Effective: true}.Bytes()
-	capNetRaw  = audit.Capabilities{Version: 3, Permitted: 1 << 13, Effective: true}.Bytes()
+	capNetBind = walk.Capabilities{Version: 2, Permitted: 1 << 10, Effective: true}.Bytes()
+	capNetRaw  = walk.Capabilities{Version: 3, Permitted: 1 << 13, Effective: true}.Bytes()
 )
 
 // setIDTree is a root with three files a fix takes a set-id bit or capabilities from:
@@ -55,9 +55,9 @@ func newSetIDTree(t *testing.T) *setIDTree {
 	diskWrite(t, st.ping, setIDPingBefore)
 	diskWrite(t, st.raw, setIDRawBefore)
 	for p, caps := range map[string][]byte{st.ping: capNetBind, st.raw: capNetRaw} {
-		if err := unix.Setxattr(p, audit.CapabilityXattr, caps, 0); err != nil {
+		if err := unix.Setxattr(p, walk.CapabilityXattr, caps, 0); err != nil {
 			if errors.Is(err, unix.ENOTSUP) {
-				t.Skipf("the temp dir's file system keeps no %s: %v", audit.CapabilityXattr, err)
+				t.Skipf("the temp dir's file system keeps no %s: %v", walk.CapabilityXattr, err)
 			}
 			t.Fatal(err)
 		}
@@ -79,7 +79,7 @@ func newSetIDTree(t *testing.T) *setIDTree {
 // diskCapability is p's security.capability; nil where it has none.
 func diskCapability(t *testing.T, p string) []byte {
 	t.Helper()
-	return diskXattr(t, p, audit.CapabilityXattr)
+	return diskXattr(t, p, walk.CapabilityXattr)
 }
 
 // requireFile fails t unless p has state s and capabilities caps (nil: none).
@@ -115,7 +115,7 @@ func TestApplyJournalsCapabilities(t *testing.T) {
 // namespace's root becomes v2.
 func diskCapabilityAsStored(t *testing.T, caps []byte) []byte {
 	t.Helper()
-	c, err := audit.ParseCapabilities(caps)
+	c, err := walk.ParseCapabilities(caps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,9 +305,9 @@ func TestApplyVouchesForNoFileWrittenWhileItRuns(t *testing.T) {
 			cgi, bind := filepath.Join(root, "cgi"), filepath.Join(root, "bind")
 			diskWrite(t, cgi, cgiBefore)
 			diskWrite(t, bind, bindBefore)
-			if err := unix.Setxattr(bind, audit.CapabilityXattr, capNetBind, 0); err != nil {
+			if err := unix.Setxattr(bind, walk.CapabilityXattr, capNetBind, 0); err != nil {
 				if errors.Is(err, unix.ENOTSUP) {
-					t.Skipf("the temp dir's file system keeps no %s: %v", audit.CapabilityXattr, err)
+					t.Skipf("the temp dir's file system keeps no %s: %v", walk.CapabilityXattr, err)
 				}
 				t.Fatal(err)
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/afero"
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 )
@@ -142,21 +143,21 @@ func TestPlanOfATreeWithNoOwner(t *testing.T) {
 // manager's own way back: a plan's chown would last only until the package's next upgrade.
 func TestPlanOfAPackagedTree(t *testing.T) {
 	root := "/usr/share/app"
-	entry := func(rel string, typ audit.Type) audit.Entry {
-		return audit.Entry{Path: filepath.Join(root, rel), Rel: rel, Type: typ, Mode: 0o644, UID: 33, GID: 33, OwnerKnown: true, Nlink: 1, Ino: 7}
+	entry := func(rel string, typ walk.Type) walk.Entry {
+		return walk.Entry{Path: filepath.Join(root, rel), Rel: rel, Type: typ, Mode: 0o644, UID: 33, GID: 33, OwnerKnown: true, Nlink: 1, Ino: 7}
 	}
 	chown := &audit.Fix{Mode: 0o644, Chown: true}
 	for _, tc := range []struct{ manager, want string }{
 		{audit.ManagerDpkg, "apt-get install --reinstall app"},
 		{audit.ManagerRPM, "rpm --setugids app && rpm --setperms app"},
 	} {
-		finding := func(rel string, typ audit.Type) audit.Finding {
+		finding := func(rel string, typ walk.Type) audit.Finding {
 			return audit.Finding{Rule: policy.WebUserOwnsTree, Severity: policy.High, Entry: entry(rel, typ), Fix: chown, Package: "app", PackageManager: tc.manager}
 		}
 		rep := &audit.Report{
 			Roots:    []string{root},
-			Findings: []audit.Finding{finding(".", audit.TypeDir)},
-			Folded:   []audit.Folded{{At: 1, Finding: finding("a.php", audit.TypeFile)}, {At: 1, Finding: finding("b.php", audit.TypeFile)}},
+			Findings: []audit.Finding{finding(".", walk.TypeDir)},
+			Folded:   []audit.Folded{{At: 1, Finding: finding("a.php", walk.TypeFile)}, {At: 1, Finding: finding("b.php", walk.TypeFile)}},
 			Accounts: testAccounts(),
 		}
 		plan := New(rep, "test", time.Now())

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -127,7 +127,7 @@ func changedACL(fd int, e *JournalEntry, in inode) *refusal {
 	if err != nil {
 		return failBecause("cannot read its access ACL: %v; nothing was changed", err)
 	}
-	kept, _ := audit.ParseACL(e.ACL) // ReadJournal lets through none it cannot decode
+	kept, _ := walk.ParseACL(e.ACL) // ReadJournal lets through none it cannot decode
 	if want := kept.Chmodded(in.state.Mode); !sameACL(cur, want) {
 		return skipBecause("changed since the fix: its access ACL is now %s, not %s", aclText(cur), want)
 	}
@@ -149,7 +149,7 @@ func restoreACL(fd int, e *JournalEntry, old State) *refusal {
 	if bytes.Equal(raw, e.ACL) {
 		return nil
 	}
-	kept, _ := audit.ParseACL(e.ACL)
+	kept, _ := walk.ParseACL(e.ACL)
 	if err := setAccessACL(fd, e.ACL); err != nil {
 		return failBecause("put back as %s, but cannot give it its access ACL %s again: %v; setfacl --set '%s' it by hand", describeState(old), kept, err, kept)
 	}
@@ -168,7 +168,7 @@ func restoreACL(fd int, e *JournalEntry, old State) *refusal {
 // write before undo's chmod would keep them, where one after it has the kernel clear them.
 func takeBackIfWritten(fd int, in inode, b *restoration) *refusal {
 	setID := b.state.Mode & (fs.ModeSetuid | fs.ModeSetgid)
-	if in.typ != audit.TypeFile || (setID == 0 && b.capability == nil) {
+	if in.typ != walk.TypeFile || (setID == 0 && b.capability == nil) {
 		return nil
 	}
 	if after, err := fstatInode(fd); err == nil && after.mtime.Equal(in.mtime) {
@@ -223,7 +223,7 @@ func (b *restoration) refusal() *refusal {
 func restorationOf(e *JournalEntry, in inode, legacy bool) restoration {
 	b := restoration{state: e.Old, old: e.Old.Mode}
 	setID := e.Old.Mode & (fs.ModeSetuid | fs.ModeSetgid)
-	if e.Type != audit.TypeFile || (setID == 0 && e.Capability == nil) {
+	if e.Type != walk.TypeFile || (setID == 0 && e.Capability == nil) {
 		return b
 	}
 	if e.Old.UID != e.New.UID {
@@ -271,7 +271,7 @@ func unvouched(d *Done, in inode, legacy bool) string {
 // capabilityText writes a vfs_cap_data as setcap takes it; ReadJournal and capabilityOf let
 // through none it cannot decode.
 func capabilityText(caps []byte) string {
-	c, _ := audit.ParseCapabilities(caps)
+	c, _ := walk.ParseCapabilities(caps)
 	return c.String()
 }
 
@@ -288,7 +288,7 @@ func halfChanged(e *JournalEntry, cur State) bool {
 		{Mode: e.New.Mode, UID: e.Old.UID, GID: e.Old.GID},
 	} {
 		for _, cleared := range []fs.FileMode{0, fs.ModeSetuid, fs.ModeSetuid | fs.ModeSetgid} {
-			if cleared != 0 && e.Type != audit.TypeFile {
+			if cleared != 0 && e.Type != walk.TypeFile {
 				continue
 			}
 			h := half

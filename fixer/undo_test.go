@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -152,10 +152,10 @@ func TestUndoStates(t *testing.T) {
 			root := filepath.Join(base, "site")
 			diskMkdir(t, root, mkState(0o755, 0, 0))
 			p := filepath.Join(root, "entry")
-			typ := audit.TypeFile
+			typ := walk.TypeFile
 			if tt.dir {
 				diskMkdir(t, p, tt.now)
-				typ = audit.TypeDir
+				typ = walk.TypeDir
 			} else {
 				diskWrite(t, p, tt.now)
 			}

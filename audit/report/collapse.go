@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -204,7 +205,7 @@ func (k *collapser) done() *collapsing {
 func (s *subTally) count(f *audit.Finding, i int, key string) {
 	// A range that holds a finding not below the directory is not the walk's: collapse nothing
 	// rather than say something false.
-	if s.bad = s.bad || f.Entry.Path == s.Path || !audit.Within(f.Entry.Path, s.Path); s.bad {
+	if s.bad = s.bad || f.Entry.Path == s.Path || !walk.Within(f.Entry.Path, s.Path); s.bad {
 		return
 	}
 	t := s.tallies[f.Rule]

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -27,9 +28,9 @@ func literalReport(nodes []node) *audit.Report {
 	for i, n := range nodes {
 		start[i] = len(r.Findings)
 		path := strings.TrimSuffix(n.path, "/")
-		typ := audit.TypeFile
+		typ := walk.TypeFile
 		if strings.HasSuffix(n.path, "/") {
-			typ = audit.TypeDir
+			typ = walk.TypeDir
 		}
 		for _, f := range n.found {
 			parts := strings.Split(f, "=")
@@ -44,7 +45,7 @@ func literalReport(nodes []node) *audit.Report {
 				fix = &audit.Fix{Mode: fs.FileMode(mode)}
 			}
 			r.Findings = append(r.Findings, audit.Finding{Rule: policy.RuleID(parts[0]), Severity: policy.High, Message: msg, Fix: fix,
-				Entry: audit.Entry{Path: path, Type: typ, Mode: 0o600}})
+				Entry: walk.Entry{Path: path, Type: typ, Mode: 0o600}})
 		}
 	}
 	for i, n := range nodes {
@@ -243,9 +244,9 @@ func TestTextExpandAndSummary(t *testing.T) {
 
 func TestSummaryWorstExample(t *testing.T) {
 	r := &audit.Report{Findings: []audit.Finding{
-		{Rule: policy.ModeTooOpen, Severity: policy.Low, Message: "m", Entry: audit.Entry{Path: "/s/a"}},
-		{Rule: policy.ModeTooOpen, Severity: policy.Medium, Message: "m", Entry: audit.Entry{Path: "/s/b\n"}},
-		{Rule: policy.ModeTooOpen, Severity: policy.Medium, Message: "m", Entry: audit.Entry{Path: "/s/c"}},
+		{Rule: policy.ModeTooOpen, Severity: policy.Low, Message: "m", Entry: walk.Entry{Path: "/s/a"}},
+		{Rule: policy.ModeTooOpen, Severity: policy.Medium, Message: "m", Entry: walk.Entry{Path: "/s/b\n"}},
+		{Rule: policy.ModeTooOpen, Severity: policy.Medium, Message: "m", Entry: walk.Entry{Path: "/s/c"}},
 	}}
 	var b strings.Builder
 	if err := Text(&b, r, Options{}); err != nil {

@@ -7,13 +7,14 @@ import (
 	"strings"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
 // typeChars are ls -l's first column for each entry type.
-var typeChars = map[audit.Type]string{
-	audit.TypeFile: "-", audit.TypeDir: "d", audit.TypeSymlink: "l", audit.TypeFIFO: "p",
-	audit.TypeSocket: "s", audit.TypeCharDevice: "c", audit.TypeBlockDevice: "b", audit.TypeOther: "?",
+var typeChars = map[walk.Type]string{
+	walk.TypeFile: "-", walk.TypeDir: "d", walk.TypeSymlink: "l", walk.TypeFIFO: "p",
+	walk.TypeSocket: "s", walk.TypeCharDevice: "c", walk.TypeBlockDevice: "b", walk.TypeOther: "?",
 }
 
 // Explain writes, for each identity, the way from / to the explained path one component per
@@ -133,12 +134,12 @@ func verdictText(s *audit.Step, a *audit.Accounts) string {
 	if !s.Reached {
 		return "not reached"
 	}
-	if s.Entry.Type == audit.TypeSymlink && s.Need == 0 {
+	if s.Entry.Type == walk.TypeSymlink && s.Need == 0 {
 		return "reached: the server follows it where it follows symlinks (a link has no permissions of its own)"
 	}
 	need := "search"
 	switch s.Need {
-	case audit.PermRead:
+	case walk.PermRead:
 		need = "read"
 	case 0:
 		return "reached (PHP reads it)"

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -302,7 +303,7 @@ func newJSONFinding(f *audit.Finding, a *audit.Accounts) jsonFinding {
 	if f.Fix != nil {
 		jf.Fix = &jsonFix{}
 		// A chown alone leaves the mode, and a symlink's mode is never set: chmod would follow it.
-		if e.Type != audit.TypeSymlink && (f.Fix.Mode != e.Mode || !f.Fix.Chown) {
+		if e.Type != walk.TypeSymlink && (f.Fix.Mode != e.Mode || !f.Fix.Chown) {
 			jf.Fix.Mode = policy.OctalMode(f.Fix.Mode)
 		}
 		if f.Fix.Chown {

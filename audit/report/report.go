@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -93,7 +94,7 @@ func Visible(s string) string {
 
 // ownerNames returns the owner and group of e by name (escaped: an account file is text too),
 // numeric where the system has no name, and "?" where the backend carries no owners.
-func ownerNames(e *audit.Entry, a *audit.Accounts) (owner, group string) {
+func ownerNames(e *walk.Entry, a *audit.Accounts) (owner, group string) {
 	if !e.OwnerKnown {
 		return "?", "?"
 	}
@@ -105,10 +106,10 @@ func ownerNames(e *audit.Entry, a *audit.Accounts) (owner, group string) {
 func fixCommands(f *audit.Finding, a *audit.Accounts) string {
 	var cmds []string
 	if f.Fix.Chown {
-		owner, group := ownerNames(&audit.Entry{UID: f.Fix.UID, GID: f.Fix.GID, OwnerKnown: true}, a)
+		owner, group := ownerNames(&walk.Entry{UID: f.Fix.UID, GID: f.Fix.GID, OwnerKnown: true}, a)
 		cmds = append(cmds, "chown -h "+owner+":"+group)
 	}
-	if f.Entry.Type != audit.TypeSymlink && (f.Fix.Mode != f.Entry.Mode || !f.Fix.Chown) {
+	if f.Entry.Type != walk.TypeSymlink && (f.Fix.Mode != f.Entry.Mode || !f.Fix.Chown) {
 		cmds = append(cmds, "chmod "+policy.OctalMode(f.Fix.Mode))
 	}
 	return strings.Join(cmds, "; ")

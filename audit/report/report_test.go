@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -39,10 +40,10 @@ func sampleReport() *audit.Report {
 		Entries:  3,
 		Findings: []audit.Finding{
 			{Rule: policy.ModeTooOpen, Severity: policy.Medium, Message: "m",
-				Entry: audit.Entry{Path: "/srv/site/a\xff", Type: audit.TypeFile, Mode: 0o664, UID: 1000, GID: 4242, OwnerKnown: true},
+				Entry: walk.Entry{Path: "/srv/site/a\xff", Type: walk.TypeFile, Mode: 0o664, UID: 1000, GID: 4242, OwnerKnown: true},
 				Fix:   &audit.Fix{Mode: 0o644}},
 			{Rule: policy.SpecialFile, Severity: policy.Medium, Message: "m",
-				Entry: audit.Entry{Path: "/srv/site/p", Type: audit.TypeFIFO, Mode: 0o600}},
+				Entry: walk.Entry{Path: "/srv/site/p", Type: walk.TypeFIFO, Mode: 0o600}},
 		},
 		Errors: []audit.WalkError{{Path: "/srv/site/private", Err: errors.New("permission denied")}},
 	}
@@ -150,9 +151,9 @@ func TestLookup(t *testing.T) {
 // A file's capabilities reach the JSON report in getcap's form, and only where it has some.
 func TestJSONCapabilities(t *testing.T) {
 	r := sampleReport()
-	caps := audit.Capabilities{Version: 2, Permitted: 1 << 10, Effective: true}
+	caps := walk.Capabilities{Version: 2, Permitted: 1 << 10, Effective: true}
 	r.Findings = append(r.Findings, audit.Finding{Rule: policy.SetuidSetgid, Severity: policy.High, Message: "m",
-		Entry: audit.Entry{Path: "/srv/site/ping", Type: audit.TypeFile, Mode: 0o755, Capabilities: caps}})
+		Entry: walk.Entry{Path: "/srv/site/ping", Type: walk.TypeFile, Mode: 0o755, Capabilities: caps}})
 	var buf bytes.Buffer
 	if err := JSON(&buf, r, Options{}); err != nil {
 		t.Fatal(err)

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 )
 
 // A report whose walk left mounts out lists each on one line, in both formats, and says when no
@@ -14,9 +14,9 @@ import (
 func TestSkippedAndNoXattrs(t *testing.T) {
 	rep := sampleReport()
 	rep.NoXattrs = true
-	rep.Skipped = []audit.Skip{
-		{Path: "/proc", FsType: "proc", Reason: audit.SkipPseudo},
-		{Path: "/srv/site/cache", FsType: "tmpfs", Reason: audit.SkipOtherFs},
+	rep.Skipped = []walk.Skip{
+		{Path: "/proc", FsType: "proc", Reason: walk.SkipPseudo},
+		{Path: "/srv/site/cache", FsType: "tmpfs", Reason: walk.SkipOtherFs},
 	}
 	var text bytes.Buffer
 	if err := Text(&text, rep, Options{}); err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -329,7 +330,7 @@ func webUserLine(u *audit.WebUser) string {
 }
 
 // aclMark is ls -l's "+" after the mode of an entry with an access ACL.
-func aclMark(e *audit.Entry) string {
+func aclMark(e *walk.Entry) string {
 	if e.ACL != nil {
 		return "+"
 	}
@@ -341,7 +342,7 @@ func writeFinding(b *strings.Builder, f *audit.Finding, a *audit.Accounts, st te
 	fmt.Fprintf(b, "  %s  %s\n", st.rule.Render(string(f.Rule)), Escape(e.Path))
 	owner, group := ownerNames(e, a)
 	details := fmt.Sprintf("%s %s (%s%s) %s:%s", e.Type, policy.OctalMode(e.Mode), policy.SymbolicMode(e.Mode), aclMark(e), owner, group)
-	if e.Type == audit.TypeSymlink {
+	if e.Type == walk.TypeSymlink {
 		details = fmt.Sprintf("%s -> %s, %s:%s", e.Type, Escape(e.LinkTarget), owner, group)
 	}
 	fmt.Fprintf(b, "    %s\n", st.dim.Render(details))

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/webperm/webperm/audit"
 	"github.com/webperm/webperm/audit/report"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/rootpath"
 	"github.com/webperm/webperm/internal/safefile"
 	"github.com/webperm/webperm/policy"
@@ -358,7 +359,7 @@ func checkRootToChange(r *rootpath.Resolution, sysroot string, owners []uint32) 
 func checkDisjoint(roots []string) error {
 	for _, a := range roots {
 		for _, b := range roots {
-			if a != b && audit.Within(b, a) {
+			if a != b && walk.Within(b, a) {
 				return withHint(fmt.Errorf("roots nest: %s holds %s", report.Escape(a), report.Escape(b)), "give %s alone: a plan of it covers both", report.Escape(a))
 			}
 		}
@@ -376,7 +377,7 @@ func describeRootError(err error) error {
 	switch {
 	case errors.Is(pe.Err, fs.ErrNotExist):
 		return withHint(msg, "check the path; webperm audits a web root directory such as /var/www/html")
-	case errors.Is(pe.Err, audit.ErrNotDir), errors.Is(pe.Err, unix.ENOTDIR):
+	case errors.Is(pe.Err, walk.ErrNotDir), errors.Is(pe.Err, unix.ENOTDIR):
 		return withHint(msg, "webperm audits directories; to check one file, audit the directory that holds it")
 	case errors.Is(pe.Err, fs.ErrPermission):
 		return withHint(msg, "run webperm as a user that can read the whole web root, usually root")

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/webperm/webperm/audit"
 	"github.com/webperm/webperm/audit/report"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -128,7 +129,7 @@ func findingsIn(a *audit.Auditor, sysroot, in, path string) (string, []audit.Fin
 		}
 		abs = filepath.Join(dir, filepath.Base(abs))
 	}
-	if !audit.Within(abs, root) {
+	if !walk.Within(abs, root) {
 		return "", nil, withHint(fmt.Errorf("%s is not in --in %s", report.Escape(abs), report.Escape(root)), "give the web root that holds PATH")
 	}
 	if a.SysRoot, err = filepath.Abs(sysroot); err != nil {

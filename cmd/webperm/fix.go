@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/webperm/webperm/audit"
 	"github.com/webperm/webperm/audit/report"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/fixer"
 	"github.com/webperm/webperm/internal/safefile"
 	"github.com/webperm/webperm/policy"
@@ -314,7 +315,7 @@ func journalPath(path string, p *fixer.Plan) (string, error) {
 		return "", withHint(err, "keep the journal where only root can write, e.g. under /root or %s", defaultJournalDir)
 	}
 	for _, r := range p.Roots {
-		if audit.Within(dir, r.Path) {
+		if walk.Within(dir, r.Path) {
 			return "", withHint(fmt.Errorf("--journal %s: inside the web root %s, where the web server could serve it", report.Escape(path), report.Escape(r.Path)), "keep the journal outside every web root, e.g. under /root or %s", defaultJournalDir)
 		}
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/webperm/webperm/audit"
 	"github.com/webperm/webperm/audit/report"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/safefile"
 )
 
@@ -43,7 +44,7 @@ type Resolution struct {
 	// first reason; steps no one but root controls have none.
 	Controls []Control
 
-	dirs     []audit.Entry // the directories of Path, / first, Path itself last
+	dirs     []walk.Entry // the directories of Path, / first, Path itself last
 	accounts *audit.Accounts
 }
 
@@ -84,7 +85,7 @@ func (rv *Resolver) Resolve(given string) (*Resolution, error) {
 	if err != nil {
 		return nil, r.fail("/", err)
 	}
-	dirs := []audit.Entry{top}
+	dirs := []walk.Entry{top}
 	todo := strings.Split(path, "/")
 	links := 0
 	for len(todo) > 0 {
@@ -107,8 +108,8 @@ func (rv *Resolver) Resolve(given string) (*Resolution, error) {
 		}
 		r.Controls = append(r.Controls, rv.controls(parent, &e)...)
 		switch {
-		case e.Type == audit.TypeSymlink:
-			if links++; links > audit.MaxSymlinks {
+		case e.Type == walk.TypeSymlink:
+			if links++; links > walk.MaxSymlinks {
 				return nil, r.fail(p, unix.ELOOP)
 			}
 			r.Links = append(r.Links, Link{Path: p, Target: e.LinkTarget})
@@ -116,9 +117,9 @@ func (rv *Resolver) Resolve(given string) (*Resolution, error) {
 				dirs = dirs[:1]
 			}
 			todo = append(strings.Split(e.LinkTarget, "/"), todo...)
-		case e.Type != audit.TypeDir && len(todo) == 0:
-			return nil, r.fail(p, audit.ErrNotDir)
-		case e.Type != audit.TypeDir:
+		case e.Type != walk.TypeDir && len(todo) == 0:
+			return nil, r.fail(p, walk.ErrNotDir)
+		case e.Type != walk.TypeDir:
 			return nil, r.fail(p, unix.ENOTDIR)
 		default:
 			dirs = append(dirs, e)
@@ -139,7 +140,7 @@ var errMoved = errors.New("changed while webperm resolved it: a step on the way 
 // the steps led to: lstat looks each step up by its path, and a step replaced after it was looked
 // at would lead the next ones elsewhere. A kernel without openat2 (before 5.6) cannot tell;
 // fix --apply refuses to run on one anyway.
-func sameDir(e *audit.Entry) error {
+func sameDir(e *walk.Entry) error {
 	how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
 	fd, err := unix.Openat2(unix.AT_FDCWD, e.Path, how)
 	switch {
@@ -161,8 +162,8 @@ func sameDir(e *audit.Entry) error {
 	return nil
 }
 
-func examine(path string) (audit.Entry, error) {
-	e, err := audit.Examine(afero.NewOsFs(), path)
+func examine(path string) (walk.Entry, error) {
+	e, err := walk.Examine(afero.NewOsFs(), path)
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		err = pe.Err
@@ -192,7 +193,7 @@ var anyone = audit.Identity{UID: math.MaxUint32 - 1, GID: math.MaxUint32 - 1}
 // controls lists who, besides root and the trusted, could replace e, an entry of the directory
 // dir: the owner of a symlink; dir's owner, who may always make it writable; in a sticky
 // directory, e's owner; elsewhere everyone who may write dir, by its bits or its ACL.
-func (rv *Resolver) controls(dir, e *audit.Entry) []Control {
+func (rv *Resolver) controls(dir, e *walk.Entry) []Control {
 	var out []Control
 	add := func(uid uint32, why string) {
 		if uid == 0 || slices.Contains(rv.Trusted, uid) || slices.ContainsFunc(out, func(c Control) bool { return !c.Anyone && c.UID == uid }) {
@@ -201,7 +202,7 @@ func (rv *Resolver) controls(dir, e *audit.Entry) []Control {
 		out = append(out, Control{Step: e.Path, UID: uid, Why: why})
 	}
 	d := report.Escape(dir.Path)
-	if e.Type == audit.TypeSymlink && e.OwnerKnown {
+	if e.Type == walk.TypeSymlink && e.OwnerKnown {
 		add(e.UID, "owns the symlink")
 	}
 	if dir.OwnerKnown {
@@ -213,7 +214,7 @@ func (rv *Resolver) controls(dir, e *audit.Entry) []Control {
 		}
 		return out
 	}
-	if audit.Allows(&anyone, dir, audit.PermWrite) {
+	if audit.Allows(&anyone, dir, walk.PermWrite) {
 		return append(out, Control{Step: e.Path, Anyone: true, Why: "anyone may write " + d + ", which holds it"})
 	}
 	if dir.Mode&0o020 == 0 && dir.ACL == nil {
@@ -222,7 +223,7 @@ func (rv *Resolver) controls(dir, e *audit.Entry) []Control {
 	if rv.Accounts != nil {
 		for _, u := range rv.Accounts.Users() {
 			id := audit.Identity{UID: u.UID, GID: u.GID, Groups: rv.Accounts.GroupsOf(u.Name, u.GID)}
-			if audit.Allows(&id, dir, audit.PermWrite) {
+			if audit.Allows(&id, dir, walk.PermWrite) {
 				add(u.UID, writeReason(&id, dir, rv.Accounts))
 			}
 		}
@@ -231,7 +232,7 @@ func (rv *Resolver) controls(dir, e *audit.Entry) []Control {
 		// A named user the passwd file does not list still has the rights its entry gives.
 		for _, ae := range dir.ACL.Entries {
 			id := audit.Identity{UID: ae.ID, GID: anyone.GID}
-			if ae.Tag == audit.ACLUser && audit.Allows(&id, dir, audit.PermWrite) {
+			if ae.Tag == walk.ACLUser && audit.Allows(&id, dir, walk.PermWrite) {
 				add(ae.ID, writeReason(&id, dir, rv.Accounts))
 			}
 		}
@@ -240,7 +241,7 @@ func (rv *Resolver) controls(dir, e *audit.Entry) []Control {
 }
 
 // writeReason says how id may write dir.
-func writeReason(id *audit.Identity, dir *audit.Entry, acc *audit.Accounts) string {
+func writeReason(id *audit.Identity, dir *walk.Entry, acc *audit.Accounts) string {
 	d := report.Escape(dir.Path)
 	v := audit.Access(id, dir)
 	switch v.Class {
@@ -360,7 +361,7 @@ func SystemDir(path, sysroot string) bool {
 	if systemDir(path) {
 		return true
 	}
-	if sysroot == "" || sysroot == "/" || !audit.Within(path, sysroot) {
+	if sysroot == "" || sysroot == "/" || !walk.Within(path, sysroot) {
 		return false
 	}
 	return systemDir("/" + strings.TrimPrefix(path[len(sysroot):], "/"))
@@ -371,7 +372,7 @@ func SystemDir(path, sysroot string) bool {
 var kernelDirs = []string{"/dev", "/proc", "/sys"}
 
 func systemDir(path string) bool {
-	if slices.Contains(systemDirs, path) || slices.ContainsFunc(kernelDirs, func(d string) bool { return audit.Within(path, d) }) {
+	if slices.Contains(systemDirs, path) || slices.ContainsFunc(kernelDirs, func(d string) bool { return walk.Within(path, d) }) {
 		return true
 	}
 	// Where /usr is merged, /bin, /sbin and /lib* lead into it.

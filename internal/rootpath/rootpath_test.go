@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/safefile"
 )
 
@@ -88,14 +89,14 @@ func build(t *testing.T, nodes ...[]node) string {
 }
 
 // setACL gives path an access ACL with a named user entry: uid gets perm, the mask lets it.
-func setACL(t *testing.T, path string, uid uint32, perm audit.Perm) {
+func setACL(t *testing.T, path string, uid uint32, perm walk.Perm) {
 	t.Helper()
-	entries := []audit.ACLEntry{
-		{Tag: audit.ACLUserObj, Perm: audit.PermAll},
-		{Tag: audit.ACLUser, ID: uid, Perm: perm},
-		{Tag: audit.ACLGroupObj, Perm: audit.PermRead | audit.PermExec},
-		{Tag: audit.ACLMask, Perm: audit.PermAll},
-		{Tag: audit.ACLOther, Perm: audit.PermRead | audit.PermExec},
+	entries := []walk.ACLEntry{
+		{Tag: walk.ACLUserObj, Perm: walk.PermAll},
+		{Tag: walk.ACLUser, ID: uid, Perm: perm},
+		{Tag: walk.ACLGroupObj, Perm: walk.PermRead | walk.PermExec},
+		{Tag: walk.ACLMask, Perm: walk.PermAll},
+		{Tag: walk.ACLOther, Perm: walk.PermRead | walk.PermExec},
 	}
 	b := binary.LittleEndian.AppendUint32(nil, 2)
 	for _, e := range entries {
@@ -251,7 +252,7 @@ func TestResolve(t *testing.T) {
 		},
 		{
 			name: "a file", tree: [][]node{{{path: "f", file: true, mode: 0o644}}},
-			given: "f", wantErr: audit.ErrNotDir,
+			given: "f", wantErr: walk.ErrNotDir,
 		},
 		{
 			name: "a file on the way", tree: [][]node{{{path: "f", file: true, mode: 0o644}}},
@@ -262,7 +263,7 @@ func TestResolve(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			base := build(t, tt.tree...)
 			if tt.acl != "" {
-				setACL(t, filepath.Join(base, tt.acl), alice, audit.PermAll)
+				setACL(t, filepath.Join(base, tt.acl), alice, walk.PermAll)
 			}
 			rv := &Resolver{Accounts: accounts}
 			r, err := rv.Resolve(base + "/" + tt.given) // not Join, which would clean away ".."

@@ -1,4 +1,4 @@
-package audit
+package walk
 
 // Perm is a set of the three access rights the kernel checks: read, write and execute, which on
 // a directory means search (entering it to reach what is below).

@@ -1,4 +1,4 @@
-package audit
+package walk
 
 import (
 	"errors"
@@ -21,16 +21,16 @@ type LinkDest struct {
 // path is ELOOP. Every resolution webperm makes itself stops there too.
 const MaxSymlinks = 40
 
-// dirCache keeps the directories one listing's links go through: links in one directory mostly
+// DirCache keeps the directories one listing's links go through: links in one directory mostly
 // lead to the same few places.
-type dirCache map[string]Entry
+type DirCache map[string]Entry
 
 // followLink looks up where the symlink at link (whose own directory is a real path) leads,
 // without changing anything: absolute targets and ".." stay inside sysroot ("" or "/": the
 // host's root), as they would for a server chrooted there. It returns nil where the target cannot
 // be reached (missing, a loop, unreadable on the way) or the backend has no symlinks, and what
 // became of the target. Extended attributes are read only where xattrs is set.
-func followLink(fsys afero.Fs, link, sysroot string, cache dirCache, xattrs bool) (*LinkDest, Target) {
+func followLink(fsys afero.Fs, link, sysroot string, cache DirCache, xattrs bool) (*LinkDest, Target) {
 	lr, ok := fsys.(afero.LinkReader)
 	if !ok {
 		return nil, TargetUnchecked
@@ -39,7 +39,7 @@ func followLink(fsys afero.Fs, link, sysroot string, cache dirCache, xattrs bool
 	if sysroot != "" {
 		root = filepath.Clean(sysroot)
 	}
-	cur, t := resolveWithin(fsys, lr, root, filepath.Dir(link), []string{filepath.Base(link)}, nil)
+	cur, t := ResolveWithin(fsys, lr, root, filepath.Dir(link), []string{filepath.Base(link)}, nil)
 	if t != TargetExists {
 		return nil, t
 	}
@@ -48,7 +48,7 @@ func followLink(fsys afero.Fs, link, sysroot string, cache dirCache, xattrs bool
 		return nil, TargetUnchecked
 	}
 	d := &LinkDest{Path: cur, Entry: e}
-	for _, dir := range pathTo(filepath.Dir(cur)) {
+	for _, dir := range PathTo(filepath.Dir(cur)) {
 		if !Within(dir, root) {
 			continue
 		}
@@ -64,11 +64,11 @@ func followLink(fsys afero.Fs, link, sysroot string, cache dirCache, xattrs bool
 	return d, TargetExists
 }
 
-// resolveWithin looks up the path made of rest's names, from the real directory cur on, as the
+// ResolveWithin looks up the path made of rest's names, from the real directory cur on, as the
 // kernel would for a process chrooted at root: every link followed, absolute targets and ".."
 // kept inside root. A link is followed only where linkDir, unless nil, takes the real directory
 // it is in. It returns the real path, or what stopped it.
-func resolveWithin(fsys afero.Fs, lr afero.LinkReader, root, cur string, rest []string, linkDir func(dir string) bool) (string, Target) {
+func ResolveWithin(fsys afero.Fs, lr afero.LinkReader, root, cur string, rest []string, linkDir func(dir string) bool) (string, Target) {
 	for hops := 0; len(rest) > 0; {
 		name := rest[0]
 		rest = rest[1:]
@@ -82,7 +82,7 @@ func resolveWithin(fsys afero.Fs, lr afero.LinkReader, root, cur string, rest []
 			continue
 		}
 		next := filepath.Join(cur, name)
-		fi, err := lstat(fsys, next)
+		fi, err := Lstat(fsys, next)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			return "", TargetMissing

@@ -1,4 +1,4 @@
-package audit
+package walk
 
 import (
 	"container/heap"
@@ -54,7 +54,7 @@ var ErrNotDir = errors.New("not a directory")
 // walked: it does not exist, cannot be read, or is not a directory. Errors below the root go to
 // v.Error and the walk continues. Walk stops early when ctx is cancelled and returns ctx.Err().
 func (w *Walker) Walk(ctx context.Context, root string, v Visitor) error {
-	fi, err := lstat(w.Fs, root)
+	fi, err := Lstat(w.Fs, root)
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func (o *walkOpts) skip(e *Entry, parentDev uint64) *Skip {
 	if !o.mounts {
 		return nil
 	}
-	sys := systemPath(e.Path, o.sysroot)
+	sys := SystemPath(e.Path, o.sysroot)
 	if e.Dev != parentDev {
 		if s, ok := crossing(e, sys, o.rootDev, o.oneFs); ok {
 			return &s
@@ -288,7 +288,7 @@ func readDir(o *walkOpts, j *dirJob) listing {
 	if o.xattrs {
 		scratch = make([]byte, attrScratch)
 	}
-	var dirs dirCache
+	var dirs DirCache
 	for _, name := range names {
 		p := filepath.Join(dir, name)
 		r := childRel(p, rel, name)
@@ -298,9 +298,9 @@ func readDir(o *walkOpts, j *dirJob) listing {
 		}
 		if err == nil && e.Type == TypeSymlink {
 			if dirs == nil {
-				dirs = dirCache{}
+				dirs = DirCache{}
 			}
-			e.follow(fsys, o.sysroot, dirs, o.xattrs)
+			e.Follow(fsys, o.sysroot, dirs, o.xattrs)
 		}
 		it := item{entry: e, err: err, attrErr: attrErr}
 		if err == nil && e.Type == TypeDir {
@@ -316,11 +316,11 @@ func readDir(o *walkOpts, j *dirJob) listing {
 func readNames(fsys afero.Fs, dir string) (names []string, opened bool, err error) {
 	f, err := fsys.OpenFile(dir, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_DIRECTORY, 0)
 	if err != nil {
-		return nil, false, unwrapPath(err)
+		return nil, false, UnwrapPath(err)
 	}
 	names, err = f.Readdirnames(-1)
 	f.Close()
-	return names, true, unwrapPath(err)
+	return names, true, UnwrapPath(err)
 }
 
 // examine builds the Entry of one path without following it, with its ACL and SELinux label
@@ -328,9 +328,9 @@ func readNames(fsys afero.Fs, dir string) (names []string, opened bool, err erro
 // says the ACL or label could not be read: the entry still holds its mode bits. scratch may be
 // nil (see readAttrs).
 func examine(fsys afero.Fs, path, rel string, scratch []byte, xattrs bool) (e Entry, attrErr, err error) {
-	fi, err := lstat(fsys, path)
+	fi, err := Lstat(fsys, path)
 	if err != nil {
-		return Entry{Path: path, Rel: rel}, nil, unwrapPath(err)
+		return Entry{Path: path, Rel: rel}, nil, UnwrapPath(err)
 	}
 	e = NewEntry(path, rel, fi)
 	if xattrs {
@@ -346,7 +346,7 @@ func examine(fsys afero.Fs, path, rel string, scratch []byte, xattrs bool) (e En
 		return e, attrErr, nil
 	}
 	if e.LinkTarget, err = lr.ReadlinkIfPossible(path); err != nil {
-		return e, attrErr, fmt.Errorf("readlink: %w", unwrapPath(err))
+		return e, attrErr, fmt.Errorf("readlink: %w", UnwrapPath(err))
 	}
 	_, err = fsys.Stat(path)
 	e.Target = targetOf(err)
@@ -389,7 +389,7 @@ func ExamineWith(fsys afero.Fs, path string, xattrs bool) (Entry, error) {
 	return examineAll(fsys, path)
 }
 
-func lstat(fsys afero.Fs, path string) (fs.FileInfo, error) {
+func Lstat(fsys afero.Fs, path string) (fs.FileInfo, error) {
 	if l, ok := fsys.(afero.Lstater); ok {
 		fi, _, err := l.LstatIfPossible(path)
 		return fi, err
@@ -397,8 +397,8 @@ func lstat(fsys afero.Fs, path string) (fs.FileInfo, error) {
 	return fsys.Stat(path)
 }
 
-// unwrapPath drops the *fs.PathError wrapper: reports carry the path in a field of its own.
-func unwrapPath(err error) error {
+// UnwrapPath drops the *fs.PathError wrapper: reports carry the path in a field of its own.
+func UnwrapPath(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err
@@ -431,10 +431,10 @@ func (q *jobQueue) Pop() any {
 	return j
 }
 
-// follow looks up where e, a symlink, leads, as the walk does for every link. Below --root, a
+// Follow looks up where e, a symlink, leads, as the walk does for every link. Below --root, a
 // link is followed there, not on the host, and what became of its target is what that lookup
 // found; on the host, only a target the kernel found is followed.
-func (e *Entry) follow(fsys afero.Fs, sysroot string, dirs dirCache, xattrs bool) {
+func (e *Entry) Follow(fsys afero.Fs, sysroot string, dirs DirCache, xattrs bool) {
 	inSys := sysroot != "" && filepath.Clean(sysroot) != "/"
 	if !inSys && e.Target != TargetExists {
 		return

@@ -1,4 +1,4 @@
-package audit
+package walk
 
 import (
 	"encoding/binary"
@@ -109,16 +109,16 @@ func (a *ACL) Mask() (Perm, bool) {
 	return 0, false
 }
 
-// effectiveMask is what limits the group class: the mask, or everything where there is none.
-func (a *ACL) effectiveMask() Perm {
+// EffectiveMask is what limits the group class: the mask, or everything where there is none.
+func (a *ACL) EffectiveMask() Perm {
 	if m, ok := a.Mask(); ok {
 		return m
 	}
 	return PermAll
 }
 
-// perm returns the permissions of the first entry with tag t.
-func (a *ACL) perm(t ACLTag) Perm {
+// Perm returns the permissions of the first entry with tag t.
+func (a *ACL) Perm(t ACLTag) Perm {
 	for _, e := range a.Entries {
 		if e.Tag == t {
 			return e.Perm

@@ -1,4 +1,4 @@
-package audit
+package walk
 
 import (
 	"path/filepath"
@@ -14,8 +14,8 @@ func Within(p, root string) bool {
 	return len(p) > len(root) && p[len(root)] == '/' && strings.HasPrefix(p, root) // p below root/, with nothing allocated
 }
 
-// pathTo lists every directory from / down to dir, both included.
-func pathTo(dir string) []string {
+// PathTo lists every directory from / down to dir, both included.
+func PathTo(dir string) []string {
 	dirs := []string{"/"}
 	p := "/"
 	for _, part := range strings.Split(strings.Trim(dir, "/"), "/") {
@@ -28,8 +28,8 @@ func pathTo(dir string) []string {
 	return dirs
 }
 
-// systemPath is p as the audited system sees it: below sysroot, from its /.
-func systemPath(p, sysroot string) string {
+// SystemPath is p as the audited system sees it: below sysroot, from its /.
+func SystemPath(p, sysroot string) string {
 	if sysroot == "" || sysroot == "/" {
 		return p
 	}

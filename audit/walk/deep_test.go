@@ -1,4 +1,4 @@
-package audit
+package walk
 
 import (
 	"fmt"
@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/afero"
 	"golang.org/x/sys/unix"
 
 	"github.com/webperm/webperm/internal/fixture"
@@ -67,7 +66,7 @@ func TestAuditBeyondPathMax(t *testing.T) {
 		t.Fatalf("the bottom's path is only %d bytes", len(bottom))
 	}
 	start := time.Now()
-	rep := auditTree(t, afero.NewOsFs(), root, 2)
+	rep := Audit(t, root, 2)
 	t.Logf("audited %d levels, %d bytes of path, in %v", deepLevels, len(bottom), time.Since(start))
 	if want := deepLevels + 3; rep.Entries != want {
 		t.Errorf("examined %d entries, want %d (the root, each level, the file, the link)", rep.Entries, want)
@@ -77,8 +76,8 @@ func TestAuditBeyondPathMax(t *testing.T) {
 	}
 	var found []string
 	for _, f := range rep.Findings {
-		if f.Entry.Path == bottom {
-			found = append(found, string(f.Rule))
+		if f.Path == bottom {
+			found = append(found, f.Rule)
 		}
 	}
 	if len(found) == 0 {
@@ -89,7 +88,7 @@ func TestAuditBeyondPathMax(t *testing.T) {
 	// Through afero, by full path, the walk stops where the path outgrows PATH_MAX.
 	defer func() { fastDirs = true }()
 	fastDirs = false
-	if rep := auditTree(t, afero.NewOsFs(), root, 2); len(rep.Errors) == 0 || rep.Entries >= deepLevels {
+	if rep := Audit(t, root, 2); len(rep.Errors) == 0 || rep.Entries >= deepLevels {
 		t.Errorf("the generic reader went %d entries deep without an error: the tree is not too deep for it", rep.Entries)
 	}
 }

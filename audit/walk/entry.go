@@ -1,7 +1,9 @@
-// Package audit owns everything between a web root and its findings: the walker over an afero.Fs,
-// the Entry each visited path becomes, the accounts that name its owners, the checks that hold it
-// against a policy, and the Report they produce. It never changes anything on disk.
-package audit
+// Package walk is webperm's one stat boundary: it walks a tree on an afero.Fs, never following a
+// symlink, and turns each path into an Entry (type, mode, owner, link target and where it leads,
+// ACL, SELinux label, file capabilities). On the operating system's file system it reads
+// directories by descriptor (getdents64, fstatat, listxattrat); on every other, through afero;
+// both give the same entries. It judges nothing and changes nothing.
+package walk
 
 import (
 	"archive/tar"

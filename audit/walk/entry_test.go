@@ -1,4 +1,4 @@
-package audit
+package walk
 
 import (
 	"archive/tar"

@@ -1,4 +1,4 @@
-package audit
+package walk
 
 import (
 	"os"
@@ -27,7 +27,7 @@ func TestFollowLinkStaysInSysRoot(t *testing.T) {
 		}
 	}
 	for link, want := range map[string]string{"abs": sys + "/etc/passwd", "up": sys + "/etc/passwd", "chain": sys + "/etc/passwd", "loop": "", "through-file": "", "host-only": ""} {
-		d, _ := followLink(afero.NewOsFs(), filepath.Join(root, link), sys, dirCache{}, true)
+		d, _ := followLink(afero.NewOsFs(), filepath.Join(root, link), sys, DirCache{}, true)
 		switch {
 		case want == "" && d != nil:
 			t.Errorf("%s: followed to %s, want nowhere", link, d.Path)
