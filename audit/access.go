@@ -231,3 +231,11 @@ func describeACLGrants(acl *walk.ACL, a *Accounts) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// joinAnd joins words as a sentence does: "a", "a and b", "a, b and c".
+func joinAnd(words []string) string {
+	if len(words) == 1 {
+		return words[0]
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}

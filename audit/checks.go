@@ -402,14 +402,6 @@ func describeBits(m fs.FileMode) string {
 	return strings.Join(parts, "; ")
 }
 
-// joinAnd joins words as a sentence does: "a", "a and b", "a, b and c".
-func joinAnd(words []string) string {
-	if len(words) == 1 {
-		return words[0]
-	}
-	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
-}
-
 func checkSetuidSetgid(c *Case) (string, *Fix, bool) {
 	e := c.Entry
 	if !hasMode(e) {

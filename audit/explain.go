@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -52,11 +54,6 @@ type Explanation struct {
 	Links []LinkHop
 	// End says how the chain of links ends: at an entry (Path, with Trails), nowhere, or in a loop.
 	End LinkEnd
-	// AuditedIn is the root the explained path's findings come from (Auditor.Findings), with
-	// Findings the entry's findings as an audit of that root reports them; "" where none was
-	// asked for.
-	AuditedIn string
-	Findings  []Finding
 }
 
 // LinkEnd is how a chain of symlinks ends.
@@ -356,4 +353,14 @@ func (t *Trail) nginxLog(target string) string {
 
 func htaccessLog(dir string) string {
 	return fmt.Sprintf("(13)Permission denied: AH00529: %s pcfg_openfile: unable to check htaccess file, ensure it is readable and that '%s/' is executable", filepath.Join(dir, ".htaccess"), dir)
+}
+
+// scriptExts are the extensions web servers hand to an interpreter rather than serve as files.
+var scriptExts = []string{
+	".php", ".php3", ".php4", ".php5", ".php7", ".php8", ".phtml", ".phar", ".pht",
+	".cgi", ".fcgi", ".pl", ".py", ".rb", ".sh",
+}
+
+func isScript(name string) bool {
+	return slices.Contains(scriptExts, strings.ToLower(path.Ext(name)))
 }

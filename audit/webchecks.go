@@ -3,7 +3,6 @@ package audit
 import (
 	"fmt"
 	"io/fs"
-	"path"
 	"slices"
 	"strings"
 
@@ -14,22 +13,12 @@ import (
 // The checks of the web server's access: what answers 403, and what a break-in through the site
 // could change.
 
-// scriptExts are the extensions web servers hand to an interpreter rather than serve as files.
-var scriptExts = []string{
-	".php", ".php3", ".php4", ".php5", ".php7", ".php8", ".phtml", ".phar", ".pht",
-	".cgi", ".fcgi", ".pl", ".py", ".rb", ".sh",
-}
-
 // configNames are files the web server or PHP read as configuration: writing one is running code.
 var configNames = []string{".htaccess", ".user.ini", "php.ini"}
 
 // IndexNames are the files nginx and Apache answer a directory's URL with, in their usual
 // configurations (index, DirectoryIndex).
 var IndexNames = []string{"index.html", "index.htm", "index.php", "index.xhtml", "index.shtml", "index.cgi", "index.pl"}
-
-func isScript(name string) bool {
-	return slices.Contains(scriptExts, strings.ToLower(path.Ext(name)))
-}
 
 // isCode reports whether a file is code: a script, or configuration that can run one.
 func isCode(name string) bool { return isScript(name) || slices.Contains(configNames, name) }

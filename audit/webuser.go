@@ -162,3 +162,17 @@ func setGroup(a *Accounts, w *WebUser, group, what string) error {
 	w.Groups = a.GroupsOf(w.Name, w.GID)
 	return nil
 }
+
+// Candidate is an identity webperm found evidence for.
+type Candidate struct {
+	User     string // a name or a numeric uid, as the evidence gives it
+	Group    string // may be empty: the user's primary group applies
+	Source   string // "process" or "config"
+	Evidence string // what said so, for the report: "nginx worker, pid 812" or "/etc/nginx/nginx.conf:3: user"
+}
+
+// Detected is what detection found; a nil field means no evidence.
+type Detected struct {
+	Web *Candidate // the web server: nginx, Apache (apache2, httpd) or LiteSpeed
+	PHP *Candidate // a PHP-FPM pool (a running worker, or the first configured pool in name order)
+}

@@ -17,11 +17,18 @@ var typeChars = map[walk.Type]string{
 	walk.TypeSocket: "s", walk.TypeCharDevice: "c", walk.TypeBlockDevice: "b", walk.TypeOther: "?",
 }
 
+// Found are the explained path's findings as an audit of Root reports them (explain --in).
+type Found struct {
+	Root     string
+	Findings []audit.Finding
+}
+
 // Explain writes, for each identity, the way from / to the explained path one component per
 // line as namei -l does, with the identity's verdict on each; then the first blocker, the lines
 // nginx and Apache would log, and the answer a visitor gets. Where the path is a symlink, the way
-// to each link comes first, then where it leads, down to the target or to where the chain ends.
-func Explain(w io.Writer, x *audit.Explanation, a *audit.Accounts, opt Options) error {
+// to each link comes first, then where it leads, down to the target or to where the chain ends;
+// last, where found is not nil, the path's findings.
+func Explain(w io.Writer, x *audit.Explanation, found *Found, a *audit.Accounts, opt Options) error {
 	st := newTextStyles(w, opt.Color)
 	var b strings.Builder
 	title := x.Path
@@ -60,12 +67,12 @@ func Explain(w io.Writer, x *audit.Explanation, a *audit.Accounts, opt Options) 
 		answer = st.severity[policy.High].Render("200 from nginx; 403 from Apache wherever AllowOverride has it read .htaccess files")
 	}
 	fmt.Fprintf(&b, "\n%s %s\n", st.label.Render("answer:"), answer)
-	if x.AuditedIn != "" {
-		fmt.Fprintf(&b, "\n%s\n", st.title.Render(fmt.Sprintf("findings, as webperm audit %s reports them (%d)", Escape(x.AuditedIn), len(x.Findings))))
-		for i := range x.Findings {
-			writeFinding(&b, &x.Findings[i], a, st)
+	if found != nil {
+		fmt.Fprintf(&b, "\n%s\n", st.title.Render(fmt.Sprintf("findings, as webperm audit %s reports them (%d)", Escape(found.Root), len(found.Findings))))
+		for i := range found.Findings {
+			writeFinding(&b, &found.Findings[i], a, st)
 		}
-		if len(x.Findings) == 0 {
+		if len(found.Findings) == 0 {
 			fmt.Fprintf(&b, "  none\n")
 		}
 	}

@@ -92,13 +92,15 @@ func runExplain(stdout io.Writer, path string, fl *explainFlags) error {
 	if err != nil {
 		return describeExplainError(path, err)
 	}
+	var found *report.Found
 	if fl.in != "" {
 		a := &audit.Auditor{Fs: osfs, Preset: preset, File: file, Accounts: accounts, WebUser: web, PHPUser: php, Jobs: 1}
-		if x.AuditedIn, x.Findings, err = findingsIn(a, fl.system.sysroot, fl.in, path); err != nil {
+		found = &report.Found{}
+		if found.Root, found.Findings, err = findingsIn(a, fl.system.sysroot, fl.in, path); err != nil {
 			return err
 		}
 	}
-	if err := report.Explain(stdout, x, accounts, report.Options{Color: color}); err != nil {
+	if err := report.Explain(stdout, x, found, accounts, report.Options{Color: color}); err != nil {
 		return fmt.Errorf("writing the explanation: %w", err)
 	}
 	if !x.Allowed() {
