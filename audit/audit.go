@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
@@ -21,12 +22,12 @@ import (
 // Report is the outcome of one audit: what was audited, against what, and what was found.
 type Report struct {
 	Roots    []string
-	Policy   string       // the policy file's path, or the preset's name
-	Presets  []RootPreset // the preset each root was held to, and why
-	Waivers  []*WaiverUse // every waiver of the policy, with what it did
-	WebUser  *WebUser     // who the web server runs as
-	PHPUser  *WebUser     // nil unless PHP runs as a user of its own
-	Accounts *Accounts
+	Policy   string          // the policy file's path, or the preset's name
+	Presets  []RootPreset    // the preset each root was held to, and why
+	Waivers  []*WaiverUse    // every waiver of the policy, with what it did
+	WebUser  *access.WebUser // who the web server runs as
+	PHPUser  *access.WebUser // nil unless PHP runs as a user of its own
+	Accounts *access.Accounts
 	// RootEntries are the roots as the walk saw them, by path; a root it could not read is
 	// missing.
 	RootEntries map[string]walk.Entry
@@ -138,9 +139,9 @@ type Auditor struct {
 	Preset   string
 	File     *policy.Policy
 	Today    time.Time // the day waivers are judged on; zero: today
-	Accounts *Accounts
-	WebUser  *WebUser // nil: nothing about the web server's access is checked
-	PHPUser  *WebUser // nil: the web user reads scripts too, as under mod_php
+	Accounts *access.Accounts
+	WebUser  *access.WebUser // nil: nothing about the web server's access is checked
+	PHPUser  *access.WebUser // nil: the web user reads scripts too, as under mod_php
 	Jobs     int
 	// AsFixed judges everything below a directory as if the directory's fix had been made: a
 	// file behind a 0700 directory is then checked too, as a plan must, since fixing the
@@ -307,7 +308,7 @@ func (a *Auditor) plan(root string, p *rootPlan, rep *Report) error {
 // directory by passwd, or one below /home*), else no one known.
 func (a *Auditor) siteOwner(root string, e *walk.Entry) SiteOwner {
 	site := a.decideSiteOwner(root, e)
-	if u, ok := a.Accounts.userOf(site.UID); ok {
+	if u, ok := a.Accounts.UserOf(site.UID); ok {
 		site.GID = u.GID
 	}
 	return site
@@ -334,7 +335,7 @@ func (a *Auditor) isHome(dir string, uid uint32) bool {
 		return false
 	}
 	sys := walk.SystemPath(dir, a.SysRoot)
-	if u, ok := a.Accounts.userOf(uid); ok && u.Home != "" && filepath.Clean(u.Home) == sys {
+	if u, ok := a.Accounts.UserOf(uid); ok && u.Home != "" && filepath.Clean(u.Home) == sys {
 		return true
 	}
 	top := strings.Split(strings.TrimPrefix(sys, "/"), "/")
@@ -606,23 +607,23 @@ func (t *tracer) linkCase(c *Case) *LinkCase {
 	return l
 }
 
-func destReach(w *WebUser, d *walk.LinkDest, way bool) Reach {
+func destReach(w *access.WebUser, d *walk.LinkDest, way bool) Reach {
 	if w == nil {
 		return Reach{}
 	}
 	id := w.Identity()
 	for i := range d.Dirs {
-		way = way && Access(&id, &d.Dirs[i]).Can(walk.PermExec)
+		way = way && access.Decide(&id, &d.Dirs[i]).Can(walk.PermExec)
 	}
-	return Reach{Who: w, Way: way, Access: Access(&id, &d.Entry)}
+	return Reach{Who: w, Way: way, Access: access.Decide(&id, &d.Entry)}
 }
 
-func reach(w *WebUser, e *walk.Entry, parent step) Reach {
+func reach(w *access.WebUser, e *walk.Entry, parent step) Reach {
 	if w == nil {
 		return Reach{}
 	}
 	id := w.Identity()
-	return Reach{Who: w, Way: parent.way, ParentWritable: parent.way && parent.writable, Access: Access(&id, e)}
+	return Reach{Who: w, Way: parent.way, ParentWritable: parent.way && parent.writable, Access: access.Decide(&id, e)}
 }
 
 // descend returns the state of the way into c's entry, a directory, from its parent's. Where the
@@ -648,7 +649,7 @@ func descend(c *Case, parent dirState) dirState {
 			way: p.way && r.Access.Can(walk.PermExec),
 			// A directory its expected owner writes is not a hiding place for scripts, except
 			// where the policy has the servers write (uploads).
-			writable: Allows(&id, c.Entry, walk.PermWrite|walk.PermExec) && (c.Settings.Writable || !expectedOwner(c, r)),
+			writable: access.Allows(&id, c.Entry, walk.PermWrite|walk.PermExec) && (c.Settings.Writable || !expectedOwner(c, r)),
 		}
 	}
 	return dirState{

@@ -8,18 +8,19 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
 
 // Env is what a check knows of the audit beyond the entry.
 type Env struct {
-	Root     string    // the audited root, as entries' paths begin
-	waivers  *waivers  // nil: none
-	Accounts *Accounts // nil: owners cannot be named, unknown-owner is not checked
-	Owners   *Owners   // nil: owner-mismatch and group-mismatch are not checked
-	Packages *Packages // the paths distribution packages installed; nil: none
-	SysRoot  string    // the audited system's root ("" or "/": the host)
+	Root     string           // the audited root, as entries' paths begin
+	waivers  *waivers         // nil: none
+	Accounts *access.Accounts // nil: owners cannot be named, unknown-owner is not checked
+	Owners   *Owners          // nil: owner-mismatch and group-mismatch are not checked
+	Packages *Packages        // the paths distribution packages installed; nil: none
+	SysRoot  string           // the audited system's root ("" or "/": the host)
 }
 
 // Case is one entry as the checks see it: the entry, the policy's settings for its path, the
@@ -58,12 +59,12 @@ type LinkCase struct {
 
 // Reach is what one identity can do to an entry and on the way to it.
 type Reach struct {
-	Who *WebUser
+	Who *access.WebUser
 	// Way is set when the identity can search every directory from / down to the entry's parent.
 	Way bool
 	// ParentWritable is set when it can also add, replace and delete entries in the parent.
 	ParentWritable bool
-	Access         Verdict // its access to the entry itself
+	Access         access.Verdict // its access to the entry itself
 }
 
 // reaches returns the case's known identities, the web server's first, then nil.
@@ -396,7 +397,7 @@ func describeBits(m fs.FileMode) string {
 			}
 		}
 		if len(who) > 0 {
-			parts = append(parts, joinAnd(who)+" "+perm.name)
+			parts = append(parts, access.JoinAnd(who)+" "+perm.name)
 		}
 	}
 	return strings.Join(parts, "; ")

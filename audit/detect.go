@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/internal/safefile"
 )
 
@@ -21,8 +22,8 @@ import (
 // (what runs is what decides access; skipped when procDir is ""), then configuration files of the
 // system below sysroot ("/" for the running system). It never fails: unreadable or malformed
 // evidence is no evidence, and the caller falls back to distribution defaults.
-func Detect(fsys afero.Fs, sysroot, procDir string) Detected {
-	var d Detected
+func Detect(fsys afero.Fs, sysroot, procDir string) access.Detected {
+	var d access.Detected
 	if procDir != "" {
 		d.Web, d.PHP = detectProcesses(fsys, procDir)
 	}
@@ -44,8 +45,8 @@ var webProcessNames = []string{"nginx", "apache2", "httpd", "litespeed", "lshttp
 // detectProcesses returns the first non-root web server and PHP-FPM workers under procDir. Masters
 // run as root and only fork the workers, so only a non-root process shows the identity that reads
 // files; the lowest pid is taken so the answer does not depend on directory order.
-func detectProcesses(fsys afero.Fs, procDir string) (web, php *Candidate) {
-	webByName := map[string]*Candidate{}
+func detectProcesses(fsys afero.Fs, procDir string) (web, php *access.Candidate) {
+	webByName := map[string]*access.Candidate{}
 	for _, p := range listPIDs(fsys, procDir) {
 		// Processes come and go while /proc is read: a vanished or unreadable one is skipped.
 		data, err := safefile.ReadProcFs(fsys, filepath.Join(procDir, p.dir, "status"), safefile.ConfigLimit)
@@ -56,7 +57,7 @@ func detectProcesses(fsys afero.Fs, procDir string) (web, php *Candidate) {
 		if !ok || st.uid == 0 {
 			continue
 		}
-		c := &Candidate{
+		c := &access.Candidate{
 			User:     strconv.FormatUint(uint64(st.uid), 10),
 			Group:    strconv.FormatUint(uint64(st.gid), 10),
 			Source:   "process",
@@ -144,7 +145,7 @@ func effectiveID(ids string) (uint32, bool) {
 	if len(f) < 2 {
 		return 0, false
 	}
-	id, err := parseID(f[1])
+	id, err := access.ParseID(f[1])
 	return id, err == nil
 }
 
@@ -163,8 +164,8 @@ type setting struct {
 	what        string // the directive or variable that names it, for the evidence
 }
 
-func (s setting) candidate(sysPath string) *Candidate {
-	return &Candidate{
+func (s setting) candidate(sysPath string) *access.Candidate {
+	return &access.Candidate{
 		User:     s.user,
 		Group:    s.group,
 		Source:   "config",
@@ -173,7 +174,7 @@ func (s setting) candidate(sysPath string) *Candidate {
 }
 
 // configCandidate parses one file of the audited system; sysPath is its path on that system.
-func configCandidate(fsys afero.Fs, sysroot, sysPath string, parse func(string) (setting, bool)) *Candidate {
+func configCandidate(fsys afero.Fs, sysroot, sysPath string, parse func(string) (setting, bool)) *access.Candidate {
 	data, ok := readCapped(fsys, filepath.Join(sysroot, sysPath))
 	if !ok {
 		return nil
@@ -200,7 +201,7 @@ var apacheConfigs = []string{
 // detectWebConfig takes nginx first, then Apache's envvars, then Apache's configuration files. It
 // does not try to tell which server is installed or enabled: a host with both configured most
 // often runs nginx in front, and the same order is used for processes.
-func detectWebConfig(fsys afero.Fs, sysroot string) *Candidate {
+func detectWebConfig(fsys afero.Fs, sysroot string) *access.Candidate {
 	if c := configCandidate(fsys, sysroot, nginxConf, parseNginxUser); c != nil {
 		return c
 	}
@@ -230,7 +231,7 @@ var fpmPoolFiles = []string{
 	"/usr/local/etc/php-fpm.d/*.conf", // the official php Docker image
 }
 
-func detectPHPConfig(fsys afero.Fs, sysroot string) *Candidate {
+func detectPHPConfig(fsys afero.Fs, sysroot string) *access.Candidate {
 	for _, pattern := range fpmPoolFiles {
 		for _, p := range globUnder(fsys, sysroot, pattern) {
 			if c := configCandidate(fsys, sysroot, p, parseFPMPool); c != nil {
@@ -495,7 +496,7 @@ func apacheValue(v string, vars map[string]shellVar) (string, bool) {
 		v = sv.value
 	}
 	if id, ok := strings.CutPrefix(v, "#"); ok {
-		if _, err := parseID(id); err != nil {
+		if _, err := access.ParseID(id); err != nil {
 			return "", false
 		}
 		v = id

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/internal/safefile"
 	"golang.org/x/sys/unix"
@@ -84,14 +85,14 @@ func mergeFiles(base map[string]string, more map[string]string) map[string]strin
 	return out
 }
 
-func sameCandidate(a, b *Candidate) bool {
+func sameCandidate(a, b *access.Candidate) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
 	return *a == *b
 }
 
-func showCandidate(c *Candidate) string {
+func showCandidate(c *access.Candidate) string {
 	if c == nil {
 		return "nil"
 	}
@@ -164,13 +165,13 @@ listen = /run/php/php8.2-fpm.sock
 `
 
 func TestDetect(t *testing.T) {
-	nginxWorker := &Candidate{User: "33", Group: "33", Source: "process", Evidence: "nginx worker, pid 812"}
+	nginxWorker := &access.Candidate{User: "33", Group: "33", Source: "process", Evidence: "nginx worker, pid 812"}
 	tests := []struct {
 		name    string
 		files   map[string]string
 		sysroot string
 		procDir string
-		want    Detected
+		want    access.Detected
 	}{
 		{
 			name:    "nothing found",
@@ -181,7 +182,7 @@ func TestDetect(t *testing.T) {
 			name:    "litespeed worker in a zero-padded directory",
 			files:   mergeFiles(procNoise, map[string]string{"/proc/00654/status": procWorker("lshttpd", 654, "996")}),
 			sysroot: "/", procDir: "/proc",
-			want: Detected{Web: &Candidate{User: "996", Group: "996", Source: "process", Evidence: "lshttpd worker, pid 654"}},
+			want: access.Detected{Web: &access.Candidate{User: "996", Group: "996", Source: "process", Evidence: "lshttpd worker, pid 654"}},
 		},
 		{
 			name:    "nothing at all",
@@ -196,7 +197,7 @@ func TestDetect(t *testing.T) {
 				"/proc/813/status": procWorker("nginx", 813, "34"),
 			}),
 			sysroot: "/", procDir: "/proc",
-			want: Detected{Web: nginxWorker},
+			want: access.Detected{Web: nginxWorker},
 		},
 		{
 			name: "lowest pid in numeric order",
@@ -205,7 +206,7 @@ func TestDetect(t *testing.T) {
 				"/proc/999/status":  procWorker("nginx", 999, "102"),
 			},
 			sysroot: "/", procDir: "/proc",
-			want: Detected{Web: &Candidate{User: "102", Group: "102", Source: "process", Evidence: "nginx worker, pid 999"}},
+			want: access.Detected{Web: &access.Candidate{User: "102", Group: "102", Source: "process", Evidence: "nginx worker, pid 999"}},
 		},
 		{
 			name: "apache2 worker",
@@ -214,7 +215,7 @@ func TestDetect(t *testing.T) {
 				"/proc/701/status": procWorker("apache2", 701, "33"),
 			}),
 			sysroot: "/", procDir: "/proc",
-			want: Detected{Web: &Candidate{User: "33", Group: "33", Source: "process", Evidence: "apache2 worker, pid 701"}},
+			want: access.Detected{Web: &access.Candidate{User: "33", Group: "33", Source: "process", Evidence: "apache2 worker, pid 701"}},
 		},
 		{
 			name: "httpd worker",
@@ -223,7 +224,7 @@ func TestDetect(t *testing.T) {
 				"/proc/901/status": procWorker("httpd", 901, "48"),
 			},
 			sysroot: "/", procDir: "/proc",
-			want: Detected{Web: &Candidate{User: "48", Group: "48", Source: "process", Evidence: "httpd worker, pid 901"}},
+			want: access.Detected{Web: &access.Candidate{User: "48", Group: "48", Source: "process", Evidence: "httpd worker, pid 901"}},
 		},
 		{
 			name: "nginx preferred over apache2",
@@ -232,7 +233,7 @@ func TestDetect(t *testing.T) {
 				"/proc/900/status": procWorker("nginx", 900, "101"),
 			},
 			sysroot: "/", procDir: "/proc",
-			want: Detected{Web: &Candidate{User: "101", Group: "101", Source: "process", Evidence: "nginx worker, pid 900"}},
+			want: access.Detected{Web: &access.Candidate{User: "101", Group: "101", Source: "process", Evidence: "nginx worker, pid 900"}},
 		},
 		{
 			name: "effective ids count",
@@ -241,7 +242,7 @@ func TestDetect(t *testing.T) {
 				"/proc/21/status": procStatusFile("nginx", 21, "0\t33\t33\t33", "0\t44\t44\t44"), // dropped root
 			},
 			sysroot: "/", procDir: "/proc",
-			want: Detected{Web: &Candidate{User: "33", Group: "44", Source: "process", Evidence: "nginx worker, pid 21"}},
+			want: access.Detected{Web: &access.Candidate{User: "33", Group: "44", Source: "process", Evidence: "nginx worker, pid 21"}},
 		},
 		{
 			name: "php-fpm pool worker gives PHP",
@@ -253,9 +254,9 @@ func TestDetect(t *testing.T) {
 				"/proc/602/status": procWorker("php-fpm8.2", 602, "33"),
 			}),
 			sysroot: "/", procDir: "/proc",
-			want: Detected{
+			want: access.Detected{
 				Web: nginxWorker,
-				PHP: &Candidate{User: "1001", Group: "1001", Source: "process", Evidence: "php-fpm8.2 worker, pid 601"},
+				PHP: &access.Candidate{User: "1001", Group: "1001", Source: "process", Evidence: "php-fpm8.2 worker, pid 601"},
 			},
 		},
 		{
@@ -266,9 +267,9 @@ func TestDetect(t *testing.T) {
 				"/etc/nginx/nginx.conf": "user nginx;\n",
 			},
 			sysroot: "/", procDir: "/proc",
-			want: Detected{
-				Web: &Candidate{User: "nginx", Group: "nginx", Source: "config", Evidence: "/etc/nginx/nginx.conf:1: user"},
-				PHP: &Candidate{User: "48", Group: "48", Source: "process", Evidence: "php-fpm worker, pid 601"},
+			want: access.Detected{
+				Web: &access.Candidate{User: "nginx", Group: "nginx", Source: "config", Evidence: "/etc/nginx/nginx.conf:1: user"},
+				PHP: &access.Candidate{User: "48", Group: "48", Source: "process", Evidence: "php-fpm worker, pid 601"},
 			},
 		},
 		{
@@ -281,9 +282,9 @@ func TestDetect(t *testing.T) {
 				"/etc/php/8.2/fpm/pool.d/www.conf": debianPool,
 			},
 			sysroot: "/", procDir: "/proc",
-			want: Detected{
+			want: access.Detected{
 				Web: nginxWorker,
-				PHP: &Candidate{User: "1001", Group: "1001", Source: "process", Evidence: "php-fpm8.2 worker, pid 813"},
+				PHP: &access.Candidate{User: "1001", Group: "1001", Source: "process", Evidence: "php-fpm8.2 worker, pid 813"},
 			},
 		},
 		{
@@ -295,9 +296,9 @@ func TestDetect(t *testing.T) {
 				"/etc/php/8.2/fpm/pool.d/www.conf": debianPool,
 			},
 			sysroot: "/", procDir: "/proc",
-			want: Detected{
-				Web: &Candidate{User: "www-data", Group: "webgrp", Source: "config", Evidence: "/etc/nginx/nginx.conf:3: user"},
-				PHP: &Candidate{User: "www-data", Group: "www-data", Source: "config", Evidence: "/etc/php/8.2/fpm/pool.d/www.conf:6: user in pool [www]"},
+			want: access.Detected{
+				Web: &access.Candidate{User: "www-data", Group: "webgrp", Source: "config", Evidence: "/etc/nginx/nginx.conf:3: user"},
+				PHP: &access.Candidate{User: "www-data", Group: "www-data", Source: "config", Evidence: "/etc/php/8.2/fpm/pool.d/www.conf:6: user in pool [www]"},
 			},
 		},
 		{
@@ -307,31 +308,31 @@ func TestDetect(t *testing.T) {
 				"/etc/nginx/nginx.conf": "user nginx;\n",
 			},
 			sysroot: "/",
-			want:    Detected{Web: &Candidate{User: "nginx", Group: "nginx", Source: "config", Evidence: "/etc/nginx/nginx.conf:1: user"}},
+			want:    access.Detected{Web: &access.Candidate{User: "nginx", Group: "nginx", Source: "config", Evidence: "/etc/nginx/nginx.conf:1: user"}},
 		},
 		{
 			name:    "envvars with export and quotes",
 			files:   map[string]string{"/etc/apache2/envvars": debianEnvvars, "/etc/apache2/apache2.conf": "User ${APACHE_RUN_USER}\n"},
 			sysroot: "/",
-			want:    Detected{Web: &Candidate{User: "www-data", Group: "www-data", Source: "config", Evidence: "/etc/apache2/envvars:16: APACHE_RUN_USER"}},
+			want:    access.Detected{Web: &access.Candidate{User: "www-data", Group: "www-data", Source: "config", Evidence: "/etc/apache2/envvars:16: APACHE_RUN_USER"}},
 		},
 		{
 			name:    "envvars without export",
 			files:   map[string]string{"/etc/apache2/envvars": "APACHE_RUN_USER=web # site user\nAPACHE_RUN_GROUP=${SUFFIX}grp\n"},
 			sysroot: "/",
-			want:    Detected{Web: &Candidate{User: "web", Source: "config", Evidence: "/etc/apache2/envvars:1: APACHE_RUN_USER"}},
+			want:    access.Detected{Web: &access.Candidate{User: "web", Source: "config", Evidence: "/etc/apache2/envvars:1: APACHE_RUN_USER"}},
 		},
 		{
 			name:    "httpd.conf User",
 			files:   map[string]string{"/etc/httpd/conf/httpd.conf": rhelHttpdConf},
 			sysroot: "/",
-			want:    Detected{Web: &Candidate{User: "apache", Group: "apache", Source: "config", Evidence: "/etc/httpd/conf/httpd.conf:12: User"}},
+			want:    access.Detected{Web: &access.Candidate{User: "apache", Group: "apache", Source: "config", Evidence: "/etc/httpd/conf/httpd.conf:12: User"}},
 		},
 		{
 			name:    "openSUSE uid.conf",
 			files:   map[string]string{"/etc/apache2/uid.conf": "user wwwrun\ngroup www\n"},
 			sysroot: "/",
-			want:    Detected{Web: &Candidate{User: "wwwrun", Group: "www", Source: "config", Evidence: "/etc/apache2/uid.conf:1: User"}},
+			want:    access.Detected{Web: &access.Candidate{User: "wwwrun", Group: "www", Source: "config", Evidence: "/etc/apache2/uid.conf:1: User"}},
 		},
 		{
 			name: "httpd.conf variable from envvars",
@@ -340,7 +341,7 @@ func TestDetect(t *testing.T) {
 				"/etc/apache2/httpd.conf": "User ${SITE_USER}\nGroup ${SITE_GROUP}\n",
 			},
 			sysroot: "/",
-			want:    Detected{Web: &Candidate{User: "site", Source: "config", Evidence: "/etc/apache2/httpd.conf:1: User"}},
+			want:    access.Detected{Web: &access.Candidate{User: "site", Source: "config", Evidence: "/etc/apache2/httpd.conf:1: User"}},
 		},
 		{
 			name:    "unresolved variable is no evidence",
@@ -351,7 +352,7 @@ func TestDetect(t *testing.T) {
 			name:    "nginx.conf with comment and group",
 			files:   map[string]string{"/etc/nginx/nginx.conf": nginxConfSample},
 			sysroot: "/",
-			want:    Detected{Web: &Candidate{User: "www-data", Group: "webgrp", Source: "config", Evidence: "/etc/nginx/nginx.conf:3: user"}},
+			want:    access.Detected{Web: &access.Candidate{User: "www-data", Group: "webgrp", Source: "config", Evidence: "/etc/nginx/nginx.conf:3: user"}},
 		},
 		{
 			name: "nginx.conf before apache",
@@ -361,7 +362,7 @@ func TestDetect(t *testing.T) {
 				"/etc/httpd/conf/httpd.conf": rhelHttpdConf,
 			},
 			sysroot: "/",
-			want:    Detected{Web: &Candidate{User: "nginx", Group: "nginx", Source: "config", Evidence: "/etc/nginx/nginx.conf:1: user"}},
+			want:    access.Detected{Web: &access.Candidate{User: "nginx", Group: "nginx", Source: "config", Evidence: "/etc/nginx/nginx.conf:1: user"}},
 		},
 		{
 			name: "nginx.conf without user falls through to apache",
@@ -370,7 +371,7 @@ func TestDetect(t *testing.T) {
 				"/etc/httpd/conf/httpd.conf": rhelHttpdConf,
 			},
 			sysroot: "/",
-			want:    Detected{Web: &Candidate{User: "apache", Group: "apache", Source: "config", Evidence: "/etc/httpd/conf/httpd.conf:12: User"}},
+			want:    access.Detected{Web: &access.Candidate{User: "apache", Group: "apache", Source: "config", Evidence: "/etc/httpd/conf/httpd.conf:12: User"}},
 		},
 		{
 			name: "php pool file",
@@ -381,7 +382,7 @@ func TestDetect(t *testing.T) {
 				"/etc/php/8.2/fpm/pool.d/www.conf.bak":  "[bak]\nuser = backup\n",
 			},
 			sysroot: "/",
-			want:    Detected{PHP: &Candidate{User: "www-data", Group: "www-data", Source: "config", Evidence: "/etc/php/8.2/fpm/pool.d/www.conf:6: user in pool [www]"}},
+			want:    access.Detected{PHP: &access.Candidate{User: "www-data", Group: "www-data", Source: "config", Evidence: "/etc/php/8.2/fpm/pool.d/www.conf:6: user in pool [www]"}},
 		},
 		{
 			name: "RHEL pool with $pool",
@@ -390,7 +391,7 @@ func TestDetect(t *testing.T) {
 				"/etc/php-fpm.d/shop.conf": "[shop]\nuser = $pool\ngroup = apache ; web server's group\n",
 			},
 			sysroot: "/",
-			want:    Detected{PHP: &Candidate{User: "shop", Group: "apache", Source: "config", Evidence: "/etc/php-fpm.d/shop.conf:2: user in pool [shop]"}},
+			want:    access.Detected{PHP: &access.Candidate{User: "shop", Group: "apache", Source: "config", Evidence: "/etc/php-fpm.d/shop.conf:2: user in pool [shop]"}},
 		},
 		{
 			name: "sysroot other than /",
@@ -404,9 +405,9 @@ func TestDetect(t *testing.T) {
 				"/mnt/image/etc/php/8.2/fpm/pool.d/not-a-file.conf/": "",
 			},
 			sysroot: "/mnt/image",
-			want: Detected{
-				Web: &Candidate{User: "image", Group: "imagegrp", Source: "config", Evidence: "/etc/nginx/nginx.conf:2: user"},
-				PHP: &Candidate{User: "image74", Source: "config", Evidence: "/etc/php/7.4/fpm/pool.d/www.conf:2: user in pool [www]"},
+			want: access.Detected{
+				Web: &access.Candidate{User: "image", Group: "imagegrp", Source: "config", Evidence: "/etc/nginx/nginx.conf:2: user"},
+				PHP: &access.Candidate{User: "image74", Source: "config", Evidence: "/etc/php/7.4/fpm/pool.d/www.conf:2: user in pool [www]"},
 			},
 		},
 		{
@@ -416,7 +417,7 @@ func TestDetect(t *testing.T) {
 				"/mnt/img1/etc/php/8.2/fpm/pool.d/www.conf":   "[www]\nuser = wrong\n",
 			},
 			sysroot: "/mnt/img[1]",
-			want:    Detected{PHP: &Candidate{User: "bracket", Source: "config", Evidence: "/etc/php/8.2/fpm/pool.d/www.conf:2: user in pool [www]"}},
+			want:    access.Detected{PHP: &access.Candidate{User: "bracket", Source: "config", Evidence: "/etc/php/8.2/fpm/pool.d/www.conf:2: user in pool [www]"}},
 		},
 		{
 			name: "oversized and non-regular configs are no evidence",
@@ -427,7 +428,7 @@ func TestDetect(t *testing.T) {
 				"/etc/apache2/uid.conf":       "User wwwrun\n",
 			},
 			sysroot: "/",
-			want:    Detected{Web: &Candidate{User: "wwwrun", Source: "config", Evidence: "/etc/apache2/uid.conf:1: User"}},
+			want:    access.Detected{Web: &access.Candidate{User: "wwwrun", Source: "config", Evidence: "/etc/apache2/uid.conf:1: User"}},
 		},
 	}
 	for _, tt := range tests {
@@ -446,7 +447,7 @@ func TestDetect(t *testing.T) {
 func TestDetectMissingProcDir(t *testing.T) {
 	fsys := detectFS(t, map[string]string{"/etc/nginx/nginx.conf": "user nginx;\n"})
 	got := Detect(fsys, "/", "/no/such/proc")
-	want := &Candidate{User: "nginx", Group: "nginx", Source: "config", Evidence: "/etc/nginx/nginx.conf:1: user"}
+	want := &access.Candidate{User: "nginx", Group: "nginx", Source: "config", Evidence: "/etc/nginx/nginx.conf:1: user"}
 	if !sameCandidate(got.Web, want) || got.PHP != nil {
 		t.Errorf("Detect = %s, %s", showCandidate(got.Web), showCandidate(got.PHP))
 	}
@@ -695,7 +696,7 @@ func TestDetectSkipsFIFOConfig(t *testing.T) {
 	if err := os.Symlink("/dev/zero", filepath.Join(sys, "etc", "apache2", "envvars")); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan Detected, 1)
+	done := make(chan access.Detected, 1)
 	go func() { done <- Detect(afero.NewOsFs(), sys, "") }()
 	select {
 	case d := <-done:

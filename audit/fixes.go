@@ -3,6 +3,7 @@ package audit
 import (
 	"io/fs"
 
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
@@ -203,10 +204,10 @@ func (c *Case) as(e *walk.Entry) Case {
 }
 
 // accessOf is r's access to e, or nothing where r's identity is unknown.
-func accessOf(r *Reach, e *walk.Entry) Verdict {
+func accessOf(r *Reach, e *walk.Entry) access.Verdict {
 	if r.Who == nil {
 		return r.Access
 	}
 	id := r.Who.Identity()
-	return Access(&id, e)
+	return access.Decide(&id, e)
 }

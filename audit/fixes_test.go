@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
@@ -211,7 +212,7 @@ func TestFixRewritesTheACLMask(t *testing.T) {
 		t.Errorf("after chmod 0755 the mask is %v, want r-x", m)
 	}
 	id := webUser().Identity()
-	if Allows(&id, &narrowed, walk.PermWrite) {
+	if access.Allows(&id, &narrowed, walk.PermWrite) {
 		t.Error("after chmod 0755 www-data still writes through its named entry")
 	}
 	if m, _ := e.ACL.Mask(); m != walk.PermAll {
@@ -223,7 +224,7 @@ func TestFixRewritesTheACLMask(t *testing.T) {
 	s := policy.Default().For("uploads", "", true)
 	s.Writable, s.PHP = true, policy.NeedWrite
 	c := &Case{Entry: &e, Settings: &s, Env: &Env{Root: "/srv/site", Accounts: testAccounts()},
-		Web: Reach{Who: webUser(), Way: true, Access: Access(&id, &e)}}
+		Web: Reach{Who: webUser(), Way: true, Access: access.Decide(&id, &e)}}
 	found := Check(c, nil)
 	if len(found) == 0 {
 		t.Fatal("no finding: group write for group 1000 is beyond the policy")

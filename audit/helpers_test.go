@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -15,14 +16,14 @@ var asRoot = os.Geteuid() == 0
 
 // testAccounts names root, www-data, deploy (1000), the group shared (2001) and the user running
 // the tests.
-func testAccounts() *Accounts {
-	users := []User{{Name: "root", UID: 0, GID: 0}, {Name: "www-data", UID: 33, GID: 33}, {Name: "deploy", UID: 1000, GID: 1000}}
-	groups := []Group{{Name: "root", GID: 0}, {Name: "www-data", GID: 33}, {Name: "deploy", GID: 1000}, {Name: "shared", GID: 2001}}
+func testAccounts() *access.Accounts {
+	users := []access.User{{Name: "root", UID: 0, GID: 0}, {Name: "www-data", UID: 33, GID: 33}, {Name: "deploy", UID: 1000, GID: 1000}}
+	groups := []access.Group{{Name: "root", GID: 0}, {Name: "www-data", GID: 33}, {Name: "deploy", GID: 1000}, {Name: "shared", GID: 2001}}
 	if uid, gid := uint32(os.Getuid()), uint32(os.Getgid()); uid != 0 {
-		users = append(users, User{Name: "tester", UID: uid, GID: gid})
-		groups = append(groups, Group{Name: "tester", GID: gid})
+		users = append(users, access.User{Name: "tester", UID: uid, GID: gid})
+		groups = append(groups, access.Group{Name: "tester", GID: gid})
 	}
-	a := NewAccounts(users, groups)
+	a := access.NewAccounts(users, groups)
 	a.PasswdPath, a.GroupPath = "/etc/passwd", "/etc/group"
 	return a
 }

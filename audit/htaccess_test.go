@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 )
@@ -275,7 +276,7 @@ f 0664 33:2000 cache/.htaccess
 		t.Fatal(err)
 	}
 	// PHP runs as pool, whose group 2000 may write the file; only www-data writes the directory.
-	php := &WebUser{Name: "pool", UID: 2000, GID: 2000, Groups: []uint32{2000}, Source: "flag", Role: RolePHP}
+	php := &access.WebUser{Name: "pool", UID: 2000, GID: 2000, Groups: []uint32{2000}, Source: "flag", Role: access.RolePHP}
 	rep := auditAs(t, fsys, root, webUser(), php, policy.Default())
 	found := false
 	for _, f := range rep.Findings {

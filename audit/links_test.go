@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
@@ -74,7 +75,7 @@ d 0755 1000:1000 user-ini
 f 0600 1000:1000 user-ini/.user.ini
 f 0644 1000:1000 user-ini/index.html
 `)
-	rep := auditAs(t, fsys, root, webUser(), &WebUser{Name: "php", UID: 1000, GID: 1000, Role: RolePHP}, policy.Default())
+	rep := auditAs(t, fsys, root, webUser(), &access.WebUser{Name: "php", UID: 1000, GID: 1000, Role: access.RolePHP}, policy.Default())
 	checkRules(t, rulesByRel(rep), map[string][]string{
 		"link-unreadable/htaccess.conf": {"web-unreadable"},
 		"link-unreadable/.htaccess":     {"htaccess-unreadable"},
@@ -151,7 +152,7 @@ f 0664 1000:33 wp-content/themes/.htaccess
 		// The fix leaves www-data neither owner nor a writer.
 		after := f.Fix.after(&f.Entry)
 		id := webUser().Identity()
-		if v := Access(&id, &after); v.Class == ClassOwner || v.Can(walk.PermWrite) || !v.Can(walk.PermRead) {
+		if v := access.Decide(&id, &after); v.Class == access.ClassOwner || v.Can(walk.PermWrite) || !v.Can(walk.PermRead) {
 			t.Errorf("%s: after the fix (%s %d:%d) www-data has %+v; want read only", f.Entry.Rel, policy.OctalMode(after.Mode), after.UID, after.GID, v)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
@@ -74,7 +75,7 @@ f 0600 1000:1000 index.html
 	if out, err := exec.Command("setfacl", "-m", "u:33:r", filepath.Join(root, "index.html")).CombinedOutput(); err != nil {
 		t.Skipf("setfacl: %v: %s (no ACL support here)", err, out)
 	}
-	web := &WebUser{Name: "www-data", UID: 33, GID: 33, Groups: []uint32{33}}
+	web := &access.WebUser{Name: "www-data", UID: 33, GID: 33, Groups: []uint32{33}}
 	audit := func(noXattrs bool) *Report {
 		a := &Auditor{Fs: afero.NewOsFs(), Policy: policy.Default(), Accounts: testAccounts(), WebUser: web, Jobs: 1, NoXattrs: noXattrs}
 		rep, err := a.Run(context.Background(), []string{root})

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
@@ -19,14 +20,14 @@ var ErrPolicy = errors.New("the policy does not fit the audited system")
 // stands for.
 type Owners struct {
 	users, groups map[string][]uint32
-	accounts      *Accounts
+	accounts      *access.Accounts
 }
 
 // resolveOwners resolves every owner and group p names, for the site whose owner is site: site
 // is that user and group unless the policy's identities say who the site's
 // owner and group are; web and php are the identities the audit runs for. It fails on a name the
 // audited system does not have, naming the policy line that uses it.
-func resolveOwners(p *policy.Policy, acc *Accounts, site *SiteOwner, web, php *WebUser) (*Owners, error) {
+func resolveOwners(p *policy.Policy, acc *access.Accounts, site *SiteOwner, web, php *access.WebUser) (*Owners, error) {
 	o := &Owners{users: map[string][]uint32{}, groups: map[string][]uint32{}, accounts: acc}
 	o.users[policy.OwnerSite], o.groups[policy.OwnerSite] = []uint32{site.UID}, []uint32{site.GID}
 	if site.Source == "unknown" {
@@ -37,7 +38,7 @@ func resolveOwners(p *policy.Policy, acc *Accounts, site *SiteOwner, web, php *W
 	if php == nil {
 		php = web // PHP runs as the web server's user
 	}
-	for spec, w := range map[string]*WebUser{policy.OwnerWeb: web, policy.OwnerPHP: php} {
+	for spec, w := range map[string]*access.WebUser{policy.OwnerWeb: web, policy.OwnerPHP: php} {
 		o.users[spec], o.groups[spec] = nil, nil // unknown identities allow no one
 		if w != nil {
 			o.users[spec], o.groups[spec] = []uint32{w.UID}, []uint32{w.GID}
@@ -84,7 +85,7 @@ func (o *Owners) resolveAll(owners, groups []string, origin string) error {
 
 // lookup resolves a name or number to an id; a number needs no name.
 func (o *Owners) lookup(spec string, group bool) (uint32, error) {
-	if id, err := parseID(spec); err == nil {
+	if id, err := access.ParseID(spec); err == nil {
 		return id, nil
 	}
 	switch {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
@@ -120,7 +121,7 @@ func TestWebServerOwningTheRootIsStillAFault(t *testing.T) {
 	if want := []string{"index.php web-user-owns-tree", "style.css web-user-owns-tree"}; !slices.Equal(folded, want) {
 		t.Errorf("folded %q, want %q", folded, want)
 	}
-	php := &WebUser{Name: "deploy", UID: 1000, GID: 1000, Groups: []uint32{1000}, Role: RolePHP}
+	php := &access.WebUser{Name: "deploy", UID: 1000, GID: 1000, Groups: []uint32{1000}, Role: access.RolePHP}
 	fsys = fixture.NewMemFs()
 	root = fixture.Tree(t, fsys, "d 0755 1000:1000 .\nf 0644 1000:1000 index.php\nd 0755 1000:1000 lib\nf 0644 1000:1000 lib/a.php\n")
 	if got := rulesByRel(auditAs(t, fsys, root, webUser(), php, policy.Default())); len(got) != 0 {
@@ -228,13 +229,13 @@ func TestHeldAncestorStillNeedsSearch(t *testing.T) {
 // --site-owner's, else the owner of the home the root lies in (by passwd, or below /home*), else
 // unknown, and the report says which. What the web server owns is then given back to that owner.
 func TestSiteOwner(t *testing.T) {
-	deployHome := NewAccounts([]User{{Name: "root"}, {Name: "www-data", UID: 33, GID: 33}, {Name: "deploy", UID: 1000, GID: 1000, Home: "/srv/deploy"}}, nil)
+	deployHome := access.NewAccounts([]access.User{{Name: "root"}, {Name: "www-data", UID: 33, GID: 33}, {Name: "deploy", UID: 1000, GID: 1000, Home: "/srv/deploy"}}, nil)
 	flag := uint32(1000)
 	for _, tc := range []struct {
 		name     string
 		root     string
 		parent   uint32 // the owner of the root's parent
-		accounts *Accounts
+		accounts *access.Accounts
 		flag     *uint32
 		want     SiteOwner // Root is filled in; Source "root" means none is reported
 		fix      string    // the owner index.html's fix, folded into the tree's finding, gives (the group www-data may stay), "" for none

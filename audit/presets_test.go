@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 )
@@ -405,11 +406,11 @@ func (tc *presetCase) audit(t *testing.T, manifest string) (sys string, rep *Rep
 		t.Fatal(err)
 	}
 	fsys := afero.NewOsFs()
-	acc, err := LoadAccounts(fsys, sys)
+	acc, err := access.LoadAccounts(fsys, sys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	web, php, err := ResolveIdentities(acc, IdentityFlags{WebUser: tc.web, PHPUser: tc.php}, Detected{})
+	web, php, err := access.ResolveIdentities(acc, access.IdentityFlags{WebUser: tc.web, PHPUser: tc.php}, access.Detected{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -692,11 +693,11 @@ func checkPackagedTrees(t *testing.T, dir, manifest, web string, roots []package
 	if err := fixture.MaterialiseSystem(sys, filepath.Join("..", "testdata", "presets", dir, manifest)); err != nil {
 		t.Fatal(err)
 	}
-	acc, err := LoadAccounts(afero.NewOsFs(), sys)
+	acc, err := access.LoadAccounts(afero.NewOsFs(), sys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	webUser, _, err := ResolveIdentities(acc, IdentityFlags{WebUser: web}, Detected{})
+	webUser, _, err := access.ResolveIdentities(acc, access.IdentityFlags{WebUser: web}, access.Detected{})
 	if err != nil {
 		t.Fatal(err)
 	}

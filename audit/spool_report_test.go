@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/afero"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/report"
 	"github.com/webperm/webperm/internal/fixture"
 )
@@ -61,13 +62,13 @@ func TestSpooledReportsAreTheSame(t *testing.T) {
 		}
 		roots = append(roots, root)
 	}
-	accounts, err := audit.LoadAccounts(afero.NewOsFs(), "../testdata/demo")
+	accounts, err := access.LoadAccounts(afero.NewOsFs(), "../testdata/demo")
 	if err != nil {
 		t.Fatal(err)
 	}
 	run := func(spool bool) *audit.Report {
 		a := &audit.Auditor{Fs: afero.NewOsFs(), Preset: "auto", Accounts: accounts, Jobs: 2, Spool: spool,
-			WebUser: &audit.WebUser{Name: "www-data", UID: 33, GID: 33, Groups: []uint32{33}, Source: "flag", Role: audit.RoleWeb}}
+			WebUser: &access.WebUser{Name: "www-data", UID: 33, GID: 33, Groups: []uint32{33}, Source: "flag", Role: access.RoleWeb}}
 		rep, err := a.Run(context.Background(), roots)
 		if err != nil {
 			t.Fatal(err)

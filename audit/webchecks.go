@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
@@ -21,7 +22,7 @@ var configNames = []string{".htaccess", ".user.ini", "php.ini"}
 var IndexNames = []string{"index.html", "index.htm", "index.php", "index.xhtml", "index.shtml", "index.cgi", "index.pl"}
 
 // isCode reports whether a file is code: a script, or configuration that can run one.
-func isCode(name string) bool { return isScript(name) || slices.Contains(configNames, name) }
+func isCode(name string) bool { return access.IsScript(name) || slices.Contains(configNames, name) }
 
 // writable reports whether the policy has the web server or PHP write c's entry. Never the
 // servers' own configuration (.htaccess, .user.ini), even in a writable path such as uploads/:
@@ -37,13 +38,13 @@ func (r *Reach) who() string {
 	if name == "" {
 		name = fmt.Sprintf("uid %d", r.Who.UID)
 	}
-	if r.Who.Role == RolePHP {
+	if r.Who.Role == access.RolePHP {
 		return "PHP's user " + name
 	}
 	return name
 }
 
-func (r *Reach) known() bool { return r.Who != nil && r.Access.Class != ClassUnknown }
+func (r *Reach) known() bool { return r.Who != nil && r.Access.Class != access.ClassUnknown }
 
 // need returns what r's identity needs of c's entry. Where PHP runs as the web server's user
 // (c.PHP has no Who), that user needs what the policy asks of both.
@@ -76,7 +77,7 @@ func (r *Reach) can(e *walk.Entry, want walk.Perm) bool {
 		return r.Access.Can(want)
 	}
 	id := r.Who.Identity()
-	return Allows(&id, e, want)
+	return access.Allows(&id, e, want)
 }
 
 // blockedFinding words one finding for the identities in rs, each denied want, and the fix that
@@ -106,7 +107,7 @@ func checkWebUntraversable(c *Case) (string, *Fix, bool) {
 		return "", nil, false
 	}
 	return blockedFinding(c, c.denied(policy.NeedSearch, walk.PermExec), walk.PermExec, func(r *Reach) string {
-		if r.Who.Role == RolePHP {
+		if r.Who.Role == access.RolePHP {
 			return "cannot search this directory: PHP scripts below it fail with 403"
 		}
 		return "cannot search this directory: every request below it answers 403"
@@ -119,11 +120,11 @@ func checkWebUnreadable(c *Case) (string, *Fix, bool) {
 		return "", nil, false
 	}
 	return blockedFinding(c, c.denied(policy.NeedRead, walk.PermRead), walk.PermRead, func(r *Reach) string {
-		viaPHP := r.Who.Role == RolePHP || c.Settings.Web < policy.NeedRead
+		viaPHP := r.Who.Role == access.RolePHP || c.Settings.Web < policy.NeedRead
 		switch {
 		case !viaPHP:
 			return "cannot read this file: nginx and Apache answer 403"
-		case isScript(e.Name()) && !c.Settings.Sensitive:
+		case access.IsScript(e.Name()) && !c.Settings.Sensitive:
 			return "cannot read this script: requests for it answer 403"
 		}
 		return "cannot read this file, which PHP loads: the site fails wherever it does"
@@ -206,7 +207,7 @@ func codeWriter(c *Case) *Reach {
 	for _, r := range c.reaches() {
 		switch {
 		case r == nil || expectedOwner(c, r):
-		case r.Access.Class == ClassOwner || r.Access.Can(walk.PermWrite):
+		case r.Access.Class == access.ClassOwner || r.Access.Can(walk.PermWrite):
 			return r
 		}
 	}
@@ -221,15 +222,15 @@ func linkedCodeWriter(c *Case) (string, *Fix, bool) {
 	e, l := c.Entry, c.Link
 	// A package's own link between its trees is its layout, not a planted one: Debian's
 	// /etc/dokuwiki/users.auth.php leads to the user list DokuWiki writes, as a data file.
-	if e.Type != walk.TypeSymlink || l == nil || l.Entry.Type != walk.TypeFile || !isScript(e.Name()) || c.writable() || c.Private || sameApp(c, l.Entry.Path) {
+	if e.Type != walk.TypeSymlink || l == nil || l.Entry.Type != walk.TypeFile || !access.IsScript(e.Name()) || c.writable() || c.Private || sameApp(c, l.Entry.Path) {
 		return "", nil, false
 	}
 	r := &l.Web
-	if !r.known() || !(r.Access.Class == ClassOwner || r.Access.Can(walk.PermWrite)) {
+	if !r.known() || !(r.Access.Class == access.ClassOwner || r.Access.Can(walk.PermWrite)) {
 		return "", nil, false
 	}
 	how := r.Access.Reason(l.Entry, c.Env.Accounts)
-	if r.Access.Class == ClassOwner {
+	if r.Access.Class == access.ClassOwner {
 		how = "it owns it"
 	}
 	return fmt.Sprintf("this link is named as a script, so the server runs what it leads to, %s, which %s can rewrite (%s): a break-in that writes there has its code run through this link", l.SysPath, r.who(), how), nil, true
@@ -242,7 +243,7 @@ func linkedCodeWriter(c *Case) (string, *Fix, bool) {
 // fault again. The web server's user owning content is always one, even where it owns the root.
 func expectedOwner(c *Case, r *Reach) bool {
 	o := c.Env.Owners
-	return r == &c.PHP && r.Access.Class == ClassOwner && o != nil && o.allows(c.Settings.Owner, false, false, r.Who.UID)
+	return r == &c.PHP && r.Access.Class == access.ClassOwner && o != nil && o.allows(c.Settings.Owner, false, false, r.Who.UID)
 }
 
 func checkWebWritableCode(c *Case) (string, *Fix, bool) {
@@ -252,12 +253,12 @@ func checkWebWritableCode(c *Case) (string, *Fix, bool) {
 	}
 	e := c.Entry
 	how := r.Access.Reason(e, c.Env.Accounts)
-	if r.Access.Class == ClassOwner {
+	if r.Access.Class == access.ClassOwner {
 		how = "it owns it, so it can change its mode and content"
 	}
 	fix := modeFix(c)
 	switch {
-	case r.Access.Class == ClassOwner:
+	case r.Access.Class == access.ClassOwner:
 		// The owner goes back to the site, and the bits mode-too-open would have asked for go too.
 		if chown := chownFix(c); chown != nil {
 			chown.Mode = fix.Mode
@@ -298,7 +299,7 @@ func replaceableDenyOnly(c *Case) bool {
 	for _, r := range c.reaches() {
 		switch {
 		case r == nil || expectedOwner(c, r):
-		case r.Access.Class == ClassOwner || r.Access.Can(walk.PermWrite):
+		case r.Access.Class == access.ClassOwner || r.Access.Can(walk.PermWrite):
 			if !r.ParentWritable {
 				return false
 			}
@@ -312,7 +313,7 @@ func replaceableDenyOnly(c *Case) bool {
 // script that user can itself rewrite is web-writable-code's alone: one fault, one finding.
 func checkScriptInWritableDir(c *Case) (string, *Fix, bool) {
 	e := c.Entry
-	if e.Type != walk.TypeFile || !isScript(e.Name()) || codeWriter(c) != nil {
+	if e.Type != walk.TypeFile || !access.IsScript(e.Name()) || codeWriter(c) != nil {
 		return "", nil, false
 	}
 	for _, r := range c.reaches() {
@@ -345,7 +346,7 @@ func checkACLExtendsAccess(c *Case) (string, *Fix, bool) {
 	if e.ACL == nil || e.Type == walk.TypeSymlink {
 		return "", nil, false
 	}
-	grants := describeACLGrants(e.ACL, c.Env.Accounts)
+	grants := access.DescribeACLGrants(e.ACL, c.Env.Accounts)
 	if grants == "" {
 		return "", nil, false
 	}
@@ -401,10 +402,10 @@ func checkMissingIndex(c *Case, hasIndex bool) (string, *Fix, bool) {
 }
 
 // verdictAfter is r's access to e as fix would leave it.
-func verdictAfter(r *Reach, e *walk.Entry, fix *Fix) Verdict {
+func verdictAfter(r *Reach, e *walk.Entry, fix *Fix) access.Verdict {
 	t := fix.after(e)
 	id := r.Who.Identity()
-	return Access(&id, &t)
+	return access.Decide(&id, &t)
 }
 
 // grantFix returns the change that gives r the rights want on c's entry. In the root the entry

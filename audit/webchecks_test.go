@@ -8,17 +8,18 @@ import (
 	"testing"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 	"golang.org/x/sys/unix"
 )
 
 // webUser is www-data with a supplementary group, 2001 (shared), as the tests' accounts know it.
-func webUser() *WebUser {
-	return &WebUser{Name: "www-data", UID: 33, GID: 33, Groups: []uint32{33, 2001}, Source: "flag", Role: RoleWeb}
+func webUser() *access.WebUser {
+	return &access.WebUser{Name: "www-data", UID: 33, GID: 33, Groups: []uint32{33, 2001}, Source: "flag", Role: access.RoleWeb}
 }
 
-func auditAs(t *testing.T, fsys afero.Fs, root string, web, php *WebUser, p *policy.Policy) *Report {
+func auditAs(t *testing.T, fsys afero.Fs, root string, web, php *access.WebUser, p *policy.Policy) *Report {
 	t.Helper()
 	a := &Auditor{Fs: fsys, Policy: p, Accounts: testAccounts(), WebUser: web, PHPUser: php, Jobs: 2}
 	rep, err := a.Run(context.Background(), []string{root})
@@ -108,7 +109,7 @@ f 0640 1000:1000 static.css
 d 0701 1000:1000 lib
 f 0640 1000:1000 lib/x.php
 `)
-	php := &WebUser{Name: "pool", UID: 2000, GID: 1000, Groups: []uint32{1000}, Source: "flag", Role: RolePHP}
+	php := &access.WebUser{Name: "pool", UID: 2000, GID: 1000, Groups: []uint32{1000}, Source: "flag", Role: access.RolePHP}
 	got := rulesByRel(auditAs(t, fsys, root, webUser(), php, policy.Default()))
 	want := map[string]string{
 		"hidden.php": "web-unreadable",
@@ -283,12 +284,12 @@ rules:
     writable: true
     php: write
 `).Rules...)
-	php := &WebUser{Name: "deploy", UID: 1000, GID: 1000, Groups: []uint32{1000}, Role: RolePHP}
+	php := &access.WebUser{Name: "deploy", UID: 1000, GID: 1000, Groups: []uint32{1000}, Role: access.RolePHP}
 	fsys := fixture.NewMemFs()
 	root := fixture.Tree(t, fsys, manifest)
 	for _, tt := range []struct {
 		name string
-		php  *WebUser
+		php  *access.WebUser
 		want map[string][]string
 	}{
 		{"php-fpm as deploy", php, map[string][]string{

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
@@ -221,7 +222,7 @@ func wontFix(e *walk.Entry) string {
 // packagedReason says why webperm leaves a's change to a path the package pkg, of the package
 // manager manager, installed: the package's next upgrade would put its own mode and owner back.
 // dpkg-statoverride makes the change one dpkg keeps; rpm keeps none.
-func packagedReason(a *Action, pkg, manager string, acc *audit.Accounts) string {
+func packagedReason(a *Action, pkg, manager string, acc *access.Accounts) string {
 	id := func(name string, ok bool, n uint32) string {
 		if ok {
 			return name

@@ -4,7 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 
-	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/report"
 	"github.com/webperm/webperm/policy"
 )
@@ -21,7 +21,7 @@ type jsonState struct {
 	Group string `json:"group,omitempty"`
 }
 
-func newJSONState(s State, acc *audit.Accounts) jsonState {
+func newJSONState(s State, acc *access.Accounts) jsonState {
 	js := jsonState{Mode: policy.OctalMode(s.Mode), UID: s.UID, GID: s.GID}
 	if acc != nil {
 		js.Owner, _ = acc.UserName(s.UID)

@@ -12,22 +12,23 @@ import (
 
 	"github.com/spf13/afero"
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/policy"
 )
 
 // testAccounts names root, www-data and the user running the tests.
-func testAccounts() *audit.Accounts {
-	users := []audit.User{{Name: "root", UID: 0, GID: 0}, {Name: "www-data", UID: 33, GID: 33}}
-	groups := []audit.Group{{Name: "root", GID: 0}, {Name: "www-data", GID: 33}}
+func testAccounts() *access.Accounts {
+	users := []access.User{{Name: "root", UID: 0, GID: 0}, {Name: "www-data", UID: 33, GID: 33}}
+	groups := []access.Group{{Name: "root", GID: 0}, {Name: "www-data", GID: 33}}
 	if uid, gid := uint32(os.Getuid()), uint32(os.Getgid()); uid != 0 {
-		users = append(users, audit.User{Name: "tester", UID: uid, GID: gid})
-		groups = append(groups, audit.Group{Name: "tester", GID: gid})
+		users = append(users, access.User{Name: "tester", UID: uid, GID: gid})
+		groups = append(groups, access.Group{Name: "tester", GID: gid})
 	}
-	return audit.NewAccounts(users, groups)
+	return access.NewAccounts(users, groups)
 }
 
-func testWebUser() *audit.WebUser {
-	return &audit.WebUser{Name: "www-data", UID: 33, GID: 33, Groups: []uint32{33}, Source: "flag", Role: audit.RoleWeb}
+func testWebUser() *access.WebUser {
+	return &access.WebUser{Name: "www-data", UID: 33, GID: 33, Groups: []uint32{33}, Source: "flag", Role: access.RoleWeb}
 }
 
 // planFor audits root on the real file system as a plan does, under the default policy, and

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
@@ -21,12 +22,12 @@ type State struct {
 
 // Owners names s's owner and group as user:group, by number where acc (which may be nil) has
 // no name, escaped where a name would break a line.
-func (s State) Owners(acc *audit.Accounts) string {
+func (s State) Owners(acc *access.Accounts) string {
 	return escape(acc.UserLabel(s.UID) + ":" + acc.GroupLabel(s.GID))
 }
 
 // Describe names s as "0640 deploy:www-data".
-func (s State) Describe(acc *audit.Accounts) string {
+func (s State) Describe(acc *access.Accounts) string {
 	return policy.OctalMode(s.Mode) + " " + s.Owners(acc)
 }
 
@@ -99,8 +100,8 @@ type Plan struct {
 	Version string // webperm's
 	Created time.Time
 	Roots   []Root
-	WebUser *audit.WebUser
-	PHPUser *audit.WebUser // nil unless PHP runs as a user of its own
+	WebUser *access.WebUser
+	PHPUser *access.WebUser // nil unless PHP runs as a user of its own
 	Policy  string
 	// Settings are what the plan's audit held the roots to, so that a saved plan's targets are
 	// judged by the same rules when it is applied.
@@ -113,7 +114,7 @@ type Plan struct {
 	// devices under --one-file-system, container layers): nothing below them is planned. The sh
 	// plan names them for its reader; they are not data a plan is applied by.
 	Skipped  []walk.Skip
-	Accounts *audit.Accounts // names ids in the script's comments; nil: numbers only
+	Accounts *access.Accounts // names ids in the script's comments; nil: numbers only
 	// ID is the sh plan's plan-id: its exec line passes it to fix --apply, which refuses to apply
 	// a plan that is not the script the shell ran. WriteScript makes one where it is empty.
 	ID string

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
@@ -17,15 +18,15 @@ import (
 const PlanSchema = "webperm/plan/v1"
 
 type jsonPlan struct {
-	Schema  string         `json:"schema"`
-	Version string         `json:"version"`
-	Created time.Time      `json:"created"`
-	Roots   []jsonRoot     `json:"roots"`
-	WebUser *audit.WebUser `json:"web_user,omitempty"`
-	PHPUser *audit.WebUser `json:"php_user,omitempty"`
-	Policy  string         `json:"policy"`
-	Actions []jsonAction   `json:"actions"`
-	Manual  []jsonManual   `json:"manual"`
+	Schema  string          `json:"schema"`
+	Version string          `json:"version"`
+	Created time.Time       `json:"created"`
+	Roots   []jsonRoot      `json:"roots"`
+	WebUser *access.WebUser `json:"web_user,omitempty"`
+	PHPUser *access.WebUser `json:"php_user,omitempty"`
+	Policy  string          `json:"policy"`
+	Actions []jsonAction    `json:"actions"`
+	Manual  []jsonManual    `json:"manual"`
 	// Unread are the paths the audit could not read; absent from plans that read everything.
 	Unread []jsonUnread `json:"unread,omitempty"`
 	// What the audit held the roots to, for judging edited targets; absent from older plans.

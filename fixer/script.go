@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/report"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
@@ -91,7 +91,7 @@ func writeHeader(w io.Writer, p *Plan, id string) {
 	}
 	for _, id := range []struct {
 		what string
-		who  *audit.WebUser
+		who  *access.WebUser
 	}{{"web user", p.WebUser}, {"php user", p.PHPUser}} {
 		if id.who != nil {
 			fmt.Fprintf(w, "# %s: %s (uid %d, gid %d)\n", id.what, escape(id.who.Name), id.who.UID, id.who.GID)
@@ -122,7 +122,7 @@ func writeHeader(w io.Writer, p *Plan, id string) {
 	fmt.Fprintf(w, "#: plan %s %s %s\n", shellWord(p.Version), p.Created.UTC().Format(time.RFC3339), shellWord(p.Policy))
 	for _, id := range []struct {
 		what string
-		who  *audit.WebUser
+		who  *access.WebUser
 	}{{"web-user", p.WebUser}, {"php-user", p.PHPUser}} {
 		if u := id.who; u != nil {
 			fmt.Fprintf(w, "#: %s %s %d %d %s %s %s\n", id.what, shellWord(u.Name), u.UID, u.GID, idList(u.Groups), shellWord(u.Source), shellWord(u.Evidence))
@@ -171,7 +171,7 @@ func writeSection(w io.Writer, a *Action) {
 
 // writeAction writes a's data line, then its chown, then its chmod: chown clears setuid and
 // setgid bits.
-func writeAction(w io.Writer, a *Action, acc *audit.Accounts) {
+func writeAction(w io.Writer, a *Action, acc *access.Accounts) {
 	path := shellWord(a.Path)
 	fmt.Fprintf(w, "#: %s %s %d:%d %s %d:%d %s\n", typeName(a.Type), path, a.Dev, a.Ino, policy.OctalMode(a.Current.Mode), a.Current.UID, a.Current.GID, ruleList(a.Rules))
 	fixes := make([]string, len(a.Rules))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
@@ -607,8 +608,8 @@ func (f *fields) pair(bits int) (uint64, uint64, error) {
 }
 
 // webUser reads NAME UID GID GROUPS SOURCE EVIDENCE.
-func (f *fields) webUser() (*audit.WebUser, error) {
-	u := &audit.WebUser{}
+func (f *fields) webUser() (*access.WebUser, error) {
+	u := &access.WebUser{}
 	var err error
 	if u.Name, err = f.word(); err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/afero"
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
@@ -114,7 +115,7 @@ func plansForTests(t *testing.T) map[string]*Plan {
 			Findings: []audit.Finding{{Rule: policy.SpecialFile, Severity: policy.High, Message: "msg " + name}}})
 	}
 	hostile.Unread = []string{"/var/www/site/" + escapeNames[0]}
-	hostile.PHPUser = &audit.WebUser{Name: "php\x1b", UID: 7, GID: 8, Groups: []uint32{8, 9}, Source: "config", Evidence: "/etc/x:\n3"}
+	hostile.PHPUser = &access.WebUser{Name: "php\x1b", UID: 7, GID: 8, Groups: []uint32{8, 9}, Source: "config", Evidence: "/etc/x:\n3"}
 	hostile.Version, hostile.Policy = "v\x07", "pol'icy"
 	plans["hostile"] = hostile
 	return plans
@@ -170,7 +171,7 @@ func normalPlan(p *Plan) *Plan {
 			q.Actions[i].Rules = nil
 		}
 	}
-	for _, u := range []**audit.WebUser{&q.WebUser, &q.PHPUser} {
+	for _, u := range []**access.WebUser{&q.WebUser, &q.PHPUser} {
 		if *u != nil {
 			c := **u
 			if len(c.Groups) == 0 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/afero"
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
@@ -50,9 +51,9 @@ func ownedTreeAudit(t *testing.T, root string, site *uint32) *audit.Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	accounts := audit.NewAccounts(
-		[]audit.User{{Name: "root"}, {Name: "www-data", UID: 33, GID: 33}, {Name: "deploy", UID: 1000, GID: 1000}},
-		[]audit.Group{{Name: "root"}, {Name: "www-data", GID: 33}, {Name: "deploy", GID: 1000}})
+	accounts := access.NewAccounts(
+		[]access.User{{Name: "root"}, {Name: "www-data", UID: 33, GID: 33}, {Name: "deploy", UID: 1000, GID: 1000}},
+		[]access.Group{{Name: "root"}, {Name: "www-data", GID: 33}, {Name: "deploy", GID: 1000}})
 	a := &audit.Auditor{Fs: afero.NewOsFs(), Policy: p, Accounts: accounts, WebUser: testWebUser(), Jobs: 2, AsFixed: true, SiteOwner: site}
 	rep, err := a.Run(context.Background(), []string{root})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
@@ -39,7 +40,7 @@ type collapsed struct {
 }
 
 // findingKey is what two findings must share to be shown as one: see collapsed.
-func findingKey(f *audit.Finding, a *audit.Accounts) string {
+func findingKey(f *audit.Finding, a *access.Accounts) string {
 	msg := f.Message
 	if p := f.Entry.Path; p != "" {
 		msg = strings.ReplaceAll(msg, p, "\x00")
@@ -255,7 +256,7 @@ func (k *collapser) settle(s *subTally) {
 
 // writeCollapsed shows a collapsed subtree as one finding: the rule, the directory and how many
 // entries, the shared message and fix.
-func writeCollapsed(b *strings.Builder, g *collapsed, f *audit.Finding, a *audit.Accounts, st textStyles) {
+func writeCollapsed(b *strings.Builder, g *collapsed, f *audit.Finding, a *access.Accounts, st textStyles) {
 	dir := Escape(g.dir)
 	if !strings.HasSuffix(dir, "/") && !strings.HasSuffix(dir, `/"`) {
 		dir += "/"

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
@@ -28,7 +29,7 @@ type Found struct {
 // nginx and Apache would log, and the answer a visitor gets. Where the path is a symlink, the way
 // to each link comes first, then where it leads, down to the target or to where the chain ends;
 // last, where found is not nil, the path's findings.
-func Explain(w io.Writer, x *audit.Explanation, found *Found, a *audit.Accounts, opt Options) error {
+func Explain(w io.Writer, x *access.Explanation, found *Found, a *access.Accounts, opt Options) error {
 	st := newTextStyles(w, opt.Color)
 	var b strings.Builder
 	title := x.Path
@@ -55,10 +56,10 @@ func Explain(w io.Writer, x *audit.Explanation, found *Found, a *audit.Accounts,
 	}
 	answer := st.fix.Render("200: the file system lets the server answer")
 	switch {
-	case x.End == audit.LinkDangling:
+	case x.End == access.LinkDangling:
 		fmt.Fprintf(&b, "\n%s %s does not exist: the link leads nowhere\n", st.label.Render("dangling:"), Escape(x.Path))
 		answer = st.severity[policy.High].Render("404 Not Found")
-	case x.End == audit.LinkLoop:
+	case x.End == access.LinkLoop:
 		fmt.Fprintf(&b, "\n%s %s: the links loop (the kernel gives up after 40: ELOOP)\n", st.label.Render("loop:"), Escape(x.Path))
 		answer = st.severity[policy.High].Render("the server cannot open the path: nginx answers 403 Forbidden (ELOOP)")
 	case !x.Allowed():
@@ -80,9 +81,9 @@ func Explain(w io.Writer, x *audit.Explanation, found *Found, a *audit.Accounts,
 	return err
 }
 
-func writeTrail(b *strings.Builder, t *audit.Trail, target string, a *audit.Accounts, st textStyles) {
+func writeTrail(b *strings.Builder, t *access.Trail, target string, a *access.Accounts, st textStyles) {
 	role := "web user"
-	if t.Who.Role == audit.RolePHP {
+	if t.Who.Role == access.RolePHP {
 		role = "php user"
 	}
 	fmt.Fprintf(b, "\n%s %s\n", st.rule.Render(role), webUserLine(t.Who))
@@ -118,7 +119,7 @@ func writeTrail(b *strings.Builder, t *audit.Trail, target string, a *audit.Acco
 		return // the way to a link: the logs are the target's
 	}
 	nginx, apache := t.ServerLogs(target)
-	if t.Who.Role == audit.RolePHP {
+	if t.Who.Role == access.RolePHP {
 		if t.Blocker() != nil {
 			fmt.Fprintf(b, "  %s PHP-FPM answers 403 Access denied (\"Unable to open primary script\")\n", st.label.Render("php-fpm:"))
 		}
@@ -137,7 +138,7 @@ func writeTrail(b *strings.Builder, t *audit.Trail, target string, a *audit.Acco
 }
 
 // verdictText is one step's verdict: "search ok (others class applies: …)".
-func verdictText(s *audit.Step, a *audit.Accounts) string {
+func verdictText(s *access.Step, a *access.Accounts) string {
 	if !s.Reached {
 		return "not reached"
 	}

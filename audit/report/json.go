@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
@@ -25,10 +26,10 @@ type jsonReport struct {
 	Given     []string       `json:"given,omitempty"`
 	RootNotes []jsonRootNote `json:"root_notes,omitempty"`
 	// Whom the web server and PHP run as, and what the roots were held to.
-	WebUser *audit.WebUser `json:"web_user"`
-	PHPUser *audit.WebUser `json:"php_user,omitempty"`
-	Policy  string         `json:"policy"`
-	Presets []jsonPreset   `json:"presets,omitempty"`
+	WebUser *access.WebUser `json:"web_user"`
+	PHPUser *access.WebUser `json:"php_user,omitempty"`
+	Policy  string          `json:"policy"`
+	Presets []jsonPreset    `json:"presets,omitempty"`
 	// SiteOwners say whose a root's site is where that is not simply the root's owner.
 	SiteOwners []jsonSiteOwner `json:"site_owners,omitempty"`
 	Waivers    []jsonWaiver    `json:"waivers,omitempty"`
@@ -271,7 +272,7 @@ func jsonOrigins(r *audit.Report) (given []string, notes []jsonRootNote) {
 	return given, notes
 }
 
-func newJSONFinding(f *audit.Finding, a *audit.Accounts) jsonFinding {
+func newJSONFinding(f *audit.Finding, a *access.Accounts) jsonFinding {
 	e := &f.Entry
 	jf := jsonFinding{
 		Rule:       f.Rule,

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
@@ -94,7 +95,7 @@ func Visible(s string) string {
 
 // ownerNames returns the owner and group of e by name (escaped: an account file is text too),
 // numeric where the system has no name, and "?" where the backend carries no owners.
-func ownerNames(e *walk.Entry, a *audit.Accounts) (owner, group string) {
+func ownerNames(e *walk.Entry, a *access.Accounts) (owner, group string) {
 	if !e.OwnerKnown {
 		return "?", "?"
 	}
@@ -103,7 +104,7 @@ func ownerNames(e *walk.Entry, a *audit.Accounts) (owner, group string) {
 
 // fixCommands says what a finding's fix changes as the commands a sysadmin would type:
 // "chown deploy:www-data", "chmod 0640", or both.
-func fixCommands(f *audit.Finding, a *audit.Accounts) string {
+func fixCommands(f *audit.Finding, a *access.Accounts) string {
 	var cmds []string
 	if f.Fix.Chown {
 		owner, group := ownerNames(&walk.Entry{UID: f.Fix.UID, GID: f.Fix.GID, OwnerKnown: true}, a)

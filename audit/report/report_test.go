@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
@@ -32,7 +33,7 @@ func TestEscape(t *testing.T) {
 }
 
 func sampleReport() *audit.Report {
-	a := audit.NewAccounts([]audit.User{{Name: "deploy", UID: 1000, GID: 1000}}, []audit.Group{{Name: "deploy", GID: 1000}})
+	a := access.NewAccounts([]access.User{{Name: "deploy", UID: 1000, GID: 1000}}, []access.Group{{Name: "deploy", GID: 1000}})
 	return &audit.Report{
 		Roots:    []string{"/srv/site"},
 		Policy:   "default",
@@ -129,7 +130,7 @@ func TestVisible(t *testing.T) {
 // wherever the text report names an owner.
 func TestTextEscapesAccountNames(t *testing.T) {
 	r := sampleReport()
-	r.Accounts = audit.NewAccounts([]audit.User{{Name: "de\x1b]0;x\aploy", UID: 1000, GID: 1000}}, []audit.Group{{Name: "g\x1b[2J", GID: 1000}})
+	r.Accounts = access.NewAccounts([]access.User{{Name: "de\x1b]0;x\aploy", UID: 1000, GID: 1000}}, []access.Group{{Name: "g\x1b[2J", GID: 1000}})
 	var buf bytes.Buffer
 	if err := Text(&buf, r, Options{}); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
@@ -310,9 +311,9 @@ func siteOwnerLine(r *audit.Report, so *audit.SiteOwner) string {
 	return fmt.Sprintf("unknown: the web server (%s) owns the root and nothing says whose the site is, so nothing it owns can be given back; name the owner with --site-owner", who)
 }
 
-func webUserLine(u *audit.WebUser) string {
+func webUserLine(u *access.WebUser) string {
 	if u == nil {
-		return "unknown (the system has none of " + strings.Join(audit.DefaultWebUsers, ", ") + ")"
+		return "unknown (the system has none of " + strings.Join(access.DefaultWebUsers, ", ") + ")"
 	}
 	name := u.Name
 	if name == "" {
@@ -337,7 +338,7 @@ func aclMark(e *walk.Entry) string {
 	return ""
 }
 
-func writeFinding(b *strings.Builder, f *audit.Finding, a *audit.Accounts, st textStyles) {
+func writeFinding(b *strings.Builder, f *audit.Finding, a *access.Accounts, st textStyles) {
 	e := &f.Entry
 	fmt.Fprintf(b, "  %s  %s\n", st.rule.Render(string(f.Rule)), Escape(e.Path))
 	owner, group := ownerNames(e, a)

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/afero"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
 )
@@ -14,7 +15,7 @@ import (
 func init() {
 	walk.Audit = func(tb testing.TB, root string, jobs int) walk.Audited {
 		tb.Helper()
-		a := &audit.Auditor{Fs: afero.NewOsFs(), Policy: policy.Default(), Accounts: audit.NewAccounts(nil, nil), Jobs: jobs}
+		a := &audit.Auditor{Fs: afero.NewOsFs(), Policy: policy.Default(), Accounts: access.NewAccounts(nil, nil), Jobs: jobs}
 		rep, err := a.Run(context.Background(), []string{root})
 		if err != nil {
 			tb.Fatal(err)

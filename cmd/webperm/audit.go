@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/report"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/rootpath"
@@ -67,24 +68,24 @@ func (sf *scanFlags) register(f *pflag.FlagSet) {
 // systemFlags say which system is audited and who its web server runs as; audit and explain
 // share them.
 type systemFlags struct {
-	ids     audit.IdentityFlags
+	ids     access.IdentityFlags
 	sysroot string
 }
 
 func (sf *systemFlags) register(f *pflag.FlagSet) {
-	f.StringVar(&sf.ids.WebUser, "web-user", "", "the web server's user, `NAME|UID` (default: detected from running workers, then configuration, then the first of "+strings.Join(audit.DefaultWebUsers, ", ")+")")
+	f.StringVar(&sf.ids.WebUser, "web-user", "", "the web server's user, `NAME|UID` (default: detected from running workers, then configuration, then the first of "+strings.Join(access.DefaultWebUsers, ", ")+")")
 	f.StringVar(&sf.ids.WebGroup, "web-group", "", "the web server's group, `NAME|GID` (default: the web user's)")
 	f.StringVar(&sf.ids.PHPUser, "php-user", "", "the PHP-FPM pool's user, `NAME|UID`, where it is not the web user: it must read scripts (default: detected)")
 	f.StringVar(&sf.sysroot, "root", "/", "the audited system's root `DIR`: users, groups and server configuration come from below DIR")
 }
 
 // load reads the audited system's accounts and decides who its web server and PHP run as.
-func (sf *systemFlags) load(fsys afero.Fs) (*audit.Accounts, *audit.WebUser, *audit.WebUser, error) {
-	accounts, err := audit.LoadAccounts(fsys, sf.sysroot)
+func (sf *systemFlags) load(fsys afero.Fs) (*access.Accounts, *access.WebUser, *access.WebUser, error) {
+	accounts, err := access.LoadAccounts(fsys, sf.sysroot)
 	if err != nil {
 		return nil, nil, nil, withHint(fmt.Errorf("reading the system's users: %w", err), "--root DIR must name a system root that has etc/passwd and etc/group")
 	}
-	var found audit.Detected
+	var found access.Detected
 	if sf.ids.WebUser == "" || sf.ids.PHPUser == "" {
 		// Running processes are the host's: they say nothing about an image below another root.
 		proc := ""
@@ -93,9 +94,9 @@ func (sf *systemFlags) load(fsys afero.Fs) (*audit.Accounts, *audit.WebUser, *au
 		}
 		found = audit.Detect(fsys, sf.sysroot, proc)
 	}
-	web, php, err := audit.ResolveIdentities(accounts, sf.ids, found)
+	web, php, err := access.ResolveIdentities(accounts, sf.ids, found)
 	switch {
-	case errors.Is(err, audit.ErrNoSuchGroup):
+	case errors.Is(err, access.ErrNoSuchGroup):
 		return nil, nil, nil, withHint(err, "give the web server's group as %s names it, or its number: --web-group www-data, --web-group 33", accounts.GroupPath)
 	case err != nil:
 		return nil, nil, nil, withHint(err, "give the users the web server and PHP run as, e.g. --web-user www-data --php-user deploy")
@@ -197,7 +198,7 @@ func (sf *scanFlags) run(ctx context.Context, cmd string, args []string, asFixed
 	// system --root names: fix --apply --plan judges them by the host's accounts too.
 	hostAccounts := accounts
 	if sysroot != "/" {
-		if hostAccounts, err = audit.LoadAccounts(osfs, "/"); err != nil {
+		if hostAccounts, err = access.LoadAccounts(osfs, "/"); err != nil {
 			return nil, 0, withHint(fmt.Errorf("reading the host's users: %w", err), "webperm judges who controls each root's way by the host's /etc/passwd and /etc/group")
 		}
 	}
@@ -243,7 +244,7 @@ func (sf *scanFlags) run(ctx context.Context, cmd string, args []string, asFixed
 }
 
 // lookupSiteOwner resolves --site-owner on the audited system: nil where it is not given.
-func lookupSiteOwner(accounts *audit.Accounts, spec string) (*uint32, error) {
+func lookupSiteOwner(accounts *access.Accounts, spec string) (*uint32, error) {
 	if spec == "" {
 		return nil, nil
 	}
@@ -280,7 +281,7 @@ func auditOutcome(rep *audit.Report, failOn policy.Severity) error {
 // through a link (/var/www/html -> /srv/site) is audited where it really is, and says who besides
 // root controls the way there. Nothing is audited unless every PATH is a directory. A root given
 // twice is audited once.
-func resolveRoots(args []string, accounts *audit.Accounts) ([]*rootpath.Resolution, error) {
+func resolveRoots(args []string, accounts *access.Accounts) ([]*rootpath.Resolution, error) {
 	rv := &rootpath.Resolver{Accounts: accounts}
 	if euid := uint32(os.Geteuid()); euid != 0 {
 		rv.Trusted = []uint32{euid}
@@ -320,7 +321,7 @@ func rootPaths(resolved []*rootpath.Resolution) ([]string, []audit.Origin) {
 // system at sysroot) as a root, and a root whose way
 // a user besides root controls, unless it stays within that user's own tree (rootpath). The root
 // itself may belong to the web server's users.
-func checkRootsToChange(resolved []*rootpath.Resolution, sysroot string, users ...*audit.WebUser) error {
+func checkRootsToChange(resolved []*rootpath.Resolution, sysroot string, users ...*access.WebUser) error {
 	var owners []uint32
 	for _, u := range users {
 		if u != nil {

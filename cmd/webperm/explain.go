@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/afero"
 	"github.com/spf13/cobra"
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/report"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/policy"
@@ -88,7 +89,7 @@ func runExplain(stdout io.Writer, path string, fl *explainFlags) error {
 	if err != nil {
 		return err
 	}
-	x, err := audit.ExplainIn(osfs, fl.system.sysroot, path, web, php)
+	x, err := access.ExplainIn(osfs, fl.system.sysroot, path, web, php)
 	if err != nil {
 		return describeExplainError(path, err)
 	}

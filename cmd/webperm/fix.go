@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/afero"
 	"github.com/spf13/cobra"
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/report"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/fixer"
@@ -198,7 +199,7 @@ func judgePlan(ctx context.Context, p *fixer.Plan, jobs int) (map[string]string,
 	sys := systemFlags{sysroot: p.Settings.System()}
 	for _, id := range []struct {
 		flag *string
-		who  *audit.WebUser
+		who  *access.WebUser
 	}{{&sys.ids.WebUser, p.WebUser}, {&sys.ids.PHPUser, p.PHPUser}} {
 		if id.who != nil {
 			*id.flag = strconv.FormatUint(uint64(id.who.UID), 10)
@@ -246,7 +247,7 @@ func presetOf(p *fixer.Plan, root string) string {
 // control the way unless it stays within their own tree. Between the plan and now, the owner of
 // a home may have made the site a link to /etc.
 func recheckRoots(p *fixer.Plan) error {
-	accounts, err := audit.LoadAccounts(afero.NewOsFs(), "/")
+	accounts, err := access.LoadAccounts(afero.NewOsFs(), "/")
 	if err != nil {
 		return withHint(fmt.Errorf("reading the system's users: %w", err), "fix --apply --plan judges who controls each root's way by /etc/passwd and /etc/group")
 	}
@@ -338,7 +339,7 @@ func verb(s fixer.Status, done string) string {
 }
 
 // actionNote says what an action did, or why it did not.
-func actionNote(o *fixer.Outcome, acc *audit.Accounts) string {
+func actionNote(o *fixer.Outcome, acc *access.Accounts) string {
 	if o.Status != fixer.Applied {
 		return report.Escape(o.Reason)
 	}

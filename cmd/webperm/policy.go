@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/report"
 	"github.com/webperm/webperm/internal/safefile"
 	"github.com/webperm/webperm/policy"
@@ -89,7 +90,7 @@ func parsePolicy(name string, data []byte, err error) (*policy.Policy, error) {
 
 // applyIdentities fills the identities the command line left empty from the policy file's, and
 // says whether it filled any.
-func applyIdentities(ids *audit.IdentityFlags, file *policy.Policy) (filled bool) {
+func applyIdentities(ids *access.IdentityFlags, file *policy.Policy) (filled bool) {
 	if file == nil {
 		return false
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/spf13/afero"
 	"golang.org/x/sys/unix"
 
-	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/report"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/safefile"
@@ -28,7 +28,7 @@ import (
 type Resolver struct {
 	// Accounts names the users that may write a directory through its group or an ACL entry:
 	// the audited system's. Nil: only owners and the other bits are considered.
-	Accounts *audit.Accounts
+	Accounts *access.Accounts
 	// Trusted are the users besides root whose control of a step is no threat: whoever runs
 	// webperm already has their rights.
 	Trusted []uint32
@@ -45,7 +45,7 @@ type Resolution struct {
 	Controls []Control
 
 	dirs     []walk.Entry // the directories of Path, / first, Path itself last
-	accounts *audit.Accounts
+	accounts *access.Accounts
 }
 
 // Link is a symlink followed on the way.
@@ -188,7 +188,7 @@ func (r *Resolution) fail(step string, err error) error {
 
 // anyone is an identity of no known user and no known group: what the other bits, and an ACL's
 // other entry, give every user.
-var anyone = audit.Identity{UID: math.MaxUint32 - 1, GID: math.MaxUint32 - 1}
+var anyone = access.Identity{UID: math.MaxUint32 - 1, GID: math.MaxUint32 - 1}
 
 // controls lists who, besides root and the trusted, could replace e, an entry of the directory
 // dir: the owner of a symlink; dir's owner, who may always make it writable; in a sticky
@@ -214,7 +214,7 @@ func (rv *Resolver) controls(dir, e *walk.Entry) []Control {
 		}
 		return out
 	}
-	if audit.Allows(&anyone, dir, walk.PermWrite) {
+	if access.Allows(&anyone, dir, walk.PermWrite) {
 		return append(out, Control{Step: e.Path, Anyone: true, Why: "anyone may write " + d + ", which holds it"})
 	}
 	if dir.Mode&0o020 == 0 && dir.ACL == nil {
@@ -222,8 +222,8 @@ func (rv *Resolver) controls(dir, e *walk.Entry) []Control {
 	}
 	if rv.Accounts != nil {
 		for _, u := range rv.Accounts.Users() {
-			id := audit.Identity{UID: u.UID, GID: u.GID, Groups: rv.Accounts.GroupsOf(u.Name, u.GID)}
-			if audit.Allows(&id, dir, walk.PermWrite) {
+			id := access.Identity{UID: u.UID, GID: u.GID, Groups: rv.Accounts.GroupsOf(u.Name, u.GID)}
+			if access.Allows(&id, dir, walk.PermWrite) {
 				add(u.UID, writeReason(&id, dir, rv.Accounts))
 			}
 		}
@@ -231,8 +231,8 @@ func (rv *Resolver) controls(dir, e *walk.Entry) []Control {
 	if dir.ACL != nil {
 		// A named user the passwd file does not list still has the rights its entry gives.
 		for _, ae := range dir.ACL.Entries {
-			id := audit.Identity{UID: ae.ID, GID: anyone.GID}
-			if ae.Tag == walk.ACLUser && audit.Allows(&id, dir, walk.PermWrite) {
+			id := access.Identity{UID: ae.ID, GID: anyone.GID}
+			if ae.Tag == walk.ACLUser && access.Allows(&id, dir, walk.PermWrite) {
 				add(ae.ID, writeReason(&id, dir, rv.Accounts))
 			}
 		}
@@ -241,13 +241,13 @@ func (rv *Resolver) controls(dir, e *walk.Entry) []Control {
 }
 
 // writeReason says how id may write dir.
-func writeReason(id *audit.Identity, dir *walk.Entry, acc *audit.Accounts) string {
+func writeReason(id *access.Identity, dir *walk.Entry, acc *access.Accounts) string {
 	d := report.Escape(dir.Path)
-	v := audit.Access(id, dir)
+	v := access.Decide(id, dir)
 	switch v.Class {
-	case audit.ClassNamedUser:
+	case access.ClassNamedUser:
 		return "may write " + d + " by its ACL entry user:" + report.Escape(acc.UserLabel(v.ID))
-	case audit.ClassGroup:
+	case access.ClassGroup:
 		return "may write " + d + " as a member of group " + report.Escape(acc.GroupLabel(v.ID))
 	}
 	return "may write " + d

@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/safefile"
 )
@@ -29,9 +29,9 @@ const (
 	wheel = 2001 // only root is a member
 )
 
-var accounts = audit.NewAccounts(
-	[]audit.User{{Name: "root"}, {Name: "www-data", UID: www, GID: www}, {Name: "alice", UID: alice, GID: alice}, {Name: "bob", UID: bob, GID: bob}, {Name: "carol", UID: carol, GID: carol}, {Name: "dave", UID: dave, GID: devs}},
-	[]audit.Group{{Name: "root"}, {Name: "www-data", GID: www}, {Name: "alice", GID: alice}, {Name: "bob", GID: bob}, {Name: "carol", GID: carol}, {Name: "devs", GID: devs, Members: []string{"carol"}}, {Name: "wheel", GID: wheel, Members: []string{"root"}}},
+var accounts = access.NewAccounts(
+	[]access.User{{Name: "root"}, {Name: "www-data", UID: www, GID: www}, {Name: "alice", UID: alice, GID: alice}, {Name: "bob", UID: bob, GID: bob}, {Name: "carol", UID: carol, GID: carol}, {Name: "dave", UID: dave, GID: devs}},
+	[]access.Group{{Name: "root"}, {Name: "www-data", GID: www}, {Name: "alice", GID: alice}, {Name: "bob", GID: bob}, {Name: "carol", GID: carol}, {Name: "devs", GID: devs, Members: []string{"carol"}}, {Name: "wheel", GID: wheel, Members: []string{"root"}}},
 )
 
 // node is one entry of a test tree: a directory, or a symlink where target is set.

@@ -1,4 +1,4 @@
-package audit
+package access
 
 import (
 	"errors"
@@ -107,7 +107,7 @@ func defaultWebUser(a *Accounts) *WebUser {
 	for _, name := range DefaultWebUsers {
 		if u, ok := a.LookupUser(name); ok {
 			return &WebUser{Name: u.Name, UID: u.UID, GID: u.GID, Groups: a.GroupsOf(u.Name, u.GID), Source: "default",
-				Evidence: "the first of " + joinAnd(DefaultWebUsers) + " in " + a.PasswdPath}
+				Evidence: "the first of " + JoinAnd(DefaultWebUsers) + " in " + a.PasswdPath}
 		}
 	}
 	w := assumedWebUser

@@ -1,4 +1,4 @@
-package audit
+package access
 
 import (
 	"errors"
@@ -176,7 +176,7 @@ func ExplainIn(fsys afero.Fs, sysroot, path string, web, php *WebUser) (*Explana
 			return nil, err
 		}
 		entries = append(entries, e)
-		script := e.Type == walk.TypeFile && isScript(e.Name())
+		script := e.Type == walk.TypeFile && IsScript(e.Name())
 		x.Trails = append(x.Trails, trail(fsys, web, entries, e.Type == walk.TypeFile && !(script && php != nil)))
 		if script && php != nil {
 			x.Trails = append(x.Trails, trail(fsys, php, entries, true))
@@ -298,7 +298,7 @@ func trail(fsys afero.Fs, w *WebUser, entries []walk.Entry, read bool) Trail {
 				s.Need = walk.PermRead
 			}
 		}
-		s.Verdict = Access(&id, &s.Entry)
+		s.Verdict = Decide(&id, &s.Entry)
 		t.Steps[i] = s
 		reached = s.OK()
 		if reached && t.Htaccess == nil && s.Entry.Type == walk.TypeDir {
@@ -314,7 +314,7 @@ func unreadableHtaccess(fsys afero.Fs, id *Identity, dir string) *Step {
 	if err != nil || e.Type != walk.TypeFile {
 		return nil
 	}
-	s := &Step{Entry: e, Need: walk.PermRead, Verdict: Access(id, &e), Reached: true}
+	s := &Step{Entry: e, Need: walk.PermRead, Verdict: Decide(id, &e), Reached: true}
 	if s.OK() {
 		return nil
 	}
@@ -361,6 +361,6 @@ var scriptExts = []string{
 	".cgi", ".fcgi", ".pl", ".py", ".rb", ".sh",
 }
 
-func isScript(name string) bool {
+func IsScript(name string) bool {
 	return slices.Contains(scriptExts, strings.ToLower(path.Ext(name)))
 }

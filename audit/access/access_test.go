@@ -1,4 +1,4 @@
-package audit
+package access
 
 import (
 	"io/fs"
@@ -83,7 +83,7 @@ func TestAccess(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := Access(&tt.id, &tt.entry)
+			v := Decide(&tt.id, &tt.entry)
 			if v.Class != tt.class || v.Perm != tt.perm {
 				t.Errorf("class %d perm %s, want class %d perm %s", v.Class, v.Perm, tt.class, tt.perm)
 			}
@@ -102,7 +102,7 @@ func TestAllowsNeedsOneGroupEntry(t *testing.T) {
 	id := Identity{UID: 33, GID: 33, Groups: []uint32{2001}}
 	e := walk.Entry{Type: walk.TypeDir, Mode: 0o730, GID: 33, OwnerKnown: true,
 		ACL: acl(7, walk.PermExec, 0, int(walk.PermWrite|walk.PermExec), walk.ACLEntry{Tag: walk.ACLGroup, ID: 2001, Perm: walk.PermWrite})}
-	if v := Access(&id, &e); !v.Can(walk.PermWrite) || !v.Can(walk.PermExec) {
+	if v := Decide(&id, &e); !v.Can(walk.PermWrite) || !v.Can(walk.PermExec) {
 		t.Fatalf("each right alone: %s, want write and search", v.Perm)
 	}
 	if Allows(&id, &e, walk.PermWrite|walk.PermExec) {
@@ -124,10 +124,10 @@ func FuzzParseACL(f *testing.F) {
 		}
 		// What decodes must survive being explained.
 		_ = a.String()
-		_ = describeACLGrants(a, testAccounts())
+		_ = DescribeACLGrants(a, NewAccounts(nil, nil))
 		id := Identity{UID: 33, GID: 33}
 		e := walk.Entry{Type: walk.TypeFile, Mode: 0o640, OwnerKnown: true, ACL: a}
-		_ = Access(&id, &e).Reason(&e, nil)
+		_ = Decide(&id, &e).Reason(&e, nil)
 	})
 }
 
@@ -190,7 +190,7 @@ func TestWalkerReadsACLs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if Access(&web, &e).Can(walk.PermRead) != can {
+		if Decide(&web, &e).Can(walk.PermRead) != can {
 			t.Errorf("%s: uid 33 can read = %v, want %v", rel, !can, can)
 		}
 	}

@@ -1,4 +1,9 @@
-package audit
+// Package access knows who the web server and PHP run as and what they may do: the accounts of
+// the audited system (its own passwd and group), the identities (web user, PHP user, their
+// groups), the kernel-exact access decision for one entry (mode bits, ACL, mask: Decide), and
+// explain's chain from / to a path, link by link. It reads the tree only through audit/walk and
+// judges nothing against a policy.
+package access
 
 import (
 	"fmt"
@@ -29,7 +34,7 @@ func words(p walk.Perm, dir bool) string {
 	if len(w) == 0 {
 		return "nothing"
 	}
-	return joinAnd(w)
+	return JoinAnd(w)
 }
 
 // Identity is a process's credentials as permission checks see them.
@@ -70,10 +75,10 @@ type Verdict struct {
 func (v Verdict) Can(want walk.Perm) bool { return v.Class != ClassUnknown && v.Perm&want == want }
 
 // Allows reports whether id may do everything in want to e at once. It differs from
-// Access(id, e).Can(want) only in an ACL's group class, where the kernel needs a single matching
+// Decide(id, e).Can(want) only in an ACL's group class, where the kernel needs a single matching
 // group entry that grants every right asked for.
 func Allows(id *Identity, e *walk.Entry, want walk.Perm) bool {
-	v := Access(id, e)
+	v := Decide(id, e)
 	if v.Class != ClassGroup || !aclApplies(e) {
 		return v.Can(want)
 	}
@@ -94,7 +99,7 @@ func Allows(id *Identity, e *walk.Entry, want walk.Perm) bool {
 	return false
 }
 
-// Access decides what id may do to e, as Linux does (fs/namei.c, fs/posix_acl.c): root bypasses;
+// Decide decides what id may do to e, as Linux does (fs/namei.c, fs/posix_acl.c): root bypasses;
 // the owner class applies whenever the uid owns the entry, even if it grants less than the
 // others; then an ACL's named user; then the group class, when the primary or a supplementary
 // group matches the owning group or an ACL named group, limited by the ACL mask; else other.
@@ -102,7 +107,7 @@ func Allows(id *Identity, e *walk.Entry, want walk.Perm) bool {
 // An identity in the group class is denied whatever no matching group entry grants: it never
 // falls through to the other bits. The kernel checks a request's rights together against each
 // group entry; webperm asks for one right at a time, for which the union below is the same.
-func Access(id *Identity, e *walk.Entry) Verdict {
+func Decide(id *Identity, e *walk.Entry) Verdict {
 	switch {
 	case !e.OwnerKnown:
 		return Verdict{Class: ClassUnknown}
@@ -213,9 +218,9 @@ func maskNote(v Verdict, dir bool) string {
 	return fmt.Sprintf(", the mask leaves %s", words(v.Perm, dir))
 }
 
-// describeACLGrants names what an ACL's named entries grant once the mask applies, for instance
+// DescribeACLGrants names what an ACL's named entries grant once the mask applies, for instance
 // "user:www-data r-x; group:deploy rw-"; empty when they grant nothing.
-func describeACLGrants(acl *walk.ACL, a *Accounts) string {
+func DescribeACLGrants(acl *walk.ACL, a *Accounts) string {
 	mask := acl.EffectiveMask()
 	var parts []string
 	for _, e := range acl.Named() {
@@ -232,8 +237,8 @@ func describeACLGrants(acl *walk.ACL, a *Accounts) string {
 	return strings.Join(parts, "; ")
 }
 
-// joinAnd joins words as a sentence does: "a", "a and b", "a, b and c".
-func joinAnd(words []string) string {
+// JoinAnd joins words as a sentence does: "a", "a and b", "a, b and c".
+func JoinAnd(words []string) string {
 	if len(words) == 1 {
 		return words[0]
 	}

@@ -1,4 +1,4 @@
-package audit
+package access
 
 import (
 	"bufio"
@@ -117,8 +117,8 @@ func (a *Accounts) UserName(uid uint32) (string, bool) {
 	return n, ok
 }
 
-// userOf returns the passwd entry of uid, if the system has one; a nil Accounts has none.
-func (a *Accounts) userOf(uid uint32) (User, bool) {
+// UserOf returns the passwd entry of uid, if the system has one; a nil Accounts has none.
+func (a *Accounts) UserOf(uid uint32) (User, bool) {
 	name, ok := a.UserName(uid)
 	if !ok {
 		return User{}, false
@@ -161,7 +161,7 @@ func (a *Accounts) LookupUser(nameOrID string) (User, bool) {
 	if u, ok := a.userByName[nameOrID]; ok {
 		return u, true
 	}
-	if id, err := parseID(nameOrID); err == nil {
+	if id, err := ParseID(nameOrID); err == nil {
 		if n, ok := a.users[id]; ok {
 			return a.userByName[n], true
 		}
@@ -174,7 +174,7 @@ func (a *Accounts) LookupGroup(nameOrID string) (Group, bool) {
 	if g, ok := a.groupByName[nameOrID]; ok {
 		return g, true
 	}
-	if id, err := parseID(nameOrID); err == nil {
+	if id, err := ParseID(nameOrID); err == nil {
 		if n, ok := a.groups[id]; ok {
 			return a.groupByName[n], true
 		}
@@ -210,11 +210,11 @@ func containsID(ids []uint32, id uint32) bool {
 func ParsePasswd(r io.Reader, name string) ([]User, error) {
 	var users []User
 	err := eachRecord(r, name, 7, "passwd", func(f []string) error {
-		uid, err := parseID(f[2])
+		uid, err := ParseID(f[2])
 		if err != nil {
 			return fmt.Errorf("bad uid %q", f[2])
 		}
-		gid, err := parseID(f[3])
+		gid, err := ParseID(f[3])
 		if err != nil {
 			return fmt.Errorf("bad gid %q", f[3])
 		}
@@ -228,7 +228,7 @@ func ParsePasswd(r io.Reader, name string) ([]User, error) {
 func ParseGroup(r io.Reader, name string) ([]Group, error) {
 	var groups []Group
 	err := eachRecord(r, name, 4, "group", func(f []string) error {
-		gid, err := parseID(f[2])
+		gid, err := ParseID(f[2])
 		if err != nil {
 			return fmt.Errorf("bad gid %q", f[2])
 		}
@@ -276,7 +276,7 @@ func eachRecord(r io.Reader, name string, fields int, kind string, fn func([]str
 	return nil
 }
 
-func parseID(s string) (uint32, error) {
+func ParseID(s string) (uint32, error) {
 	n, err := strconv.ParseUint(s, 10, 32)
 	return uint32(n), err
 }
