@@ -27,6 +27,9 @@ import (
 // The file is webperm's own, written and read by one process, but a record that does not decode
 // is an error, never a panic.
 
+// ErrSpool is a spool for findings that could not be made, written or read back.
+var ErrSpool = errors.New("spooling the findings to a temp file")
+
 // spoolWindow is how many findings an audit that spools keeps in memory before it writes them
 // out: some megabytes. A variable for tests, which spool every finding.
 var spoolWindow = 4096
@@ -50,7 +53,7 @@ func newSpool() (*spool, error) {
 		f = os.NewFile(uintptr(fd), dir+"/(webperm spool)")
 	} else {
 		if f, err = os.CreateTemp(dir, "webperm-spool-*"); err != nil {
-			return nil, fmt.Errorf("spool for the findings: %w (set TMPDIR to a writable directory)", err)
+			return nil, fmt.Errorf("%w in %s: %v", ErrSpool, dir, walk.UnwrapPath(err))
 		}
 		os.Remove(f.Name())
 	}
@@ -85,7 +88,7 @@ func (s *spool) flushed() error {
 		s.err = s.w.Flush()
 	}
 	if s.err != nil {
-		return fmt.Errorf("spool for the findings in %s: %w (set TMPDIR to a directory with room)", os.TempDir(), s.err)
+		return fmt.Errorf("%w in %s: %v", ErrSpool, os.TempDir(), walk.UnwrapPath(s.err))
 	}
 	return nil
 }
@@ -142,7 +145,7 @@ func (s *spool) corrupt(i int, err error) error {
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
-	return fmt.Errorf("spool for the findings in %s: finding %d: %w", os.TempDir(), i, err)
+	return fmt.Errorf("%w in %s: finding %d: %v", ErrSpool, os.TempDir(), i, err)
 }
 
 func (s *spool) close() error { return s.f.Close() }

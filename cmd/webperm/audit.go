@@ -236,6 +236,8 @@ func (sf *scanFlags) run(ctx context.Context, cmd string, args []string, asFixed
 				report.Escape(sf.system.sysroot), report.Escape(args[0]))
 		case errors.Is(err, audit.ErrPolicy):
 			return nil, 0, withHint(err, "give the name as it is in the audited system's /etc/passwd or /etc/group, or a number")
+		case errors.Is(err, audit.ErrSpool):
+			return nil, 0, withHint(err, "set TMPDIR to a directory of your own with room for a few hundred bytes a finding")
 		}
 		return nil, 0, describeRootError(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,14 +34,10 @@ func webperm(t *testing.T, args ...string) (int, string, string) {
 }
 
 // tree materialises a manifest in a fresh, traversable temporary directory and returns its root.
-// Without root, owners are left as they are.
+// Without root, owners are left as they are (fixture.Tree).
 func tree(t *testing.T, manifest string) string {
 	t.Helper()
-	entries, err := fixture.Parse(strings.NewReader(manifest), t.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return materialise(t, entries)
+	return fixture.Tree(t, afero.NewOsFs(), manifest)
 }
 
 func materialise(t *testing.T, entries []fixture.Entry) string {
@@ -583,5 +580,53 @@ f 0664 0:0 z/last.html
 	}
 	if strings.Join(paths, ",") != "a/open.html,private,z/last.html" { // private: www-data cannot search it either
 		t.Errorf("findings on %v; want the walk to go on past private/ to z/", paths)
+	}
+}
+
+// An audit with more findings than it keeps in memory spools them: the report still lists every
+// one, the counts agree, and without a TMPDIR to spool to it fails plainly, exit 2.
+func TestAuditSpoolsManyFindings(t *testing.T) {
+	var m strings.Builder
+	m.WriteString("d 0755 0:0 .\nf 0644 0:0 index.html\n")
+	const dirs, files = 25, 200 // 5,000 world-writable files: past the 4,096 kept in memory
+	for d := range dirs {
+		fmt.Fprintf(&m, "d 0755 0:0 d%02d\n", d)
+		for f := range files {
+			fmt.Fprintf(&m, "f 0666 0:0 d%02d/f%03d.html\n", d, f)
+		}
+	}
+	site := tree(t, m.String())
+	code, stdout, stderr := webperm(t, "audit", "--format", "json", "--root", demoSysroot, "--web-user", "www-data", site)
+	if code != exitFindings {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	var rep struct {
+		Summary struct {
+			Findings int `json:"findings"`
+		} `json:"summary"`
+		Findings []struct {
+			Path string `json:"path"`
+			Rule string `json:"rule"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	open := 0
+	for _, f := range rep.Findings {
+		if f.Rule == "world-writable" {
+			open++
+		}
+	}
+	if open != dirs*files || rep.Summary.Findings != len(rep.Findings) {
+		t.Errorf("%d world-writable findings, want %d; summary says %d findings, the list holds %d", open, dirs*files, rep.Summary.Findings, len(rep.Findings))
+	}
+	code, text, _ := webperm(t, "audit", "--expand", "--root", demoSysroot, "--web-user", "www-data", site)
+	if want := fmt.Sprintf("findings  %d:", len(rep.Findings)); code != exitFindings || !strings.Contains(text, want) || strings.Count(text, "\n  world-writable  "+site+"/") != dirs*files {
+		t.Errorf("text report: exit %d, want %q and %d world-writable findings listed", code, want, dirs*files)
+	}
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "gone"))
+	if code, _, stderr := webperm(t, "audit", "--root", demoSysroot, "--web-user", "www-data", site); code != exitError || !strings.Contains(stderr, "TMPDIR") {
+		t.Errorf("no TMPDIR: exit %d, stderr %q", code, stderr)
 	}
 }
