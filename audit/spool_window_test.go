@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -163,14 +164,8 @@ func TestSpoolAnyWindowReportsTheSame(t *testing.T) {
 	}
 	for _, rs := range rootSets {
 		run := func(spool bool) *audit.Report {
-			a := &audit.Auditor{Fs: afero.NewOsFs(), Policy: pol, Accounts: accounts, Jobs: 1, Spool: spool,
-				WebUser: &access.WebUser{Name: "www-data", UID: 33, GID: 33, Groups: []uint32{33}, Source: "flag", Role: access.RoleWeb}}
-			rep, err := a.Run(context.Background(), rs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { rep.Close() })
-			return rep
+			return audited(t, &audit.Auditor{Fs: afero.NewOsFs(), Policy: pol, Accounts: accounts, Jobs: 1, Spool: spool,
+				WebUser: &access.WebUser{Name: "www-data", UID: 33, GID: 33, Groups: []uint32{33}, Source: "flag", Role: access.RoleWeb}}, rs)
 		}
 		mem := run(false)
 		want := writeAll(t, mem)
@@ -240,6 +235,17 @@ func TestSpoolAnyWindowReportsTheSame(t *testing.T) {
 	}
 }
 
+// audited is a's report on roots, closed when t ends.
+func audited(t *testing.T, a *audit.Auditor, roots []string) *audit.Report {
+	t.Helper()
+	rep, err := a.Run(context.Background(), roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rep.Close() })
+	return rep
+}
+
 // writeAll writes r in every format and option, one after the other.
 func writeAll(t *testing.T, r *audit.Report) string {
 	var b bytes.Buffer
@@ -252,4 +258,27 @@ func writeAll(t *testing.T, r *audit.Report) string {
 		}
 	}
 	return b.String()
+}
+
+// The same on random web roots, audited one to three at a time, with a random window.
+func TestSpoolRandomTrees(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 5))
+	web := &access.WebUser{Name: "www-data", UID: 33, GID: 33, Groups: []uint32{33}, Source: "flag", Role: access.RoleWeb}
+	accounts := access.NewAccounts([]access.User{{Name: "root"}, {Name: "www-data", UID: 33, GID: 33}, {Name: "deploy", UID: 1000, GID: 1000}},
+		[]access.Group{{Name: "root"}, {Name: "www-data", GID: 33}, {Name: "deploy", GID: 1000}})
+	for n := range 150 {
+		fsys := fixture.NewMemFs()
+		roots := fixture.RandomRoots(t, rng, fsys)
+		run := func(spool bool) *audit.Report {
+			return audited(t, &audit.Auditor{Fs: fsys, Policy: policy.Default(), Accounts: accounts, WebUser: web, Jobs: 1, Spool: spool}, roots)
+		}
+		mem := run(false)
+		window := rng.IntN(len(mem.Findings) + 2)
+		undo := audit.SpoolWindow(window)
+		spooled := run(true)
+		undo()
+		if got, want := writeAll(t, spooled), writeAll(t, mem); got != want {
+			t.Fatalf("tree %d, window %d: the reports differ:\n%s\nin memory:\n%s", n, window, got, want)
+		}
+	}
 }

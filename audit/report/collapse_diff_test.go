@@ -2,6 +2,7 @@ package report
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -9,7 +10,9 @@ import (
 	"testing"
 
 	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
+	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -159,47 +162,79 @@ func randomReport(rng *rand.Rand) *audit.Report {
 	return r
 }
 
+// sameCollapse fails t unless the streaming collapse of r chooses the groups oldCollapse
+// chooses, and shows each finding in the same group; it returns how many groups there are.
+func sameCollapse(t *testing.T, r *audit.Report) int {
+	t.Helper()
+	oldGroups, oldOf := oldCollapse(r)
+	c, err := collapse(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := func(g collapsed) string {
+		return fmt.Sprintf("%s %s included=%v entries=%d first=%d", r.Findings[g.first].Rule, g.dir, g.included, g.entries, g.first)
+	}
+	var want, got []string
+	for _, g := range oldGroups {
+		want = append(want, name(g))
+	}
+	for _, g := range c.groups {
+		got = append(got, name(g))
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("groups\n%s\nwant\n%s\nfindings:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), dump(r))
+	}
+	for i := range r.Findings {
+		g, og := c.of(i, r.Findings[i].Rule), oldOf[i]
+		if (g < 0) != (og < 0) || g >= 0 && name(c.groups[g]) != name(oldGroups[og]) {
+			gs, ogs := "none", "none"
+			if g >= 0 {
+				gs = name(c.groups[g])
+			}
+			if og >= 0 {
+				ogs = name(oldGroups[og])
+			}
+			t.Fatalf("finding %d (%s %s) shown in %s, want %s\nfindings:\n%s", i, r.Findings[i].Rule, r.Findings[i].Entry.Path, gs, ogs, dump(r))
+		}
+	}
+	return len(want)
+}
+
+// The same on what the tracer makes of random web roots, audited one to three at a time (a root
+// inside another among them): its subtrees, its tree findings, its missing indexes.
+func TestCollapseAsBeforeOnAudits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 4))
+	web := &access.WebUser{Name: "www-data", UID: 33, GID: 33, Groups: []uint32{33}, Source: "flag", Role: access.RoleWeb}
+	accounts := access.NewAccounts([]access.User{{Name: "root"}, {Name: "www-data", UID: 33, GID: 33}, {Name: "deploy", UID: 1000, GID: 1000}},
+		[]access.Group{{Name: "root"}, {Name: "www-data", GID: 33}, {Name: "deploy", GID: 1000}})
+	groups := 0
+	for n := range 300 {
+		fsys := fixture.NewMemFs()
+		roots := fixture.RandomRoots(t, rng, fsys)
+		if fi, err := fsys.Stat(roots[0] + "/lib"); err == nil && fi.IsDir() && rng.IntN(2) == 0 {
+			roots = append(roots, roots[0]+"/lib") // a root inside another
+		}
+		a := &audit.Auditor{Fs: fsys, Policy: policy.Default(), Accounts: accounts, WebUser: web, Jobs: 1}
+		r, err := a.Run(context.Background(), roots)
+		if err != nil {
+			t.Fatalf("tree %d: %v", n, err)
+		}
+		groups += sameCollapse(t, r)
+	}
+	if groups < 100 {
+		t.Errorf("only %d groups in all: the random trees do not exercise the collapse", groups)
+	}
+}
+
 // The streaming collapse chooses exactly the groups the collapse over findings in memory chose,
 // and shows each finding in the same group, on thousands of random trees and multi-root reports.
 func TestCollapseAsBefore(t *testing.T) {
 	rng := rand.New(rand.NewPCG(14, 3))
 	groupsSeen := 0
-	for n := range 4000 {
-		r := randomReport(rng)
-		oldGroups, oldOf := oldCollapse(r)
-		c, err := collapse(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := func(g collapsed) string {
-			return fmt.Sprintf("%s %s included=%v entries=%d first=%d", r.Findings[g.first].Rule, g.dir, g.included, g.entries, g.first)
-		}
-		var want, got []string
-		for _, g := range oldGroups {
-			want = append(want, name(g))
-		}
-		for _, g := range c.groups {
-			got = append(got, name(g))
-		}
-		slices.Sort(want)
-		slices.Sort(got)
-		groupsSeen += len(want)
-		if !slices.Equal(got, want) {
-			t.Fatalf("report %d: groups\n%s\nwant\n%s\nfindings:\n%s", n, strings.Join(got, "\n"), strings.Join(want, "\n"), dump(r))
-		}
-		for i := range r.Findings {
-			g, og := c.of(i, r.Findings[i].Rule), oldOf[i]
-			if (g < 0) != (og < 0) || g >= 0 && name(c.groups[g]) != name(oldGroups[og]) {
-				gs, ogs := "none", "none"
-				if g >= 0 {
-					gs = name(c.groups[g])
-				}
-				if og >= 0 {
-					ogs = name(oldGroups[og])
-				}
-				t.Fatalf("report %d: finding %d (%s %s) shown in %s, want %s\nfindings:\n%s", n, i, r.Findings[i].Rule, r.Findings[i].Entry.Path, gs, ogs, dump(r))
-			}
-		}
+	for range 4000 {
+		groupsSeen += sameCollapse(t, randomReport(rng))
 	}
 	if groupsSeen < 1000 {
 		t.Errorf("only %d groups in all: the random trees do not exercise the collapse", groupsSeen)
