@@ -119,13 +119,13 @@ func writeAtomic(path string, data Content, perm fs.FileMode) error {
 			err = f.Sync()
 		}
 		// Named only now, whole, and only for as long as the rename takes.
-		for err == nil {
-			tmp = tmpName()
-			err = unix.Linkat(unix.AT_FDCWD, procFD(int(f.Fd())), unix.AT_FDCWD, tmp, unix.AT_SYMLINK_FOLLOW)
-			if !errors.Is(err, unix.EEXIST) {
-				break
+		if err == nil {
+			for range 100 {
+				tmp = tmpName()
+				if err = unix.Linkat(unix.AT_FDCWD, procFD(int(f.Fd())), unix.AT_FDCWD, tmp, unix.AT_SYMLINK_FOLLOW); !errors.Is(err, unix.EEXIST) {
+					break
+				}
 			}
-			err = nil
 		}
 		if cerr := f.Close(); err == nil {
 			err = cerr
