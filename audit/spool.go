@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/webperm/webperm/audit/walk"
+	"github.com/webperm/webperm/internal/safefile"
 	"github.com/webperm/webperm/policy"
 )
 
@@ -44,9 +45,17 @@ type spool struct {
 }
 
 // newSpool opens an unnamed file in TMPDIR, or a named one removed at once where the file system
-// has no O_TMPFILE. Only root reads either: it holds the paths of every finding.
+// has no O_TMPFILE. Only root reads either: it holds the paths of every finding. As root, TMPDIR
+// must be a directory no other user controls (safefile.CheckDir), as -o's is: the report trusts
+// what it reads back, and a TMPDIR inherited from a user (su without -, sudo -E) may be theirs,
+// where the named file could be kept past webperm's end, or a mount they serve read and rewritten.
 func newSpool() (*spool, error) {
 	dir := os.TempDir()
+	if os.Geteuid() == 0 {
+		if err := safefile.CheckDir(dir); err != nil {
+			return nil, fmt.Errorf("%w in %s: %v", ErrSpool, dir, err)
+		}
+	}
 	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
 	var f *os.File
 	if err == nil {

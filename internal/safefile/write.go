@@ -98,26 +98,53 @@ func WriteFunc(path string, perm fs.FileMode, data Content) error {
 // writeAtomic writes data to a new file of the running user's with mode perm beside path, makes
 // it durable, and renames it over path: a reader sees the old file or the new one, never part of
 // one, and rename replaces whatever entry is at path, a symlink included, without following it.
+// The new file has no name until it is whole (O_TMPFILE, where the file system has it): webperm
+// stopped while it writes, which may take as long as the report takes to make, leaves nothing.
 func writeAtomic(path string, data Content, perm fs.FileMode) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
+	}
+	tmpName := func() string {
+		return filepath.Join(dir, "."+base+"."+strconv.FormatUint(uint64(rand.Uint32()), 36)+".tmp")
 	}
 	var (
 		f   *os.File
 		tmp string
 		err error
 	)
-	for range 100 {
-		tmp = filepath.Join(dir, "."+base+"."+strconv.FormatUint(uint64(rand.Uint32()), 36)+".tmp")
-		if f, err = createNew(tmp, perm); !errors.Is(err, fs.ErrExist) {
-			break
+	if f, err = createUnnamed(dir, perm); err == nil {
+		err = writeBuffered(f, data)
+		if err == nil {
+			err = f.Sync()
 		}
+		// Named only now, whole, and only for as long as the rename takes.
+		if err == nil {
+			for range 100 {
+				tmp = tmpName()
+				if err = unix.Linkat(unix.AT_FDCWD, procFD(int(f.Fd())), unix.AT_FDCWD, tmp, unix.AT_SYMLINK_FOLLOW); !errors.Is(err, unix.EEXIST) {
+					break
+				}
+			}
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return reason(err)
+		}
+	} else {
+		for range 100 {
+			tmp = tmpName()
+			if f, err = createNew(tmp, perm); !errors.Is(err, fs.ErrExist) {
+				break
+			}
+		}
+		if err != nil {
+			return reason(err)
+		}
+		err = writeClose(f, data)
 	}
-	if err != nil {
-		return reason(err)
-	}
-	err = writeClose(f, data)
 	if err == nil {
 		err = os.Rename(tmp, path)
 	}
@@ -126,6 +153,21 @@ func writeAtomic(path string, data Content, perm fs.FileMode) error {
 		return reason(err)
 	}
 	return syncDir(dir)
+}
+
+// createUnnamed creates a file of the running user's with mode perm, whatever the umask, in dir,
+// with no name (O_TMPFILE): linkat names it. It fails where the file system has no O_TMPFILE.
+func createUnnamed(dir string, perm fs.FileMode) (*os.File, error) {
+	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, uint32(perm.Perm()))
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), dir)
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // CreateNew creates path, which must not exist (a symlink there counts), as a file of the running
