@@ -22,7 +22,8 @@ import (
 // give the same sequence whatever Jobs is.
 //
 // Memory grows with the depth of the tree and the width of its largest directories, never with
-// the number of entries: a bounded number of directory listings is read ahead of the visitor.
+// the number of entries: at most aheadEntries entries a job are read ahead of the visitor, and a
+// directory being read is held whole.
 type Walker struct {
 	Fs   afero.Fs
 	Jobs int // directories read at once; below 1 means 1
@@ -65,7 +66,7 @@ func (w *Walker) Walk(ctx context.Context, root string, v Visitor) error {
 	e := NewEntry(root, ".", fi)
 	_, osfs := w.Fs.(*afero.OsFs)
 	o := walkOpts{fs: w.Fs, sysroot: w.SysRoot, xattrs: !w.NoXattrs, mounts: osfs, oneFs: w.OneFileSystem, rootDev: e.Dev}
-	s := &scheduler{opts: &o, limit: 8 * jobs, prefetch: jobs > 1}
+	s := &scheduler{opts: &o, limit: aheadEntries * jobs, prefetch: jobs > 1}
 	s.cond = sync.NewCond(&s.mu)
 	var workers sync.WaitGroup
 	for range jobs - 1 {
@@ -101,7 +102,8 @@ type item struct {
 	// attrErr is set when the entry's ACL or label could not be read: it is still visited, with
 	// its mode bits, and the error is reported beside it.
 	attrErr error
-	skip    *Skip // a directory the walk does not enter
+	skip    *Skip   // a directory the walk does not enter
+	sub     *dirJob // a directory the walk enters
 }
 
 // walkOpts are what every directory of one walk is read with.
@@ -152,71 +154,128 @@ func newDirJob(path, rel, key string, dev uint64) *dirJob {
 	return &dirJob{path: path, rel: rel, key: key, dev: dev, index: -1, done: make(chan struct{})}
 }
 
+// aheadEntries is how many entries of listings each job may read ahead of the visit: some
+// hundreds of KiB of listings. Counting entries rather than listings bounds the memory whatever
+// the directories' sizes, and lets the workers run far enough ahead that they seldom wait.
+const aheadEntries = 1024
+
 type scheduler struct {
 	opts     *walkOpts
 	prefetch bool // workers run; with one job the visiting goroutine reads every directory
 	mu       sync.Mutex
 	cond     *sync.Cond
 	queue    jobQueue
-	ahead    int // listings read by workers and not yet consumed
-	limit    int
-	shut     bool
+	// ahead counts the entries of the listings read ahead of the visit and not yet visited, and
+	// one for each directory being read ahead.
+	ahead int
+	limit int
+	idle  int // workers waiting on cond
+	shut  bool
 }
 
 // work is a prefetching goroutine: it reads the queued directory the visit will need soonest, as
-// long as fewer than limit listings wait to be consumed.
+// long as fewer than limit entries wait to be visited. A worker that stopped at the limit sleeps
+// until half of them are: waking a thread costs more than reading a small directory, so it is
+// not woken for each.
 func (s *scheduler) work() {
 	for {
 		s.mu.Lock()
 		for !s.shut && (s.queue.Len() == 0 || s.ahead >= s.limit) {
+			s.idle++
 			s.cond.Wait()
+			s.idle--
 		}
 		if s.shut {
 			s.mu.Unlock()
 			return
 		}
-		j := heap.Pop(&s.queue).(*dirJob)
-		j.claimed = true
-		s.ahead++
+		j := s.claimNext()
 		s.mu.Unlock()
-		j.result = readDir(s.opts, j)
-		close(j.done)
+		s.finish(j)
 	}
 }
 
-func (s *scheduler) enqueue(jobs []*dirJob) {
-	if !s.prefetch || len(jobs) == 0 {
-		return
-	}
-	s.mu.Lock()
-	for _, j := range jobs {
-		heap.Push(&s.queue, j)
-	}
-	s.mu.Unlock()
-	s.cond.Broadcast()
+// claimNext takes the queued job the visit will need soonest, under s.mu.
+func (s *scheduler) claimNext() *dirJob {
+	j := heap.Pop(&s.queue).(*dirJob)
+	j.claimed = true
+	s.ahead++
+	return j
 }
 
-// await returns j's listing, reading it here if no worker has claimed it.
-func (s *scheduler) await(j *dirJob) listing {
-	s.mu.Lock()
-	mine := !j.claimed
-	if mine {
-		j.claimed = true
-		if j.index >= 0 {
-			heap.Remove(&s.queue, j.index)
+// read reads j's directory and, when workers run, queues its subdirectories at once: the
+// workers find the whole tree ahead of the visit, not only below the directory it is in.
+func (s *scheduler) read(j *dirJob) listing {
+	l := readDir(s.opts, j)
+	var subs []*dirJob
+	for i := range l.items {
+		it := &l.items[i]
+		if it.err == nil && it.entry.Type == TypeDir && it.skip == nil {
+			it.sub = newDirJob(it.entry.Path, it.entry.Rel, childKey(j.key, it.entry.Rel), it.entry.Dev)
+			subs = append(subs, it.sub)
 		}
 	}
+	if s.prefetch && len(subs) > 0 {
+		s.mu.Lock()
+		for _, sub := range subs {
+			heap.Push(&s.queue, sub)
+		}
+		wake := s.idle > 0 && s.ahead < s.limit
+		s.mu.Unlock()
+		if wake {
+			s.cond.Broadcast()
+		}
+	}
+	return l
+}
+
+// finish reads j, claimed ahead of the visit, and counts its entries as waiting.
+func (s *scheduler) finish(j *dirJob) {
+	j.result = s.read(j)
+	s.mu.Lock()
+	s.ahead += len(j.result.items)
 	s.mu.Unlock()
-	if mine {
-		return readDir(s.opts, j)
+	close(j.done)
+}
+
+// await returns j's listing, reading it here if no worker has claimed it. While a worker reads
+// it, the visiting goroutine reads the next queued directory itself rather than wait: every
+// goroutine of the walk reads, and the visit sleeps only when nothing is left to read.
+func (s *scheduler) await(j *dirJob) listing {
+	for {
+		s.mu.Lock()
+		if !j.claimed {
+			j.claimed = true
+			if j.index >= 0 {
+				heap.Remove(&s.queue, j.index)
+			}
+			s.mu.Unlock()
+			return s.read(j)
+		}
+		var help *dirJob
+		select {
+		case <-j.done:
+		default:
+			if s.queue.Len() > 0 && s.ahead < s.limit {
+				help = s.claimNext()
+			}
+		}
+		s.mu.Unlock()
+		if help == nil {
+			break
+		}
+		s.finish(help)
 	}
 	<-j.done
 	res := j.result
 	j.result = listing{}
 	s.mu.Lock()
-	s.ahead--
+	s.ahead -= 1 + len(res.items)
+	wake := s.idle > 0 && s.ahead <= s.limit/2 && s.queue.Len() > 0
 	s.mu.Unlock()
-	s.cond.Signal()
+	if wake {
+		s.cond.Broadcast()
+	}
 	return res
 }
 
@@ -227,23 +286,13 @@ func (s *scheduler) close() {
 	s.cond.Broadcast()
 }
 
-// walkDir visits the entries of j in order, descending into each subdirectory as it is met. Its
-// subdirectories are queued for the workers before the first entry is visited.
+// walkDir visits the entries of j in order, descending into each subdirectory as it is met.
 func (s *scheduler) walkDir(ctx context.Context, j *dirJob, v Visitor) {
 	l := s.await(j)
 	if l.err != nil {
 		v.Error(j.path, l.err)
 	}
-	subs := make([]*dirJob, len(l.items))
-	var queued []*dirJob
-	for i, it := range l.items {
-		if it.err == nil && it.entry.Type == TypeDir && it.skip == nil {
-			subs[i] = newDirJob(it.entry.Path, it.entry.Rel, childKey(j.key, it.entry.Rel), it.entry.Dev)
-			queued = append(queued, subs[i])
-		}
-	}
-	s.enqueue(queued)
-	for i, it := range l.items {
+	for _, it := range l.items {
 		if ctx.Err() != nil {
 			return
 		}
@@ -258,8 +307,8 @@ func (s *scheduler) walkDir(ctx context.Context, j *dirJob, v Visitor) {
 		if it.skip != nil && v.Skipped != nil {
 			v.Skipped(*it.skip)
 		}
-		if subs[i] != nil {
-			s.walkDir(ctx, subs[i], v)
+		if it.sub != nil {
+			s.walkDir(ctx, it.sub, v)
 		}
 	}
 }
