@@ -1,9 +1,12 @@
 package audit
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -41,23 +44,40 @@ type dirLister struct {
 	cname []byte // the name being examined, NUL-terminated for the system calls
 }
 
-// openListing opens dir, which is rel below the walk's root, and reads its names: d is nil when
-// it could not be opened, and err says why; otherwise err says why reading stopped early, if it
-// did, and d, which the caller closes, examines each name.
-func openListing(fsys afero.Fs, dir, rel string) (d *dirLister, names []string, err error) {
+// openListing opens dir, which is rel below the walk's root, and reads its entries' paths, each
+// prefix (see childPrefix) and a name, in no order: d is nil when it could not be opened, and
+// err says why; otherwise err says why reading stopped early, if it did, and d, which the caller
+// closes, examines each name.
+func openListing(fsys afero.Fs, dir, rel, prefix string) (d *dirLister, paths []string, err error) {
 	if _, real := fsys.(*afero.OsFs); !real || !fastDirs {
 		names, opened, err := readNames(fsys, dir)
 		if !opened {
 			return nil, nil, err
 		}
-		return &dirLister{fsys: fsys, fd: -1}, names, err
+		paths = make([]string, len(names))
+		for i, name := range names {
+			paths[i] = prefix + name
+		}
+		return &dirLister{fsys: fsys, fd: -1}, paths, err
 	}
 	fd, err := openDirAt(dir, rel)
 	if err != nil {
 		return nil, nil, err
 	}
-	names, err = readNamesAt(fd)
-	return &dirLister{fsys: fsys, fd: fd}, names, err
+	paths, err = readPathsAt(fd, prefix)
+	return &dirLister{fsys: fsys, fd: fd}, paths, err
+}
+
+// childPrefix is what the path of an entry of dir is before its name: filepath.Join(dir, name)
+// is childPrefix(dir) + name, for any name a directory holds, without a Clean for each.
+func childPrefix(dir string) string {
+	switch dir = filepath.Clean(dir); dir {
+	case "/":
+		return dir
+	case ".":
+		return ""
+	}
+	return dir + "/"
 }
 
 func (d *dirLister) close() {
@@ -132,26 +152,56 @@ func openDirAt(dir, rel string) (int, error) {
 	return safefile.OpenBeneath(rootfd, rel, flags, nil)
 }
 
-// readNamesAt reads every name in the directory open as fd but "." and "..", in the kernel's
-// order. On an error it returns the names read so far.
-func readNamesAt(fd int) ([]string, error) {
+// readPathsAt reads every name in the directory open as fd but "." and "..", in the kernel's
+// order, and returns each with prefix before it: one string a name. On an error it returns the
+// paths read so far.
+func readPathsAt(fd int, prefix string) ([]string, error) {
 	bp := direntPool.Get().(*[]byte)
 	defer direntPool.Put(bp)
 	buf := *bp
-	var names []string
+	var paths []string
 	for {
 		n, err := unix.Getdents(fd, buf)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			return names, err
+			return paths, err
 		}
 		if n <= 0 {
-			return names, nil
+			return paths, nil
 		}
-		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+		paths = appendDirents(paths, buf[:n], prefix)
 	}
+}
+
+// direntName is where a name begins in a struct linux_dirent64: after d_ino, d_off, d_reclen
+// and d_type.
+const direntName = int(unsafe.Offsetof(unix.Dirent{}.Name))
+
+// appendDirents appends to paths prefix and the name of each entry in buf, what getdents64 read,
+// but "." and "..", as unix.ParseDirent reads them.
+func appendDirents(paths []string, buf []byte, prefix string) []string {
+	for len(buf) > direntName {
+		reclen := int(binary.NativeEndian.Uint16(buf[unsafe.Offsetof(unix.Dirent{}.Reclen):]))
+		if reclen <= direntName || reclen > len(buf) {
+			break
+		}
+		rec := buf[:reclen]
+		buf = buf[reclen:]
+		if binary.NativeEndian.Uint64(rec) == 0 {
+			continue // no inode: a deleted entry
+		}
+		name := rec[direntName:]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		if string(name) == "." || string(name) == ".." {
+			continue
+		}
+		paths = append(paths, prefix+string(name))
+	}
+	return paths
 }
 
 // examineAt is examine for name in the directory open as dirfd, whose path is path; cname is

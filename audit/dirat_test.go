@@ -276,3 +276,47 @@ func TestChildRel(t *testing.T) {
 		t.Error("childRel copied a path it could share")
 	}
 }
+
+// childPrefix and a name is the path filepath.Join makes of a directory and that name, for clean
+// directories and others.
+func TestChildPrefix(t *testing.T) {
+	for _, dir := range []string{"/", "/srv/site", "/srv/site/", "/srv//site", "/srv/./site/..", ".", "site", "./site", "a/../..", "//"} {
+		for _, name := range []string{"a", "index.php", ".htaccess", "..a", "a b"} {
+			if got, want := childPrefix(dir)+name, filepath.Join(dir, name); got != want {
+				t.Errorf("childPrefix(%q) + %q = %q, want %q", dir, name, got, want)
+			}
+		}
+	}
+}
+
+// readPathsAt reads a directory larger than one getdents64 batch whole, each name once, with
+// the prefix before it and neither "." nor "..".
+func TestReadPathsAt(t *testing.T) {
+	dir := t.TempDir()
+	want := map[string]bool{}
+	for i := range 3000 { // some 100 KB of dirents: several batches
+		name := fmt.Sprintf("entry-with-a-longish-name-%04d.php", i)
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want["p/"+name] = true
+	}
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	paths, err := readPathsAt(fd, "p/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) != len(want) {
+		t.Errorf("read %d paths, want %d", len(paths), len(want))
+	}
+	for _, p := range paths {
+		if !want[p] {
+			t.Errorf("read %q, which is not in the directory or read twice", p)
+		}
+		delete(want, p)
+	}
+}

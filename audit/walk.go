@@ -8,7 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"sync"
 	"syscall"
 
@@ -325,21 +325,22 @@ func childKey(parentKey, rel string) string {
 // becomes an error item; the rest of the directory is still read.
 func readDir(o *walkOpts, j *dirJob) listing {
 	fsys, dir, rel := o.fs, j.path, j.rel
-	d, names, err := openListing(fsys, dir, rel)
+	prefix := childPrefix(dir)
+	d, paths, err := openListing(fsys, dir, rel, prefix)
 	if d == nil {
 		return listing{err: err}
 	}
 	defer d.close()
 	l := listing{err: err}
-	sort.Strings(names)
-	l.items = make([]item, 0, len(names))
+	slices.Sort(paths) // as their names: all begin with prefix
+	l.items = make([]item, 0, len(paths))
 	var scratch []byte
 	if o.xattrs {
 		scratch = make([]byte, attrScratch)
 	}
 	var dirs dirCache
-	for _, name := range names {
-		p := filepath.Join(dir, name)
+	for _, p := range paths {
+		name := p[len(prefix):]
 		r := childRel(p, rel, name)
 		e, attrErr, err := d.examine(name, p, r, scratch, o.xattrs)
 		if errors.Is(err, fs.ErrNotExist) {
