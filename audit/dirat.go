@@ -23,10 +23,13 @@ import (
 // The operating system's directories are read here, by descriptor: each directory is opened
 // once, its names read with getdents64 in large batches, and each name examined from the
 // directory's descriptor (fstatat, readlinkat, listxattrat and getxattrat), never by its full
-// path. The kernel looks up no path per entry, and a tree deeper than PATH_MAX is read to its
-// bottom: a directory whose path is too long for one lookup is opened a run of components at a
-// time beneath the walk's root (safefile.OpenBeneath). What it produces is exactly what readDir
-// produces through afero for the same tree.
+// path. A directory is opened by name from its parent's descriptor, which the walk holds until
+// each of its subdirectories is open (at most maxHeld at once), else by its path. The kernel
+// looks up no path per entry nor, mostly, per directory, and a tree deeper than PATH_MAX is read
+// to its bottom: a directory whose path is too long for one lookup, where its parent's
+// descriptor is not held, is opened a run of components at a time beneath the walk's root
+// (safefile.OpenBeneath). What it produces is exactly what readDir produces through afero for
+// the same tree.
 
 // fastDirs turns the descriptor reader on; tests turn it off to compare it with the generic one.
 var fastDirs = true
@@ -44,13 +47,13 @@ type dirLister struct {
 	cname []byte // the name being examined, NUL-terminated for the system calls
 }
 
-// openListing opens dir, which is rel below the walk's root, and reads its entries' paths, each
-// prefix (see childPrefix) and a name, in no order: d is nil when it could not be opened, and
-// err says why; otherwise err says why reading stopped early, if it did, and d, which the caller
-// closes, examines each name.
-func openListing(fsys afero.Fs, dir, rel, prefix string) (d *dirLister, paths []string, err error) {
+// openListing opens j's directory and reads its entries' paths, each prefix (see childPrefix) and
+// a name, in no order: d is nil when it could not be opened, and err says why; otherwise err says
+// why reading stopped early, if it did, and d, whose descriptor the caller closes, examines each
+// name.
+func openListing(fsys afero.Fs, j *dirJob, prefix string) (d *dirLister, paths []string, err error) {
 	if _, real := fsys.(*afero.OsFs); !real || !fastDirs {
-		names, opened, err := readNames(fsys, dir)
+		names, opened, err := readNames(fsys, j.path)
 		if !opened {
 			return nil, nil, err
 		}
@@ -60,12 +63,24 @@ func openListing(fsys afero.Fs, dir, rel, prefix string) (d *dirLister, paths []
 		}
 		return &dirLister{fsys: fsys, fd: -1}, paths, err
 	}
-	fd, err := openDirAt(dir, rel)
+	fd, err := openJob(j)
 	if err != nil {
 		return nil, nil, err
 	}
 	paths, err = readPathsAt(fd, prefix)
 	return &dirLister{fsys: fsys, fd: fd}, paths, err
+}
+
+// openJob opens j's directory for reading, never through a symlink: by name from its parent's
+// descriptor where the walk holds it, else by its path (openDirAt).
+func openJob(j *dirJob) (int, error) {
+	if len(j.path) > maxWalkPath {
+		return -1, &tooDeepError{size: len(j.path)}
+	}
+	if p := j.parent; p != nil && p.fd >= 0 {
+		return retryEINTR(func() (int, error) { return unix.Openat(p.fd, j.name, dirFlags, 0) })
+	}
+	return openDirAt(j.path, j.rel)
 }
 
 // childPrefix is what the path of an entry of dir is before its name: filepath.Join(dir, name)
@@ -78,12 +93,6 @@ func childPrefix(dir string) string {
 		return ""
 	}
 	return dir + "/"
-}
-
-func (d *dirLister) close() {
-	if d.fd >= 0 {
-		unix.Close(d.fd)
-	}
 }
 
 // examine is examine for name, whose path is path and rel, in d's directory.
@@ -127,11 +136,14 @@ func (e *tooDeepError) Error() string {
 
 func (e *tooDeepError) Unwrap() error { return unix.ENAMETOOLONG }
 
+// dirFlags open a directory for reading its names, never through a symlink at the path's end.
+const dirFlags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+
 // openDirAt opens dir for reading, never through a symlink at its end. A path the kernel would
 // refuse as too long is opened beneath the walk's root, which dir is rel below, a run of
 // components at a time and through no symlink at all.
 func openDirAt(dir, rel string) (int, error) {
-	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	const flags = dirFlags
 	if len(dir) > maxWalkPath {
 		return -1, &tooDeepError{size: len(dir)}
 	}

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -318,5 +319,78 @@ func TestReadPathsAt(t *testing.T) {
 			t.Errorf("read %q, which is not in the directory or read twice", p)
 		}
 		delete(want, p)
+	}
+}
+
+// openFds counts the process's open descriptors.
+func openFds(t *testing.T) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(fds) - 1 // ReadDir's own
+}
+
+// The walk opens each directory from its parent's descriptor while it holds it, and holds at most
+// maxHeld at once: past them it opens directories by path, and visits the same entries in the
+// same order. No descriptor outlives a walk, finished or cancelled.
+func TestWalkHoldsFewDescriptors(t *testing.T) {
+	root := filepath.Join(fixture.TempDir(t), "site")
+	n := wideTree(t, afero.NewOsFs(), root, 4, 4, 2)
+	want, _ := walkEntries(t, root, false)
+	defer func(was int) { maxHeld = was }(maxHeld)
+	for _, held := range []int{0, 3, 256} {
+		for _, jobs := range []int{1, 3} {
+			maxHeld = held
+			base := openFds(t)
+			most, seen := 0, 0
+			w := &Walker{Fs: afero.NewOsFs(), Jobs: jobs}
+			ctx, cancel := context.WithCancel(context.Background())
+			var got []Entry
+			err := w.Walk(ctx, root, Visitor{
+				Entry: func(e Entry) {
+					got = append(got, e)
+					if seen++; seen%7 == 0 {
+						most = max(most, openFds(t)-base)
+					}
+				},
+				Error: func(p string, err error) { t.Errorf("%s: %v", p, err) },
+			})
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Each reader has the directory it reads open, beside those held.
+			if most > held+jobs {
+				t.Errorf("maxHeld %d, %d jobs: %d descriptors open at once", held, jobs, most)
+			}
+			if left := openFds(t) - base; left != 0 {
+				t.Errorf("maxHeld %d, %d jobs: %d descriptors left open after the walk", held, jobs, left)
+			}
+			if len(got) != n || !reflect.DeepEqual(got, want) {
+				t.Errorf("maxHeld %d, %d jobs: %d entries, not those the generic reader sees (%d)", held, jobs, len(got), len(want))
+			}
+		}
+	}
+
+	// Stopped after a few entries, with workers far ahead, the walk closes what it held.
+	base := openFds(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	seen := 0
+	w := &Walker{Fs: afero.NewOsFs(), Jobs: 3}
+	err := w.Walk(ctx, root, Visitor{
+		Entry: func(Entry) {
+			if seen++; seen == 20 {
+				cancel()
+			}
+		},
+		Error: func(string, error) {},
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("walk: %v, want it cancelled", err)
+	}
+	if left := openFds(t) - base; left != 0 {
+		t.Errorf("%d descriptors left open by a cancelled walk", left)
 	}
 }

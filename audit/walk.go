@@ -10,9 +10,11 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/afero"
+	"golang.org/x/sys/unix"
 )
 
 // Walker visits every entry below a root exactly once, never following a symlink, in a fixed
@@ -66,7 +68,7 @@ func (w *Walker) Walk(ctx context.Context, root string, v Visitor) error {
 	e := NewEntry(root, ".", fi)
 	_, osfs := w.Fs.(*afero.OsFs)
 	o := walkOpts{fs: w.Fs, sysroot: w.SysRoot, xattrs: !w.NoXattrs, mounts: osfs, oneFs: w.OneFileSystem, rootDev: e.Dev}
-	s := &scheduler{opts: &o, limit: aheadEntries * jobs, prefetch: jobs > 1}
+	s := &scheduler{opts: &o, limit: aheadEntries * jobs, prefetch: jobs > 1, held: map[*dirJob]struct{}{}}
 	s.cond = sync.NewCond(&s.mu)
 	var workers sync.WaitGroup
 	for range jobs - 1 {
@@ -75,6 +77,7 @@ func (w *Walker) Walk(ctx context.Context, root string, v Visitor) error {
 	defer func() {
 		s.close()
 		workers.Wait()
+		s.closeHeld()
 	}()
 
 	if o.xattrs {
@@ -148,10 +151,19 @@ type dirJob struct {
 	claimed   bool
 	done      chan struct{} // closed when a worker has read the directory
 	result    listing
+
+	// parent is the directory the job is in, and name its name there: where the parent holds
+	// its descriptor, the job is opened by name from it, not by its whole path.
+	parent *dirJob
+	name   string
+	// fd is the directory's descriptor, held after its reading for its subdirectories to be
+	// opened from, until each of the pending ones has been; -1 when not held.
+	fd      int
+	pending atomic.Int32
 }
 
 func newDirJob(path, rel, key string, dev uint64) *dirJob {
-	return &dirJob{path: path, rel: rel, key: key, dev: dev, index: -1, done: make(chan struct{})}
+	return &dirJob{path: path, rel: rel, key: key, dev: dev, index: -1, done: make(chan struct{}), fd: -1}
 }
 
 // aheadEntries is how many entries of listings each job may read ahead of the visit: some
@@ -171,7 +183,15 @@ type scheduler struct {
 	limit int
 	idle  int // workers waiting on cond
 	shut  bool
+	// held are the directories whose descriptors are held for their subdirectories, at most
+	// maxHeld; under mu.
+	held map[*dirJob]struct{}
 }
+
+// maxHeld is how many directory descriptors a walk holds open at once for their subdirectories
+// to be opened from. Past it, a subdirectory is opened by its whole path, as the walk's root is:
+// a tree as wide and deep as anyone can make one takes no more descriptors than that.
+var maxHeld = 256
 
 // work is a prefetching goroutine: it reads the queued directory the visit will need soonest, as
 // long as fewer than limit entries wait to be visited. A worker that stopped at the limit sleeps
@@ -206,27 +226,49 @@ func (s *scheduler) claimNext() *dirJob {
 // read reads j's directory and, when workers run, queues its subdirectories at once: the
 // workers find the whole tree ahead of the visit, not only below the directory it is in.
 func (s *scheduler) read(j *dirJob) listing {
-	l := readDir(s.opts, j)
+	l, fd := readDir(s.opts, j)
+	if p := j.parent; p != nil && p.fd >= 0 && p.pending.Add(-1) == 0 {
+		s.release(p)
+	}
 	var subs []*dirJob
 	for i := range l.items {
 		it := &l.items[i]
 		if it.err == nil && it.entry.Type == TypeDir && it.skip == nil {
 			it.sub = newDirJob(it.entry.Path, it.entry.Rel, childKey(j.key, it.entry.Rel), it.entry.Dev)
+			it.sub.parent, it.sub.name = j, filepath.Base(it.entry.Path)
 			subs = append(subs, it.sub)
 		}
 	}
+	s.mu.Lock()
+	if fd >= 0 && len(subs) > 0 && len(s.held) < maxHeld {
+		j.fd = fd
+		j.pending.Store(int32(len(subs)))
+		s.held[j] = struct{}{}
+		fd = -1
+	}
+	var wake bool
 	if s.prefetch && len(subs) > 0 {
-		s.mu.Lock()
 		for _, sub := range subs {
 			heap.Push(&s.queue, sub)
 		}
-		wake := s.idle > 0 && s.ahead < s.limit
-		s.mu.Unlock()
-		if wake {
-			s.cond.Broadcast()
-		}
+		wake = s.idle > 0 && s.ahead < s.limit
+	}
+	s.mu.Unlock()
+	if fd >= 0 {
+		unix.Close(fd)
+	}
+	if wake {
+		s.cond.Broadcast()
 	}
 	return l
+}
+
+// release closes the descriptor p held, all of its subdirectories having been opened.
+func (s *scheduler) release(p *dirJob) {
+	s.mu.Lock()
+	delete(s.held, p)
+	s.mu.Unlock()
+	unix.Close(p.fd)
 }
 
 // finish reads j, claimed ahead of the visit, and counts its entries as waiting.
@@ -286,6 +328,15 @@ func (s *scheduler) close() {
 	s.cond.Broadcast()
 }
 
+// closeHeld closes the descriptors still held when the walk stopped early, once no goroutine
+// reads any more.
+func (s *scheduler) closeHeld() {
+	for j := range s.held {
+		unix.Close(j.fd)
+	}
+	clear(s.held)
+}
+
 // walkDir visits the entries of j in order, descending into each subdirectory as it is met.
 func (s *scheduler) walkDir(ctx context.Context, j *dirJob, v Visitor) {
 	l := s.await(j)
@@ -322,16 +373,16 @@ func childKey(parentKey, rel string) string {
 }
 
 // readDir lists the directory of j and examines each entry. An entry that cannot be examined
-// becomes an error item; the rest of the directory is still read.
-func readDir(o *walkOpts, j *dirJob) listing {
-	fsys, dir, rel := o.fs, j.path, j.rel
+// becomes an error item; the rest of the directory is still read. fd is the directory's
+// descriptor, which the caller closes, or -1.
+func readDir(o *walkOpts, j *dirJob) (l listing, fd int) {
+	fsys, dir := o.fs, j.path
 	prefix := childPrefix(dir)
-	d, paths, err := openListing(fsys, dir, rel, prefix)
+	d, paths, err := openListing(fsys, j, prefix)
 	if d == nil {
-		return listing{err: err}
+		return listing{err: err}, -1
 	}
-	defer d.close()
-	l := listing{err: err}
+	l.err = err
 	slices.Sort(paths) // as their names: all begin with prefix
 	l.items = make([]item, 0, len(paths))
 	var scratch []byte
@@ -341,7 +392,7 @@ func readDir(o *walkOpts, j *dirJob) listing {
 	var dirs dirCache
 	for _, p := range paths {
 		name := p[len(prefix):]
-		r := childRel(p, rel, name)
+		r := childRel(p, j.rel, name)
 		e, attrErr, err := d.examine(name, p, r, scratch, o.xattrs)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // removed since the directory was read
@@ -358,7 +409,7 @@ func readDir(o *walkOpts, j *dirJob) listing {
 		}
 		l.items = append(l.items, it)
 	}
-	return l
+	return l, d.fd
 }
 
 // readNames lists dir through afero: nil and the error when it cannot be opened, the names read
