@@ -119,6 +119,8 @@ type walkOpts struct {
 	mounts  bool
 	oneFs   bool
 	rootDev uint64
+	// linkDirs are the directories the walk's links go through, examined once for all.
+	linkDirs sharedDirs
 }
 
 // skip says whether the walk stays out of e, a directory in a directory on device parentDev.
@@ -362,6 +364,29 @@ func (s *scheduler) walkDir(ctx context.Context, j *dirJob, v Visitor) {
 			s.walkDir(ctx, it.sub, v)
 		}
 	}
+	freeItems(l.items)
+}
+
+// itemPool keeps the item slices of listings the visit is done with, for the next listings to
+// be read into: a walk allocates and collects no listing's items but its largest's.
+var itemPool sync.Pool
+
+// newItems returns an empty slice with room for n items.
+func newItems(n int) []item {
+	if p, ok := itemPool.Get().(*[]item); ok && cap(*p) >= n {
+		return (*p)[:0]
+	}
+	return make([]item, 0, max(n, 32))
+}
+
+// freeItems gives back items, a listing no one holds any more, to be read into again.
+func freeItems(items []item) {
+	if cap(items) == 0 {
+		return
+	}
+	clear(items[:cap(items)])
+	items = items[:0]
+	itemPool.Put(&items)
 }
 
 func childKey(parentKey, rel string) string {
@@ -384,12 +409,11 @@ func readDir(o *walkOpts, j *dirJob) (l listing, fd int) {
 	}
 	l.err = err
 	slices.Sort(paths) // as their names: all begin with prefix
-	l.items = make([]item, 0, len(paths))
+	l.items = newItems(len(paths))
 	var scratch []byte
 	if o.xattrs {
 		scratch = make([]byte, attrScratch)
 	}
-	var dirs dirCache
 	for _, p := range paths {
 		name := p[len(prefix):]
 		r := childRel(p, j.rel, name)
@@ -398,10 +422,7 @@ func readDir(o *walkOpts, j *dirJob) (l listing, fd int) {
 			continue // removed since the directory was read
 		}
 		if err == nil && e.Type == TypeSymlink {
-			if dirs == nil {
-				dirs = dirCache{}
-			}
-			e.follow(fsys, o.sysroot, dirs, o.xattrs)
+			e.follow(fsys, o.sysroot, &o.linkDirs, o.xattrs)
 		}
 		it := item{entry: e, err: err, attrErr: attrErr}
 		if err == nil && e.Type == TypeDir {
@@ -526,7 +547,7 @@ func (q *jobQueue) Pop() any {
 // follow looks up where e, a symlink, leads, as the walk does for every link. Below --root, a
 // link is followed there, not on the host, and what became of its target is what that lookup
 // found; on the host, only a target the kernel found is followed.
-func (e *Entry) follow(fsys afero.Fs, sysroot string, dirs dirCache, xattrs bool) {
+func (e *Entry) follow(fsys afero.Fs, sysroot string, dirs linkDirs, xattrs bool) {
 	inSys := sysroot != "" && filepath.Clean(sysroot) != "/"
 	if !inSys && e.Target != TargetExists {
 		return
