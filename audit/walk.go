@@ -379,12 +379,13 @@ func newItems(n int) []item {
 	return make([]item, 0, max(n, 32))
 }
 
-// freeItems gives back items, a listing no one holds any more, to be read into again.
+// freeItems gives back items, a listing no one holds any more, to be read into again. Only its
+// length is cleared: past it, a slice of the pool is zero, fresh or cleared before.
 func freeItems(items []item) {
 	if cap(items) == 0 {
 		return
 	}
-	clear(items[:cap(items)])
+	clear(items)
 	items = items[:0]
 	itemPool.Put(&items)
 }
@@ -401,8 +402,11 @@ func childKey(parentKey, rel string) string {
 // becomes an error item; the rest of the directory is still read. fd is the directory's
 // descriptor, which the caller closes, or -1.
 func readDir(o *walkOpts, j *dirJob) (l listing, fd int) {
-	fsys, dir := o.fs, j.path
-	prefix := childPrefix(dir)
+	fsys := o.fs
+	prefix := j.path + "/" // a subdirectory's path is clean: its parent's prefix and its name
+	if j.parent == nil {
+		prefix = childPrefix(j.path)
+	}
 	d, paths, err := openListing(fsys, j, prefix)
 	if d == nil {
 		return listing{err: err}, -1
