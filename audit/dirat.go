@@ -72,7 +72,7 @@ func openListing(fsys afero.Fs, j *dirJob, prefix string) (d *dirLister, paths [
 }
 
 // openJob opens j's directory for reading, never through a symlink: by name from its parent's
-// descriptor where the walk holds it, else by its path (openDirAt).
+// descriptor where the walk holds it, else by its path (openDirAt); not past maxWalkPath.
 func openJob(j *dirJob) (int, error) {
 	if len(j.path) > maxWalkPath {
 		return -1, &tooDeepError{size: len(j.path)}
@@ -143,12 +143,8 @@ const dirFlags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLO
 // refuse as too long is opened beneath the walk's root, which dir is rel below, a run of
 // components at a time and through no symlink at all.
 func openDirAt(dir, rel string) (int, error) {
-	const flags = dirFlags
-	if len(dir) > maxWalkPath {
-		return -1, &tooDeepError{size: len(dir)}
-	}
 	if len(dir) < safefile.PathChunk || rel == "." || !strings.HasSuffix(dir, "/"+rel) {
-		return retryEINTR(func() (int, error) { return unix.Open(dir, flags, 0) })
+		return retryEINTR(func() (int, error) { return unix.Open(dir, dirFlags, 0) })
 	}
 	root := strings.TrimSuffix(dir, "/"+rel)
 	if root == "" {
@@ -161,7 +157,7 @@ func openDirAt(dir, rel string) (int, error) {
 		return -1, err
 	}
 	defer unix.Close(rootfd)
-	return safefile.OpenBeneath(rootfd, rel, flags, nil)
+	return safefile.OpenBeneath(rootfd, rel, dirFlags, nil)
 }
 
 // readPathsAt reads every name in the directory open as fd but "." and "..", in the kernel's
