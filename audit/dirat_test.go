@@ -394,3 +394,26 @@ func TestWalkHoldsFewDescriptors(t *testing.T) {
 		t.Errorf("%d descriptors left open by a cancelled walk", left)
 	}
 }
+
+// Where the process may open few descriptors, the walk holds fewer and reads every directory.
+func TestWalkHeldWithinRlimit(t *testing.T) {
+	root := filepath.Join(fixture.TempDir(t), "site")
+	n := wideTree(t, afero.NewOsFs(), root, 4, 4, 2)
+	var was unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &was); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Setrlimit(unix.RLIMIT_NOFILE, &was)
+	low := was
+	low.Cur = uint64(openFds(t) + 24)
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	if got := heldBudget(); got != int(low.Cur/4) {
+		t.Errorf("%d descriptors held at most under a limit of %d, want a quarter", got, low.Cur)
+	}
+	entries, errs := walkEntries(t, root, true)
+	if len(entries) != n || len(errs) > 0 {
+		t.Errorf("under a limit of %d descriptors: %d entries of %d, errors %q", low.Cur, len(entries), n, errs)
+	}
+}

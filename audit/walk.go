@@ -68,7 +68,7 @@ func (w *Walker) Walk(ctx context.Context, root string, v Visitor) error {
 	e := NewEntry(root, ".", fi)
 	_, osfs := w.Fs.(*afero.OsFs)
 	o := walkOpts{fs: w.Fs, sysroot: w.SysRoot, xattrs: !w.NoXattrs, mounts: osfs, oneFs: w.OneFileSystem, rootDev: e.Dev}
-	s := &scheduler{opts: &o, limit: aheadEntries * jobs, prefetch: jobs > 1, held: map[*dirJob]struct{}{}}
+	s := &scheduler{opts: &o, limit: aheadEntries * jobs, prefetch: jobs > 1, held: map[*dirJob]struct{}{}, maxHeld: heldBudget()}
 	s.cond = sync.NewCond(&s.mu)
 	var workers sync.WaitGroup
 	for range jobs - 1 {
@@ -187,13 +187,25 @@ type scheduler struct {
 	shut  bool
 	// held are the directories whose descriptors are held for their subdirectories, at most
 	// maxHeld; under mu.
-	held map[*dirJob]struct{}
+	held    map[*dirJob]struct{}
+	maxHeld int
 }
 
 // maxHeld is how many directory descriptors a walk holds open at once for their subdirectories
-// to be opened from. Past it, a subdirectory is opened by its whole path, as the walk's root is:
-// a tree as wide and deep as anyone can make one takes no more descriptors than that.
+// to be opened from, and at most a quarter of the descriptors the process may open. Past it, a
+// subdirectory is opened by its whole path, as the walk's root is: a tree as wide and deep as
+// anyone can make one takes no more descriptors than that.
 var maxHeld = 256
+
+// heldBudget is maxHeld, or a quarter of the process's limit on open descriptors where that is
+// less: the rest of the process and the walk's readers keep the others.
+func heldBudget() int {
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		return 0
+	}
+	return int(min(uint64(maxHeld), lim.Cur/4))
+}
 
 // work is a prefetching goroutine: it reads the queued directory the visit will need soonest, as
 // long as fewer than limit entries wait to be visited. A worker that stopped at the limit sleeps
@@ -242,7 +254,7 @@ func (s *scheduler) read(j *dirJob) listing {
 		}
 	}
 	s.mu.Lock()
-	if fd >= 0 && len(subs) > 0 && len(s.held) < maxHeld {
+	if fd >= 0 && len(subs) > 0 && len(s.held) < s.maxHeld {
 		j.fd = fd
 		j.pending.Store(int32(len(subs)))
 		s.held[j] = struct{}{}
