@@ -357,7 +357,8 @@ func (s *scheduler) walkDir(ctx context.Context, j *dirJob, v Visitor) {
 	if l.err != nil {
 		v.Error(j.path, l.err)
 	}
-	for _, it := range l.items {
+	for i := range l.items {
+		it := &l.items[i] // not a copy: an item is some 200 bytes
 		if ctx.Err() != nil {
 			return
 		}
