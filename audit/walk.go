@@ -380,27 +380,48 @@ func (s *scheduler) walkDir(ctx context.Context, j *dirJob, v Visitor) {
 	freeItems(l.items)
 }
 
-// itemPool keeps the item slices of listings the visit is done with, for the next listings to
-// be read into: a walk allocates and collects no listing's items but its largest's.
-var itemPool sync.Pool
+// itemPools keep the item slices of listings the visit is done with, for the next listings to
+// be read into: a walk allocates and collects few. Pool k holds slices of room for exactly
+// minItems<<k items, so a slice is never more than twice the size its listing needs: the pools
+// hold no more than the listings in flight would.
+var itemPools [15]sync.Pool
+
+// minItems is the room of the smallest pooled item slice.
+const minItems = 8
+
+// itemClass is the pool of slices with room for n items, or -1 past the largest.
+func itemClass(n int) int {
+	k := 0
+	for minItems<<k < n {
+		if k++; k == len(itemPools) {
+			return -1
+		}
+	}
+	return k
+}
 
 // newItems returns an empty slice with room for n items.
 func newItems(n int) []item {
-	if p, ok := itemPool.Get().(*[]item); ok && cap(*p) >= n {
+	k := itemClass(n)
+	if k < 0 {
+		return make([]item, 0, n)
+	}
+	if p, ok := itemPools[k].Get().(*[]item); ok {
 		return (*p)[:0]
 	}
-	return make([]item, 0, max(n, 32))
+	return make([]item, 0, minItems<<k)
 }
 
 // freeItems gives back items, a listing no one holds any more, to be read into again. Only its
-// length is cleared: past it, a slice of the pool is zero, fresh or cleared before.
+// length is cleared: past it, a slice of the pools is zero, fresh or cleared before.
 func freeItems(items []item) {
-	if cap(items) == 0 {
+	k := itemClass(cap(items))
+	if k < 0 || cap(items) != minItems<<k {
 		return
 	}
 	clear(items)
 	items = items[:0]
-	itemPool.Put(&items)
+	itemPools[k].Put(&items)
 }
 
 func childKey(parentKey, rel string) string {
