@@ -16,6 +16,7 @@
 #   OPEN      sizes of the open variant, a finding per entry (default "300k"; empty for none)
 #   RUNS      runs of each command (default 5)
 #   JOBS1     1 to time webperm --jobs 1 too (default 1)
+#   NOXATTRS  1 to time webperm --no-xattrs too (default 0)
 #   SEED      gentree's seed (default 1)
 #   TMPDIR    where the trees are made (one at a time; each is removed before the next)
 set -euo pipefail
@@ -26,6 +27,7 @@ variants=${VARIANTS-deploy www-data}
 open_sizes=${OPEN-300k}
 runs=${RUNS:-5}
 jobs1=${JOBS1:-1}
+noxattrs=${NOXATTRS:-0}
 seed=${SEED:-1}
 
 if [ ! -x /usr/bin/time ]; then
@@ -79,6 +81,7 @@ bench_tree() {
 
 	local labels=(find json text)
 	[ "$jobs1" = 1 ] && labels+=(json-jobs1)
+	[ "$noxattrs" = 1 ] && labels+=(json-noxattrs)
 	rm -f "$tmp"/*.times
 	find "$tree" -printf '%m %U %G %p\n' >/dev/null # warm the cache
 	for ((r = 1; r <= runs; r++)); do
@@ -87,6 +90,7 @@ bench_tree() {
 		timed json "$tmp/report.json" "$bin" audit --format json "$tree"
 		timed text "$tmp/report.txt" "$bin" audit --format text "$tree"
 		[ "$jobs1" = 1 ] && timed json-jobs1 "$tmp/report1.json" "$bin" audit --jobs 1 --format json "$tree"
+		[ "$noxattrs" = 1 ] && timed json-noxattrs "$tmp/report2.json" "$bin" audit --no-xattrs --format json "$tree"
 	done
 	local findings
 	findings=$(grep -m1 -o '"findings": [0-9]*' "$tmp/report.json" | grep -o '[0-9]*$')
@@ -99,6 +103,7 @@ bench_tree() {
 		json) cmd="webperm audit --format json" ;;
 		text) cmd="webperm audit --format text" ;;
 		json-jobs1) cmd="webperm audit --jobs 1 --format json" ;;
+		json-noxattrs) cmd="webperm audit --no-xattrs --format json" ;;
 		esac
 		med=$(median "$tmp/$label.times")
 		rows+=("$(printf '%-5s %-9s %9s %9s  %-38s %8s %12s %7s %8s' "$size" "$variant" "$entries" "$findings" "$cmd" "$med" "$(range "$tmp/$label.times")" \

@@ -1,9 +1,12 @@
 package walk
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -20,10 +23,13 @@ import (
 // The operating system's directories are read here, by descriptor: each directory is opened
 // once, its names read with getdents64 in large batches, and each name examined from the
 // directory's descriptor (fstatat, readlinkat, listxattrat and getxattrat), never by its full
-// path. The kernel looks up no path per entry, and a tree deeper than PATH_MAX is read to its
-// bottom: a directory whose path is too long for one lookup is opened a run of components at a
-// time beneath the walk's root (safefile.OpenBeneath). What it produces is exactly what readDir
-// produces through afero for the same tree.
+// path. A directory is opened by name from its parent's descriptor, which the walk holds until
+// each of its subdirectories is open (at most maxHeld at once), else by its path. The kernel
+// looks up no path per entry nor, mostly, per directory, and a tree deeper than PATH_MAX is read
+// to its bottom: a directory whose path is too long for one lookup, where its parent's
+// descriptor is not held, is opened a run of components at a time beneath the walk's root
+// (safefile.OpenBeneath). What it produces is exactly what readDir produces through afero for
+// the same tree.
 
 // fastDirs turns the descriptor reader on; tests turn it off to compare it with the generic one.
 var fastDirs = true
@@ -41,29 +47,52 @@ type dirLister struct {
 	cname []byte // the name being examined, NUL-terminated for the system calls
 }
 
-// openListing opens dir, which is rel below the walk's root, and reads its names: d is nil when
-// it could not be opened, and err says why; otherwise err says why reading stopped early, if it
-// did, and d, which the caller closes, examines each name.
-func openListing(fsys afero.Fs, dir, rel string) (d *dirLister, names []string, err error) {
+// openListing opens j's directory and reads its entries' paths, each prefix (see childPrefix) and
+// a name, in no order: d is nil when it could not be opened, and err says why; otherwise err says
+// why reading stopped early, if it did, and d, whose descriptor the caller closes, examines each
+// name.
+func openListing(fsys afero.Fs, j *dirJob, prefix string) (d *dirLister, paths []string, err error) {
 	if _, real := fsys.(*afero.OsFs); !real || !fastDirs {
-		names, opened, err := readNames(fsys, dir)
+		names, opened, err := readNames(fsys, j.path)
 		if !opened {
 			return nil, nil, err
 		}
-		return &dirLister{fsys: fsys, fd: -1}, names, err
+		paths = make([]string, len(names))
+		for i, name := range names {
+			paths[i] = prefix + name
+		}
+		return &dirLister{fsys: fsys, fd: -1}, paths, err
 	}
-	fd, err := openDirAt(dir, rel)
+	fd, err := openJob(j)
 	if err != nil {
 		return nil, nil, err
 	}
-	names, err = readNamesAt(fd)
-	return &dirLister{fsys: fsys, fd: fd}, names, err
+	paths, err = readPathsAt(fd, prefix)
+	return &dirLister{fsys: fsys, fd: fd}, paths, err
 }
 
-func (d *dirLister) close() {
-	if d.fd >= 0 {
-		unix.Close(d.fd)
+// openJob opens j's directory for reading, never through a symlink: by name from its parent's
+// descriptor where the walk holds it, else by its path (openDirAt); not past maxWalkPath.
+func openJob(j *dirJob) (int, error) {
+	if len(j.path) > maxWalkPath {
+		return -1, &tooDeepError{size: len(j.path)}
 	}
+	if p := j.parent; p != nil && p.fd >= 0 {
+		return retryEINTR(func() (int, error) { return unix.Openat(p.fd, j.name, dirFlags, 0) })
+	}
+	return openDirAt(j.path, j.rel)
+}
+
+// childPrefix is what the path of an entry of dir is before its name: filepath.Join(dir, name)
+// is childPrefix(dir) + name, for any name a directory holds, without a Clean for each.
+func childPrefix(dir string) string {
+	switch dir = filepath.Clean(dir); dir {
+	case "/":
+		return dir
+	case ".":
+		return ""
+	}
+	return dir + "/"
 }
 
 // examine is examine for name, whose path is path and rel, in d's directory.
@@ -107,16 +136,15 @@ func (e *tooDeepError) Error() string {
 
 func (e *tooDeepError) Unwrap() error { return unix.ENAMETOOLONG }
 
+// dirFlags open a directory for reading its names, never through a symlink at the path's end.
+const dirFlags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+
 // openDirAt opens dir for reading, never through a symlink at its end. A path the kernel would
 // refuse as too long is opened beneath the walk's root, which dir is rel below, a run of
 // components at a time and through no symlink at all.
 func openDirAt(dir, rel string) (int, error) {
-	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
-	if len(dir) > maxWalkPath {
-		return -1, &tooDeepError{size: len(dir)}
-	}
 	if len(dir) < safefile.PathChunk || rel == "." || !strings.HasSuffix(dir, "/"+rel) {
-		return retryEINTR(func() (int, error) { return unix.Open(dir, flags, 0) })
+		return retryEINTR(func() (int, error) { return unix.Open(dir, dirFlags, 0) })
 	}
 	root := strings.TrimSuffix(dir, "/"+rel)
 	if root == "" {
@@ -129,29 +157,59 @@ func openDirAt(dir, rel string) (int, error) {
 		return -1, err
 	}
 	defer unix.Close(rootfd)
-	return safefile.OpenBeneath(rootfd, rel, flags, nil)
+	return safefile.OpenBeneath(rootfd, rel, dirFlags, nil)
 }
 
-// readNamesAt reads every name in the directory open as fd but "." and "..", in the kernel's
-// order. On an error it returns the names read so far.
-func readNamesAt(fd int) ([]string, error) {
+// readPathsAt reads every name in the directory open as fd but "." and "..", in the kernel's
+// order, and returns each with prefix before it: one string a name. On an error it returns the
+// paths read so far.
+func readPathsAt(fd int, prefix string) ([]string, error) {
 	bp := direntPool.Get().(*[]byte)
 	defer direntPool.Put(bp)
 	buf := *bp
-	var names []string
+	var paths []string
 	for {
 		n, err := unix.Getdents(fd, buf)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			return names, err
+			return paths, err
 		}
 		if n <= 0 {
-			return names, nil
+			return paths, nil
 		}
-		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+		paths = appendDirents(paths, buf[:n], prefix)
 	}
+}
+
+// direntName is where a name begins in a struct linux_dirent64: after d_ino, d_off, d_reclen
+// and d_type.
+const direntName = int(unsafe.Offsetof(unix.Dirent{}.Name))
+
+// appendDirents appends to paths prefix and the name of each entry in buf, what getdents64 read,
+// but "." and "..", as unix.ParseDirent reads them.
+func appendDirents(paths []string, buf []byte, prefix string) []string {
+	for len(buf) > direntName {
+		reclen := int(binary.NativeEndian.Uint16(buf[unsafe.Offsetof(unix.Dirent{}.Reclen):]))
+		if reclen <= direntName || reclen > len(buf) {
+			break
+		}
+		rec := buf[:reclen]
+		buf = buf[reclen:]
+		if binary.NativeEndian.Uint64(rec) == 0 {
+			continue // no inode: a deleted entry
+		}
+		name := rec[direntName:]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		if string(name) == "." || string(name) == ".." {
+			continue
+		}
+		paths = append(paths, prefix+string(name))
+	}
+	return paths
 }
 
 // examineAt is examine for name in the directory open as dirfd, whose path is path; cname is

@@ -2,6 +2,7 @@ package walk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -274,5 +275,145 @@ func TestChildRel(t *testing.T) {
 	p := "/srv/site/a/b"
 	if r := childRel(p, "a", "b"); unsafe.StringData(r) != unsafe.StringData(p[len(p)-3:]) {
 		t.Error("childRel copied a path it could share")
+	}
+}
+
+// childPrefix and a name is the path filepath.Join makes of a directory and that name, for clean
+// directories and others.
+func TestChildPrefix(t *testing.T) {
+	for _, dir := range []string{"/", "/srv/site", "/srv/site/", "/srv//site", "/srv/./site/..", ".", "site", "./site", "a/../..", "//"} {
+		for _, name := range []string{"a", "index.php", ".htaccess", "..a", "a b"} {
+			if got, want := childPrefix(dir)+name, filepath.Join(dir, name); got != want {
+				t.Errorf("childPrefix(%q) + %q = %q, want %q", dir, name, got, want)
+			}
+		}
+	}
+}
+
+// readPathsAt reads a directory larger than one getdents64 batch whole, each name once, with
+// the prefix before it and neither "." nor "..".
+func TestReadPathsAt(t *testing.T) {
+	dir := t.TempDir()
+	want := map[string]bool{}
+	for i := range 3000 { // some 100 KB of dirents: several batches
+		name := fmt.Sprintf("entry-with-a-longish-name-%04d.php", i)
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want["p/"+name] = true
+	}
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	paths, err := readPathsAt(fd, "p/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) != len(want) {
+		t.Errorf("read %d paths, want %d", len(paths), len(want))
+	}
+	for _, p := range paths {
+		if !want[p] {
+			t.Errorf("read %q, which is not in the directory or read twice", p)
+		}
+		delete(want, p)
+	}
+}
+
+// openFds counts the process's open descriptors.
+func openFds(t *testing.T) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(fds) - 1 // ReadDir's own
+}
+
+// The walk opens each directory from its parent's descriptor while it holds it, and holds at most
+// maxHeld at once: past them it opens directories by path, and visits the same entries in the
+// same order. No descriptor outlives a walk, finished or cancelled.
+func TestWalkHoldsFewDescriptors(t *testing.T) {
+	root := filepath.Join(fixture.TempDir(t), "site")
+	n := fixture.WideTree(t, afero.NewOsFs(), root, 4, 4, 2)
+	want, _ := walkEntries(t, root, false)
+	defer func(was int) { maxHeld = was }(maxHeld)
+	for _, held := range []int{0, 3, 256} {
+		for _, jobs := range []int{1, 3} {
+			maxHeld = held
+			base := openFds(t)
+			most, seen := 0, 0
+			w := &Walker{Fs: afero.NewOsFs(), Jobs: jobs}
+			ctx, cancel := context.WithCancel(context.Background())
+			var got []Entry
+			err := w.Walk(ctx, root, Visitor{
+				Entry: func(e Entry) {
+					got = append(got, e)
+					if seen++; seen%7 == 0 {
+						most = max(most, openFds(t)-base)
+					}
+				},
+				Error: func(p string, err error) { t.Errorf("%s: %v", p, err) },
+			})
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Each reader has the directory it reads open, beside those held.
+			if most > held+jobs {
+				t.Errorf("maxHeld %d, %d jobs: %d descriptors open at once", held, jobs, most)
+			}
+			if left := openFds(t) - base; left != 0 {
+				t.Errorf("maxHeld %d, %d jobs: %d descriptors left open after the walk", held, jobs, left)
+			}
+			if len(got) != n || !reflect.DeepEqual(got, want) {
+				t.Errorf("maxHeld %d, %d jobs: %d entries, not those the generic reader sees (%d)", held, jobs, len(got), len(want))
+			}
+		}
+	}
+
+	// Stopped after a few entries, with workers far ahead, the walk closes what it held.
+	base := openFds(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	seen := 0
+	w := &Walker{Fs: afero.NewOsFs(), Jobs: 3}
+	err := w.Walk(ctx, root, Visitor{
+		Entry: func(Entry) {
+			if seen++; seen == 20 {
+				cancel()
+			}
+		},
+		Error: func(string, error) {},
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("walk: %v, want it cancelled", err)
+	}
+	if left := openFds(t) - base; left != 0 {
+		t.Errorf("%d descriptors left open by a cancelled walk", left)
+	}
+}
+
+// Where the process may open few descriptors, the walk holds fewer and reads every directory.
+func TestWalkHeldWithinRlimit(t *testing.T) {
+	root := filepath.Join(fixture.TempDir(t), "site")
+	n := fixture.WideTree(t, afero.NewOsFs(), root, 4, 4, 2)
+	var was unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &was); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Setrlimit(unix.RLIMIT_NOFILE, &was)
+	low := was
+	low.Cur = uint64(openFds(t) + 24)
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	if got := heldBudget(); got != int(low.Cur/4) {
+		t.Errorf("%d descriptors held at most under a limit of %d, want a quarter", got, low.Cur)
+	}
+	entries, errs := walkEntries(t, root, true)
+	if len(entries) != n || len(errs) > 0 {
+		t.Errorf("under a limit of %d descriptors: %d entries of %d, errors %q", low.Cur, len(entries), n, errs)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/spf13/afero"
 )
@@ -21,16 +22,53 @@ type LinkDest struct {
 // path is ELOOP. Every resolution webperm makes itself stops there too.
 const MaxSymlinks = 40
 
-// DirCache keeps the directories one listing's links go through: links in one directory mostly
-// lead to the same few places.
+// linkDirs keeps the directories links go through, examined once for every link that goes
+// through them.
+type linkDirs interface {
+	get(dir string) (Entry, bool)
+	put(dir string, e Entry)
+}
+
+// DirCache keeps the directories a few links go through, for one goroutine: what a caller
+// following links on its own (explain, Follow) gives.
 type DirCache map[string]Entry
+
+func (c DirCache) get(dir string) (Entry, bool) { e, ok := c[dir]; return e, ok }
+func (c DirCache) put(dir string, e Entry)      { c[dir] = e }
+
+// maxSharedDirs bounds a walk's sharedDirs: past it, they are forgotten and examined again.
+const maxSharedDirs = 4096
+
+// sharedDirs keeps the directories every link of one walk goes through, for all of its readers:
+// a tree's links mostly lead to the same few places, whose every directory up from / would
+// otherwise be examined again for each directory holding links.
+type sharedDirs struct {
+	mu   sync.Mutex
+	dirs map[string]Entry
+}
+
+func (c *sharedDirs) get(dir string) (Entry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.dirs[dir]
+	return e, ok
+}
+
+func (c *sharedDirs) put(dir string, e Entry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dirs == nil || len(c.dirs) >= maxSharedDirs {
+		c.dirs = map[string]Entry{}
+	}
+	c.dirs[dir] = e
+}
 
 // followLink looks up where the symlink at link (whose own directory is a real path) leads,
 // without changing anything: absolute targets and ".." stay inside sysroot ("" or "/": the
 // host's root), as they would for a server chrooted there. It returns nil where the target cannot
 // be reached (missing, a loop, unreadable on the way) or the backend has no symlinks, and what
 // became of the target. Extended attributes are read only where xattrs is set.
-func followLink(fsys afero.Fs, link, sysroot string, cache DirCache, xattrs bool) (*LinkDest, Target) {
+func followLink(fsys afero.Fs, link, sysroot string, cache linkDirs, xattrs bool) (*LinkDest, Target) {
 	lr, ok := fsys.(afero.LinkReader)
 	if !ok {
 		return nil, TargetUnchecked
@@ -52,12 +90,12 @@ func followLink(fsys afero.Fs, link, sysroot string, cache DirCache, xattrs bool
 		if !Within(dir, root) {
 			continue
 		}
-		de, ok := cache[dir]
+		de, ok := cache.get(dir)
 		if !ok {
 			if de, _, err = examine(fsys, dir, "", nil, xattrs); err != nil {
 				return nil, TargetExists
 			}
-			cache[dir] = de
+			cache.put(dir, de)
 		}
 		d.Dirs = append(d.Dirs, de)
 	}

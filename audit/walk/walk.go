@@ -8,11 +8,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/afero"
+	"golang.org/x/sys/unix"
 )
 
 // Walker visits every entry below a root exactly once, never following a symlink, in a fixed
@@ -22,7 +24,8 @@ import (
 // give the same sequence whatever Jobs is.
 //
 // Memory grows with the depth of the tree and the width of its largest directories, never with
-// the number of entries: a bounded number of directory listings is read ahead of the visitor.
+// the number of entries: at most aheadEntries entries a job are read ahead of the visitor, and a
+// directory being read is held whole.
 type Walker struct {
 	Fs   afero.Fs
 	Jobs int // directories read at once; below 1 means 1
@@ -65,7 +68,7 @@ func (w *Walker) Walk(ctx context.Context, root string, v Visitor) error {
 	e := NewEntry(root, ".", fi)
 	_, osfs := w.Fs.(*afero.OsFs)
 	o := walkOpts{fs: w.Fs, sysroot: w.SysRoot, xattrs: !w.NoXattrs, mounts: osfs, oneFs: w.OneFileSystem, rootDev: e.Dev}
-	s := &scheduler{opts: &o, limit: 8 * jobs, prefetch: jobs > 1}
+	s := &scheduler{opts: &o, limit: aheadEntries * jobs, prefetch: jobs > 1, held: map[*dirJob]struct{}{}, maxHeld: heldBudget()}
 	s.cond = sync.NewCond(&s.mu)
 	var workers sync.WaitGroup
 	for range jobs - 1 {
@@ -74,6 +77,7 @@ func (w *Walker) Walk(ctx context.Context, root string, v Visitor) error {
 	defer func() {
 		s.close()
 		workers.Wait()
+		s.closeHeld()
 	}()
 
 	if o.xattrs {
@@ -101,7 +105,8 @@ type item struct {
 	// attrErr is set when the entry's ACL or label could not be read: it is still visited, with
 	// its mode bits, and the error is reported beside it.
 	attrErr error
-	skip    *Skip // a directory the walk does not enter
+	skip    *Skip   // a directory the walk does not enter
+	sub     *dirJob // a directory the walk enters
 }
 
 // walkOpts are what every directory of one walk is read with.
@@ -114,6 +119,8 @@ type walkOpts struct {
 	mounts  bool
 	oneFs   bool
 	rootDev uint64
+	// linkDirs are the directories the walk's links go through, examined once for all.
+	linkDirs sharedDirs
 }
 
 // skip says whether the walk stays out of e, a directory in a directory on device parentDev.
@@ -146,11 +153,25 @@ type dirJob struct {
 	claimed   bool
 	done      chan struct{} // closed when a worker has read the directory
 	result    listing
+
+	// parent is the directory the job is in, and name its name there: where the parent holds
+	// its descriptor, the job is opened by name from it, not by its whole path.
+	parent *dirJob
+	name   string
+	// fd is the directory's descriptor, held after its reading for its subdirectories to be
+	// opened from, until each of the pending ones has been; -1 when not held.
+	fd      int
+	pending atomic.Int32
 }
 
 func newDirJob(path, rel, key string, dev uint64) *dirJob {
-	return &dirJob{path: path, rel: rel, key: key, dev: dev, index: -1, done: make(chan struct{})}
+	return &dirJob{path: path, rel: rel, key: key, dev: dev, index: -1, done: make(chan struct{}), fd: -1}
 }
+
+// aheadEntries is how many entries of listings each job may read ahead of the visit: some
+// hundreds of KiB of listings. Counting entries rather than listings bounds the memory whatever
+// the directories' sizes, and lets the workers run far enough ahead that they seldom wait.
+const aheadEntries = 1024
 
 type scheduler struct {
 	opts     *walkOpts
@@ -158,65 +179,159 @@ type scheduler struct {
 	mu       sync.Mutex
 	cond     *sync.Cond
 	queue    jobQueue
-	ahead    int // listings read by workers and not yet consumed
-	limit    int
-	shut     bool
+	// ahead counts the entries of the listings read ahead of the visit and not yet visited, and
+	// one for each directory being read ahead.
+	ahead int
+	limit int
+	idle  int // workers waiting on cond
+	shut  bool
+	// held are the directories whose descriptors are held for their subdirectories, at most
+	// maxHeld; under mu.
+	held    map[*dirJob]struct{}
+	maxHeld int
+}
+
+// maxHeld is how many directory descriptors a walk holds open at once for their subdirectories
+// to be opened from, and at most a quarter of the descriptors the process may open. Past it, a
+// subdirectory is opened by its whole path, as the walk's root is: a tree as wide and deep as
+// anyone can make one takes no more descriptors than that.
+var maxHeld = 256
+
+// heldBudget is maxHeld, or a quarter of the process's limit on open descriptors where that is
+// less: the rest of the process and the walk's readers keep the others.
+func heldBudget() int {
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		return 0
+	}
+	return int(min(uint64(maxHeld), lim.Cur/4))
 }
 
 // work is a prefetching goroutine: it reads the queued directory the visit will need soonest, as
-// long as fewer than limit listings wait to be consumed.
+// long as fewer than limit entries wait to be visited. A worker that stopped at the limit sleeps
+// until half of them are: waking a thread costs more than reading a small directory, so it is
+// not woken for each.
 func (s *scheduler) work() {
 	for {
 		s.mu.Lock()
 		for !s.shut && (s.queue.Len() == 0 || s.ahead >= s.limit) {
+			s.idle++
 			s.cond.Wait()
+			s.idle--
 		}
 		if s.shut {
 			s.mu.Unlock()
 			return
 		}
-		j := heap.Pop(&s.queue).(*dirJob)
-		j.claimed = true
-		s.ahead++
+		j := s.claimNext()
 		s.mu.Unlock()
-		j.result = readDir(s.opts, j)
-		close(j.done)
+		s.finish(j)
 	}
 }
 
-func (s *scheduler) enqueue(jobs []*dirJob) {
-	if !s.prefetch || len(jobs) == 0 {
-		return
-	}
-	s.mu.Lock()
-	for _, j := range jobs {
-		heap.Push(&s.queue, j)
-	}
-	s.mu.Unlock()
-	s.cond.Broadcast()
+// claimNext takes the queued job the visit will need soonest, under s.mu.
+func (s *scheduler) claimNext() *dirJob {
+	j := heap.Pop(&s.queue).(*dirJob)
+	j.claimed = true
+	s.ahead++
+	return j
 }
 
-// await returns j's listing, reading it here if no worker has claimed it.
-func (s *scheduler) await(j *dirJob) listing {
-	s.mu.Lock()
-	mine := !j.claimed
-	if mine {
-		j.claimed = true
-		if j.index >= 0 {
-			heap.Remove(&s.queue, j.index)
+// read reads j's directory and, when workers run, queues its subdirectories at once: the
+// workers find the whole tree ahead of the visit, not only below the directory it is in.
+func (s *scheduler) read(j *dirJob) listing {
+	l, fd := readDir(s.opts, j)
+	if p := j.parent; p != nil && p.fd >= 0 && p.pending.Add(-1) == 0 {
+		s.release(p)
+	}
+	var subs []*dirJob
+	for i := range l.items {
+		it := &l.items[i]
+		if it.err == nil && it.entry.Type == TypeDir && it.skip == nil {
+			it.sub = newDirJob(it.entry.Path, it.entry.Rel, childKey(j.key, it.entry.Rel), it.entry.Dev)
+			it.sub.parent, it.sub.name = j, filepath.Base(it.entry.Path)
+			subs = append(subs, it.sub)
 		}
 	}
+	s.mu.Lock()
+	if fd >= 0 && len(subs) > 0 && len(s.held) < s.maxHeld {
+		j.fd = fd
+		j.pending.Store(int32(len(subs)))
+		s.held[j] = struct{}{}
+		fd = -1
+	}
+	var wake bool
+	if s.prefetch && len(subs) > 0 {
+		for _, sub := range subs {
+			heap.Push(&s.queue, sub)
+		}
+		wake = s.idle > 0 && s.ahead < s.limit
+	}
 	s.mu.Unlock()
-	if mine {
-		return readDir(s.opts, j)
+	if fd >= 0 {
+		unix.Close(fd)
+	}
+	if wake {
+		s.cond.Broadcast()
+	}
+	return l
+}
+
+// release closes the descriptor p held, all of its subdirectories having been opened.
+func (s *scheduler) release(p *dirJob) {
+	s.mu.Lock()
+	delete(s.held, p)
+	s.mu.Unlock()
+	unix.Close(p.fd)
+}
+
+// finish reads j, claimed ahead of the visit, and counts its entries as waiting.
+func (s *scheduler) finish(j *dirJob) {
+	j.result = s.read(j)
+	s.mu.Lock()
+	s.ahead += len(j.result.items)
+	s.mu.Unlock()
+	close(j.done)
+}
+
+// await returns j's listing, reading it here if no worker has claimed it. While a worker reads
+// it, the visiting goroutine reads the next queued directory itself rather than wait: every
+// goroutine of the walk reads, and the visit sleeps only when nothing is left to read.
+func (s *scheduler) await(j *dirJob) listing {
+	for {
+		s.mu.Lock()
+		if !j.claimed {
+			j.claimed = true
+			if j.index >= 0 {
+				heap.Remove(&s.queue, j.index)
+			}
+			s.mu.Unlock()
+			return s.read(j)
+		}
+		var help *dirJob
+		select {
+		case <-j.done:
+		default:
+			if s.queue.Len() > 0 && s.ahead < s.limit {
+				help = s.claimNext()
+			}
+		}
+		s.mu.Unlock()
+		if help == nil {
+			break
+		}
+		s.finish(help)
 	}
 	<-j.done
 	res := j.result
 	j.result = listing{}
 	s.mu.Lock()
-	s.ahead--
+	s.ahead -= 1 + len(res.items)
+	wake := s.idle > 0 && s.ahead <= s.limit/2 && s.queue.Len() > 0
 	s.mu.Unlock()
-	s.cond.Signal()
+	if wake {
+		s.cond.Broadcast()
+	}
 	return res
 }
 
@@ -227,23 +342,23 @@ func (s *scheduler) close() {
 	s.cond.Broadcast()
 }
 
-// walkDir visits the entries of j in order, descending into each subdirectory as it is met. Its
-// subdirectories are queued for the workers before the first entry is visited.
+// closeHeld closes the descriptors still held when the walk stopped early, once no goroutine
+// reads any more.
+func (s *scheduler) closeHeld() {
+	for j := range s.held {
+		unix.Close(j.fd)
+	}
+	clear(s.held)
+}
+
+// walkDir visits the entries of j in order, descending into each subdirectory as it is met.
 func (s *scheduler) walkDir(ctx context.Context, j *dirJob, v Visitor) {
 	l := s.await(j)
 	if l.err != nil {
 		v.Error(j.path, l.err)
 	}
-	subs := make([]*dirJob, len(l.items))
-	var queued []*dirJob
-	for i, it := range l.items {
-		if it.err == nil && it.entry.Type == TypeDir && it.skip == nil {
-			subs[i] = newDirJob(it.entry.Path, it.entry.Rel, childKey(j.key, it.entry.Rel), it.entry.Dev)
-			queued = append(queued, subs[i])
-		}
-	}
-	s.enqueue(queued)
-	for i, it := range l.items {
+	for i := range l.items {
+		it := &l.items[i] // not a copy: an item is some 200 bytes
 		if ctx.Err() != nil {
 			return
 		}
@@ -258,10 +373,55 @@ func (s *scheduler) walkDir(ctx context.Context, j *dirJob, v Visitor) {
 		if it.skip != nil && v.Skipped != nil {
 			v.Skipped(*it.skip)
 		}
-		if subs[i] != nil {
-			s.walkDir(ctx, subs[i], v)
+		if it.sub != nil {
+			s.walkDir(ctx, it.sub, v)
 		}
 	}
+	freeItems(l.items)
+}
+
+// itemPools keep the item slices of listings the visit is done with, for the next listings to
+// be read into: a walk allocates and collects few. Pool k holds slices of room for exactly
+// minItems<<k items, so a slice is never more than twice the size its listing needs: the pools
+// hold no more than the listings in flight would.
+var itemPools [15]sync.Pool
+
+// minItems is the room of the smallest pooled item slice.
+const minItems = 8
+
+// itemClass is the pool of slices with room for n items, or -1 past the largest.
+func itemClass(n int) int {
+	k := 0
+	for minItems<<k < n {
+		if k++; k == len(itemPools) {
+			return -1
+		}
+	}
+	return k
+}
+
+// newItems returns an empty slice with room for n items.
+func newItems(n int) []item {
+	k := itemClass(n)
+	if k < 0 {
+		return make([]item, 0, n)
+	}
+	if p, ok := itemPools[k].Get().(*[]item); ok {
+		return (*p)[:0]
+	}
+	return make([]item, 0, minItems<<k)
+}
+
+// freeItems gives back items, a listing no one holds any more, to be read into again. Only its
+// length is cleared: past it, a slice of the pools is zero, fresh or cleared before.
+func freeItems(items []item) {
+	k := itemClass(cap(items))
+	if k < 0 || cap(items) != minItems<<k {
+		return
+	}
+	clear(items)
+	items = items[:0]
+	itemPools[k].Put(&items)
 }
 
 func childKey(parentKey, rel string) string {
@@ -273,34 +433,34 @@ func childKey(parentKey, rel string) string {
 }
 
 // readDir lists the directory of j and examines each entry. An entry that cannot be examined
-// becomes an error item; the rest of the directory is still read.
-func readDir(o *walkOpts, j *dirJob) listing {
-	fsys, dir, rel := o.fs, j.path, j.rel
-	d, names, err := openListing(fsys, dir, rel)
-	if d == nil {
-		return listing{err: err}
+// becomes an error item; the rest of the directory is still read. fd is the directory's
+// descriptor, which the caller closes, or -1.
+func readDir(o *walkOpts, j *dirJob) (l listing, fd int) {
+	fsys := o.fs
+	prefix := j.path + "/" // a subdirectory's path is clean: its parent's prefix and its name
+	if j.parent == nil {
+		prefix = childPrefix(j.path)
 	}
-	defer d.close()
-	l := listing{err: err}
-	sort.Strings(names)
-	l.items = make([]item, 0, len(names))
+	d, paths, err := openListing(fsys, j, prefix)
+	if d == nil {
+		return listing{err: err}, -1
+	}
+	l.err = err
+	slices.Sort(paths) // as their names: all begin with prefix
+	l.items = newItems(len(paths))
 	var scratch []byte
 	if o.xattrs {
 		scratch = make([]byte, attrScratch)
 	}
-	var dirs DirCache
-	for _, name := range names {
-		p := filepath.Join(dir, name)
-		r := childRel(p, rel, name)
+	for _, p := range paths {
+		name := p[len(prefix):]
+		r := childRel(p, j.rel, name)
 		e, attrErr, err := d.examine(name, p, r, scratch, o.xattrs)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // removed since the directory was read
 		}
 		if err == nil && e.Type == TypeSymlink {
-			if dirs == nil {
-				dirs = DirCache{}
-			}
-			e.Follow(fsys, o.sysroot, dirs, o.xattrs)
+			e.Follow(fsys, o.sysroot, &o.linkDirs, o.xattrs)
 		}
 		it := item{entry: e, err: err, attrErr: attrErr}
 		if err == nil && e.Type == TypeDir {
@@ -308,7 +468,7 @@ func readDir(o *walkOpts, j *dirJob) listing {
 		}
 		l.items = append(l.items, it)
 	}
-	return l
+	return l, d.fd
 }
 
 // readNames lists dir through afero: nil and the error when it cannot be opened, the names read
@@ -434,7 +594,7 @@ func (q *jobQueue) Pop() any {
 // Follow looks up where e, a symlink, leads, as the walk does for every link. Below --root, a
 // link is followed there, not on the host, and what became of its target is what that lookup
 // found; on the host, only a target the kernel found is followed.
-func (e *Entry) Follow(fsys afero.Fs, sysroot string, dirs DirCache, xattrs bool) {
+func (e *Entry) Follow(fsys afero.Fs, sysroot string, dirs linkDirs, xattrs bool) {
 	inSys := sysroot != "" && filepath.Clean(sysroot) != "/"
 	if !inSys && e.Target != TargetExists {
 		return

@@ -249,3 +249,26 @@ func ownedBy(manifest string, uid, gid int) string {
 	}
 	return b.String()
 }
+
+// A listing's item slice from the pools has room for its items and at most twice that, and
+// comes back zeroed from one listing to the next: the pools hold no more than the listings in
+// flight, and no entry of an old listing shows through a new one.
+func TestItemPools(t *testing.T) {
+	for _, n := range []int{0, 1, minItems, minItems + 1, 100, 1000, 4097, minItems << (len(itemPools) - 1), minItems<<(len(itemPools)-1) + 1} {
+		items := newItems(n)
+		if len(items) != 0 || cap(items) < n || n > minItems && cap(items) > 2*n {
+			t.Errorf("newItems(%d): length %d, room for %d", n, len(items), cap(items))
+		}
+		for i := range n {
+			items = append(items, item{entry: Entry{Path: fmt.Sprint(i)}, sub: &dirJob{}})
+		}
+		freeItems(items)
+		again := newItems(n)
+		for i, it := range again[:cap(again)] {
+			if it != (item{}) {
+				t.Fatalf("newItems(%d) after freeItems: item %d is %+v, want zero", n, i, it)
+			}
+		}
+		freeItems(again)
+	}
+}
