@@ -1,8 +1,6 @@
 package audit
 
 import (
-	"bufio"
-	"bytes"
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
@@ -98,17 +96,15 @@ func readPackageFile(fsys afero.Fs, name string) ([]byte, bool) {
 // addSums records the checksums of a package's md5sums file, data ("MD5  path", the path
 // relative to /), for the files that lie in a root.
 func (p *Packages) addSums(data []byte, sysroot string, roots []string) {
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
-	for sc.Scan() {
-		sum, rel, ok := strings.Cut(sc.Text(), "  ")
+	eachLine(data, func(line string) {
+		sum, rel, ok := strings.Cut(line, "  ")
 		var md [16]byte
 		// hex.Decode writes past a too short md rather than fail: the length is checked first.
 		if !ok || len(sum) != hex.EncodedLen(len(md)) || rel == "" {
-			continue
+			return
 		}
 		if _, err := hex.Decode(md[:], []byte(sum)); err != nil {
-			continue
+			return
 		}
 		host := hostPath(sysroot, "/"+rel)
 		for _, r := range roots {
@@ -117,6 +113,17 @@ func (p *Packages) addSums(data []byte, sysroot string, roots []string) {
 				break
 			}
 		}
+	})
+}
+
+// eachLine calls fn with each line of data, split as bufio.ScanLines splits them, all cut from
+// one copy of data: a host's package lists hold hundreds of thousands of lines, and a string for
+// each was a third of the time it took to read them.
+func eachLine(data []byte, fn func(line string)) {
+	for s := string(data); len(s) > 0; {
+		line, rest, _ := strings.Cut(s, "\n")
+		fn(strings.TrimSuffix(line, "\r"))
+		s = rest
 	}
 }
 
@@ -165,12 +172,9 @@ func (s fileSum) matches(data []byte) bool {
 
 // add records the paths of pkg's list, data, that lie in or above a root.
 func (p *Packages) add(pkg string, data []byte, sysroot string, roots []string) {
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
+	eachLine(data, func(line string) {
 		if !strings.HasPrefix(line, "/") || line == "/." {
-			continue
+			return
 		}
 		host := hostPath(sysroot, line)
 		for _, r := range roots {
@@ -179,7 +183,7 @@ func (p *Packages) add(pkg string, data []byte, sysroot string, roots []string) 
 				break
 			}
 		}
-	}
+	})
 }
 
 // hostPath is the host's path of sys, a path on the system at sysroot as dpkg writes it. dpkg's
