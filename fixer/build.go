@@ -15,8 +15,9 @@ import (
 // New turns an audit into a plan. The audit should be made with audit.Auditor.AsFixed, so that
 // what lies behind a blocking directory is in it too. Each entry with a fix becomes one action;
 // each finding without one (and each fix webperm will not make) is left to a person, with the
-// reason.
-func New(rep *audit.Report, version string, created time.Time) *Plan {
+// reason. The report's findings are read once, in walk order, one entry's at a time: an audit
+// that spooled them (audit.Auditor.Spool) is never held whole. The error is the spool's.
+func New(rep *audit.Report, version string, created time.Time) (*Plan, error) {
 	p := &Plan{
 		Version: version, Created: created, Policy: rep.Policy,
 		WebUser: rep.WebUser, PHPUser: rep.PHPUser, Accounts: rep.Accounts,
@@ -36,19 +37,34 @@ func New(rep *audit.Report, version string, created time.Time) *Plan {
 	}
 	p.Skipped = rep.Skipped
 	left := map[string]int{}
-	for found := inWalkOrder(rep); len(found) > 0; {
-		n := 1
-		for n < len(found) && found[n].Entry.Path == found[0].Entry.Path {
-			n++
+	trees := map[string]audit.Finding{} // each root's web-user-owns-tree finding
+	var entry []planned                 // the findings of one entry
+	take := func() {
+		if len(entry) == 0 {
+			return
 		}
-		root := rootOf(found[0].Entry.Path, rep.Roots)
-		if !p.add(found[:n], root) {
+		root := rootOf(entry[0].Entry.Path, rep.Roots)
+		if !p.add(entry, root) {
 			left[root]++
 		}
-		found = found[n:]
+		clear(entry)
+		entry = entry[:0]
 	}
-	p.leaveFolded(left, rep)
-	return p
+	err := eachPlanned(rep, func(f planned) {
+		if _, seen := trees[f.Entry.Path]; !seen && !f.folded && f.Rule == policy.WebUserOwnsTree && slices.Contains(rep.Roots, f.Entry.Path) {
+			trees[f.Entry.Path] = f.Finding
+		}
+		if len(entry) > 0 && entry[0].Entry.Path != f.Entry.Path {
+			take()
+		}
+		entry = append(entry, f)
+	})
+	if err != nil {
+		return nil, err
+	}
+	take()
+	p.leaveFolded(left, rep.Roots, trees)
+	return p, nil
 }
 
 // planned is a finding as the plan takes it: folded is set for one a web-user-owns-tree finding
@@ -58,37 +74,37 @@ type planned struct {
 	folded bool
 }
 
-// inWalkOrder returns the report's findings, those folded into a tree's finding among them, in
-// walk order: each entry's together.
-func inWalkOrder(rep *audit.Report) []planned {
-	out := make([]planned, 0, len(rep.Findings)+len(rep.Folded))
+// eachPlanned calls fn with each of the report's findings, those folded into a tree's finding
+// among them, in walk order: each entry's together.
+func eachPlanned(rep *audit.Report, fn func(planned)) error {
 	folded := rep.Folded
-	for i := range rep.Findings {
+	err := rep.EachFinding(func(i int, f *audit.Finding) error {
 		for len(folded) > 0 && folded[0].At <= i {
-			out = append(out, planned{folded[0].Finding, true})
+			fn(planned{folded[0].Finding, true})
 			folded = folded[1:]
 		}
-		out = append(out, planned{rep.Findings[i], false})
+		fn(planned{*f, false})
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, f := range folded {
-		out = append(out, planned{f.Finding, true})
+		fn(planned{f.Finding, true})
 	}
-	return out
+	return nil
 }
 
 // leaveFolded tells, with each tree's own finding left to a person, how many of the entries it
 // stands for the plan leaves as they are: one line for the tree, as its report has, not one per
-// entry. left counts them by root.
-func (p *Plan) leaveFolded(left map[string]int, rep *audit.Report) {
-	for _, root := range rep.Roots {
+// entry. left counts them by root; trees are the roots' web-user-owns-tree findings.
+func (p *Plan) leaveFolded(left map[string]int, roots []string, trees map[string]audit.Finding) {
+	for _, root := range roots {
 		n := left[root]
-		tree := slices.IndexFunc(rep.Findings, func(f audit.Finding) bool {
-			return f.Rule == policy.WebUserOwnsTree && f.Entry.Path == root
-		})
-		if n == 0 || tree < 0 {
+		f, tree := trees[root]
+		if n == 0 || !tree {
 			continue
 		}
-		f := rep.Findings[tree]
 		why := fmt.Sprintf("%d more %s of the tree the web server owns cannot be given back by a plan (no site owner known, a package installed them, or webperm does not change them: hard links); webperm explain --in %s PATH says why for one", n, plural(n, "entry", "entries"), root)
 		if f.Package != "" {
 			why += "; " + reinstallHint(f.Package, f.PackageManager)

@@ -103,7 +103,17 @@ func TestPlanLeavesInfoAlone(t *testing.T) {
 		info("LocalSettings.php", walk.TypeSymlink, policy.DanglingSymlink, nil, ""),
 		info("bin/run", walk.TypeFile, policy.ModeTooOpen, &audit.Fix{Mode: 0o644}, "app"),
 	}}
-	if plan := New(rep, "test", time.Now()); len(plan.Actions) != 0 || len(plan.Manual) != 0 {
+	if plan := mustNew(t, rep); len(plan.Actions) != 0 || len(plan.Manual) != 0 {
 		t.Errorf("actions %+v, manual %+v: want nothing for info findings a plan will not fix", plan.Actions, plan.Manual)
 	}
+}
+
+// mustNew is New for a test's report, which holds its findings in memory.
+func mustNew(t *testing.T, rep *audit.Report) *Plan {
+	t.Helper()
+	p, err := New(rep, "test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

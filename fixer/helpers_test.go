@@ -40,7 +40,11 @@ func planFor(t *testing.T, root string) *Plan {
 
 func planWith(t *testing.T, root string, p *policy.Policy) *Plan {
 	t.Helper()
-	return New(auditFor(t, root, p, true), "test", time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC))
+	plan, err := New(auditFor(t, root, p, true), "test", time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan
 }
 
 // auditFor audits root on the real file system under p, for a plan where asFixed.

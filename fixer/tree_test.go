@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/spf13/afero"
 	"github.com/webperm/webperm/audit"
@@ -83,7 +82,7 @@ func TestPlanGivesTheTreeBack(t *testing.T) {
 	root := materialiseOwnedTree(t)
 	site := uint32(1000)
 	rep := ownedTreeAudit(t, root, &site)
-	plan := New(rep, "test", time.Now())
+	plan := mustNew(t, rep)
 	var changed []string
 	for _, a := range plan.Actions {
 		rel, _ := filepath.Rel(root, a.Path)
@@ -122,7 +121,7 @@ func TestPlanGivesTheTreeBack(t *testing.T) {
 // once per entry.
 func TestPlanOfATreeWithNoOwner(t *testing.T) {
 	root := materialiseOwnedTree(t)
-	plan := New(ownedTreeAudit(t, root, nil), "test", time.Now())
+	plan := mustNew(t, ownedTreeAudit(t, root, nil))
 	if len(plan.Actions) != 0 {
 		t.Errorf("%d actions, want none: nothing says whose the site is", len(plan.Actions))
 	}
@@ -161,7 +160,7 @@ func TestPlanOfAPackagedTree(t *testing.T) {
 			Folded:   []audit.Folded{{At: 1, Finding: finding("a.php", walk.TypeFile)}, {At: 1, Finding: finding("b.php", walk.TypeFile)}},
 			Accounts: testAccounts(),
 		}
-		plan := New(rep, "test", time.Now())
+		plan := mustNew(t, rep)
 		if len(plan.Actions) != 0 || len(plan.Manual) != 1 {
 			t.Fatalf("%s: %d actions, manual %+v; want the root alone left to a person", tc.manager, len(plan.Actions), plan.Manual)
 		}

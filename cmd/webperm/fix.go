@@ -157,6 +157,7 @@ func planToApply(ctx context.Context, args []string, fl *fixFlags) (p *fixer.Pla
 		if err != nil {
 			return nil, false, err
 		}
+		rep.Close()
 		return p, rep.Complete(), nil
 	}
 	if len(args) > 0 {

@@ -631,3 +631,38 @@ func TestAuditSpoolsManyFindings(t *testing.T) {
 		t.Errorf("no TMPDIR: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// A plan made from more findings than the audit keeps in memory has every fix, once, in walk
+// order.
+func TestPlanFromSpooledFindings(t *testing.T) {
+	var m strings.Builder
+	m.WriteString("d 0755 0:0 .\nf 0644 0:0 index.html\n")
+	const dirs, files = 25, 200
+	for d := range dirs {
+		fmt.Fprintf(&m, "d 0755 0:0 d%02d\n", d)
+		for f := range files {
+			fmt.Fprintf(&m, "f 0666 0:0 d%02d/f%03d.html\n", d, f)
+		}
+	}
+	site := tree(t, m.String())
+	code, stdout, stderr := webperm(t, "plan", "--format", "json", "--root", demoSysroot, "--web-user", "www-data", site)
+	if code != exitFindings {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	var plan struct {
+		Actions []struct {
+			Path string `json:"path"`
+		} `json:"actions"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &plan); err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Actions) != dirs*files {
+		t.Fatalf("%d actions, want %d", len(plan.Actions), dirs*files)
+	}
+	for i, a := range plan.Actions {
+		if want := filepath.Join(site, fmt.Sprintf("d%02d/f%03d.html", i/files, i%files)); a.Path != want {
+			t.Fatalf("action %d is for %s, want %s", i, a.Path, want)
+		}
+	}
+}

@@ -72,6 +72,7 @@ func runPlan(ctx context.Context, cmd string, stdout, stderr io.Writer, args []s
 	if err != nil {
 		return err
 	}
+	defer rep.Close()
 	var buf bytes.Buffer
 	if err := write(&buf, p); err != nil {
 		return fmt.Errorf("writing the plan: %w", err)
@@ -93,27 +94,41 @@ func planWriter(format string) (func(io.Writer, *fixer.Plan) error, error) {
 }
 
 // makePlan audits args for a plan and makes it. An audit that could not read part of a tree
-// still gives a plan, for what it read; the caller's outcome says it is incomplete.
+// still gives a plan, for what it read; the caller's outcome says it is incomplete. The audit
+// spools its findings: the caller closes the report once it has its outcome.
 func makePlan(ctx context.Context, cmd string, args []string, sf *scanFlags) (*fixer.Plan, *audit.Report, policy.Severity, error) {
-	rep, failOn, err := sf.run(ctx, cmd, args, true, false)
+	rep, failOn, err := sf.run(ctx, cmd, args, true, true)
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	p := fixer.New(rep, webpermVersion(), time.Now())
-	if p.Settings.SysRoot, err = filepath.Abs(sf.system.sysroot); err != nil {
+	p, err := planOf(rep, sf)
+	if err != nil {
+		rep.Close()
 		return nil, nil, 0, err
+	}
+	return p, rep, failOn, nil
+}
+
+// planOf makes the plan of rep, an audit for a plan with sf's flags.
+func planOf(rep *audit.Report, sf *scanFlags) (*fixer.Plan, error) {
+	p, err := fixer.New(rep, webpermVersion(), time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if p.Settings.SysRoot, err = filepath.Abs(sf.system.sysroot); err != nil {
+		return nil, err
 	}
 	if sf.policy.file != "" {
 		if p.Settings.PolicyFile, err = filepath.Abs(sf.policy.file); err != nil {
-			return nil, nil, 0, err
+			return nil, err
 		}
 	}
 	if p.Settings.SiteOwner, err = lookupSiteOwner(rep.Accounts, sf.siteOwner); err != nil {
-		return nil, nil, 0, err
+		return nil, err
 	}
 	p.Settings.Writable = sf.writable
 	p.Webperm = rootsExecutable()
-	return p, rep, failOn, nil
+	return p, nil
 }
 
 // rootsExecutable is the absolute path of this webperm, for the sh plan to run as root: PATH may
