@@ -587,16 +587,8 @@ f 0664 0:0 z/last.html
 // An audit with more findings than it keeps in memory spools them: the report still lists every
 // one, the counts agree, and without a TMPDIR to spool to it fails plainly, exit 2.
 func TestAuditSpoolsManyFindings(t *testing.T) {
-	var m strings.Builder
-	m.WriteString("d 0755 0:0 .\nf 0644 0:0 index.html\n")
 	const dirs, files = 25, 200 // 5,000 world-writable files: past the 4,096 kept in memory
-	for d := range dirs {
-		fmt.Fprintf(&m, "d 0755 0:0 d%02d\n", d)
-		for f := range files {
-			fmt.Fprintf(&m, "f 0666 0:0 d%02d/f%03d.html\n", d, f)
-		}
-	}
-	site := tree(t, m.String())
+	site := openSite(t, dirs, files)
 	code, stdout, stderr := webperm(t, "audit", "--format", "json", "--root", demoSysroot, "--web-user", "www-data", site)
 	if code != exitFindings {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
@@ -635,16 +627,8 @@ func TestAuditSpoolsManyFindings(t *testing.T) {
 // A plan made from more findings than the audit keeps in memory has every fix, once, in walk
 // order.
 func TestPlanFromSpooledFindings(t *testing.T) {
-	var m strings.Builder
-	m.WriteString("d 0755 0:0 .\nf 0644 0:0 index.html\n")
 	const dirs, files = 25, 200
-	for d := range dirs {
-		fmt.Fprintf(&m, "d 0755 0:0 d%02d\n", d)
-		for f := range files {
-			fmt.Fprintf(&m, "f 0666 0:0 d%02d/f%03d.html\n", d, f)
-		}
-	}
-	site := tree(t, m.String())
+	site := openSite(t, dirs, files)
 	code, stdout, stderr := webperm(t, "plan", "--format", "json", "--root", demoSysroot, "--web-user", "www-data", site)
 	if code != exitFindings {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
@@ -665,4 +649,18 @@ func TestPlanFromSpooledFindings(t *testing.T) {
 			t.Fatalf("action %d is for %s, want %s", i, a.Path, want)
 		}
 	}
+}
+
+// openSite makes a site of dirs directories of files world-writable files each, dNN/fNNN.html,
+// and an index.
+func openSite(t *testing.T, dirs, files int) string {
+	var m strings.Builder
+	m.WriteString("d 0755 0:0 .\nf 0644 0:0 index.html\n")
+	for d := range dirs {
+		fmt.Fprintf(&m, "d 0755 0:0 d%02d\n", d)
+		for f := range files {
+			fmt.Fprintf(&m, "f 0666 0:0 d%02d/f%03d.html\n", d, f)
+		}
+	}
+	return tree(t, m.String())
 }
