@@ -53,22 +53,20 @@ func newTextStyles(w io.Writer, color bool) textStyles {
 // is shown as one (see collapsed). Control characters and invalid UTF-8 in names are escaped, so
 // a hostile file name cannot rewrite the terminal or the mail it is read in.
 //
-// The report is written as it is made, a few pages at a time, reading the findings once per
-// severity: its memory does not grow with them.
+// The report is written as it is made, a few pages at a time, reading the findings once for the
+// counts, collapses and summary, then once per severity: its memory does not grow with them.
 func Text(w io.Writer, r *audit.Report, opt Options) error {
 	st := newTextStyles(w, opt.Color)
-	counts, err := r.CountBySeverity()
-	if err != nil {
-		return err
-	}
-	// One pass for what is said before or after the findings: the subtrees shown as one, and
-	// the summary by rule.
+	// One pass for what is said before or after the findings: the counts by severity, the
+	// subtrees shown as one, and the summary by rule.
 	var k *collapser
 	if !opt.Expand {
 		k = newCollapser(r)
 	}
 	var rules ruleSummaries
-	err = r.EachFinding(func(i int, f *audit.Finding) error {
+	counts := make(map[policy.Severity]int)
+	err := r.EachFinding(func(i int, f *audit.Finding) error {
+		counts[f.Severity]++
 		if k != nil {
 			k.add(i, f)
 		}
