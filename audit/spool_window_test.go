@@ -188,22 +188,7 @@ func TestSpoolAnyWindowReportsTheSame(t *testing.T) {
 			spooled := run(true)
 			undo()
 			name := fmt.Sprintf("%d roots, window %d", len(rs), window)
-			var got []audit.Finding
-			if err := spooled.EachFinding(func(i int, f *audit.Finding) error {
-				got = append(got, *f)
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, mem.Findings) && !(len(got) == 0 && len(mem.Findings) == 0) {
-				t.Errorf("%s: findings differ", name)
-				for i := range min(len(got), len(mem.Findings)) {
-					if !reflect.DeepEqual(got[i], mem.Findings[i]) {
-						t.Errorf("first difference, finding %d:\n%+v\n%+v", i, got[i], mem.Findings[i])
-						break
-					}
-				}
-			}
+			sameFindings(t, name, allFindings(t, spooled), mem.Findings)
 			for _, sev := range policy.Severities() {
 				var of []audit.Finding
 				if err := spooled.EachFindingOf(sev, func(i int, f *audit.Finding) error {
@@ -246,12 +231,43 @@ func audited(t *testing.T, a *audit.Auditor, roots []string) *audit.Report {
 	return rep
 }
 
+// allFindings reads every finding of r, spooled or not, and checks each is given its index.
+func allFindings(t *testing.T, r *audit.Report) []audit.Finding {
+	t.Helper()
+	var got []audit.Finding
+	if err := r.EachFinding(func(i int, f *audit.Finding) error {
+		if i != len(got) {
+			t.Errorf("finding %d given as %d", len(got), i)
+		}
+		got = append(got, *f)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// sameFindings wants got to be want, and names the first finding that differs.
+func sameFindings(t *testing.T, name string, got, want []audit.Finding) {
+	t.Helper()
+	if reflect.DeepEqual(got, want) || len(got) == 0 && len(want) == 0 {
+		return
+	}
+	t.Errorf("%s: findings differ (%d, want %d)", name, len(got), len(want))
+	for i := range min(len(got), len(want)) {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("first difference, finding %d:\n%+v\n%+v", i, got[i], want[i])
+			return
+		}
+	}
+}
+
 // writeAll writes r in every format and option, one after the other.
 func writeAll(t *testing.T, r *audit.Report) string {
 	var b bytes.Buffer
 	for _, format := range report.Formats() {
 		write, _ := report.Lookup(format)
-		for _, opt := range []report.Options{{}, {Expand: true}} {
+		for _, opt := range []report.Options{{}, {Expand: true}, {Color: true}} {
 			if err := write(&b, r, opt); err != nil {
 				t.Fatal(err)
 			}
