@@ -136,16 +136,6 @@ func newCollapser(r *audit.Report) *collapser {
 	return k
 }
 
-// collapse is a collapser's pass on its own.
-func collapse(r *audit.Report) (*collapsing, error) {
-	k := newCollapser(r)
-	err := r.EachFinding(func(i int, f *audit.Finding) error {
-		k.add(i, f)
-		return nil
-	})
-	return k.done(), err
-}
-
 // add takes finding i, the next in walk order.
 func (k *collapser) add(i int, f *audit.Finding) {
 	k.leave(i)

@@ -20,6 +20,16 @@ type node struct {
 	found []string
 }
 
+// collapse is a collapser's pass on its own, as the text report makes it with its other work.
+func collapse(r *audit.Report) (*collapsing, error) {
+	k := newCollapser(r)
+	err := r.EachFinding(func(i int, f *audit.Finding) error {
+		k.add(i, f)
+		return nil
+	})
+	return k.done(), err
+}
+
 // literalReport makes the report of a literal tree: its findings in walk order, and its subtrees
 // counted the slow way, by prefix, as an oracle apart from the tracer's.
 func literalReport(nodes []node) *audit.Report {
