@@ -138,6 +138,8 @@ type jsonFinding struct {
 	Package string `json:"package,omitempty"`
 	// Entries is how many entries a finding that stands for a tree covers (web-user-owns-tree).
 	Entries int `json:"entries,omitempty"`
+	// Fingerprint names the finding across runs (audit.Report.Fingerprint), for baselines.
+	Fingerprint string `json:"fingerprint"`
 }
 
 // jsonFix is a finding's target state: the mode, and the owner and group where they change.
@@ -238,7 +240,7 @@ func writeJSONFindings(w *bufio.Writer, r *audit.Report) error {
 	w.WriteByte('[')
 	err := r.EachFinding(func(i int, f *audit.Finding) error {
 		one.Reset()
-		if err := enc.Encode(newJSONFinding(f, r.Accounts)); err != nil {
+		if err := enc.Encode(newJSONFinding(f, r)); err != nil {
 			return err
 		}
 		if i > 0 {
@@ -272,20 +274,21 @@ func jsonOrigins(r *audit.Report) (given []string, notes []jsonRootNote) {
 	return given, notes
 }
 
-func newJSONFinding(f *audit.Finding, a *access.Accounts) jsonFinding {
-	e := &f.Entry
+func newJSONFinding(f *audit.Finding, r *audit.Report) jsonFinding {
+	e, a := &f.Entry, r.Accounts
 	jf := jsonFinding{
-		Rule:       f.Rule,
-		Severity:   f.Severity,
-		Path:       e.Path,
-		PathBase64: RawBytes(e.Path),
-		Type:       e.Type.String(),
-		Mode:       policy.OctalMode(e.Mode),
-		LinkTarget: e.LinkTarget,
-		SELinux:    e.Label,
-		Message:    f.Message,
-		Package:    f.Package,
-		Entries:    f.Entries,
+		Fingerprint: r.Fingerprint(f),
+		Rule:        f.Rule,
+		Severity:    f.Severity,
+		Path:        e.Path,
+		PathBase64:  RawBytes(e.Path),
+		Type:        e.Type.String(),
+		Mode:        policy.OctalMode(e.Mode),
+		LinkTarget:  e.LinkTarget,
+		SELinux:     e.Label,
+		Message:     f.Message,
+		Package:     f.Package,
+		Entries:     f.Entries,
 	}
 	if e.ACL != nil {
 		jf.ACL = e.ACL.String()

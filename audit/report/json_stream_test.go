@@ -61,7 +61,7 @@ func oldJSON(w io.Writer, r *audit.Report) error {
 	for i := range r.Findings {
 		f := &r.Findings[i]
 		out.Summary.BySeverity.add(f.Severity, 1)
-		out.Findings = append(out.Findings, newJSONFinding(f, r.Accounts))
+		out.Findings = append(out.Findings, newJSONFinding(f, r))
 	}
 	for _, e := range r.Errors {
 		out.Errors = append(out.Errors, jsonError{Path: e.Path, PathBase64: RawBytes(e.Path), Error: e.Err.Error()})
