@@ -16,10 +16,11 @@ const fingerprintVersion = "webperm/fingerprint/v1"
 
 // Fingerprint names a finding across runs, so that a baseline or a CI system can tell a finding
 // it has seen from a new one: 32 hex digits of a SHA-256 over the rule, the path relative to the
-// finding's root (absolute for an ancestor of every root) and the facts of the fault: the entry's
-// type, mode, owner and group, and a link's target. The message and the severity are not in it,
-// so new wording or a policy's new severity leaves it unchanged; a chmod or chown of the entry
-// changes it, as the fault is then another. Within one root no two findings share one.
+// finding's root (absolute for an ancestor of every root) and the facts of the fault, those of
+// the entry the rule judges (faultFacts): a world-writable file is the same finding while its
+// mode stays, whoever owns it; a chmod makes it another. The message and the severity are not in
+// it, so new wording or a policy's new severity leaves it unchanged. Within one root no two
+// findings share one.
 func (r *Report) Fingerprint(f *Finding) string {
 	e := &f.Entry
 	var b strings.Builder
@@ -31,17 +32,66 @@ func (r *Report) Fingerprint(f *Finding) string {
 	field(string(f.Rule))
 	field(RootRelative(e.Path, r.Roots))
 	field(e.Type.String())
-	field(policy.OctalMode(e.Mode))
-	if e.OwnerKnown {
-		field(strconv.FormatUint(uint64(e.UID), 10))
-		field(strconv.FormatUint(uint64(e.GID), 10))
-	} else {
-		field("?")
-		field("?")
+	facts := faultFacts(f.Rule)
+	if facts&factMode != 0 {
+		field("mode=" + policy.OctalMode(e.Mode))
 	}
-	field(e.LinkTarget)
+	if facts&factOwner != 0 {
+		if e.OwnerKnown {
+			field("owner=" + strconv.FormatUint(uint64(e.UID), 10) + ":" + strconv.FormatUint(uint64(e.GID), 10))
+		} else {
+			field("owner=?")
+		}
+	}
+	if facts&factLink != 0 {
+		field("link=" + e.LinkTarget)
+	}
+	if facts&factACL != 0 && e.ACL != nil {
+		field("acl=" + e.ACL.String())
+	}
+	if facts&factLabel != 0 {
+		field("label=" + e.Label)
+	}
 	sum := sha256.Sum256([]byte(b.String()))
 	return hex.EncodeToString(sum[:16])
+}
+
+// fact is a fact of an entry that a rule's fault may lie in.
+type fact uint8
+
+const (
+	factMode  fact = 1 << iota // the permission bits, setuid, setgid and sticky
+	factOwner                  // owner and group
+	factLink                   // a symlink's target
+	factACL                    // the access ACL
+	factLabel                  // the SELinux label
+	factAll   = factMode | factOwner | factLink | factACL | factLabel
+)
+
+// faultFacts are the facts of its entry a rule judges: the mode for the rules of modes, the
+// owners for those of owners, both for those of access (and the ACL for the ACL's), the target
+// for those of links, the label for SELinux's, and none beyond the entry's type for those whose
+// fault lies elsewhere (a script's writable directory,
+// the root's missing index). A rule not listed is held to all of them.
+func faultFacts(rule policy.RuleID) fact {
+	switch rule {
+	case policy.WorldWritable, policy.ModeTooOpen, policy.SetuidSetgid:
+		return factMode
+	case policy.OwnerMismatch, policy.GroupMismatch, policy.UnknownOwner, policy.WebUserOwns, policy.WebUserOwnsTree:
+		return factOwner
+	case policy.WebUnreadable, policy.WebUntraversable, policy.HtaccessUnreadable, policy.SensitiveExposed,
+		policy.WebWritableCode, policy.WebUnwritable:
+		return factMode | factOwner
+	case policy.ACLExtendsAccess:
+		return factMode | factOwner | factACL
+	case policy.SELinuxLabel:
+		return factLabel
+	case policy.SymlinkEscapesRoot, policy.DanglingSymlink:
+		return factLink
+	case policy.ScriptInWritable, policy.MissingIndex, policy.SpecialFile:
+		return 0
+	}
+	return factAll
 }
 
 // RootRelative is p relative to the innermost of roots that holds it ("." for a root itself), or
