@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/webperm/webperm/audit"
-	"github.com/webperm/webperm/audit/access"
 	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
@@ -206,9 +205,6 @@ func sameCollapse(t *testing.T, r *audit.Report) int {
 // inside another among them): its subtrees, its tree findings, its missing indexes.
 func TestCollapseAsBeforeOnAudits(t *testing.T) {
 	rng := rand.New(rand.NewPCG(14, 4))
-	web := &access.WebUser{Name: "www-data", UID: 33, GID: 33, Groups: []uint32{33}, Source: "flag", Role: access.RoleWeb}
-	accounts := access.NewAccounts([]access.User{{Name: "root"}, {Name: "www-data", UID: 33, GID: 33}, {Name: "deploy", UID: 1000, GID: 1000}},
-		[]access.Group{{Name: "root"}, {Name: "www-data", GID: 33}, {Name: "deploy", GID: 1000}})
 	groups := 0
 	for n := range 300 {
 		fsys := fixture.NewMemFs()
@@ -216,7 +212,7 @@ func TestCollapseAsBeforeOnAudits(t *testing.T) {
 		if fi, err := fsys.Stat(roots[0] + "/lib"); err == nil && fi.IsDir() && rng.IntN(2) == 0 {
 			roots = append(roots, roots[0]+"/lib") // a root inside another
 		}
-		a := &audit.Auditor{Fs: fsys, Policy: policy.Default(), Accounts: accounts, WebUser: web, Jobs: 1}
+		a := randomAuditor(fsys)
 		r, err := a.Run(context.Background(), roots)
 		if err != nil {
 			t.Fatalf("tree %d: %v", n, err)

@@ -5,7 +5,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"io"
 	"unicode/utf8"
 
@@ -40,10 +40,23 @@ type jsonReport struct {
 	// Findings stand in for the list that JSON streams in their place: a report may hold more
 	// findings than memory.
 	Findings json.RawMessage `json:"findings"`
+	// Baseline says what the findings were compared with (--baseline), and Resolved, streamed
+	// as Findings are, lists the baseline's findings this audit no longer has.
+	Baseline *jsonBaseline   `json:"baseline,omitempty"`
+	Resolved json.RawMessage `json:"resolved,omitempty"`
 	Errors   []jsonError     `json:"errors"`
 	// Skipped are the directories the walk examined but did not enter: mounts of pseudo file
 	// systems, of other devices under --one-file-system, container layers.
 	Skipped []jsonSkip `json:"skipped,omitempty"`
+}
+
+// jsonBaseline counts the findings against the baseline: new ones, known ones (in the
+// baseline), and the baseline's resolved ones.
+type jsonBaseline struct {
+	File     string `json:"file"`
+	New      int    `json:"new"`
+	Known    int    `json:"known"`
+	Resolved int    `json:"resolved"`
 }
 
 // jsonSkip is a directory the walk did not enter: its path, its file system's type, and why.
@@ -140,6 +153,8 @@ type jsonFinding struct {
 	Entries int `json:"entries,omitempty"`
 	// Fingerprint names the finding across runs (audit.Report.Fingerprint), for baselines.
 	Fingerprint string `json:"fingerprint"`
+	// Baseline is "new" or "known" where the audit was compared with a baseline.
+	Baseline string `json:"baseline,omitempty"`
 }
 
 // jsonFix is a finding's target state: the mode, and the owner and group where they change.
@@ -160,7 +175,7 @@ type jsonError struct {
 // JSON writes the report as one JSON document of the webperm/report/v1 schema. The findings are
 // written one at a time as the report gives them, so its memory is the same for ten findings or
 // ten million.
-func JSON(w io.Writer, r *audit.Report, _ Options) error {
+func JSON(w io.Writer, r *audit.Report, opt Options) error {
 	out := jsonReport{
 		Schema:   Schema,
 		Roots:    r.Roots,
@@ -200,6 +215,12 @@ func JSON(w io.Writer, r *audit.Report, _ Options) error {
 	for _, s := range r.Skipped {
 		out.Skipped = append(out.Skipped, jsonSkip{Path: s.Path, PathBase64: RawBytes(s.Path), FsType: s.FsType, Reason: s.Reason})
 	}
+	lists := []jsonList{{"findings", func(w *bufio.Writer) error { return writeJSONFindings(w, r, opt.Baseline) }}}
+	if b := opt.Baseline; b != nil {
+		out.Baseline = &jsonBaseline{File: b.File, New: b.New, Known: b.Known, Resolved: b.Resolved}
+		out.Resolved = json.RawMessage(findingsMark)
+		lists = append(lists, jsonList{"resolved", func(w *bufio.Writer) error { return writeJSONResolved(w, r, b) }})
+	}
 	var doc bytes.Buffer
 	enc := json.NewEncoder(&doc)
 	enc.SetEscapeHTML(false)
@@ -207,53 +228,111 @@ func JSON(w io.Writer, r *audit.Report, _ Options) error {
 	if err := enc.Encode(out); err != nil {
 		return err
 	}
-	// The findings go where the document has the mark: the one member of the top-level object
-	// named findings, on a line of its own, as a raw newline is never in a string.
-	head, tail, ok := bytes.Cut(doc.Bytes(), []byte("\n  \"findings\": "+findingsMark))
-	if !ok {
-		return errors.New("json report: no place for the findings") // encoding/json changed
-	}
 	bw := bufio.NewWriterSize(w, 64<<10)
-	bw.Write(head)
-	bw.WriteString("\n  \"findings\": ")
-	if err := writeJSONFindings(bw, r); err != nil {
-		return err
+	rest := doc.Bytes()
+	for _, l := range lists {
+		// Each list goes where the document has the mark: the one member of the top-level
+		// object of that name, on a line of its own, as a raw newline is never in a string.
+		member := "\n  \"" + l.name + "\": "
+		head, tail, ok := bytes.Cut(rest, []byte(member+findingsMark))
+		if !ok {
+			return fmt.Errorf("json report: no place for the %s", l.name) // encoding/json changed
+		}
+		bw.Write(head)
+		bw.WriteString(member)
+		if err := l.write(bw); err != nil {
+			return err
+		}
+		rest = tail
 	}
-	bw.Write(tail)
+	bw.Write(rest)
 	return bw.Flush()
 }
 
-// findingsMark holds the findings' place in the JSON document until they are written there.
+// jsonList is a list of findings that the JSON document streams in place of its mark.
+type jsonList struct {
+	name  string
+	write func(w *bufio.Writer) error
+}
+
+// findingsMark holds a list's place in the JSON document until it is written there.
 const findingsMark = "null"
 
 // writeJSONFindings writes r's findings as the list a JSON report holds, indented as a member of
-// the top-level object.
-func writeJSONFindings(w *bufio.Writer, r *audit.Report) error {
-	if r.NumFindings() == 0 {
-		_, err := w.WriteString("[]")
-		return err
-	}
-	var one bytes.Buffer
-	enc := json.NewEncoder(&one)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("    ", "  ")
-	w.WriteByte('[')
+// the top-level object, each marked new or known where b, the baseline, is not nil.
+func writeJSONFindings(w *bufio.Writer, r *audit.Report, b *Baseline) error {
+	lw := newJSONListWriter(w)
 	err := r.EachFinding(func(i int, f *audit.Finding) error {
-		one.Reset()
-		if err := enc.Encode(newJSONFinding(f, r)); err != nil {
-			return err
+		jf := newJSONFinding(f, r)
+		if b != nil {
+			jf.Baseline = "new"
+			if b.IsKnown(i) {
+				jf.Baseline = "known"
+			}
 		}
-		if i > 0 {
-			w.WriteByte(',')
-		}
-		w.WriteString("\n    ")
-		_, err := w.Write(bytes.TrimSuffix(one.Bytes(), []byte("\n")))
-		return err
+		return lw.add(&jf)
 	})
 	if err != nil {
 		return err
 	}
-	_, err = w.WriteString("\n  ]")
+	return lw.end()
+}
+
+// writeJSONResolved writes the findings of the baseline b that r no longer has, as writeJSONFindings
+// writes r's.
+func writeJSONResolved(w *bufio.Writer, r *audit.Report, b *Baseline) error {
+	lw := newJSONListWriter(w)
+	base := &audit.Report{Roots: r.Roots, Accounts: r.Accounts}
+	err := b.EachResolved(func(f *audit.Finding) error {
+		jf := newJSONFinding(f, base)
+		jf.Baseline = "resolved"
+		return lw.add(&jf)
+	})
+	if err != nil {
+		return err
+	}
+	return lw.end()
+}
+
+// jsonListWriter writes a list of findings, one at a time, indented as a member of the JSON
+// report's top-level object.
+type jsonListWriter struct {
+	w   *bufio.Writer
+	one bytes.Buffer
+	enc *json.Encoder
+	n   int
+}
+
+func newJSONListWriter(w *bufio.Writer) *jsonListWriter {
+	lw := &jsonListWriter{w: w}
+	lw.enc = json.NewEncoder(&lw.one)
+	lw.enc.SetEscapeHTML(false)
+	lw.enc.SetIndent("    ", "  ")
+	return lw
+}
+
+func (lw *jsonListWriter) add(jf *jsonFinding) error {
+	lw.one.Reset()
+	if err := lw.enc.Encode(jf); err != nil {
+		return err
+	}
+	if lw.n == 0 {
+		lw.w.WriteByte('[')
+	} else {
+		lw.w.WriteByte(',')
+	}
+	lw.n++
+	lw.w.WriteString("\n    ")
+	_, err := lw.w.Write(bytes.TrimSuffix(lw.one.Bytes(), []byte("\n")))
+	return err
+}
+
+func (lw *jsonListWriter) end() error {
+	if lw.n == 0 {
+		_, err := lw.w.WriteString("[]")
+		return err
+	}
+	_, err := lw.w.WriteString("\n  ]")
 	return err
 }
 

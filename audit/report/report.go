@@ -5,6 +5,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +24,9 @@ type Options struct {
 	// Expand lists every finding in the text report, where it would show a subtree that shares
 	// one as a single line.
 	Expand bool
+	// Baseline, where set, is what the findings were compared with (--baseline): the report
+	// says which are new and which known, and lists the baseline's resolved ones.
+	Baseline *Baseline
 }
 
 // Writer renders a report.
@@ -32,6 +36,15 @@ var writers = map[string]Writer{
 	"text": Text,
 	"json": JSON,
 }
+
+// baselineFormats are the formats that say what is new against a baseline (Options.Baseline).
+var baselineFormats = []string{"json", "text"}
+
+// ComparesWithBaseline says whether the format says what is new against a baseline.
+func ComparesWithBaseline(format string) bool { return slices.Contains(baselineFormats, format) }
+
+// BaselineFormats lists the formats that compare with a baseline.
+func BaselineFormats() []string { return baselineFormats }
 
 // Lookup returns the writer of a format name.
 func Lookup(format string) (Writer, error) {

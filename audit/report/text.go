@@ -58,14 +58,20 @@ func newTextStyles(w io.Writer, color bool) textStyles {
 func Text(w io.Writer, r *audit.Report, opt Options) error {
 	st := newTextStyles(w, opt.Color)
 	// One pass for what is said before or after the findings: the counts by severity, the
-	// subtrees shown as one, and the summary by rule.
+	// subtrees shown as one, and the summary by rule. Against a baseline only the new findings
+	// are counted and listed, each on its own: a subtree shown as one might hold known ones.
+	b := opt.Baseline
+	listed := func(i int) bool { return b == nil || !b.IsKnown(i) }
 	var k *collapser
-	if !opt.Expand {
+	if !opt.Expand && b == nil {
 		k = newCollapser(r)
 	}
 	var rules ruleSummaries
 	counts := make(map[policy.Severity]int)
 	err := r.EachFinding(func(i int, f *audit.Finding) error {
+		if !listed(i) {
+			return nil
+		}
 		counts[f.Severity]++
 		if k != nil {
 			k.add(i, f)
@@ -81,19 +87,23 @@ func Text(w io.Writer, r *audit.Report, opt Options) error {
 		c = k.done()
 	}
 	out := &pager{w: w}
-	b := &out.b
-	writeHeader(b, r, counts, st)
+	pb := &out.b
+	writeHeader(pb, r, counts, st)
+	if b != nil {
+		writeBaselineLine(pb, b, st)
+	}
 	for _, sev := range policy.Severities() {
 		if counts[sev] == 0 {
 			continue
 		}
-		fmt.Fprintf(b, "\n%s\n", st.severity[sev].Render(fmt.Sprintf("%s (%d)", sev, counts[sev])))
+		fmt.Fprintf(pb, "\n%s\n", st.severity[sev].Render(fmt.Sprintf("%s (%d)", sev, counts[sev])))
 		err := r.EachFindingOf(sev, func(i int, f *audit.Finding) error {
 			switch g := c.of(i, f.Rule); {
+			case !listed(i):
 			case g < 0:
-				writeFinding(b, f, r.Accounts, st)
+				writeFinding(pb, f, r.Accounts, st)
 			case c.groups[g].first == i:
-				writeCollapsed(b, &c.groups[g], f, r.Accounts, st)
+				writeCollapsed(pb, &c.groups[g], f, r.Accounts, st)
 			}
 			return out.next()
 		})
@@ -101,31 +111,54 @@ func Text(w io.Writer, r *audit.Report, opt Options) error {
 			return err
 		}
 	}
-	if r.NumFindings() == 0 {
-		fmt.Fprintf(b, "\nno findings\n")
+	switch {
+	case b != nil && b.New == 0:
+		fmt.Fprintf(pb, "\nno new findings\n")
+	case r.NumFindings() == 0:
+		fmt.Fprintf(pb, "\nno findings\n")
+	}
+	if b != nil && b.Resolved > 0 {
+		if err := writeResolved(out, b, st); err != nil {
+			return err
+		}
 	}
 	if len(r.Errors) > 0 {
-		fmt.Fprintf(b, "\n%s\n", st.errPath.Bold(true).Render(fmt.Sprintf("not read (%d): the audit is incomplete", len(r.Errors))))
+		fmt.Fprintf(pb, "\n%s\n", st.errPath.Bold(true).Render(fmt.Sprintf("not read (%d): the audit is incomplete", len(r.Errors))))
 		for _, e := range r.Errors {
-			fmt.Fprintf(b, "  %s: %s\n", st.errPath.Render(Escape(e.Path)), Escape(e.Err.Error()))
+			fmt.Fprintf(pb, "  %s: %s\n", st.errPath.Render(Escape(e.Path)), Escape(e.Err.Error()))
 		}
 	}
 	if len(r.Skipped) > 0 {
-		fmt.Fprintf(b, "\n%s\n", st.title.Render(fmt.Sprintf("skipped (%d): examined, not entered", len(r.Skipped))))
+		fmt.Fprintf(pb, "\n%s\n", st.title.Render(fmt.Sprintf("skipped (%d): examined, not entered", len(r.Skipped))))
 		for _, s := range r.Skipped {
 			fs := s.FsType
 			if fs == "" {
 				fs = "file system unknown"
 			}
-			fmt.Fprintf(b, "  %s: %s, %s\n", Escape(s.Path), Escape(fs), s.Reason)
+			fmt.Fprintf(pb, "  %s: %s, %s\n", Escape(s.Path), Escape(fs), s.Reason)
 		}
 	}
 	groups := 0
 	if c != nil {
 		groups = len(c.groups)
 	}
-	writeSummary(b, &rules, groups, st)
+	writeSummary(pb, &rules, groups, st)
 	return out.flush()
+}
+
+// writeBaselineLine says what the findings were compared with, and what changed since.
+func writeBaselineLine(pb *strings.Builder, b *Baseline, st textStyles) {
+	line := fmt.Sprintf("%s: %d new, %d known (not listed), %d resolved", Escape(b.File), b.New, b.Known, b.Resolved)
+	fmt.Fprintf(pb, "  %s %s\n", st.label.Render(fmt.Sprintf("%-9s", "baseline")), line)
+}
+
+// writeResolved lists the baseline's findings the audit no longer has.
+func writeResolved(out *pager, b *Baseline, st textStyles) error {
+	fmt.Fprintf(&out.b, "\n%s\n", st.title.Render(fmt.Sprintf("resolved since the baseline (%d)", b.Resolved)))
+	return b.EachResolved(func(f *audit.Finding) error {
+		fmt.Fprintf(&out.b, "  %s  %s  %s\n", st.rule.Render(string(f.Rule)), Escape(f.Entry.Path), st.dim.Render(f.Severity.String()))
+		return out.next()
+	})
 }
 
 // pager writes what is put in b on to w a page at a time.
@@ -279,14 +312,16 @@ func writeHeader(b *strings.Builder, r *audit.Report, counts map[policy.Severity
 		field("xattrs", "not read (--no-xattrs): access is judged by the mode bits alone; ACLs, SELinux labels and file capabilities are not seen")
 	}
 	var parts []string
+	total := 0
 	for _, sev := range policy.Severities() {
+		total += counts[sev]
 		s := fmt.Sprintf("%s %d", sev, counts[sev])
 		if counts[sev] > 0 {
 			s = st.severity[sev].Render(s)
 		}
 		parts = append(parts, s)
 	}
-	field("findings", fmt.Sprintf("%d: %s", r.NumFindings(), strings.Join(parts, ", ")))
+	field("findings", fmt.Sprintf("%d: %s", total, strings.Join(parts, ", ")))
 	for _, w := range r.Waivers {
 		state := fmt.Sprintf("waived %d until %s", w.Findings, w.Expires)
 		if w.Expired {

@@ -27,12 +27,13 @@ import (
 )
 
 type auditFlags struct {
-	scan   scanFlags
-	format string
-	output string
-	color  string
-	quiet  bool
-	expand bool
+	scan     scanFlags
+	format   string
+	output   string
+	color    string
+	quiet    bool
+	expand   bool
+	baseline string
 }
 
 // registerNoXattrs registers --no-xattrs, audit's alone: a plan must judge access exactly, ACLs
@@ -127,6 +128,7 @@ policy. It never follows a symlink below PATH (PATH itself may be one) and chang
 	fl.scan.registerNoXattrs(f)
 	f.StringVar(&fl.color, "color", "auto", "colour the text report: auto, always, never (auto honours NO_COLOR)")
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "print nothing when there is nothing at or above --fail-on and the tree was read in full")
+	f.StringVar(&fl.baseline, "baseline", "", "compare with `FILE`, an earlier JSON report of the same roots: findings it has are known, listed in neither the text report nor the exit status; the report says which are new and lists the baseline's resolved ones")
 	f.BoolVar(&fl.expand, "expand", false, "list every finding in the text report, also where a whole subtree shares one (the JSON report always does)")
 	return c
 }
@@ -141,17 +143,25 @@ func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 	if err != nil {
 		return err
 	}
+	if fl.baseline != "" && !report.ComparesWithBaseline(fl.format) {
+		return withHint(fmt.Errorf("--format %s does not compare with a baseline", fl.format), "use --format %s with --baseline", strings.Join(report.BaselineFormats(), " or --format "))
+	}
 	rep, failOn, err := fl.scan.run(ctx, "audit", args, false, true)
 	if err != nil {
 		return err
 	}
 	defer rep.Close()
-	outcome := auditOutcome(rep, failOn)
+	base, err := openBaseline(fl.baseline, rep)
+	if err != nil {
+		return err
+	}
+	defer base.Close()
+	outcome := auditOutcome(rep, failOn, base)
 	if toStdout && fl.quiet && outcome == nil {
 		return nil
 	}
 	content := func(w io.Writer) error {
-		if err := write(w, rep, report.Options{Color: color, Expand: fl.expand}); err != nil {
+		if err := write(w, rep, report.Options{Color: color, Expand: fl.expand, Baseline: base}); err != nil {
 			return fmt.Errorf("the %s report: %w", fl.format, err)
 		}
 		return nil
@@ -263,7 +273,7 @@ func lookupSiteOwner(accounts *access.Accounts, spec string) (*uint32, error) {
 
 // auditOutcome is the error that carries an audit's exit status: incomplete first, since the
 // findings of an incomplete audit may not be all there are.
-func auditOutcome(rep *audit.Report, failOn policy.Severity) error {
+func auditOutcome(rep *audit.Report, failOn policy.Severity, base *report.Baseline) error {
 	if !rep.Complete() {
 		return errIncomplete
 	}
@@ -271,12 +281,27 @@ func auditOutcome(rep *audit.Report, failOn policy.Severity) error {
 	if err != nil {
 		return err // the spooled findings could not be read back
 	}
+	if base != nil {
+		counts = base.NewBySeverity
+	}
 	for sev, n := range counts {
 		if sev >= failOn && n > 0 {
 			return errFindings
 		}
 	}
 	return nil
+}
+
+// openBaseline compares rep with the JSON report in file, where --baseline names one.
+func openBaseline(file string, rep *audit.Report) (*report.Baseline, error) {
+	if file == "" {
+		return nil, nil
+	}
+	base, err := report.OpenBaseline(file, rep)
+	if err != nil {
+		return nil, withHint(err, "a baseline is a JSON report of the same roots; accept the current state as the new one with: webperm audit --format json -o %s %s", report.Escape(file), report.Escape(strings.Join(rep.Roots, " ")))
+	}
+	return base, nil
 }
 
 // resolveRoots resolves every PATH one component at a time (rootpath), so that a web root reached

@@ -80,7 +80,7 @@ func runPlan(ctx context.Context, cmd string, stdout, stderr io.Writer, args []s
 	if err := writeOutput(stdout, stderr, fl.output, "the plan", safefile.Bytes(buf.Bytes()), safefile.PrivateMode); err != nil {
 		return err
 	}
-	return auditOutcome(rep, failOn)
+	return auditOutcome(rep, failOn, nil)
 }
 
 func planWriter(format string) (func(io.Writer, *fixer.Plan) error, error) {

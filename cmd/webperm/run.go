@@ -20,8 +20,8 @@ const (
 )
 
 const exitCodesHelp = `Exit status:
-  0  no finding at or above --fail-on
-  1  findings at or above --fail-on
+  0  no finding at or above --fail-on (with --baseline: no new one)
+  1  findings at or above --fail-on (with --baseline: new ones only)
   2  nothing audited: a bad flag, path or account file (see the error)
   3  audit finished, but part of the tree could not be read (listed in the report);
      takes precedence over 1, because the findings may not be all there are

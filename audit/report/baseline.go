@@ -1,0 +1,371 @@
+package report
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/webperm/webperm/audit"
+	"github.com/webperm/webperm/audit/walk"
+	"github.com/webperm/webperm/internal/safefile"
+	"github.com/webperm/webperm/policy"
+)
+
+// ErrBaseline is a baseline that cannot be compared with: unreadable, not a webperm JSON report,
+// or made for other roots.
+var ErrBaseline = errors.New("baseline")
+
+// Baseline is an audit compared with an earlier JSON report of the same roots, the baseline:
+// each finding of the audit is known (the baseline has a finding of the same fingerprint) or
+// new, and each finding of the baseline the audit no longer has is resolved.
+//
+// Both reports list their findings in walk order, so the two lists are merged as they are read,
+// one path at a time: what is kept is a bit per finding on each side, never the findings.
+type Baseline struct {
+	File                 string // as given
+	New, Known, Resolved int
+	NewBySeverity        map[policy.Severity]int
+	f                    *os.File
+	roots                []string
+	known                bitset // by the audit's finding index
+	matched              bitset // by the baseline's finding index
+}
+
+// bitset is a set of small non-negative integers.
+type bitset []uint64
+
+func (s *bitset) add(i int) {
+	for i/64 >= len(*s) {
+		*s = append(*s, 0)
+	}
+	(*s)[i/64] |= 1 << (i % 64)
+}
+
+func (s bitset) has(i int) bool { return i/64 < len(s) && s[i/64]&(1<<(i%64)) != 0 }
+
+// OpenBaseline reads the JSON report in file and compares r with it. The caller closes it. An
+// error wraps ErrBaseline and names the file, and the line where the file is at fault.
+func OpenBaseline(file string, r *audit.Report) (*Baseline, error) {
+	// Looked at before it is opened: a FIFO or device is refused, never waited on.
+	f, err := safefile.OpenRegular(file, math.MaxInt64, true)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrBaseline, file, err)
+	}
+	b := &Baseline{File: file, f: f, NewBySeverity: map[policy.Severity]int{}}
+	if err := b.compare(r); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// Close lets go of the baseline's file.
+func (b *Baseline) Close() error {
+	if b == nil {
+		return nil
+	}
+	return b.f.Close()
+}
+
+// IsKnown says whether the audit's finding i is in the baseline.
+func (b *Baseline) IsKnown(i int) bool { return b.known.has(i) }
+
+func (b *Baseline) compare(r *audit.Report) error {
+	rd, err := b.open()
+	if err != nil {
+		return err
+	}
+	if !slices.Equal(b.roots, r.Roots) {
+		return fmt.Errorf("%w %s was made for the roots %s, and this audit's are %s", ErrBaseline, b.File, quoteAll(b.roots), quoteAll(r.Roots))
+	}
+	if err := checkNotNested(r.Roots); err != nil {
+		return err
+	}
+	m := merge{b: b, rd: rd, r: r, base: newSectioner(b.roots), ours: newSectioner(r.Roots)}
+	if err := m.next(); err != nil {
+		return err
+	}
+	var group []ours
+	var groupKey orderKey
+	err = r.EachFinding(func(i int, f *audit.Finding) error {
+		k := m.ours.key(f.Entry.Path)
+		if len(group) > 0 && k != groupKey {
+			if err := m.settle(groupKey, group); err != nil {
+				return err
+			}
+			group = group[:0]
+		}
+		groupKey = k
+		group = append(group, ours{i: i, sev: f.Severity, fp: r.Fingerprint(f)})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(group) > 0 {
+		if err := m.settle(groupKey, group); err != nil {
+			return err
+		}
+	}
+	for m.have {
+		m.resolved()
+		if err := m.next(); err != nil {
+			return err
+		}
+	}
+	return rd.end()
+}
+
+// quoteAll lists paths for a message, escaped and quoted.
+func quoteAll(paths []string) string {
+	q := make([]string, len(paths))
+	for i, p := range paths {
+		q[i] = fmt.Sprintf("%q", p)
+	}
+	return strings.Join(q, ", ")
+}
+
+// checkNotNested refuses roots one of which lies in another: an entry of the inner one is then
+// in the walk of both, and the two reports' orders cannot be merged.
+func checkNotNested(roots []string) error {
+	for i, a := range roots {
+		for j, b := range roots {
+			if i != j && walk.Within(a, b) {
+				return fmt.Errorf("%w: the root %q lies in the root %q: a baseline compares roots that do not hold one another", ErrBaseline, a, b)
+			}
+		}
+	}
+	return nil
+}
+
+// ours is a finding of the audit, as the merge needs it.
+type ours struct {
+	i   int
+	sev policy.Severity
+	fp  string
+}
+
+// merge walks the baseline's findings beside the audit's.
+type merge struct {
+	b          *Baseline
+	rd         *baselineReader
+	r          *audit.Report
+	base, ours sectioner
+	// the baseline's next finding, where have is set
+	have bool
+	at   int
+	key  orderKey
+	fp   string
+}
+
+// next reads the baseline's next finding.
+func (m *merge) next() error {
+	jf, i, ok, err := m.rd.next()
+	if err != nil || !ok {
+		m.have = false
+		return err
+	}
+	f, err := m.b.finding(&jf, i)
+	if err != nil {
+		return err
+	}
+	m.have, m.at = true, i
+	m.key = m.base.key(f.Entry.Path)
+	m.fp = (&audit.Report{Roots: m.b.roots}).Fingerprint(&f)
+	return nil
+}
+
+func (m *merge) resolved() { m.b.Resolved++ }
+
+// settle judges group, the audit's findings of one path, whose place is key: the baseline's
+// findings before it are resolved, those of the same path known where a fingerprint matches.
+func (m *merge) settle(key orderKey, group []ours) error {
+	for m.have && m.key.less(key) {
+		m.resolved()
+		if err := m.next(); err != nil {
+			return err
+		}
+	}
+	var same map[string][]int
+	for m.have && m.key == key {
+		if same == nil {
+			same = map[string][]int{}
+		}
+		same[m.fp] = append(same[m.fp], m.at)
+		if err := m.next(); err != nil {
+			return err
+		}
+	}
+	for _, o := range group {
+		if at := same[o.fp]; len(at) > 0 {
+			m.b.known.add(o.i)
+			m.b.matched.add(at[0])
+			same[o.fp] = at[1:]
+			m.b.Known++
+			continue
+		}
+		m.b.New++
+		m.b.NewBySeverity[o.sev]++
+	}
+	for _, at := range same {
+		m.b.Resolved += len(at)
+	}
+	return nil
+}
+
+// orderKey places a finding in walk order: the root whose walk reports it, then its path.
+type orderKey struct {
+	root int
+	path string
+}
+
+// less says whether k comes before o in walk order: by root, then by path a component at a
+// time, as the walk visits names in byte order and a directory's whole subtree before its next
+// sibling ("a", "a/b", "a.txt").
+func (k orderKey) less(o orderKey) bool {
+	if k.root != o.root {
+		return k.root < o.root
+	}
+	return comparePaths(k.path, o.path) < 0
+}
+
+// comparePaths orders paths a component at a time: as bytes, with '/' before every other byte.
+func comparePaths(a, b string) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		ca, cb := a[i], b[i]
+		if ca == cb {
+			continue
+		}
+		switch {
+		case ca == '/':
+			return -1
+		case cb == '/':
+			return 1
+		case ca < cb:
+			return -1
+		default:
+			return 1
+		}
+	}
+	return len(a) - len(b)
+}
+
+// sectioner tells which root's walk reported each of a report's findings, given in walk order:
+// the first root, from the last one seen on, that the path lies in or above. Ancestors shared
+// by roots are reported with the first of them.
+type sectioner struct {
+	roots []string
+	at    int
+}
+
+func newSectioner(roots []string) sectioner { return sectioner{roots: roots} }
+
+func (s *sectioner) key(p string) orderKey {
+	for j := s.at; j < len(s.roots); j++ {
+		if walk.Within(p, s.roots[j]) || walk.Within(s.roots[j], p) {
+			s.at = j
+			break
+		}
+	}
+	return orderKey{root: s.at, path: p}
+}
+
+// finding turns the baseline's finding i into what a fingerprint is made of.
+func (b *Baseline) finding(jf *jsonFinding, i int) (audit.Finding, error) {
+	p := jf.Path
+	if jf.PathBase64 != "" {
+		raw, err := base64.StdEncoding.DecodeString(jf.PathBase64)
+		if err != nil {
+			return audit.Finding{}, b.findingFault(i, "path_base64: %v", err)
+		}
+		p = string(raw)
+	}
+	if jf.Rule == "" || p == "" || jf.Type == "" || jf.Mode == "" {
+		return audit.Finding{}, b.findingFault(i, "rule, path, type and mode are all needed")
+	}
+	f := audit.Finding{Rule: jf.Rule, Severity: jf.Severity, Message: jf.Message}
+	e := &f.Entry
+	e.Path, e.LinkTarget = p, jf.LinkTarget
+	if err := e.Type.UnmarshalText([]byte(jf.Type)); err != nil {
+		return audit.Finding{}, b.findingFault(i, "%v", err)
+	}
+	mode, err := policy.ParseOctalMode(jf.Mode)
+	if err != nil {
+		return audit.Finding{}, b.findingFault(i, "%v", err)
+	}
+	e.Mode = mode
+	if jf.UID != nil && jf.GID != nil {
+		e.UID, e.GID, e.OwnerKnown = *jf.UID, *jf.GID, true
+	}
+	return f, nil
+}
+
+// EachResolved calls fn with each finding of the baseline that the audit no longer has, as the
+// baseline recorded it, in its order.
+func (b *Baseline) EachResolved(fn func(f *audit.Finding) error) error {
+	if b.Resolved == 0 {
+		return nil
+	}
+	if _, err := b.f.Seek(0, io.SeekStart); err != nil {
+		return b.fault(0, "%v", err)
+	}
+	rd, err := b.open()
+	if err != nil {
+		return err
+	}
+	for {
+		jf, i, ok, err := rd.next()
+		if err != nil || !ok {
+			return err
+		}
+		if b.matched.has(i) {
+			continue
+		}
+		f, err := b.finding(&jf, i)
+		if err != nil {
+			return err
+		}
+		if err := fn(&f); err != nil {
+			return err
+		}
+	}
+}
+
+// fault is an error about the baseline at byte offset off, named by its line.
+func (b *Baseline) fault(off int64, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	if off > 0 {
+		if line, ok := b.lineAt(off); ok {
+			return fmt.Errorf("%w %s:%d: %s", ErrBaseline, b.File, line, msg)
+		}
+	}
+	return fmt.Errorf("%w %s: %s", ErrBaseline, b.File, msg)
+}
+
+func (b *Baseline) findingFault(i int, format string, args ...any) error {
+	return fmt.Errorf("%w %s: finding %d: %s", ErrBaseline, b.File, i+1, fmt.Sprintf(format, args...))
+}
+
+// lineAt counts the lines of the baseline's file up to byte off.
+func (b *Baseline) lineAt(off int64) (int, bool) {
+	if _, err := b.f.Seek(0, io.SeekStart); err != nil {
+		return 0, false
+	}
+	line := 1
+	buf := make([]byte, 64<<10)
+	for off > 0 {
+		n, err := b.f.Read(buf[:min(int64(len(buf)), off)])
+		line += bytes.Count(buf[:n], []byte{'\n'})
+		off -= int64(n)
+		if err != nil {
+			break
+		}
+	}
+	return line, true
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// baselineRun is a JSON report against a baseline, as the tests read it.
+type baselineRun struct {
+	Baseline struct {
+		File                 string
+		New, Known, Resolved int
+	} `json:"baseline"`
+	Findings []struct {
+		Rule     string `json:"rule"`
+		Path     string `json:"path"`
+		Baseline string `json:"baseline"`
+	} `json:"findings"`
+	Resolved []struct {
+		Rule     string `json:"rule"`
+		Path     string `json:"path"`
+		Baseline string `json:"baseline"`
+	} `json:"resolved"`
+}
+
+// audit runs webperm audit on site with the demo's accounts, as cron would, and the arguments.
+func auditSite(t *testing.T, site string, args ...string) (int, string, string) {
+	t.Helper()
+	return webperm(t, append(append([]string{"audit", "--root", demoSysroot, "--web-user", "www-data"}, args...), site)...)
+}
+
+// The nightly run: a baseline taken, the site changed, the audit says what is new, what is known
+// and what was resolved, and only new findings set the exit status.
+func TestBaselineNewKnownResolved(t *testing.T) {
+	site := tree(t, `
+d 0755 0:0 .
+f 0644 0:0 index.html
+f 0666 0:0 open.html
+f 0666 0:0 fixed.html
+d 0755 0:0 lib
+f 0600 0:0 lib/a.php
+`)
+	base := filepath.Join(t.TempDir(), "baseline.json")
+	if code, _, stderr := auditSite(t, site, "--format", "json", "-o", base); code != exitFindings {
+		t.Fatalf("taking the baseline: exit %d, %s", code, stderr)
+	}
+
+	// Nothing changed: quiet, exit 0, though the tree has findings.
+	if code, out, stderr := auditSite(t, site, "--baseline", base, "-q"); code != exitClean || out != "" {
+		t.Errorf("unchanged site: exit %d, stdout %q, stderr %q; want 0 and nothing", code, out, stderr)
+	}
+	code, out, _ := auditSite(t, site, "--baseline", base)
+	if code != exitClean || !strings.Contains(out, "0 new, 3 known (not listed), 0 resolved") || !strings.Contains(out, "no new findings") || strings.Contains(out, "world-writable  ") {
+		t.Errorf("unchanged site, text: exit %d\n%s", code, out)
+	}
+
+	// A new world-writable file, a fixed one, and a script made unreadable another way.
+	for p, m := range map[string]os.FileMode{"fixed.html": 0o644, "lib/a.php": 0o640} {
+		if err := os.Chmod(filepath.Join(site, p), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(site, "new.html"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(site, "new.html"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := auditSite(t, site, "--baseline", base, "--format", "json")
+	if code != exitFindings {
+		t.Fatalf("changed site: exit %d, %s", code, stderr)
+	}
+	var run baselineRun
+	if err := json.Unmarshal([]byte(out), &run); err != nil {
+		t.Fatal(err)
+	}
+	status := map[string]string{}
+	for _, f := range run.Findings {
+		status[f.Rule+" "+strings.TrimPrefix(f.Path, site+"/")] = f.Baseline
+	}
+	want := map[string]string{
+		"world-writable open.html": "known",
+		"world-writable new.html":  "new",
+		"web-unreadable lib/a.php": "new", // 0640 is another fault than 0600: its fix is the same, its facts are not
+	}
+	for k, v := range want {
+		if status[k] != v {
+			t.Errorf("%s: %q, want %q (all: %v)", k, status[k], v, status)
+		}
+	}
+	var resolved []string
+	for _, f := range run.Resolved {
+		resolved = append(resolved, f.Rule+" "+strings.TrimPrefix(f.Path, site+"/")+" "+f.Baseline)
+	}
+	if strings.Join(resolved, ", ") != "world-writable fixed.html resolved, web-unreadable lib/a.php resolved" {
+		t.Errorf("resolved: %v", resolved)
+	}
+	if b := run.Baseline; b.File != base || b.New != 2 || b.Known != 1 || b.Resolved != 2 {
+		t.Errorf("baseline summary %+v: want 2 new, 1 known, 2 resolved", b)
+	}
+
+	// New findings below --fail-on leave the exit status clean.
+	if code, _, _ := auditSite(t, site, "--baseline", base, "--fail-on", "critical", "-q"); code != exitFindings {
+		t.Errorf("a new critical finding at --fail-on critical: exit %d, want 1", code)
+	}
+	if err := os.Chmod(filepath.Join(site, "new.html"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := auditSite(t, site, "--baseline", base, "--fail-on", "critical", "-q"); code != exitClean || out != "" {
+		t.Errorf("only a new high finding at --fail-on critical: exit %d, stdout %q; want 0 and nothing", code, out)
+	}
+}
+
+// A baseline that cannot be compared with is exit 2, a message that names it and a hint, and
+// no report written.
+func TestBaselineRefused(t *testing.T) {
+	site := tree(t, "d 0755 0:0 .\nf 0666 0:0 index.html\n")
+	dir := t.TempDir()
+	base := filepath.Join(dir, "baseline.json")
+	if code, _, stderr := auditSite(t, site, "--format", "json", "-o", base); code != exitFindings {
+		t.Fatalf("taking the baseline: exit %d, %s", code, stderr)
+	}
+	// The same site at another path: a renamed root.
+	moved := site + "-moved"
+	if err := os.Rename(site, moved); err != nil {
+		t.Fatal(err)
+	}
+	garbled := filepath.Join(dir, "garbled.json")
+	data, _ := os.ReadFile(base)
+	if err := os.WriteFile(garbled, data[:len(data)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "report.json")
+	for _, tc := range []struct {
+		name, baseline, want string
+	}{
+		{"renamed root", base, "was made for the roots"},
+		{"truncated", garbled, "truncated"},
+		{"missing", filepath.Join(dir, "none.json"), "no such file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := auditSite(t, moved, "--baseline", tc.baseline, "--format", "json", "-o", out)
+			if code != exitError || !strings.Contains(stderr, tc.baseline) || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "hint: ") {
+				t.Errorf("exit %d, stderr %q: want 2, %s named, %q and a hint", code, stderr, tc.baseline, tc.want)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("a report was written to %s", out)
+			}
+		})
+	}
+}
+
+// A baseline of more findings than an audit keeps in memory is merged with a spooled audit.
+func TestBaselineOfSpooledFindings(t *testing.T) {
+	const dirs, files = 25, 200 // 5,000 findings: past the 4,096 kept in memory
+	site := openSite(t, dirs, files)
+	base := filepath.Join(t.TempDir(), "baseline.json")
+	if code, _, stderr := auditSite(t, site, "--format", "json", "-o", base); code != exitFindings {
+		t.Fatalf("taking the baseline: exit %d, %s", code, stderr)
+	}
+	if err := os.Chmod(filepath.Join(site, "d24", "f199.html"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := auditSite(t, site, "--baseline", base, "--format", "json")
+	if code != exitClean {
+		t.Fatalf("exit %d, %s", code, stderr)
+	}
+	var run baselineRun
+	if err := json.Unmarshal([]byte(out), &run); err != nil {
+		t.Fatal(err)
+	}
+	if b := run.Baseline; b.New != 0 || b.Known != dirs*files-1 || b.Resolved != 1 || len(run.Resolved) != 1 || run.Resolved[0].Path != filepath.Join(site, "d24", "f199.html") {
+		t.Errorf("baseline %+v, resolved %+v: want %d known and d24/f199.html resolved", b, run.Resolved, dirs*files-1)
+	}
+}
