@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/webperm/webperm/audit"
@@ -169,7 +171,7 @@ func JSON(w io.Writer, r *audit.Report, _ Options) error {
 		Policy:   r.Policy,
 		Complete: r.Complete(),
 		NoXattrs: r.NoXattrs,
-		Findings: json.RawMessage(findingsMark),
+		Findings: json.RawMessage(streamMark),
 		Errors:   make([]jsonError, 0, len(r.Errors)),
 	}
 	out.Given, out.RootNotes = jsonOrigins(r)
@@ -200,61 +202,67 @@ func JSON(w io.Writer, r *audit.Report, _ Options) error {
 	for _, s := range r.Skipped {
 		out.Skipped = append(out.Skipped, jsonSkip{Path: s.Path, PathBase64: RawBytes(s.Path), FsType: s.FsType, Reason: s.Reason})
 	}
-	var doc bytes.Buffer
-	enc := json.NewEncoder(&doc)
+	return streamDocument(w, out, "findings", 1, func(add func(any) error) error {
+		return r.EachFinding(func(_ int, f *audit.Finding) error { return add(newJSONFinding(f, r)) })
+	})
+}
+
+// streamMark holds the place of a streamed list in a document until it is written there.
+const streamMark = "null"
+
+// streamDocument writes doc as indented JSON, with the list that items adds to in place of the
+// member named key, depth objects down, which doc holds as streamMark (a json.RawMessage). Each
+// item is encoded as it is added, so a list of ten million takes the memory of one. The member
+// must be the first of that name at that depth: a raw newline is never in a JSON string, so the
+// mark cannot be matched inside one.
+func streamDocument(w io.Writer, doc any, key string, depth int, items func(add func(v any) error) error) error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
+	if err := enc.Encode(doc); err != nil {
 		return err
 	}
-	// The findings go where the document has the mark: the one member of the top-level object
-	// named findings, on a line of its own, as a raw newline is never in a string.
-	head, tail, ok := bytes.Cut(doc.Bytes(), []byte("\n  \"findings\": "+findingsMark))
+	indent := strings.Repeat("  ", depth)
+	member := "\n" + indent + strconv.Quote(key) + ": "
+	head, tail, ok := bytes.Cut(b.Bytes(), []byte(member+streamMark))
 	if !ok {
-		return errors.New("json report: no place for the findings") // encoding/json changed
+		return fmt.Errorf("no place for the %s in the document", key) // encoding/json changed
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.Write(head)
-	bw.WriteString("\n  \"findings\": ")
-	if err := writeJSONFindings(bw, r); err != nil {
-		return err
-	}
-	bw.Write(tail)
-	return bw.Flush()
-}
-
-// findingsMark holds the findings' place in the JSON document until they are written there.
-const findingsMark = "null"
-
-// writeJSONFindings writes r's findings as the list a JSON report holds, indented as a member of
-// the top-level object.
-func writeJSONFindings(w *bufio.Writer, r *audit.Report) error {
-	if r.NumFindings() == 0 {
-		_, err := w.WriteString("[]")
-		return err
-	}
+	bw.WriteString(member)
 	var one bytes.Buffer
-	enc := json.NewEncoder(&one)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("    ", "  ")
-	w.WriteByte('[')
-	err := r.EachFinding(func(i int, f *audit.Finding) error {
+	item := json.NewEncoder(&one)
+	item.SetEscapeHTML(false)
+	item.SetIndent(indent+"  ", "  ")
+	next, end := "\n"+indent+"  ", "\n"+indent+"]"
+	n := 0
+	err := items(func(v any) error {
 		one.Reset()
-		if err := enc.Encode(newJSONFinding(f, r)); err != nil {
+		if err := item.Encode(v); err != nil {
 			return err
 		}
-		if i > 0 {
-			w.WriteByte(',')
+		if n == 0 {
+			bw.WriteByte('[')
+		} else {
+			bw.WriteByte(',')
 		}
-		w.WriteString("\n    ")
-		_, err := w.Write(bytes.TrimSuffix(one.Bytes(), []byte("\n")))
+		n++
+		bw.WriteString(next)
+		_, err := bw.Write(bytes.TrimSuffix(one.Bytes(), []byte("\n")))
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	_, err = w.WriteString("\n  ]")
-	return err
+	if n == 0 {
+		bw.WriteString("[]")
+	} else {
+		bw.WriteString(end)
+	}
+	bw.Write(tail)
+	return bw.Flush()
 }
 
 // jsonOrigins lists what each root was given as, where one differs from its root, and the notes.
