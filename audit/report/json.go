@@ -197,10 +197,10 @@ func JSON(w io.Writer, r *audit.Report, _ Options) error {
 		out.Waivers = append(out.Waivers, jsonWaiver{jsonWaiverRef: newJSONWaiverRef(&w.Waiver), Expired: w.Expired, Findings: w.Findings})
 	}
 	for _, e := range r.Errors {
-		out.Errors = append(out.Errors, jsonError{Path: e.Path, PathBase64: RawBytes(e.Path), Error: e.Err.Error()})
+		out.Errors = append(out.Errors, newJSONError(e))
 	}
 	for _, s := range r.Skipped {
-		out.Skipped = append(out.Skipped, jsonSkip{Path: s.Path, PathBase64: RawBytes(s.Path), FsType: s.FsType, Reason: s.Reason})
+		out.Skipped = append(out.Skipped, newJSONSkip(s))
 	}
 	return streamDocument(w, out, "findings", 1, func(add func(any) error) error {
 		return r.EachFinding(func(_ int, f *audit.Finding) error { return add(newJSONFinding(f, r)) })
@@ -332,6 +332,14 @@ func newJSONFinding(f *audit.Finding, r *audit.Report) jsonFinding {
 		jf.ExpiredWaiver = &ref
 	}
 	return jf
+}
+
+func newJSONError(e audit.WalkError) jsonError {
+	return jsonError{Path: e.Path, PathBase64: RawBytes(e.Path), Error: e.Err.Error()}
+}
+
+func newJSONSkip(s walk.Skip) jsonSkip {
+	return jsonSkip{Path: s.Path, PathBase64: RawBytes(s.Path), FsType: s.FsType, Reason: s.Reason}
 }
 
 func newJSONWaiverRef(w *policy.Waiver) jsonWaiverRef {

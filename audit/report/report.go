@@ -93,6 +93,14 @@ func Visible(s string) string {
 	return b.String()
 }
 
+// fsName is the file system of a directory the walk did not enter, as mount(8) names it.
+func fsName(s walk.Skip) string {
+	if s.FsType == "" {
+		return "file system unknown"
+	}
+	return s.FsType
+}
+
 // ownerNames returns the owner and group of e by name (escaped: an account file is text too),
 // numeric where the system has no name, and "?" where the backend carries no owners.
 func ownerNames(e *walk.Entry, a *access.Accounts) (owner, group string) {
