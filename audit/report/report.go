@@ -23,14 +23,18 @@ type Options struct {
 	// Expand lists every finding in the text report, where it would show a subtree that shares
 	// one as a single line.
 	Expand bool
+	// ToolVersion is the version of webperm that audited, for the formats that name the tool
+	// (SARIF); left out where empty.
+	ToolVersion string
 }
 
 // Writer renders a report.
 type Writer func(w io.Writer, r *audit.Report, opt Options) error
 
 var writers = map[string]Writer{
-	"text": Text,
-	"json": JSON,
+	"text":  Text,
+	"json":  JSON,
+	"sarif": SARIF,
 }
 
 // Lookup returns the writer of a format name.

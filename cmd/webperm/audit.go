@@ -151,7 +151,7 @@ func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 		return nil
 	}
 	content := func(w io.Writer) error {
-		if err := write(w, rep, report.Options{Color: color, Expand: fl.expand}); err != nil {
+		if err := write(w, rep, report.Options{Color: color, Expand: fl.expand, ToolVersion: webpermVersion()}); err != nil {
 			return fmt.Errorf("the %s report: %w", fl.format, err)
 		}
 		return nil
