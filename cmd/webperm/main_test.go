@@ -81,6 +81,7 @@ func TestGoldenDemo(t *testing.T) {
 	for _, tc := range []struct{ golden, command, format string }{
 		{"demo.text", "audit", "text"},
 		{"demo.json", "audit", "json"},
+		{"demo.sarif", "audit", "sarif"},
 		{"demo-plan.sh", "plan", "sh"},
 		{"demo-plan.json", "plan", "json"},
 	} {
