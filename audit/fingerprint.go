@@ -97,19 +97,26 @@ func faultFacts(rule policy.RuleID) fact {
 // RootRelative is p relative to the innermost of roots that holds it ("." for a root itself), or
 // p as it is where no root holds it: a finding may name an ancestor of the roots.
 func RootRelative(p string, roots []string) string {
-	best := ""
-	for _, root := range roots {
-		if walk.Within(p, root) && len(root) > len(best) {
-			best = root
+	_, rel := RootOf(p, roots)
+	return rel
+}
+
+// RootOf is the index in roots of the innermost root that holds p, and p relative to it as
+// RootRelative gives it; the index is -1, and p is as it is, where no root holds p.
+func RootOf(p string, roots []string) (int, string) {
+	best, bestLen := -1, 0
+	for i, root := range roots {
+		if walk.Within(p, root) && len(root) > bestLen {
+			best, bestLen = i, len(root)
 		}
 	}
 	switch {
-	case best == "":
-		return p
-	case p == best:
-		return "."
-	case best == "/":
-		return p[1:]
+	case best < 0:
+		return best, p
+	case p == roots[best]:
+		return best, "."
+	case roots[best] == "/":
+		return best, p[1:]
 	}
-	return p[len(best)+1:]
+	return best, p[len(roots[best])+1:]
 }

@@ -125,18 +125,23 @@ func TestRootRelative(t *testing.T) {
 		path  string
 		roots []string
 		want  string
+		root  int
 	}{
-		{"/srv/site", []string{"/srv/site"}, "."},
-		{"/srv/site/a/b", []string{"/srv/site"}, "a/b"},
-		{"/srv/site/a/b", []string{"/srv", "/srv/site"}, "a/b"},
-		{"/srv/site/a/b", []string{"/srv/site", "/srv"}, "a/b"},
-		{"/srv/sitex/a", []string{"/srv/site"}, "/srv/sitex/a"},
-		{"/srv", []string{"/srv/site"}, "/srv"},
-		{"/etc/x", []string{"/"}, "etc/x"},
-		{"/", []string{"/"}, "."},
+		{"/srv/site", []string{"/srv/site"}, ".", 0},
+		{"/srv/site/a/b", []string{"/srv/site"}, "a/b", 0},
+		{"/srv/site/a/b", []string{"/srv", "/srv/site"}, "a/b", 1},
+		{"/srv/site/a/b", []string{"/srv/site", "/srv"}, "a/b", 0},
+		{"/srv/other", []string{"/srv/site", "/srv"}, "other", 1},
+		{"/srv/sitex/a", []string{"/srv/site"}, "/srv/sitex/a", -1},
+		{"/srv", []string{"/srv/site"}, "/srv", -1},
+		{"/etc/x", []string{"/"}, "etc/x", 0},
+		{"/", []string{"/"}, ".", 0},
 	} {
 		if got := RootRelative(tc.path, tc.roots); got != tc.want {
 			t.Errorf("RootRelative(%q, %q) = %q, want %q", tc.path, tc.roots, got, tc.want)
+		}
+		if i, rel := RootOf(tc.path, tc.roots); i != tc.root || rel != tc.want {
+			t.Errorf("RootOf(%q, %q) = %d, %q, want %d, %q", tc.path, tc.roots, i, rel, tc.root, tc.want)
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/webperm/webperm/audit"
@@ -184,7 +186,7 @@ func JSON(w io.Writer, r *audit.Report, opt Options) error {
 		Policy:   r.Policy,
 		Complete: r.Complete(),
 		NoXattrs: r.NoXattrs,
-		Findings: json.RawMessage(findingsMark),
+		Findings: json.RawMessage(streamMark),
 		Errors:   make([]jsonError, 0, len(r.Errors)),
 	}
 	out.Given, out.RootNotes = jsonOrigins(r)
@@ -210,130 +212,104 @@ func JSON(w io.Writer, r *audit.Report, opt Options) error {
 		out.Waivers = append(out.Waivers, jsonWaiver{jsonWaiverRef: newJSONWaiverRef(&w.Waiver), Expired: w.Expired, Findings: w.Findings})
 	}
 	for _, e := range r.Errors {
-		out.Errors = append(out.Errors, jsonError{Path: e.Path, PathBase64: RawBytes(e.Path), Error: e.Err.Error()})
+		out.Errors = append(out.Errors, newJSONError(e))
 	}
 	for _, s := range r.Skipped {
-		out.Skipped = append(out.Skipped, jsonSkip{Path: s.Path, PathBase64: RawBytes(s.Path), FsType: s.FsType, Reason: s.Reason})
+		out.Skipped = append(out.Skipped, newJSONSkip(s))
 	}
-	lists := []jsonList{{"findings", func(w *bufio.Writer) error { return writeJSONFindings(w, r, opt.Baseline) }}}
+	lists := []streamList{{"findings", func(add func(any) error) error {
+		return r.EachFinding(func(i int, f *audit.Finding) error {
+			jf := newJSONFinding(f, r)
+			if b := opt.Baseline; b != nil {
+				jf.Baseline = "new"
+				if b.IsKnown(i) {
+					jf.Baseline = "known"
+				}
+			}
+			return add(jf)
+		})
+	}}}
 	if b := opt.Baseline; b != nil {
 		out.Baseline = &jsonBaseline{File: b.File, New: b.New, Known: b.Known, Resolved: b.Resolved}
-		out.Resolved = json.RawMessage(findingsMark)
-		lists = append(lists, jsonList{"resolved", func(w *bufio.Writer) error { return writeJSONResolved(w, r, b) }})
+		out.Resolved = json.RawMessage(streamMark)
+		base := &audit.Report{Roots: r.Roots, Accounts: r.Accounts}
+		lists = append(lists, streamList{"resolved", func(add func(any) error) error {
+			return b.EachResolved(func(f *audit.Finding) error {
+				jf := newJSONFinding(f, base)
+				jf.Baseline = "resolved"
+				return add(jf)
+			})
+		}})
 	}
-	var doc bytes.Buffer
-	enc := json.NewEncoder(&doc)
+	return streamDocument(w, out, 1, lists...)
+}
+
+// streamMark holds the place of a streamed list in a document until it is written there.
+const streamMark = "null"
+
+// streamList is a list a document streams: the member it goes in, and what adds its items.
+type streamList struct {
+	key   string
+	items func(add func(v any) error) error
+}
+
+// streamDocument writes doc as indented JSON, with each of lists in place of its member, depth
+// objects down, which doc holds as streamMark (a json.RawMessage); lists are in the order of
+// their members in the document. Each item is encoded as it is added, so a list of ten million
+// takes the memory of one. A member must be the first of its name at that depth: a raw newline
+// is never in a JSON string, so the mark cannot be matched inside one.
+func streamDocument(w io.Writer, doc any, depth int, lists ...streamList) error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
+	if err := enc.Encode(doc); err != nil {
 		return err
 	}
+	indent := strings.Repeat("  ", depth)
 	bw := bufio.NewWriterSize(w, 64<<10)
-	rest := doc.Bytes()
+	var one bytes.Buffer
+	item := json.NewEncoder(&one)
+	item.SetEscapeHTML(false)
+	item.SetIndent(indent+"  ", "  ")
+	next, end := "\n"+indent+"  ", "\n"+indent+"]"
+	rest := b.Bytes()
 	for _, l := range lists {
-		// Each list goes where the document has the mark: the one member of the top-level
-		// object of that name, on a line of its own, as a raw newline is never in a string.
-		member := "\n  \"" + l.name + "\": "
-		head, tail, ok := bytes.Cut(rest, []byte(member+findingsMark))
+		member := "\n" + indent + strconv.Quote(l.key) + ": "
+		head, tail, ok := bytes.Cut(rest, []byte(member+streamMark))
 		if !ok {
-			return fmt.Errorf("json report: no place for the %s", l.name) // encoding/json changed
+			return fmt.Errorf("no place for the %s in the document", l.key) // encoding/json changed
 		}
 		bw.Write(head)
 		bw.WriteString(member)
-		if err := l.write(bw); err != nil {
+		n := 0
+		err := l.items(func(v any) error {
+			one.Reset()
+			if err := item.Encode(v); err != nil {
+				return err
+			}
+			if n == 0 {
+				bw.WriteByte('[')
+			} else {
+				bw.WriteByte(',')
+			}
+			n++
+			bw.WriteString(next)
+			_, err := bw.Write(bytes.TrimSuffix(one.Bytes(), []byte("\n")))
 			return err
+		})
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			bw.WriteString("[]")
+		} else {
+			bw.WriteString(end)
 		}
 		rest = tail
 	}
 	bw.Write(rest)
 	return bw.Flush()
-}
-
-// jsonList is a list of findings that the JSON document streams in place of its mark.
-type jsonList struct {
-	name  string
-	write func(w *bufio.Writer) error
-}
-
-// findingsMark holds a list's place in the JSON document until it is written there.
-const findingsMark = "null"
-
-// writeJSONFindings writes r's findings as the list a JSON report holds, indented as a member of
-// the top-level object, each marked new or known where b, the baseline, is not nil.
-func writeJSONFindings(w *bufio.Writer, r *audit.Report, b *Baseline) error {
-	lw := newJSONListWriter(w)
-	err := r.EachFinding(func(i int, f *audit.Finding) error {
-		jf := newJSONFinding(f, r)
-		if b != nil {
-			jf.Baseline = "new"
-			if b.IsKnown(i) {
-				jf.Baseline = "known"
-			}
-		}
-		return lw.add(&jf)
-	})
-	if err != nil {
-		return err
-	}
-	return lw.end()
-}
-
-// writeJSONResolved writes the findings of the baseline b that r no longer has, as writeJSONFindings
-// writes r's.
-func writeJSONResolved(w *bufio.Writer, r *audit.Report, b *Baseline) error {
-	lw := newJSONListWriter(w)
-	base := &audit.Report{Roots: r.Roots, Accounts: r.Accounts}
-	err := b.EachResolved(func(f *audit.Finding) error {
-		jf := newJSONFinding(f, base)
-		jf.Baseline = "resolved"
-		return lw.add(&jf)
-	})
-	if err != nil {
-		return err
-	}
-	return lw.end()
-}
-
-// jsonListWriter writes a list of findings, one at a time, indented as a member of the JSON
-// report's top-level object.
-type jsonListWriter struct {
-	w   *bufio.Writer
-	one bytes.Buffer
-	enc *json.Encoder
-	n   int
-}
-
-func newJSONListWriter(w *bufio.Writer) *jsonListWriter {
-	lw := &jsonListWriter{w: w}
-	lw.enc = json.NewEncoder(&lw.one)
-	lw.enc.SetEscapeHTML(false)
-	lw.enc.SetIndent("    ", "  ")
-	return lw
-}
-
-func (lw *jsonListWriter) add(jf *jsonFinding) error {
-	lw.one.Reset()
-	if err := lw.enc.Encode(jf); err != nil {
-		return err
-	}
-	if lw.n == 0 {
-		lw.w.WriteByte('[')
-	} else {
-		lw.w.WriteByte(',')
-	}
-	lw.n++
-	lw.w.WriteString("\n    ")
-	_, err := lw.w.Write(bytes.TrimSuffix(lw.one.Bytes(), []byte("\n")))
-	return err
-}
-
-func (lw *jsonListWriter) end() error {
-	if lw.n == 0 {
-		_, err := lw.w.WriteString("[]")
-		return err
-	}
-	_, err := lw.w.WriteString("\n  ]")
-	return err
 }
 
 // jsonOrigins lists what each root was given as, where one differs from its root, and the notes.
@@ -403,6 +379,14 @@ func newJSONFinding(f *audit.Finding, r *audit.Report) jsonFinding {
 		jf.ExpiredWaiver = &ref
 	}
 	return jf
+}
+
+func newJSONError(e audit.WalkError) jsonError {
+	return jsonError{Path: e.Path, PathBase64: RawBytes(e.Path), Error: e.Err.Error()}
+}
+
+func newJSONSkip(s walk.Skip) jsonSkip {
+	return jsonSkip{Path: s.Path, PathBase64: RawBytes(s.Path), FsType: s.FsType, Reason: s.Reason}
 }
 
 func newJSONWaiverRef(w *policy.Waiver) jsonWaiverRef {

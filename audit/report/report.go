@@ -27,14 +27,18 @@ type Options struct {
 	// Baseline, where set, is what the findings were compared with (--baseline): the report
 	// says which are new and which known, and lists the baseline's resolved ones.
 	Baseline *Baseline
+	// ToolVersion is the version of webperm that audited, for the formats that name the tool
+	// (SARIF); left out where empty.
+	ToolVersion string
 }
 
 // Writer renders a report.
 type Writer func(w io.Writer, r *audit.Report, opt Options) error
 
 var writers = map[string]Writer{
-	"text": Text,
-	"json": JSON,
+	"text":  Text,
+	"json":  JSON,
+	"sarif": SARIF,
 }
 
 // baselineFormats are the formats that say what is new against a baseline (Options.Baseline).
@@ -104,6 +108,14 @@ func Visible(s string) string {
 		i += size
 	}
 	return b.String()
+}
+
+// fsName is the file system of a directory the walk did not enter, as mount(8) names it.
+func fsName(s walk.Skip) string {
+	if s.FsType == "" {
+		return "file system unknown"
+	}
+	return s.FsType
 }
 
 // ownerNames returns the owner and group of e by name (escaped: an account file is text too),

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -144,8 +145,14 @@ func TestLookup(t *testing.T) {
 	if _, err := Lookup("yaml"); err == nil || err.Error() != `unknown format "yaml"` {
 		t.Errorf("Lookup(yaml): %v", err)
 	}
-	if strings.Join(Formats(), ",") != "json,text" {
-		t.Errorf("Formats() = %v", Formats())
+	formats := Formats()
+	if !slices.IsSorted(formats) {
+		t.Errorf("Formats() = %v: not sorted", formats)
+	}
+	for _, f := range []string{"json", "sarif", "text"} {
+		if w, err := Lookup(f); w == nil || err != nil || !slices.Contains(formats, f) {
+			t.Errorf("format %s: Lookup %v, Formats() %v", f, err, formats)
+		}
 	}
 }
 

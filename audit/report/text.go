@@ -131,11 +131,7 @@ func Text(w io.Writer, r *audit.Report, opt Options) error {
 	if len(r.Skipped) > 0 {
 		fmt.Fprintf(pb, "\n%s\n", st.title.Render(fmt.Sprintf("skipped (%d): examined, not entered", len(r.Skipped))))
 		for _, s := range r.Skipped {
-			fs := s.FsType
-			if fs == "" {
-				fs = "file system unknown"
-			}
-			fmt.Fprintf(pb, "  %s: %s, %s\n", Escape(s.Path), Escape(fs), s.Reason)
+			fmt.Fprintf(pb, "  %s: %s, %s\n", Escape(s.Path), Escape(fsName(s)), s.Reason)
 		}
 	}
 	groups := 0

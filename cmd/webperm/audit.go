@@ -161,7 +161,7 @@ func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 		return nil
 	}
 	content := func(w io.Writer) error {
-		if err := write(w, rep, report.Options{Color: color, Expand: fl.expand, Baseline: base}); err != nil {
+		if err := write(w, rep, report.Options{Color: color, Expand: fl.expand, Baseline: base, ToolVersion: webpermVersion()}); err != nil {
 			return fmt.Errorf("the %s report: %w", fl.format, err)
 		}
 		return nil

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/audit/report"
 	"github.com/webperm/webperm/internal/fixture"
 )
 
@@ -81,6 +82,7 @@ func TestGoldenDemo(t *testing.T) {
 	for _, tc := range []struct{ golden, command, format string }{
 		{"demo.text", "audit", "text"},
 		{"demo.json", "audit", "json"},
+		{"demo.sarif", "audit", "sarif"},
 		{"demo-plan.sh", "plan", "sh"},
 		{"demo-plan.json", "plan", "json"},
 	} {
@@ -220,7 +222,7 @@ func TestExitStatusAndErrors(t *testing.T) {
 		{"one bad path of two", []string{"audit", clean, missing}, exitError, []string{missing}},
 		{"no path", []string{"audit"}, exitError, []string{"webperm: audit needs at least one PATH", "hint: webperm audit /var/www/html"}},
 		{"unknown flag", []string{"audit", "--frobnicate", clean}, exitError, []string{"unknown flag: --frobnicate", "hint: see 'webperm audit --help'"}},
-		{"unknown format", []string{"audit", "--format", "xml", clean}, exitError, []string{`unknown format "xml"`, "hint: use --format json or --format text"}},
+		{"unknown format", []string{"audit", "--format", "xml", clean}, exitError, []string{`unknown format "xml"`, "hint: use --format " + strings.Join(report.Formats(), " or --format ")}},
 		{"bad severity", []string{"audit", "--fail-on", "severe", clean}, exitError, []string{`unknown severity "severe"`}},
 		{"bad jobs", []string{"audit", "--jobs", "0", clean}, exitError, []string{"--jobs 0: must be at least 1"}},
 		{"bad color", []string{"audit", "--color", "pink", clean}, exitError, []string{`unknown --color "pink"`}},
