@@ -19,6 +19,20 @@ import (
 const Schema = "webperm/report/v1"
 
 type jsonReport struct {
+	jsonHead
+	Summary jsonSummary `json:"summary"`
+	// Findings stand in for the list that JSON streams in their place: a report may hold more
+	// findings than memory.
+	Findings json.RawMessage `json:"findings"`
+	Errors   []jsonError     `json:"errors"`
+	// Skipped are the directories the walk examined but did not enter: mounts of pseudo file
+	// systems, of other devices under --one-file-system, container layers.
+	Skipped []jsonSkip `json:"skipped,omitempty"`
+}
+
+// jsonHead is what a JSON report says before its summary: what was audited, as whom, and
+// against what. The JSON lines report's header record says the same.
+type jsonHead struct {
 	Schema string   `json:"schema"`
 	Roots  []string `json:"roots"`
 	// Given are the paths the roots were given as, in roots' order, where one differs from its
@@ -35,15 +49,7 @@ type jsonReport struct {
 	Waivers    []jsonWaiver    `json:"waivers,omitempty"`
 	Complete   bool            `json:"complete"`
 	// NoXattrs says no ACL, SELinux label or file capabilities were read (--no-xattrs).
-	NoXattrs bool        `json:"no_xattrs,omitempty"`
-	Summary  jsonSummary `json:"summary"`
-	// Findings stand in for the list that JSON streams in their place: a report may hold more
-	// findings than memory.
-	Findings json.RawMessage `json:"findings"`
-	Errors   []jsonError     `json:"errors"`
-	// Skipped are the directories the walk examined but did not enter: mounts of pseudo file
-	// systems, of other devices under --one-file-system, container layers.
-	Skipped []jsonSkip `json:"skipped,omitempty"`
+	NoXattrs bool `json:"no_xattrs,omitempty"`
 }
 
 // jsonSkip is a directory the walk did not enter: its path, its file system's type, and why.
@@ -162,43 +168,20 @@ type jsonError struct {
 // ten million.
 func JSON(w io.Writer, r *audit.Report, _ Options) error {
 	out := jsonReport{
-		Schema:   Schema,
-		Roots:    r.Roots,
-		WebUser:  r.WebUser,
-		PHPUser:  r.PHPUser,
-		Policy:   r.Policy,
-		Complete: r.Complete(),
-		NoXattrs: r.NoXattrs,
+		jsonHead: newJSONHead(r, Schema),
 		Findings: json.RawMessage(findingsMark),
 		Errors:   make([]jsonError, 0, len(r.Errors)),
 	}
-	out.Given, out.RootNotes = jsonOrigins(r)
 	counts, err := r.CountBySeverity()
 	if err != nil {
 		return err
 	}
-	out.Summary = jsonSummary{Entries: r.Entries, Findings: r.NumFindings(), Waived: r.Waived(), Errors: len(r.Errors)}
-	for sev, n := range counts {
-		out.Summary.BySeverity.add(sev, n)
-	}
-	for _, p := range r.Presets {
-		out.Presets = append(out.Presets, jsonPreset{Root: p.Root, Preset: p.Preset, Evidence: p.Evidence})
-	}
-	for _, so := range r.SiteOwners {
-		js := jsonSiteOwner{Root: so.Root, UID: so.UID, Source: so.Source, Parent: so.Parent}
-		if name, ok := r.Accounts.UserName(so.UID); ok && so.Source != "unknown" {
-			js.Owner = name
-		}
-		out.SiteOwners = append(out.SiteOwners, js)
-	}
-	for _, w := range r.Waivers {
-		out.Waivers = append(out.Waivers, jsonWaiver{jsonWaiverRef: newJSONWaiverRef(&w.Waiver), Expired: w.Expired, Findings: w.Findings})
-	}
+	out.Summary = newJSONSummary(r, counts)
 	for _, e := range r.Errors {
-		out.Errors = append(out.Errors, jsonError{Path: e.Path, PathBase64: RawBytes(e.Path), Error: e.Err.Error()})
+		out.Errors = append(out.Errors, newJSONError(&e))
 	}
 	for _, s := range r.Skipped {
-		out.Skipped = append(out.Skipped, jsonSkip{Path: s.Path, PathBase64: RawBytes(s.Path), FsType: s.FsType, Reason: s.Reason})
+		out.Skipped = append(out.Skipped, newJSONSkip(&s))
 	}
 	var doc bytes.Buffer
 	enc := json.NewEncoder(&doc)
@@ -221,6 +204,51 @@ func JSON(w io.Writer, r *audit.Report, _ Options) error {
 	}
 	bw.Write(tail)
 	return bw.Flush()
+}
+
+// newJSONHead says what was audited, as whom and against what, under the schema named.
+func newJSONHead(r *audit.Report, schema string) jsonHead {
+	h := jsonHead{
+		Schema:   schema,
+		Roots:    r.Roots,
+		WebUser:  r.WebUser,
+		PHPUser:  r.PHPUser,
+		Policy:   r.Policy,
+		Complete: r.Complete(),
+		NoXattrs: r.NoXattrs,
+	}
+	h.Given, h.RootNotes = jsonOrigins(r)
+	for _, p := range r.Presets {
+		h.Presets = append(h.Presets, jsonPreset{Root: p.Root, Preset: p.Preset, Evidence: p.Evidence})
+	}
+	for _, so := range r.SiteOwners {
+		js := jsonSiteOwner{Root: so.Root, UID: so.UID, Source: so.Source, Parent: so.Parent}
+		if name, ok := r.Accounts.UserName(so.UID); ok && so.Source != "unknown" {
+			js.Owner = name
+		}
+		h.SiteOwners = append(h.SiteOwners, js)
+	}
+	for _, w := range r.Waivers {
+		h.Waivers = append(h.Waivers, jsonWaiver{jsonWaiverRef: newJSONWaiverRef(&w.Waiver), Expired: w.Expired, Findings: w.Findings})
+	}
+	return h
+}
+
+// newJSONSummary is the report's summary, with counts by severity as CountBySeverity gives them.
+func newJSONSummary(r *audit.Report, counts map[policy.Severity]int) jsonSummary {
+	s := jsonSummary{Entries: r.Entries, Findings: r.NumFindings(), Waived: r.Waived(), Errors: len(r.Errors)}
+	for sev, n := range counts {
+		s.BySeverity.add(sev, n)
+	}
+	return s
+}
+
+func newJSONError(e *audit.WalkError) jsonError {
+	return jsonError{Path: e.Path, PathBase64: RawBytes(e.Path), Error: e.Err.Error()}
+}
+
+func newJSONSkip(s *walk.Skip) jsonSkip {
+	return jsonSkip{Path: s.Path, PathBase64: RawBytes(s.Path), FsType: s.FsType, Reason: s.Reason}
 }
 
 // findingsMark holds the findings' place in the JSON document until they are written there.
