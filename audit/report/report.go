@@ -29,8 +29,10 @@ type Options struct {
 type Writer func(w io.Writer, r *audit.Report, opt Options) error
 
 var writers = map[string]Writer{
-	"text": Text,
-	"json": JSON,
+	"text":  Text,
+	"json":  JSON,
+	"jsonl": JSONLines,
+	"csv":   CSV,
 }
 
 // Lookup returns the writer of a format name.

@@ -81,6 +81,8 @@ func TestGoldenDemo(t *testing.T) {
 	for _, tc := range []struct{ golden, command, format string }{
 		{"demo.text", "audit", "text"},
 		{"demo.json", "audit", "json"},
+		{"demo.jsonl", "audit", "jsonl"},
+		{"demo.csv", "audit", "csv"},
 		{"demo-plan.sh", "plan", "sh"},
 		{"demo-plan.json", "plan", "json"},
 	} {
