@@ -33,6 +33,7 @@ var writers = map[string]Writer{
 	"json":  JSON,
 	"jsonl": JSONLines,
 	"csv":   CSV,
+	"junit": JUnit,
 }
 
 // Lookup returns the writer of a format name.

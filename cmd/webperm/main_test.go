@@ -83,6 +83,7 @@ func TestGoldenDemo(t *testing.T) {
 		{"demo.json", "audit", "json"},
 		{"demo.jsonl", "audit", "jsonl"},
 		{"demo.csv", "audit", "csv"},
+		{"demo.junit.xml", "audit", "junit"},
 		{"demo-plan.sh", "plan", "sh"},
 		{"demo-plan.json", "plan", "json"},
 	} {
