@@ -21,6 +21,24 @@ import (
 const Schema = "webperm/report/v1"
 
 type jsonReport struct {
+	jsonHead
+	Summary jsonSummary `json:"summary"`
+	// Findings stand in for the list that JSON streams in their place: a report may hold more
+	// findings than memory.
+	Findings json.RawMessage `json:"findings"`
+	// Baseline says what the findings were compared with (--baseline), and Resolved, streamed
+	// as Findings are, lists the baseline's findings this audit no longer has.
+	Baseline *jsonBaseline   `json:"baseline,omitempty"`
+	Resolved json.RawMessage `json:"resolved,omitempty"`
+	Errors   []jsonError     `json:"errors"`
+	// Skipped are the directories the walk examined but did not enter: mounts of pseudo file
+	// systems, of other devices under --one-file-system, container layers.
+	Skipped []jsonSkip `json:"skipped,omitempty"`
+}
+
+// jsonHead is what a JSON report says before its summary: what was audited, as whom, and
+// against what. The JSON lines report's header record says the same.
+type jsonHead struct {
 	Schema string   `json:"schema"`
 	Roots  []string `json:"roots"`
 	// Given are the paths the roots were given as, in roots' order, where one differs from its
@@ -37,19 +55,7 @@ type jsonReport struct {
 	Waivers    []jsonWaiver    `json:"waivers,omitempty"`
 	Complete   bool            `json:"complete"`
 	// NoXattrs says no ACL, SELinux label or file capabilities were read (--no-xattrs).
-	NoXattrs bool        `json:"no_xattrs,omitempty"`
-	Summary  jsonSummary `json:"summary"`
-	// Findings stand in for the list that JSON streams in their place: a report may hold more
-	// findings than memory.
-	Findings json.RawMessage `json:"findings"`
-	// Baseline says what the findings were compared with (--baseline), and Resolved, streamed
-	// as Findings are, lists the baseline's findings this audit no longer has.
-	Baseline *jsonBaseline   `json:"baseline,omitempty"`
-	Resolved json.RawMessage `json:"resolved,omitempty"`
-	Errors   []jsonError     `json:"errors"`
-	// Skipped are the directories the walk examined but did not enter: mounts of pseudo file
-	// systems, of other devices under --one-file-system, container layers.
-	Skipped []jsonSkip `json:"skipped,omitempty"`
+	NoXattrs bool `json:"no_xattrs,omitempty"`
 }
 
 // jsonBaseline counts the findings against the baseline: new ones, known ones (in the
@@ -179,43 +185,20 @@ type jsonError struct {
 // ten million.
 func JSON(w io.Writer, r *audit.Report, opt Options) error {
 	out := jsonReport{
-		Schema:   Schema,
-		Roots:    r.Roots,
-		WebUser:  r.WebUser,
-		PHPUser:  r.PHPUser,
-		Policy:   r.Policy,
-		Complete: r.Complete(),
-		NoXattrs: r.NoXattrs,
+		jsonHead: newJSONHead(r, Schema),
 		Findings: json.RawMessage(streamMark),
 		Errors:   make([]jsonError, 0, len(r.Errors)),
 	}
-	out.Given, out.RootNotes = jsonOrigins(r)
 	counts, err := r.CountBySeverity()
 	if err != nil {
 		return err
 	}
-	out.Summary = jsonSummary{Entries: r.Entries, Findings: r.NumFindings(), Waived: r.Waived(), Errors: len(r.Errors)}
-	for sev, n := range counts {
-		out.Summary.BySeverity.add(sev, n)
-	}
-	for _, p := range r.Presets {
-		out.Presets = append(out.Presets, jsonPreset{Root: p.Root, Preset: p.Preset, Evidence: p.Evidence})
-	}
-	for _, so := range r.SiteOwners {
-		js := jsonSiteOwner{Root: so.Root, UID: so.UID, Source: so.Source, Parent: so.Parent}
-		if name, ok := r.Accounts.UserName(so.UID); ok && so.Source != "unknown" {
-			js.Owner = name
-		}
-		out.SiteOwners = append(out.SiteOwners, js)
-	}
-	for _, w := range r.Waivers {
-		out.Waivers = append(out.Waivers, jsonWaiver{jsonWaiverRef: newJSONWaiverRef(&w.Waiver), Expired: w.Expired, Findings: w.Findings})
-	}
+	out.Summary = newJSONSummary(r, counts)
 	for _, e := range r.Errors {
-		out.Errors = append(out.Errors, newJSONError(e))
+		out.Errors = append(out.Errors, newJSONError(&e))
 	}
 	for _, s := range r.Skipped {
-		out.Skipped = append(out.Skipped, newJSONSkip(s))
+		out.Skipped = append(out.Skipped, newJSONSkip(&s))
 	}
 	lists := []streamList{{"findings", func(add func(any) error) error {
 		return r.EachFinding(func(i int, f *audit.Finding) error {
@@ -246,6 +229,51 @@ func JSON(w io.Writer, r *audit.Report, opt Options) error {
 
 // streamMark holds the place of a streamed list in a document until it is written there.
 const streamMark = "null"
+
+// newJSONHead says what was audited, as whom and against what, under the schema named.
+func newJSONHead(r *audit.Report, schema string) jsonHead {
+	h := jsonHead{
+		Schema:   schema,
+		Roots:    r.Roots,
+		WebUser:  r.WebUser,
+		PHPUser:  r.PHPUser,
+		Policy:   r.Policy,
+		Complete: r.Complete(),
+		NoXattrs: r.NoXattrs,
+	}
+	h.Given, h.RootNotes = jsonOrigins(r)
+	for _, p := range r.Presets {
+		h.Presets = append(h.Presets, jsonPreset{Root: p.Root, Preset: p.Preset, Evidence: p.Evidence})
+	}
+	for _, so := range r.SiteOwners {
+		js := jsonSiteOwner{Root: so.Root, UID: so.UID, Source: so.Source, Parent: so.Parent}
+		if name, ok := r.Accounts.UserName(so.UID); ok && so.Source != "unknown" {
+			js.Owner = name
+		}
+		h.SiteOwners = append(h.SiteOwners, js)
+	}
+	for _, w := range r.Waivers {
+		h.Waivers = append(h.Waivers, jsonWaiver{jsonWaiverRef: newJSONWaiverRef(&w.Waiver), Expired: w.Expired, Findings: w.Findings})
+	}
+	return h
+}
+
+// newJSONSummary is the report's summary, with counts by severity as CountBySeverity gives them.
+func newJSONSummary(r *audit.Report, counts map[policy.Severity]int) jsonSummary {
+	s := jsonSummary{Entries: r.Entries, Findings: r.NumFindings(), Waived: r.Waived(), Errors: len(r.Errors)}
+	for sev, n := range counts {
+		s.BySeverity.add(sev, n)
+	}
+	return s
+}
+
+func newJSONError(e *audit.WalkError) jsonError {
+	return jsonError{Path: e.Path, PathBase64: RawBytes(e.Path), Error: e.Err.Error()}
+}
+
+func newJSONSkip(s *walk.Skip) jsonSkip {
+	return jsonSkip{Path: s.Path, PathBase64: RawBytes(s.Path), FsType: s.FsType, Reason: s.Reason}
+}
 
 // streamList is a list a document streams: the member it goes in, and what adds its items.
 type streamList struct {
@@ -379,14 +407,6 @@ func newJSONFinding(f *audit.Finding, r *audit.Report) jsonFinding {
 		jf.ExpiredWaiver = &ref
 	}
 	return jf
-}
-
-func newJSONError(e audit.WalkError) jsonError {
-	return jsonError{Path: e.Path, PathBase64: RawBytes(e.Path), Error: e.Err.Error()}
-}
-
-func newJSONSkip(s walk.Skip) jsonSkip {
-	return jsonSkip{Path: s.Path, PathBase64: RawBytes(s.Path), FsType: s.FsType, Reason: s.Reason}
 }
 
 func newJSONWaiverRef(w *policy.Waiver) jsonWaiverRef {

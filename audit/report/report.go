@@ -39,6 +39,9 @@ var writers = map[string]Writer{
 	"text":  Text,
 	"json":  JSON,
 	"sarif": SARIF,
+	"jsonl": JSONLines,
+	"csv":   CSV,
+	"junit": JUnit,
 }
 
 // baselineFormats are the formats that say what is new against a baseline (Options.Baseline).

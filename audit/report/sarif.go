@@ -187,7 +187,7 @@ func SARIF(w io.Writer, r *audit.Report, opt Options) error {
 			Level:      "error",
 			Message:    sarifText{"not read: " + e.Err.Error()},
 			Locations:  sarifLocations(e.Path, r.Roots, bases),
-			Properties: newJSONError(e),
+			Properties: newJSONError(&e),
 		})
 	}
 	for _, s := range r.Skipped {
@@ -195,7 +195,7 @@ func SARIF(w io.Writer, r *audit.Report, opt Options) error {
 			Level:      "note",
 			Message:    sarifText{"not entered: " + fsName(s) + ", " + s.Reason},
 			Locations:  sarifLocations(s.Path, r.Roots, bases),
-			Properties: newJSONSkip(s),
+			Properties: newJSONSkip(&s),
 		})
 	}
 	doc := sarifLog{Schema: sarifSchema, Version: sarifVersion, Runs: []sarifRun{run}}

@@ -83,6 +83,9 @@ func TestGoldenDemo(t *testing.T) {
 		{"demo.text", "audit", "text"},
 		{"demo.json", "audit", "json"},
 		{"demo.sarif", "audit", "sarif"},
+		{"demo.jsonl", "audit", "jsonl"},
+		{"demo.csv", "audit", "csv"},
+		{"demo.junit.xml", "audit", "junit"},
 		{"demo-plan.sh", "plan", "sh"},
 		{"demo-plan.json", "plan", "json"},
 	} {
