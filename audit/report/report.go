@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -23,14 +24,30 @@ type Options struct {
 	// Expand lists every finding in the text report, where it would show a subtree that shares
 	// one as a single line.
 	Expand bool
+	// FailOn is the least severity of a finding that counts against the run (--fail-on): the
+	// nagios line's state and thresholds follow it. The zero value, Info, counts every finding.
+	FailOn policy.Severity
+	// Run says when the audit ran, for the formats that carry it (prometheus).
+	Run Run
+}
+
+// Run is when an audit ran. The command measures it and hands it to the writers, which read no
+// clock: two reports of the same tree differ only where their times do.
+type Run struct {
+	Started, Finished time.Time
+	// LastSuccess is when an audit last succeeded, for a run that could audit nothing
+	// (PrometheusFailed); zero where none is known.
+	LastSuccess time.Time
 }
 
 // Writer renders a report.
 type Writer func(w io.Writer, r *audit.Report, opt Options) error
 
 var writers = map[string]Writer{
-	"text": Text,
-	"json": JSON,
+	"text":       Text,
+	"json":       JSON,
+	"prometheus": Prometheus,
+	"nagios":     Nagios,
 }
 
 // Lookup returns the writer of a format name.
