@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/afero"
 	"github.com/spf13/cobra"
@@ -27,12 +28,13 @@ import (
 )
 
 type auditFlags struct {
-	scan   scanFlags
-	format string
-	output string
-	color  string
-	quiet  bool
-	expand bool
+	scan        scanFlags
+	format      string
+	output      string
+	textfileDir string
+	color       string
+	quiet       bool
+	expand      bool
 }
 
 // registerNoXattrs registers --no-xattrs, audit's alone: a plan must judge access exactly, ACLs
@@ -115,7 +117,9 @@ policy. It never follows a symlink below PATH (PATH itself may be one) and chang
 ` + exitCodesHelp,
 		Example: `  webperm audit /var/www/html
   webperm audit --format json -o /var/log/webperm.json /srv/www/site
-  webperm audit --quiet --fail-on high /home/*/public_html`,
+  webperm audit --quiet --fail-on high /home/*/public_html
+  webperm audit --quiet --textfile-dir /var/lib/webperm /var/www/html
+  webperm audit --format nagios --fail-on medium /var/www/html`,
 		RunE: func(c *cobra.Command, args []string) error {
 			return runAudit(c.Context(), c.OutOrStdout(), c.ErrOrStderr(), args, &fl)
 		},
@@ -123,6 +127,7 @@ policy. It never follows a symlink below PATH (PATH itself may be one) and chang
 	f := c.Flags()
 	f.StringVarP(&fl.format, "format", "f", "text", "report format: "+strings.Join(report.Formats(), ", "))
 	f.StringVarP(&fl.output, "output", "o", "", "write the report to `FILE` (replaced atomically) instead of stdout")
+	f.StringVar(&fl.textfileDir, "textfile-dir", "", "also write the audit's metrics, in the prometheus format, to `DIR`/"+textfileName+" for node_exporter's textfile collector (--collector.textfile.directory): replaced atomically, mode 0644, and written when the audit fails too (webperm_success 0); the report still goes to stdout or -o in --format")
 	fl.scan.register(f)
 	fl.scan.registerNoXattrs(f)
 	f.StringVar(&fl.color, "color", "auto", "colour the text report: auto, always, never (auto honours NO_COLOR)")
@@ -131,7 +136,10 @@ policy. It never follows a symlink below PATH (PATH itself may be one) and chang
 	return c
 }
 
+// runAudit audits, writes the report, and with --textfile-dir the metrics. A run that fails
+// leaves writing the metrics of its failure to run (auditFailed), as failures are known there.
 func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *auditFlags) error {
+	started := time.Now()
 	write, err := report.Lookup(fl.format)
 	if err != nil {
 		return withHint(err, "use --format %s", strings.Join(report.Formats(), " or --format "))
@@ -141,23 +149,39 @@ func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 	if err != nil {
 		return err
 	}
+	if fl.textfileDir != "" {
+		if err := checkTextfileDir(fl.textfileDir); err != nil {
+			return err
+		}
+	}
 	rep, failOn, err := fl.scan.run(ctx, "audit", args, false, true)
 	if err != nil {
 		return err
 	}
 	defer rep.Close()
-	outcome := auditOutcome(rep, failOn)
-	if toStdout && fl.quiet && outcome == nil {
-		return nil
+	opt := report.Options{Color: color, Expand: fl.expand, FailOn: failOn, Run: report.Run{Started: started, Finished: time.Now()}}
+	var outcome error
+	if fl.format == "nagios" {
+		outcome = nagiosOutcome(rep, failOn)
+	} else {
+		outcome = auditOutcome(rep, failOn)
 	}
-	content := func(w io.Writer) error {
-		if err := write(w, rep, report.Options{Color: color, Expand: fl.expand}); err != nil {
-			return fmt.Errorf("the %s report: %w", fl.format, err)
+	// A monitoring plugin always says its state, even OK.
+	if !(toStdout && fl.quiet && outcome == nil && fl.format != "nagios") {
+		content := func(w io.Writer) error {
+			if err := write(w, rep, opt); err != nil {
+				return fmt.Errorf("the %s report: %w", fl.format, err)
+			}
+			return nil
 		}
-		return nil
+		if err := writeOutput(stdout, stderr, fl.output, "the report", content, safefile.ReportMode); err != nil {
+			return err
+		}
 	}
-	if err := writeOutput(stdout, stderr, fl.output, "the report", content, safefile.ReportMode); err != nil {
-		return err
+	if fl.textfileDir != "" {
+		if err := writeTextfile(fl.textfileDir, func(w io.Writer) error { return report.Prometheus(w, rep, opt) }); err != nil {
+			return err
+		}
 	}
 	return outcome
 }
@@ -275,6 +299,19 @@ func auditOutcome(rep *audit.Report, failOn policy.Severity) error {
 		if sev >= failOn && n > 0 {
 			return errFindings
 		}
+	}
+	return nil
+}
+
+// nagiosOutcome is auditOutcome under --format nagios, whose exit status is the plugin's state:
+// nil for OK, else a nagiosState.
+func nagiosOutcome(rep *audit.Report, failOn policy.Severity) error {
+	counts, err := rep.CountBySeverity()
+	if err != nil {
+		return err
+	}
+	if state := report.NagiosStateOf(counts, rep.Complete(), failOn); state != report.NagiosOK {
+		return nagiosState(state)
 	}
 	return nil
 }
