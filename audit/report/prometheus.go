@@ -30,7 +30,7 @@ const (
 )
 
 var promHelp = map[string]string{
-	promSuccess:     "Whether the last run audited its roots: 1, or 0 where it could audit nothing (exit status 2); its other metrics are then absent.",
+	promSuccess:     "Whether the last run audited its roots: 1, or 0 where it could audit nothing (exit status 2) and so wrote no findings, entries or duration.",
 	promFindings:    "Findings of the last audit by root, severity and rule; a root and severity without any have one series without a rule, at 0.",
 	promEntries:     "Entries the last audit examined, roots included, over all roots.",
 	promUnreadable:  "Paths the last audit could not read: above 0, its findings may not be all there are.",
