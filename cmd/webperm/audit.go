@@ -167,7 +167,8 @@ func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 		outcome = auditOutcome(rep, failOn)
 	}
 	// A monitoring plugin always says its state, even OK.
-	if !(toStdout && fl.quiet && outcome == nil && fl.format != "nagios") {
+	quiet := toStdout && fl.quiet && outcome == nil && fl.format != "nagios"
+	if !quiet {
 		content := func(w io.Writer) error {
 			if err := write(w, rep, opt); err != nil {
 				return fmt.Errorf("the %s report: %w", fl.format, err)
