@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -30,18 +31,34 @@ type Options struct {
 	// ToolVersion is the version of webperm that audited, for the formats that name the tool
 	// (SARIF); left out where empty.
 	ToolVersion string
+	// FailOn is the least severity of a finding that counts against the run (--fail-on): the
+	// nagios line's state and thresholds follow it. The zero value, Info, counts every finding.
+	FailOn policy.Severity
+	// Run says when the audit ran, for the formats that carry it (prometheus).
+	Run Run
+}
+
+// Run is when an audit ran. The command measures it and hands it to the writers, which read no
+// clock: two reports of the same tree differ only where their times do.
+type Run struct {
+	Started, Finished time.Time
+	// LastSuccess is when an audit last succeeded, for a run that could audit nothing
+	// (PrometheusFailed); zero where none is known.
+	LastSuccess time.Time
 }
 
 // Writer renders a report.
 type Writer func(w io.Writer, r *audit.Report, opt Options) error
 
 var writers = map[string]Writer{
-	"text":  Text,
-	"json":  JSON,
-	"sarif": SARIF,
-	"jsonl": JSONLines,
-	"csv":   CSV,
-	"junit": JUnit,
+	"text":       Text,
+	"json":       JSON,
+	"sarif":      SARIF,
+	"jsonl":      JSONLines,
+	"csv":        CSV,
+	"junit":      JUnit,
+	"prometheus": Prometheus,
+	"nagios":     Nagios,
 }
 
 // baselineFormats are the formats that say what is new against a baseline (Options.Baseline).

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/afero"
 	"github.com/spf13/cobra"
@@ -27,13 +28,14 @@ import (
 )
 
 type auditFlags struct {
-	scan     scanFlags
-	format   string
-	output   string
-	color    string
-	quiet    bool
-	expand   bool
-	baseline string
+	scan        scanFlags
+	format      string
+	output      string
+	textfileDir string
+	color       string
+	quiet       bool
+	expand      bool
+	baseline    string
 }
 
 // registerNoXattrs registers --no-xattrs, audit's alone: a plan must judge access exactly, ACLs
@@ -116,7 +118,9 @@ policy. It never follows a symlink below PATH (PATH itself may be one) and chang
 ` + exitCodesHelp,
 		Example: `  webperm audit /var/www/html
   webperm audit --format json -o /var/log/webperm.json /srv/www/site
-  webperm audit --quiet --fail-on high /home/*/public_html`,
+  webperm audit --quiet --fail-on high /home/*/public_html
+  webperm audit --quiet --textfile-dir /var/lib/webperm /var/www/html
+  webperm audit --format nagios --fail-on medium /var/www/html`,
 		RunE: func(c *cobra.Command, args []string) error {
 			return runAudit(c.Context(), c.OutOrStdout(), c.ErrOrStderr(), args, &fl)
 		},
@@ -124,6 +128,7 @@ policy. It never follows a symlink below PATH (PATH itself may be one) and chang
 	f := c.Flags()
 	f.StringVarP(&fl.format, "format", "f", "text", "report format: "+strings.Join(report.Formats(), ", "))
 	f.StringVarP(&fl.output, "output", "o", "", "write the report to `FILE` (replaced atomically) instead of stdout")
+	f.StringVar(&fl.textfileDir, "textfile-dir", "", "also write the audit's metrics, in the prometheus format, to `DIR`/"+textfileName+" for node_exporter's textfile collector (--collector.textfile.directory): replaced atomically, mode 0644, and written when the audit fails too (webperm_success 0); the report still goes to stdout or -o in --format")
 	fl.scan.register(f)
 	fl.scan.registerNoXattrs(f)
 	f.StringVar(&fl.color, "color", "auto", "colour the text report: auto, always, never (auto honours NO_COLOR)")
@@ -133,7 +138,10 @@ policy. It never follows a symlink below PATH (PATH itself may be one) and chang
 	return c
 }
 
+// runAudit audits, writes the report, and with --textfile-dir the metrics. A run that fails
+// leaves writing the metrics of its failure to run (auditFailed), as failures are known there.
 func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *auditFlags) error {
+	started := time.Now()
 	write, err := report.Lookup(fl.format)
 	if err != nil {
 		return withHint(err, "use --format %s", strings.Join(report.Formats(), " or --format "))
@@ -146,6 +154,11 @@ func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 	if fl.baseline != "" && !report.ComparesWithBaseline(fl.format) {
 		return withHint(fmt.Errorf("--format %s does not compare with a baseline", fl.format), "use --format %s with --baseline", strings.Join(report.BaselineFormats(), " or --format "))
 	}
+	if fl.textfileDir != "" {
+		if err := checkTextfileDir(fl.textfileDir); err != nil {
+			return err
+		}
+	}
 	rep, failOn, err := fl.scan.run(ctx, "audit", args, false, true)
 	if err != nil {
 		return err
@@ -156,18 +169,30 @@ func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 		return err
 	}
 	defer base.Close()
-	outcome := auditOutcome(rep, failOn, base)
-	if toStdout && fl.quiet && outcome == nil {
-		return nil
+	opt := report.Options{Color: color, Expand: fl.expand, Baseline: base, ToolVersion: webpermVersion(), FailOn: failOn, Run: report.Run{Started: started, Finished: time.Now()}}
+	var outcome error
+	if fl.format == "nagios" {
+		outcome = nagiosOutcome(rep, failOn)
+	} else {
+		outcome = auditOutcome(rep, failOn, base)
 	}
-	content := func(w io.Writer) error {
-		if err := write(w, rep, report.Options{Color: color, Expand: fl.expand, Baseline: base, ToolVersion: webpermVersion()}); err != nil {
-			return fmt.Errorf("the %s report: %w", fl.format, err)
+	// A monitoring plugin always says its state, even OK.
+	quiet := toStdout && fl.quiet && outcome == nil && fl.format != "nagios"
+	if !quiet {
+		content := func(w io.Writer) error {
+			if err := write(w, rep, opt); err != nil {
+				return fmt.Errorf("the %s report: %w", fl.format, err)
+			}
+			return nil
 		}
-		return nil
+		if err := writeOutput(stdout, stderr, fl.output, "the report", content, safefile.ReportMode); err != nil {
+			return err
+		}
 	}
-	if err := writeOutput(stdout, stderr, fl.output, "the report", content, safefile.ReportMode); err != nil {
-		return err
+	if fl.textfileDir != "" {
+		if err := writeTextfile(fl.textfileDir, func(w io.Writer) error { return report.Prometheus(w, rep, opt) }); err != nil {
+			return err
+		}
 	}
 	return outcome
 }
@@ -302,6 +327,19 @@ func openBaseline(file string, rep *audit.Report) (*report.Baseline, error) {
 		return nil, withHint(err, "a baseline is a JSON report of the same roots; accept the current state as the new one with: webperm audit --format json -o %s %s", report.Escape(file), report.Escape(strings.Join(rep.Roots, " ")))
 	}
 	return base, nil
+}
+
+// nagiosOutcome is auditOutcome under --format nagios, whose exit status is the plugin's state:
+// nil for OK, else a nagiosState.
+func nagiosOutcome(rep *audit.Report, failOn policy.Severity) error {
+	counts, err := rep.CountBySeverity()
+	if err != nil {
+		return err
+	}
+	if state := report.NagiosStateOf(counts, rep.Complete(), failOn); state != report.NagiosOK {
+		return nagiosState(state)
+	}
+	return nil
 }
 
 // resolveRoots resolves every PATH one component at a time (rootpath), so that a web root reached

@@ -67,11 +67,13 @@ func demoTree(t *testing.T) string {
 var goldenVolatile = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ|"(dev|ino)": \d+`)
 
 // goldenScriptVolatile is what else differs in a sh plan, with what stands for it in the golden
-// file: the inode numbers on data lines, the plan-id, and the path of the test binary.
+// file: the inode numbers on data lines, the plan-id, and the path of the test binary; and in
+// the prometheus report, the times.
 var goldenScriptVolatile = []struct {
 	re   *regexp.Regexp
 	with string
 }{
+	{regexp.MustCompile(`(?m)^(webperm_(?:audit_duration_seconds|last_run_timestamp_seconds|last_success_timestamp_seconds)) [0-9.]+$`), "$1 0"},
 	{regexp.MustCompile(`(?m)^(#: (?:file|dir|root) '[^']*') \d+:\d+`), "$1 0:0"},
 	{regexp.MustCompile(`--plan-id [0-9a-f]{32} `), "--plan-id 0123456789abcdef0123456789abcdef "},
 	{regexp.MustCompile(`(?m)^webperm=\$\{WEBPERM:-'[^']*'\}$`), "webperm=$${WEBPERM:-'/usr/local/bin/webperm'}"},
@@ -79,20 +81,25 @@ var goldenScriptVolatile = []struct {
 
 func TestGoldenDemo(t *testing.T) {
 	root := demoTree(t)
-	for _, tc := range []struct{ golden, command, format string }{
-		{"demo.text", "audit", "text"},
-		{"demo.json", "audit", "json"},
-		{"demo.sarif", "audit", "sarif"},
-		{"demo.jsonl", "audit", "jsonl"},
-		{"demo.csv", "audit", "csv"},
-		{"demo.junit.xml", "audit", "junit"},
-		{"demo-plan.sh", "plan", "sh"},
-		{"demo-plan.json", "plan", "json"},
+	for _, tc := range []struct {
+		golden, command, format string
+		code                    int
+	}{
+		{"demo.text", "audit", "text", exitFindings},
+		{"demo.json", "audit", "json", exitFindings},
+		{"demo.prom", "audit", "prometheus", exitFindings},
+		{"demo.nagios", "audit", "nagios", int(report.NagiosCritical)},
+		{"demo.sarif", "audit", "sarif", exitFindings},
+		{"demo.jsonl", "audit", "jsonl", exitFindings},
+		{"demo.csv", "audit", "csv", exitFindings},
+		{"demo.junit.xml", "audit", "junit", exitFindings},
+		{"demo-plan.sh", "plan", "sh", exitFindings},
+		{"demo-plan.json", "plan", "json", exitFindings},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			code, out, errOut := webperm(t, tc.command, "--root", demoSysroot, "--web-user", "www-data", "--format", tc.format, root)
-			if code != exitFindings || errOut != "" {
-				t.Fatalf("exit %d, stderr %q; want 1 and nothing on stderr", code, errOut)
+			if code != tc.code || errOut != "" {
+				t.Fatalf("exit %d, stderr %q; want %d and nothing on stderr", code, errOut, tc.code)
 			}
 			if strings.Contains(out, "\x1b") {
 				t.Error("the report to a buffer has escape codes")

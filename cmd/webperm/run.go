@@ -26,13 +26,24 @@ const exitCodesHelp = `Exit status:
   3  audit finished, but part of the tree could not be read (listed in the report);
      takes precedence over 1, because the findings may not be all there are
   4  fix --apply or undo left changes undone: an entry changed since the audit, was
-     refused or failed (each is listed); takes precedence over 3`
+     refused or failed (each is listed); takes precedence over 3
+audit --format nagios exits as a Nagios plugin instead:
+  0  OK: no finding at or above --fail-on
+  1  WARNING: medium, low or info findings at or above --fail-on
+  2  CRITICAL: critical or high findings at or above --fail-on
+  3  UNKNOWN: nothing audited (a bad flag, path or account file), or part of the tree
+     not read; the one line on stdout says which`
 
 // errFindings and errIncomplete are how a command that ran reports its outcome.
 var (
 	errFindings   = errors.New("findings at or above --fail-on")
 	errIncomplete = errors.New("part of the tree could not be read")
 )
+
+// nagiosState carries the state of an audit under --format nagios, which is its exit status.
+type nagiosState report.NagiosState
+
+func (s nagiosState) Error() string { return "nagios state " + report.NagiosState(s).String() }
 
 // hintError is an error with advice for the user, printed on its own line.
 type hintError struct {
@@ -137,16 +148,9 @@ func unknownCommand(c *cobra.Command, name string) error {
 func run(args []string, stdout, stderr io.Writer) int {
 	root := newRootCommand(stdout, stderr)
 	root.SetArgs(args)
-	err := root.Execute()
-	switch {
-	case err == nil:
-		return exitClean
-	case errors.Is(err, errNotApplied):
-		return exitNotApplied
-	case errors.Is(err, errIncomplete):
-		return exitIncomplete
-	case errors.Is(err, errFindings), errors.Is(err, errDenied):
-		return exitFindings
+	c, err := root.ExecuteC()
+	if status, ran := ranStatus(err); ran {
+		return status
 	}
 	var usage *usageError
 	if errors.As(err, &usage) {
@@ -154,7 +158,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	printError(stderr, err)
+	// An audit for monitoring says it failed where the monitoring looks: its metrics file, its
+	// plugin line. Under --format nagios, a failure is UNKNOWN.
+	if c != nil && c.Name() == "audit" && c.Parent() == root && auditFailed(c.Flags(), args, stdout, stderr, err) {
+		return int(report.NagiosUnknown)
+	}
 	return exitError
+}
+
+// ranStatus is the exit status of a command that ran to its end with outcome err, and false for
+// an error that stopped it (exit 2).
+func ranStatus(err error) (status int, ran bool) {
+	var state nagiosState
+	switch {
+	case err == nil:
+		return exitClean, true
+	case errors.As(err, &state):
+		return int(state), true
+	case errors.Is(err, errNotApplied):
+		return exitNotApplied, true
+	case errors.Is(err, errIncomplete):
+		return exitIncomplete, true
+	case errors.Is(err, errFindings), errors.Is(err, errDenied):
+		return exitFindings, true
+	}
+	return exitError, false
 }
 
 // printError writes err for the user, one fault per line, each followed by its hint: a policy
