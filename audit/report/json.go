@@ -44,6 +44,15 @@ type jsonReport struct {
 	// Skipped are the directories the walk examined but did not enter: mounts of pseudo file
 	// systems, of other devices under --one-file-system, container layers.
 	Skipped []jsonSkip `json:"skipped,omitempty"`
+	// Exclude are the globs the audit left out (--exclude, the policy file's exclude:), each
+	// with where it was given; summary.excluded counts what they left out.
+	Exclude []jsonExclusion `json:"exclude,omitempty"`
+}
+
+// jsonExclusion is one exclusion: its glob, and "--exclude" or the policy file's "FILE:LINE".
+type jsonExclusion struct {
+	Glob string `json:"glob"`
+	From string `json:"from"`
 }
 
 // jsonSkip is a directory the walk did not enter: its path, its file system's type, and why.
@@ -95,10 +104,13 @@ type jsonWaiver struct {
 }
 
 type jsonSummary struct {
-	Entries    int            `json:"entries"`
-	Findings   int            `json:"findings"`
-	Waived     int            `json:"waived"`
-	Errors     int            `json:"errors"`
+	Entries  int `json:"entries"`
+	Findings int `json:"findings"`
+	Waived   int `json:"waived"`
+	Errors   int `json:"errors"`
+	// Excluded counts the entries exclusions left out, each once: what lies below an excluded
+	// directory was never read, so is not counted.
+	Excluded   int            `json:"excluded"`
 	BySeverity jsonBySeverity `json:"by_severity"`
 }
 
@@ -177,7 +189,7 @@ func JSON(w io.Writer, r *audit.Report, _ Options) error {
 	if err != nil {
 		return err
 	}
-	out.Summary = jsonSummary{Entries: r.Entries, Findings: r.NumFindings(), Waived: r.Waived(), Errors: len(r.Errors)}
+	out.Summary = jsonSummary{Entries: r.Entries, Findings: r.NumFindings(), Waived: r.Waived(), Errors: len(r.Errors), Excluded: r.Excluded}
 	for sev, n := range counts {
 		out.Summary.BySeverity.add(sev, n)
 	}
@@ -199,6 +211,9 @@ func JSON(w io.Writer, r *audit.Report, _ Options) error {
 	}
 	for _, s := range r.Skipped {
 		out.Skipped = append(out.Skipped, jsonSkip{Path: s.Path, PathBase64: RawBytes(s.Path), FsType: s.FsType, Reason: s.Reason})
+	}
+	for _, e := range r.Exclude {
+		out.Exclude = append(out.Exclude, jsonExclusion{Glob: e.Glob, From: e.Origin})
 	}
 	var doc bytes.Buffer
 	enc := json.NewEncoder(&doc)
