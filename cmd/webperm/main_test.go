@@ -317,9 +317,10 @@ type jsonReport struct {
 	Roots   []string `json:"roots"`
 	Given   []string `json:"given"`
 	Summary struct {
-		Entries, Findings, Errors int
+		Entries, Findings, Errors, Excluded int
 	} `json:"summary"`
-	RawFindings []map[string]any `json:"findings"`
+	Exclude     []struct{ Glob, From string } `json:"exclude"`
+	RawFindings []map[string]any              `json:"findings"`
 	Errors      []struct {
 		Path  string `json:"path"`
 		Error string `json:"error"`
