@@ -258,13 +258,13 @@ func (sf *scanFlags) run(ctx context.Context, cmd string, args []string, asFixed
 	if file != nil {
 		exclusions = append(exclusions, file.Exclude...)
 	}
+	progress, stopProgress := startProgress(sf.stderr)
 	a := &audit.Auditor{
 		Fs: osfs, Preset: preset, File: file, Accounts: accounts, WebUser: webUser, PHPUser: phpUser,
 		Jobs: sf.jobs, SysRoot: sysroot, AsFixed: asFixed, SiteOwner: siteOwner, Extra: extra,
 		OneFileSystem: sf.oneFs, NoXattrs: sf.noXattrs, Spool: spool, Exclude: exclusions,
-		Progress: &audit.Progress{},
+		Progress: progress,
 	}
-	stopProgress := startProgress(sf.stderr, a.Progress)
 	rep, err := a.Run(ctx, roots)
 	stopProgress()
 	if err != nil {

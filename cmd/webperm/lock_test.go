@@ -44,12 +44,7 @@ func lockHeld(t *testing.T, path string) bool {
 func TestLockKeepsASecondRunOut(t *testing.T) {
 	// The holder writes a report of some hundred KiB into a pipe nobody reads: it blocks there,
 	// lock held, until it is killed.
-	var m strings.Builder
-	m.WriteString("d 0755 0:0 .\n")
-	for i := range 400 {
-		fmt.Fprintf(&m, "f 0666 0:0 f%03d.html\n", i)
-	}
-	site := tree(t, m.String())
+	site := tree(t, manyFiles(4, 100, "0666"))
 	dir := t.TempDir()
 	lock := filepath.Join(dir, "webperm.lock")
 	fifo := filepath.Join(dir, "report.fifo")

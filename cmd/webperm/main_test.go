@@ -40,6 +40,20 @@ func tree(t *testing.T, manifest string) string {
 	return fixture.Tree(t, afero.NewOsFs(), manifest)
 }
 
+// manyFiles is the manifest of a site of dirs directories with files files of mode each: a
+// tree whose audit and report take a while.
+func manyFiles(dirs, files int, mode string) string {
+	var m strings.Builder
+	m.WriteString("d 0755 0:0 .\n")
+	for d := range dirs {
+		fmt.Fprintf(&m, "d 0755 0:0 d%02d\n", d)
+		for f := range files {
+			fmt.Fprintf(&m, "f %s 0:0 d%02d/f%03d.html\n", mode, d, f)
+		}
+	}
+	return m.String()
+}
+
 func materialise(t *testing.T, entries []fixture.Entry) string {
 	t.Helper()
 	root := filepath.Join(fixture.TempDir(t), "site")

@@ -89,25 +89,27 @@ func cutRunes(s string, n int) string {
 	return s
 }
 
-// startProgress shows p's progress on stderr while an audit runs, where stderr is a terminal
-// (not under TERM=dumb, which cannot erase a line); the function it returns stops it and erases
-// the line, before anything else is written.
-func startProgress(stderr io.Writer, p *audit.Progress) (stop func()) {
+// startProgress shows an audit's progress on stderr while it runs, where stderr is a terminal
+// (not under TERM=dumb, which cannot erase a line): it returns the Progress for the audit to keep
+// up to date, nil where nothing is shown, and the function that stops it and erases the line,
+// before anything else is written.
+func startProgress(stderr io.Writer) (*audit.Progress, func()) {
 	f, ok := stderr.(*os.File)
 	if !ok || os.Getenv("TERM") == "dumb" {
-		return func() {}
+		return nil, func() {}
 	}
 	fd := int(f.Fd())
 	if _, err := unix.IoctlGetTermios(fd, unix.TCGETS); err != nil {
-		return func() {}
+		return nil, func() {}
 	}
 	width := 80
 	if ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ); err == nil && ws.Col > 0 {
 		width = int(ws.Col)
 	}
+	p := &audit.Progress{}
 	m := &progressMeter{w: f, width: width, start: time.Now(), now: time.Now, after: progressAfter}
 	ticker := time.NewTicker(progressEvery)
-	return m.run(p, ticker.C, ticker.Stop)
+	return p, m.run(p, ticker.C, ticker.Stop)
 }
 
 // run shows p at each tick until the function it returns is called, which erases the line and

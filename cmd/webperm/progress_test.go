@@ -90,20 +90,6 @@ func TestProgressMeter(t *testing.T) {
 	}
 }
 
-// progressTree is a tree large enough that its audit outlasts a few ticks of a millisecond.
-func progressTree(t *testing.T) string {
-	t.Helper()
-	var m strings.Builder
-	m.WriteString("d 0755 0:0 .\n")
-	for d := range 30 {
-		fmt.Fprintf(&m, "d 0755 0:0 d%02d\n", d)
-		for f := range 100 {
-			fmt.Fprintf(&m, "f 0644 0:0 d%02d/f%03d.html\n", d, f)
-		}
-	}
-	return tree(t, m.String())
-}
-
 // auditShowingProgress audits a tree in-process with stderr, a real file, showing progress from
 // the start, every millisecond; it returns what the stderr's reader got.
 func auditShowingProgress(t *testing.T, stderr *os.File, reader io.Reader) (stdout, got string) {
@@ -116,7 +102,7 @@ func auditShowingProgress(t *testing.T, stderr *os.File, reader io.Reader) (stdo
 		read <- string(b)
 	}()
 	var out bytes.Buffer
-	code := run([]string{"audit", "--root", demoSysroot, "--web-user", "www-data", "--color", "never", progressTree(t)}, &out, stderr)
+	code := run([]string{"audit", "--root", demoSysroot, "--web-user", "www-data", "--color", "never", tree(t, manyFiles(30, 100, "0644"))}, &out, stderr)
 	stderr.Close()
 	got = <-read
 	if code != exitClean && code != exitFindings {
