@@ -58,6 +58,11 @@ type Report struct {
 	Skipped []walk.Skip
 	// NoXattrs says no ACL, SELinux label or file capabilities were read (--no-xattrs).
 	NoXattrs bool
+	// Exclude are the exclusions the audit was given (Auditor.Exclude), and Excluded counts the
+	// entries they left out: each excluded entry once, not what lies below an excluded
+	// directory, which was never read.
+	Exclude  []policy.Exclusion
+	Excluded int
 
 	// spool holds the findings before those in Findings, where the audit spools them
 	// (Auditor.Spool); patched are the spooled findings changed since, by index.
@@ -168,6 +173,12 @@ type Auditor struct {
 	// report's Findings then hold only those, EachFinding reads them all, and Close lets the file
 	// go. For a report that is written out, not searched.
 	Spool bool
+	// Exclude leaves out the entries below each root that its globs name (--exclude, a policy
+	// file's exclude:): they are not examined, nor reported, and an excluded directory is not
+	// entered. A root is never excluded. The report counts them (Report.Excluded).
+	Exclude []policy.Exclusion
+	// Progress, where set, is kept up to date as the walk goes, for another goroutine to read.
+	Progress *Progress
 }
 
 // examine returns the Entry of path, without following it, with its extended attributes unless
@@ -183,7 +194,7 @@ func (a *Auditor) examine(path string) (walk.Entry, error) {
 // web server must search every one of them from / down. Roots should be given with symlinks
 // resolved, since the kernel checks the directories a path really goes through.
 func (a *Auditor) Run(ctx context.Context, roots []string) (*Report, error) {
-	rep := &Report{Roots: roots, WebUser: a.WebUser, PHPUser: a.PHPUser, Accounts: a.Accounts, RootEntries: map[string]walk.Entry{}, Judged: map[string][]Finding{}, NoXattrs: a.NoXattrs}
+	rep := &Report{Roots: roots, WebUser: a.WebUser, PHPUser: a.PHPUser, Accounts: a.Accounts, RootEntries: map[string]walk.Entry{}, Judged: map[string][]Finding{}, NoXattrs: a.NoXattrs, Exclude: a.Exclude}
 	plans := make([]rootPlan, len(roots))
 	for i, root := range roots {
 		if err := a.plan(root, &plans[i], rep); err != nil {
@@ -349,6 +360,11 @@ func (a *Auditor) auditRoot(ctx context.Context, p *rootPlan, env *Env, rep *Rep
 	way := a.ancestors(root, t, reported)
 	t.stack = []dirState{way}
 	w := &walk.Walker{Fs: a.Fs, Jobs: a.Jobs, SysRoot: a.SysRoot, OneFileSystem: a.OneFileSystem, NoXattrs: a.NoXattrs}
+	if x := policy.NewExcluder(a.Exclude); x != nil {
+		w.Exclude = func(rel, path string, isDir bool) bool {
+			return x.Excludes(rel, walk.SystemPath(path, a.SysRoot), isDir)
+		}
+	}
 	err := w.Walk(ctx, root, walk.Visitor{
 		Entry: t.visit,
 		Error: func(path string, err error) {
@@ -358,6 +374,10 @@ func (a *Auditor) auditRoot(ctx context.Context, p *rootPlan, env *Env, rep *Rep
 		Skipped: func(s walk.Skip) {
 			rep.Skipped = append(rep.Skipped, s)
 			t.unread(s.Path)
+		},
+		Excluded: func(path string) {
+			rep.Excluded++
+			t.unread(path) // no writer may say everything below its directory shares a finding
 		},
 	})
 	if err != nil {
@@ -477,6 +497,9 @@ func (t *tracer) unread(path string) {
 
 func (t *tracer) visit(e walk.Entry) {
 	t.rep.Entries++
+	if p := t.a.Progress; p != nil && (e.Type == walk.TypeDir || t.rep.Entries%progressEvery == 0) {
+		p.update(t.rep.Entries, e.Type == walk.TypeDir, e.Path)
+	}
 	depth := 0
 	if e.Rel != "." {
 		depth = strings.Count(e.Rel, "/") + 1

@@ -142,7 +142,7 @@ func (d *decoder) document(data []byte) *Policy {
 	root := doc.Content[0]
 	p := &Policy{Name: d.file}
 	version := false
-	d.mapping(root, "", []string{"version", "preset", "identities", "rules", "waivers"}, func(key string, k, v *yaml.Node) {
+	d.mapping(root, "", []string{"version", "preset", "identities", "rules", "waivers", "exclude"}, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "version":
 			version = true
@@ -165,6 +165,14 @@ func (d *decoder) document(data []byte) *Policy {
 		case "waivers":
 			d.sequence(v, key, func(i int, item *yaml.Node) {
 				p.Waivers = append(p.Waivers, d.waiver(item, fmt.Sprintf("waivers[%d]", i)))
+			})
+		case "exclude":
+			d.strings(v, key, func(n *yaml.Node, at, s string) {
+				if err := CheckExclude(s); err != nil {
+					d.fail(n, at, "exclude: lists globs relative to each root, such as exclude: [cache/, ./tmp, \"*.log\"]", "%s", strings.TrimPrefix(err.Error(), "exclude "))
+					return
+				}
+				p.Exclude = append(p.Exclude, Exclusion{Glob: s, Origin: fmt.Sprintf("%s:%d", d.file, n.Line)})
 			})
 		}
 	})

@@ -36,7 +36,7 @@ var parseErrorTests = []struct {
 	{"unsupported version", "version: 2\n", []fault{{1, 10, "version", `unsupported version "2": this webperm reads version 1`, ""}}},
 	{"version written as a float", "version: 1.0\n", []fault{{1, 10, "version", `unsupported version "1.0"`, ""}}},
 	{"version as a list", "version: [1]\n", []fault{{1, 10, "version", "want a single value", ""}}},
-	{"unknown top-level key", "version: 1\nrule: []\n", []fault{{2, 1, "", `unknown key "rule" (want version, preset, identities, rules, waivers)`, ""}}},
+	{"unknown top-level key", "version: 1\nrule: []\n", []fault{{2, 1, "", `unknown key "rule" (want version, preset, identities, rules, waivers, exclude)`, ""}}},
 	{"repeated top-level key", "version: 1\nrules: []\nversion: 1\n", []fault{{3, 1, "", `key "version" repeated: keep one`, ""}}},
 	{"a second document", "version: 1\nrules: []\n---\nrules: [{paths: a, web: write}]\n", []fault{{3, 1, "", "a second YAML document", "remove the ---"}}},
 	{"a list at the top", "- version: 1\n", []fault{{1, 1, "", "want a mapping of version, preset, identities, rules, waivers", ""}}},

@@ -31,6 +31,17 @@ func Format(p *Policy, header string) ([]byte, error) {
 		}
 		add(doc, "waivers", ws)
 	}
+	if len(p.Exclude) > 0 {
+		ex := &yaml.Node{Kind: yaml.SequenceNode}
+		for _, e := range p.Exclude {
+			n := quoted(e.Glob)
+			if e.Origin != "" {
+				n.LineComment = "from " + e.Origin
+			}
+			ex.Content = append(ex.Content, n)
+		}
+		add(doc, "exclude", ex)
+	}
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)

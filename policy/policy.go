@@ -29,6 +29,8 @@ type Policy struct {
 	// has matched a path, since they are compiled then.
 	Rules   []Rule
 	Waivers []Waiver
+	// Exclude are the paths audits of it leave out (exclude:), in order.
+	Exclude []Exclusion
 
 	// compiled is Rules compiled for matching, made by the first For.
 	compiled atomic.Pointer[matcher]
@@ -215,7 +217,7 @@ func (p *Policy) ForAncestor(abs string) Settings {
 
 // With returns a copy of p with rules held after its own (the command line's --writable).
 func (p *Policy) With(rules ...Rule) *Policy {
-	return &Policy{Name: p.Name, Base: p.Base, Identities: p.Identities, Rules: append(slices.Clone(p.Rules), rules...), Waivers: p.Waivers}
+	return &Policy{Name: p.Name, Base: p.Base, Identities: p.Identities, Rules: append(slices.Clone(p.Rules), rules...), Waivers: p.Waivers, Exclude: p.Exclude}
 }
 
 // siteOnly is the expectation where nothing else is said, shared so that For allocates nothing.

@@ -96,7 +96,7 @@ func presetOwn(name string) (*Policy, error) {
 	return Parse(name+".yaml", src)
 }
 
-// merge appends file's identities, rules and waivers to p's: a value file sets replaces p's.
+// merge appends file's identities, rules, waivers and exclusions to p's: a value file sets replaces p's.
 func merge(p, file *Policy) {
 	ids := &p.Identities
 	for _, f := range []struct{ dst, src *string }{
@@ -116,6 +116,7 @@ func merge(p, file *Policy) {
 	}
 	p.Rules = append(p.Rules, file.Rules...)
 	p.Waivers = append(p.Waivers, file.Waivers...)
+	p.Exclude = append(p.Exclude, file.Exclude...)
 }
 
 // Resolve returns the policy a file and a preset make together: the preset's rules, then the

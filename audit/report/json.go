@@ -34,6 +34,15 @@ type jsonReport struct {
 	// Skipped are the directories the walk examined but did not enter: mounts of pseudo file
 	// systems, of other devices under --one-file-system, container layers.
 	Skipped []jsonSkip `json:"skipped,omitempty"`
+	// Exclude are the globs the audit left out (--exclude, the policy file's exclude:), each
+	// with where it was given; summary.excluded counts what they left out.
+	Exclude []jsonExclusion `json:"exclude,omitempty"`
+}
+
+// jsonExclusion is one exclusion: its glob, and "--exclude" or the policy file's "FILE:LINE".
+type jsonExclusion struct {
+	Glob string `json:"glob"`
+	From string `json:"from"`
 }
 
 // jsonHead is what a JSON report says before its summary: what was audited, as whom, and
@@ -116,10 +125,13 @@ type jsonWaiver struct {
 }
 
 type jsonSummary struct {
-	Entries    int            `json:"entries"`
-	Findings   int            `json:"findings"`
-	Waived     int            `json:"waived"`
-	Errors     int            `json:"errors"`
+	Entries  int `json:"entries"`
+	Findings int `json:"findings"`
+	Waived   int `json:"waived"`
+	Errors   int `json:"errors"`
+	// Excluded counts the entries exclusions left out, each once: what lies below an excluded
+	// directory was never read, so is not counted.
+	Excluded   int            `json:"excluded"`
 	BySeverity jsonBySeverity `json:"by_severity"`
 }
 
@@ -200,6 +212,9 @@ func JSON(w io.Writer, r *audit.Report, opt Options) error {
 	for _, s := range r.Skipped {
 		out.Skipped = append(out.Skipped, newJSONSkip(&s))
 	}
+	for _, e := range r.Exclude {
+		out.Exclude = append(out.Exclude, jsonExclusion{Glob: e.Glob, From: e.Origin})
+	}
 	lists := []streamList{{"findings", func(add func(any) error) error {
 		return r.EachFinding(func(i int, f *audit.Finding) error {
 			jf := newJSONFinding(f, r)
@@ -260,7 +275,7 @@ func newJSONHead(r *audit.Report, schema string) jsonHead {
 
 // newJSONSummary is the report's summary, with counts by severity as CountBySeverity gives them.
 func newJSONSummary(r *audit.Report, counts map[policy.Severity]int) jsonSummary {
-	s := jsonSummary{Entries: r.Entries, Findings: r.NumFindings(), Waived: r.Waived(), Errors: len(r.Errors)}
+	s := jsonSummary{Entries: r.Entries, Findings: r.NumFindings(), Waived: r.Waived(), Errors: len(r.Errors), Excluded: r.Excluded}
 	for sev, n := range counts {
 		s.BySeverity.add(sev, n)
 	}

@@ -304,6 +304,9 @@ func writeHeader(b *strings.Builder, r *audit.Report, counts map[policy.Severity
 		entries += fmt.Sprintf(", %d directories not entered (listed below)", n)
 	}
 	field("entries", entries)
+	if len(r.Exclude) > 0 {
+		field("excluded", excludedLine(r))
+	}
 	if r.NoXattrs {
 		field("xattrs", "not read (--no-xattrs): access is judged by the mode bits alone; ACLs, SELinux labels and file capabilities are not seen")
 	}
@@ -325,6 +328,20 @@ func writeHeader(b *strings.Builder, r *audit.Report, counts map[policy.Severity
 		}
 		field("waiver", fmt.Sprintf("%s on %s (%s): %s; %s", w.Rule, Escape(strings.Join(w.Paths, ", ")), Escape(w.Origin), state, Escape(w.Reason)))
 	}
+}
+
+// excludedLine says how many entries the exclusions left out, and which globs, each with where it
+// was given: what lies below an excluded directory was not read, so is not counted.
+func excludedLine(r *audit.Report) string {
+	globs := make([]string, len(r.Exclude))
+	for i, e := range r.Exclude {
+		globs[i] = Escape(e.Glob) + " (" + Escape(e.Origin) + ")"
+	}
+	what := "paths"
+	if r.Excluded == 1 {
+		what = "path"
+	}
+	return fmt.Sprintf("%d %s, not examined, by %s", r.Excluded, what, strings.Join(globs, ", "))
 }
 
 // siteOwnerLine says whose a root's site is and why, or that no one knows: then no fix can give

@@ -96,12 +96,12 @@ func childPrefix(dir string) string {
 }
 
 // examine is examine for name, whose path is path and rel, in d's directory.
-func (d *dirLister) examine(name, path, rel string, scratch []byte, xattrs bool) (e Entry, attrErr, err error) {
+func (d *dirLister) examine(name, path, rel string, scratch []byte, xattrs bool, exclude func(rel, path string, isDir bool) bool) (e Entry, attrErr, err error) {
 	if d.fd < 0 {
-		return examine(d.fsys, path, rel, scratch, xattrs)
+		return examine(d.fsys, path, rel, scratch, xattrs, exclude)
 	}
 	d.cname = append(append(d.cname[:0], name...), 0)
-	return examineAt(d.fd, name, &d.cname[0], path, rel, scratch, xattrs)
+	return examineAt(d.fd, name, &d.cname[0], path, rel, scratch, xattrs, exclude)
 }
 
 // childRel is rel/name, the path relative to the walk's root of p, name in the directory rel
@@ -214,12 +214,15 @@ func appendDirents(paths []string, buf []byte, prefix string) []string {
 
 // examineAt is examine for name in the directory open as dirfd, whose path is path; cname is
 // name with a NUL after it. xattrs false reads no ACL, label or capabilities (--no-xattrs).
-func examineAt(dirfd int, name string, cname *byte, path, rel string, scratch []byte, xattrs bool) (e Entry, attrErr, err error) {
+func examineAt(dirfd int, name string, cname *byte, path, rel string, scratch []byte, xattrs bool, exclude func(rel, path string, isDir bool) bool) (e Entry, attrErr, err error) {
 	var st unix.Stat_t
 	if err := fstatat(dirfd, cname, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return Entry{Path: path, Rel: rel}, nil, err
 	}
 	e = entryOfStat(path, rel, &st)
+	if exclude != nil && exclude(rel, path, e.Type == TypeDir) {
+		return e, nil, errExcluded
+	}
 	if xattrs {
 		attrErr = readAttrsFrom(attrSource{path: path, at: true, dirfd: dirfd, name: name, cname: cname}, &e, scratch)
 	} else {

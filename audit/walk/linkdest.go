@@ -81,7 +81,7 @@ func followLink(fsys afero.Fs, link, sysroot string, cache linkDirs, xattrs bool
 	if t != TargetExists {
 		return nil, t
 	}
-	e, _, err := examine(fsys, cur, "", nil, xattrs)
+	e, _, err := examine(fsys, cur, "", nil, xattrs, nil)
 	if err != nil || e.Type == TypeSymlink {
 		return nil, TargetUnchecked
 	}
@@ -92,7 +92,7 @@ func followLink(fsys afero.Fs, link, sysroot string, cache linkDirs, xattrs bool
 		}
 		de, ok := cache.get(dir)
 		if !ok {
-			if de, _, err = examine(fsys, dir, "", nil, xattrs); err != nil {
+			if de, _, err = examine(fsys, dir, "", nil, xattrs, nil); err != nil {
 				return nil, TargetExists
 			}
 			cache.put(dir, de)

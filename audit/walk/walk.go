@@ -39,6 +39,12 @@ type Walker struct {
 	// NoXattrs reads no extended attributes: every entry has no ACL, SELinux label or file
 	// capabilities, and the checks judge it by its mode bits alone.
 	NoXattrs bool
+	// Exclude, where set, says whether an entry below the root (rel, as the visit gives it, and
+	// its path) is left out: it is not examined further, nor visited, and a directory is not
+	// entered, so nothing below it is read. It is asked once the entry is stat'ed, since a glob
+	// may name directories alone; an entry that cannot be stat'ed is asked as a directory. It is
+	// asked from every goroutine that reads directories, at once.
+	Exclude func(rel, path string, isDir bool) bool
 }
 
 // Visitor receives a walk's results. Both functions are called from one goroutine, in walk order.
@@ -48,6 +54,9 @@ type Visitor struct {
 	Error func(path string, err error)
 	// Skipped, where set, receives each directory the walk did not enter, just after its Entry.
 	Skipped func(Skip)
+	// Excluded, where set, receives each entry Walker.Exclude left out, in its place in the
+	// walk; the walk read nothing below it.
+	Excluded func(path string)
 }
 
 // ErrNotDir is returned by Walk for a root that is not a directory.
@@ -67,7 +76,7 @@ func (w *Walker) Walk(ctx context.Context, root string, v Visitor) error {
 	jobs := max(w.Jobs, 1)
 	e := NewEntry(root, ".", fi)
 	_, osfs := w.Fs.(*afero.OsFs)
-	o := walkOpts{fs: w.Fs, sysroot: w.SysRoot, xattrs: !w.NoXattrs, mounts: osfs, oneFs: w.OneFileSystem, rootDev: e.Dev}
+	o := walkOpts{fs: w.Fs, sysroot: w.SysRoot, xattrs: !w.NoXattrs, mounts: osfs, oneFs: w.OneFileSystem, rootDev: e.Dev, exclude: w.Exclude}
 	s := &scheduler{opts: &o, limit: aheadEntries * jobs, prefetch: jobs > 1, held: map[*dirJob]struct{}{}, maxHeld: heldBudget()}
 	s.cond = sync.NewCond(&s.mu)
 	var workers sync.WaitGroup
@@ -104,9 +113,10 @@ type item struct {
 	err   error // this entry could not be examined; entry.Path is still set
 	// attrErr is set when the entry's ACL or label could not be read: it is still visited, with
 	// its mode bits, and the error is reported beside it.
-	attrErr error
-	skip    *Skip   // a directory the walk does not enter
-	sub     *dirJob // a directory the walk enters
+	attrErr  error
+	skip     *Skip   // a directory the walk does not enter
+	sub      *dirJob // a directory the walk enters
+	excluded bool    // Walker.Exclude left it out: only entry.Path is set
 }
 
 // walkOpts are what every directory of one walk is read with.
@@ -121,6 +131,7 @@ type walkOpts struct {
 	rootDev uint64
 	// linkDirs are the directories the walk's links go through, examined once for all.
 	linkDirs sharedDirs
+	exclude  func(rel, path string, isDir bool) bool // Walker.Exclude
 }
 
 // skip says whether the walk stays out of e, a directory in a directory on device parentDev.
@@ -362,6 +373,12 @@ func (s *scheduler) walkDir(ctx context.Context, j *dirJob, v Visitor) {
 		if ctx.Err() != nil {
 			return
 		}
+		if it.excluded {
+			if v.Excluded != nil {
+				v.Excluded(it.entry.Path)
+			}
+			continue
+		}
 		if it.err != nil {
 			v.Error(it.entry.Path, it.err)
 			continue
@@ -455,9 +472,13 @@ func readDir(o *walkOpts, j *dirJob) (l listing, fd int) {
 	for _, p := range paths {
 		name := p[len(prefix):]
 		r := childRel(p, j.rel, name)
-		e, attrErr, err := d.examine(name, p, r, scratch, o.xattrs)
+		e, attrErr, err := d.examine(name, p, r, scratch, o.xattrs, o.exclude)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // removed since the directory was read
+		}
+		if err == errExcluded || (err != nil && o.exclude != nil && o.exclude(r, p, true)) {
+			l.items = append(l.items, item{entry: Entry{Path: p, Rel: r}, excluded: true})
+			continue
 		}
 		if err == nil && e.Type == TypeSymlink {
 			e.Follow(fsys, o.sysroot, &o.linkDirs, o.xattrs)
@@ -486,13 +507,17 @@ func readNames(fsys afero.Fs, dir string) (names []string, opened bool, err erro
 // examine builds the Entry of one path without following it, with its ACL and SELinux label
 // unless xattrs is false; for a symlink it also reads the link and looks up its target. attrErr
 // says the ACL or label could not be read: the entry still holds its mode bits. scratch may be
-// nil (see readAttrs).
-func examine(fsys afero.Fs, path, rel string, scratch []byte, xattrs bool) (e Entry, attrErr, err error) {
+// nil (see readAttrs). Where exclude, if not nil, excludes the entry once stat'ed, examine goes
+// no further and returns errExcluded.
+func examine(fsys afero.Fs, path, rel string, scratch []byte, xattrs bool, exclude func(rel, path string, isDir bool) bool) (e Entry, attrErr, err error) {
 	fi, err := Lstat(fsys, path)
 	if err != nil {
 		return Entry{Path: path, Rel: rel}, nil, UnwrapPath(err)
 	}
 	e = NewEntry(path, rel, fi)
+	if exclude != nil && exclude(rel, path, e.Type == TypeDir) {
+		return e, nil, errExcluded
+	}
 	if xattrs {
 		attrErr = readAttrs(fsys, &e, scratch)
 	} else {
@@ -513,6 +538,9 @@ func examine(fsys afero.Fs, path, rel string, scratch []byte, xattrs bool) (e En
 	return e, attrErr, nil
 }
 
+// errExcluded is examine's word that Walker.Exclude left the entry out.
+var errExcluded = errors.New("excluded")
+
 // targetOf is what became of a symlink's target, from what a stat that follows it said; an error
 // other than a loop or a missing target leaves it unchecked.
 func targetOf(statErr error) Target {
@@ -529,7 +557,7 @@ func targetOf(statErr error) Target {
 
 // examineAll is examine for callers to whom an unreadable ACL is as bad as an unreadable entry.
 func examineAll(fsys afero.Fs, path string) (Entry, error) {
-	e, attrErr, err := examine(fsys, path, "", nil, true)
+	e, attrErr, err := examine(fsys, path, "", nil, true, nil)
 	if err == nil {
 		err = attrErr
 	}
@@ -543,7 +571,7 @@ func Examine(fsys afero.Fs, path string) (Entry, error) { return examineAll(fsys
 // ExamineWith is Examine, reading no extended attributes unless xattrs is set (--no-xattrs).
 func ExamineWith(fsys afero.Fs, path string, xattrs bool) (Entry, error) {
 	if !xattrs {
-		e, _, err := examine(fsys, path, "", nil, false)
+		e, _, err := examine(fsys, path, "", nil, false, nil)
 		return e, err
 	}
 	return examineAll(fsys, path)

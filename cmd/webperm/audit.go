@@ -52,8 +52,20 @@ type scanFlags struct {
 	writable  []string
 	oneFs     bool
 	noXattrs  bool // audit only
+	exclude   []string
+	sitesFrom string
+	lock      string
 	system    systemFlags
 	policy    policyFlags
+
+	// stdin is what --sites-from - reads; progress is shown on stderr where it is a terminal.
+	stdin  io.Reader
+	stderr io.Writer
+}
+
+// attach gives sf the command's streams, for --sites-from - and the progress line.
+func (sf *scanFlags) attach(c *cobra.Command) {
+	sf.stdin, sf.stderr = c.InOrStdin(), c.ErrOrStderr()
 }
 
 func (sf *scanFlags) register(f *pflag.FlagSet) {
@@ -63,6 +75,9 @@ func (sf *scanFlags) register(f *pflag.FlagSet) {
 	f.Lookup("jobs").DefValue = "the number of CPUs" // the help and the man page are the same on every machine
 	f.StringVar(&sf.siteOwner, "site-owner", "", "whose the site is, `NAME|UID`, as owner expectations and fixes take it (default: the root's owner; where the web server owns the root, the owner of the home it lies in)")
 	f.StringArrayVar(&sf.writable, "writable", nil, "a directory the app writes, `GLOB` relative to the root (wp-content/uploads, sites/*/files): there the web server or PHP may write and own what it wrote, and no fix takes write away; repeat for more")
+	f.StringArrayVar(&sf.exclude, "exclude", nil, "leave out the entries `GLOB` names below each root, as a policy file's exclude: does: a name at any depth (cache, *.log), a path from the root (wp-content/cache, ./tmp), directories alone with a trailing slash (cache/); an excluded directory is not entered, and the report counts what was left out; repeat for more")
+	f.StringVar(&sf.sitesFrom, "sites-from", "", "audit the roots `FILE` lists too, one absolute path a line after any PATH (# begins a comment; - reads stdin)")
+	f.StringVar(&sf.lock, "lock", "", "hold an exclusive lock on `FILE` for the whole run: while one run holds it, another exits at once with status 2 (for cron: runs never overlap)")
 	f.BoolVar(&sf.oneFs, "one-file-system", false, "stay on each PATH's file system, as find -xdev does: a directory on another device is checked but not entered, and listed as skipped (/proc, /sys and other pseudo file systems, and container layers, are never entered unless given as PATH)")
 	sf.system.register(f)
 	sf.policy.register(f)
@@ -122,6 +137,7 @@ policy. It never follows a symlink below PATH (PATH itself may be one) and chang
   webperm audit --quiet --textfile-dir /var/lib/webperm /var/www/html
   webperm audit --format nagios --fail-on medium /var/www/html`,
 		RunE: func(c *cobra.Command, args []string) error {
+			fl.scan.attach(c)
 			return runAudit(c.Context(), c.OutOrStdout(), c.ErrOrStderr(), args, &fl)
 		},
 	}
@@ -146,6 +162,11 @@ func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 	if err != nil {
 		return withHint(err, "use --format %s", strings.Join(report.Formats(), " or --format "))
 	}
+	unlock, err := fl.scan.takeLock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	toStdout := writesStdout(fl.output)
 	color, err := colorWanted(fl.color, stdout, !toStdout)
 	if err != nil {
@@ -209,8 +230,19 @@ func (sf *scanFlags) run(ctx context.Context, cmd string, args []string, asFixed
 	if sf.jobs < 1 {
 		return nil, 0, withHint(fmt.Errorf("--jobs %d: must be at least 1", sf.jobs), "--jobs 1 reads one directory at a time")
 	}
+	if sf.sitesFrom != "" {
+		sites, err := readSites(sf.sitesFrom, sf.stdin, asFixed)
+		if err != nil {
+			return nil, 0, err
+		}
+		args = append(slices.Clip(args), sites...)
+	}
 	if len(args) == 0 {
-		return nil, 0, withHint(fmt.Errorf("%s needs at least one PATH", cmd), "webperm %s /var/www/html", cmd)
+		return nil, 0, withHint(fmt.Errorf("%s needs at least one PATH", cmd), "webperm %s /var/www/html, or --sites-from FILE", cmd)
+	}
+	exclusions, err := sf.exclusions()
+	if err != nil {
+		return nil, 0, err
 	}
 	osfs := afero.NewOsFs()
 	file, preset, err := sf.policy.load(asFixed)
@@ -258,12 +290,18 @@ func (sf *scanFlags) run(ctx context.Context, cmd string, args []string, asFixed
 	if err != nil {
 		return nil, 0, withHint(err, "--writable wp-content/uploads marks that directory and all below it")
 	}
+	if file != nil {
+		exclusions = append(exclusions, file.Exclude...)
+	}
+	progress, stopProgress := startProgress(sf.stderr)
 	a := &audit.Auditor{
 		Fs: osfs, Preset: preset, File: file, Accounts: accounts, WebUser: webUser, PHPUser: phpUser,
 		Jobs: sf.jobs, SysRoot: sysroot, AsFixed: asFixed, SiteOwner: siteOwner, Extra: extra,
-		OneFileSystem: sf.oneFs, NoXattrs: sf.noXattrs, Spool: spool,
+		OneFileSystem: sf.oneFs, NoXattrs: sf.noXattrs, Spool: spool, Exclude: exclusions,
+		Progress: progress,
 	}
 	rep, err := a.Run(ctx, roots)
+	stopProgress()
 	if err != nil {
 		switch {
 		case errors.Is(err, audit.ErrPolicy) && preset == policy.Auto:
@@ -278,6 +316,30 @@ func (sf *scanFlags) run(ctx context.Context, cmd string, args []string, asFixed
 	}
 	rep.Origins = origins
 	return rep, failOn, nil
+}
+
+// exclusions are the --exclude globs, checked.
+func (sf *scanFlags) exclusions() ([]policy.Exclusion, error) {
+	var out []policy.Exclusion
+	for _, g := range sf.exclude {
+		if err := policy.CheckExclude(g); err != nil {
+			return nil, withHint(fmt.Errorf("--%w", err), "--exclude cache/ leaves out every directory named cache; --exclude ./tmp only the root's tmp")
+		}
+		out = append(out, policy.Exclusion{Glob: g, Origin: "--exclude"})
+	}
+	return out, nil
+}
+
+// takeLock takes --lock's lock, where it is given, and returns what lets it go.
+func (sf *scanFlags) takeLock() (unlock func(), err error) {
+	if sf.lock == "" {
+		return func() {}, nil
+	}
+	l, err := acquireLock(sf.lock)
+	if err != nil {
+		return nil, err
+	}
+	return l.release, nil
 }
 
 // lookupSiteOwner resolves --site-owner on the audited system: nil where it is not given.

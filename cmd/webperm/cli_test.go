@@ -253,7 +253,7 @@ func TestMissingArguments(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"fix"}, []string{"webperm: fix needs at least one PATH\n", "webperm: hint: webperm fix /var/www/html\n"}},
+		{[]string{"fix"}, []string{"webperm: fix needs at least one PATH\n", "webperm: hint: webperm fix /var/www/html, or --sites-from FILE\n"}},
 		{[]string{"explain"}, []string{"webperm: explain takes one PATH, not 0\n", "webperm: hint: webperm explain /var/www/html/index.php\n"}},
 		{[]string{"explain", "a", "b"}, []string{"webperm: explain takes one PATH, not 2\n", "webperm: hint: webperm explain /var/www/html/index.php\n"}},
 		{[]string{"policy", "check"}, []string{"webperm: policy check needs at least one FILE\n", "webperm: hint: webperm policy check site.yaml\n"}},

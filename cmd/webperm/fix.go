@@ -71,6 +71,7 @@ with 'webperm undo JOURNAL'.
   webperm fix --apply --plan plan.json --journal /root/fix.jsonl
   webperm undo /root/fix.jsonl`,
 		RunE: func(c *cobra.Command, args []string) error {
+			fl.plan.scan.attach(c)
 			if !fl.apply {
 				for _, name := range []string{"plan", "plan-id", "journal", "include-ancestors"} {
 					if c.Flags().Changed(name) {
@@ -88,7 +89,7 @@ with 'webperm undo JOURNAL'.
 				return withHint(errors.New("--plan-id needs --plan"), "a sh plan passes both: run it with sh FILE")
 			}
 			if fl.planFile != "" {
-				for _, name := range []string{"policy", "preset", "web-user", "web-group", "php-user", "root", "fail-on", "jobs", "site-owner", "writable"} {
+				for _, name := range []string{"policy", "preset", "web-user", "web-group", "php-user", "root", "fail-on", "jobs", "site-owner", "writable", "exclude", "sites-from"} {
 					if c.Flags().Changed(name) {
 						return withHint(fmt.Errorf("--%s has no say over a saved plan: --plan applies it as it is", name), "give --%s to the webperm plan that writes the plan", name)
 					}
@@ -109,6 +110,11 @@ with 'webperm undo JOURNAL'.
 }
 
 func runApply(ctx context.Context, stdout, stderr io.Writer, args []string, fl *fixFlags) error {
+	unlock, err := fl.plan.scan.takeLock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	p, complete, err := planToApply(ctx, args, fl)
 	if err != nil {
 		return err

@@ -28,15 +28,7 @@ func openIn(pid int, dir string) []string {
 // stopped meanwhile (Ctrl-C, timeout(1) in a cron job, systemd stopping it) must leave the old
 // report as it was and nothing beside it, not a partial hidden temp file per run.
 func TestAuditKilledWhileWritingLeavesNothing(t *testing.T) {
-	var m strings.Builder
-	m.WriteString("d 0755 0:0 .\nf 0644 0:0 index.html\n")
-	for d := range 20 {
-		fmt.Fprintf(&m, "d 0755 0:0 d%02d\n", d)
-		for f := range 500 {
-			fmt.Fprintf(&m, "f 0666 0:0 d%02d/f%03d.html\n", d, f)
-		}
-	}
-	site := tree(t, m.String())
+	site := tree(t, manyFiles(20, 500, "0666")+"f 0644 0:0 index.html\n")
 	out := t.TempDir()
 	report := filepath.Join(out, "report.txt")
 	if err := os.WriteFile(report, []byte("yesterday's"), 0o644); err != nil {

@@ -41,6 +41,20 @@ func tree(t *testing.T, manifest string) string {
 	return fixture.Tree(t, afero.NewOsFs(), manifest)
 }
 
+// manyFiles is the manifest of a site of dirs directories with files files of mode each: a
+// tree whose audit and report take a while.
+func manyFiles(dirs, files int, mode string) string {
+	var m strings.Builder
+	m.WriteString("d 0755 0:0 .\n")
+	for d := range dirs {
+		fmt.Fprintf(&m, "d 0755 0:0 d%02d\n", d)
+		for f := range files {
+			fmt.Fprintf(&m, "f %s 0:0 d%02d/f%03d.html\n", mode, d, f)
+		}
+	}
+	return m.String()
+}
+
 func materialise(t *testing.T, entries []fixture.Entry) string {
 	t.Helper()
 	root := filepath.Join(fixture.TempDir(t), "site")
@@ -329,9 +343,10 @@ type jsonReport struct {
 	Roots   []string `json:"roots"`
 	Given   []string `json:"given"`
 	Summary struct {
-		Entries, Findings, Errors int
+		Entries, Findings, Errors, Excluded int
 	} `json:"summary"`
-	RawFindings []map[string]any `json:"findings"`
+	Exclude     []struct{ Glob, From string } `json:"exclude"`
+	RawFindings []map[string]any              `json:"findings"`
 	Errors      []struct {
 		Path  string `json:"path"`
 		Error string `json:"error"`

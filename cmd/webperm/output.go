@@ -80,7 +80,7 @@ func fileName(name string) string {
 
 // pathFlags are the flags that name a file: "" given to one is refused, not taken for the
 // flag's default (stdout, no policy, a fresh audit, the default journal, the host's root).
-var pathFlags = []string{"policy", "output", "plan", "journal", "root", "textfile-dir"}
+var pathFlags = []string{"policy", "output", "plan", "journal", "root", "textfile-dir", "lock", "sites-from"}
 
 // refuseEmptyPaths refuses "" as a PATH or the value of any of c's pathFlags: it must never come
 // to mean the current directory, nor a flag's default.

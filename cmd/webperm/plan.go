@@ -55,6 +55,7 @@ checks, and sh runs none of them.
 		Example: `  webperm plan /var/www/html > fix.sh      # review, then: sh fix.sh
   webperm plan --format json -o plan.json /var/www/html`,
 		RunE: func(c *cobra.Command, args []string) error {
+			fl.scan.attach(c)
 			return runPlan(c.Context(), "plan", c.OutOrStdout(), c.ErrOrStderr(), args, &fl)
 		},
 	}
@@ -68,6 +69,11 @@ func runPlan(ctx context.Context, cmd string, stdout, stderr io.Writer, args []s
 	if err != nil {
 		return err
 	}
+	unlock, err := fl.scan.takeLock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	p, rep, failOn, err := makePlan(ctx, cmd, args, &fl.scan)
 	if err != nil {
 		return err
