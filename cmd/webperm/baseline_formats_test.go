@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -293,5 +294,62 @@ func TestBaselineFormatsListed(t *testing.T) {
 		if !report.ComparesWithBaseline(format) || tested == (format == "text" || format == "json") {
 			t.Errorf("--format %s: compares with a baseline %v, tested here %v", format, report.ComparesWithBaseline(format), tested)
 		}
+	}
+}
+
+// A known and a resolved finding of names with a line break, invalid UTF-8 and quotes are
+// carried as each format carries names: the CSV has a line per row, every JSON line is one
+// record, the SARIF log's locations are the exact paths, the JUnit report is XML, the metrics
+// pass promtool.
+func TestBaselineHostileNames(t *testing.T) {
+	names := []string{"new\nline.html", "bad\xffutf8.html", `quo"te's.html`, "=cmd.html"}
+	manifest := "d 0755 0:0 .\nf 0644 0:0 index.html\n"
+	for _, n := range names {
+		manifest += "f 0666 0:0 " + strconv.Quote(n) + "\n"
+	}
+	site := tree(t, manifest)
+	base := filepath.Join(t.TempDir(), "baseline.json")
+	if code, _, stderr := auditSite(t, site, "--format", "json", "-o", base); code != exitFindings {
+		t.Fatalf("taking the baseline: exit %d, %s", code, stderr)
+	}
+	for _, n := range names[:2] {
+		if err := os.Chmod(filepath.Join(site, n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for format := range baselineFormats {
+		t.Run(format, func(t *testing.T) {
+			code, out, stderr := auditSite(t, site, "--baseline", base, "--format", format)
+			if code != exitClean || stderr != "" {
+				t.Fatalf("exit %d, stderr %q; want 0", code, stderr)
+			}
+			_, counts := baselineFormats[format](t, site, out)
+			if counts != [3]int{0, 2, 2} {
+				t.Errorf("new, known, resolved %v, want [0 2 2]", counts)
+			}
+			switch format {
+			case "csv":
+				if rows := strings.Count(out, "\n"); rows != 5 {
+					t.Errorf("%d lines, want a header and 4 rows:\n%s", rows, out)
+				}
+			case "jsonl":
+				var resolved []string
+				for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+					var rec struct {
+						Record     string
+						PathBase64 string `json:"path_base64"`
+					}
+					if err := json.Unmarshal([]byte(line), &rec); err != nil {
+						t.Fatalf("%v: %q", err, line)
+					}
+					if rec.Record == "resolved" && rec.PathBase64 != "" {
+						resolved = append(resolved, rec.PathBase64)
+					}
+				}
+				if len(resolved) != 1 {
+					t.Errorf("resolved records with path_base64: %q, want that of bad\\xffutf8.html", resolved)
+				}
+			}
+		})
 	}
 }
