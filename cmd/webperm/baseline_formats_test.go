@@ -62,8 +62,8 @@ var baselineFormats = map[string]baselineFormat{
 	},
 	"csv": func(t *testing.T, site, out string) ([]string, [3]int) {
 		rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
-		if err != nil {
-			t.Fatal(err)
+		if err != nil || len(rows) == 0 {
+			t.Fatalf("%v, %d rows", err, len(rows))
 		}
 		head := rows[0]
 		if head[len(head)-1] != "baseline" || !slices.Equal(head[:len(head)-1], strings.Split("rule,severity,path,type,mode,owner,group,message,fingerprint", ",")) {
@@ -249,7 +249,7 @@ func TestBaselineEveryFormat(t *testing.T) {
 			} {
 				code, out, stderr := auditSite(t, site, "--baseline", tc.baseline, "--format", format)
 				if code != tc.code || stderr != "" {
-					t.Errorf("against %s: exit %d, stderr %q; want %d", filepath.Base(tc.baseline), code, stderr, tc.code)
+					t.Fatalf("against %s: exit %d, stderr %q; want %d", filepath.Base(tc.baseline), code, stderr, tc.code)
 				}
 				listed, counts := read(t, site, out)
 				if slices.Sort(listed); listed != nil {
@@ -286,13 +286,26 @@ func TestBaselineEveryFormat(t *testing.T) {
 	}
 }
 
-// Every format compares with a baseline, and TestBaselineEveryFormat tests each but text and
-// json, which TestBaselineNewKnownResolved tests.
+// Each format that compares with a baseline is tested, by TestBaselineEveryFormat or, text and
+// json, by TestBaselineNewKnownResolved; --baseline with any other is refused, exit 2, before
+// anything is audited.
 func TestBaselineFormatsListed(t *testing.T) {
+	site := tree(t, "d 0755 0:0 .\nf 0644 0:0 index.html\n")
 	for _, format := range report.Formats() {
 		_, tested := baselineFormats[format]
-		if !report.ComparesWithBaseline(format) || tested == (format == "text" || format == "json") {
-			t.Errorf("--format %s: compares with a baseline %v, tested here %v", format, report.ComparesWithBaseline(format), tested)
+		tested = tested || format == "text" || format == "json"
+		if report.ComparesWithBaseline(format) {
+			if !tested {
+				t.Errorf("--format %s compares with a baseline, and no test says how", format)
+			}
+			continue
+		}
+		if tested {
+			t.Errorf("--format %s is tested with a baseline, but does not compare with one", format)
+		}
+		code, out, stderr := auditSite(t, site, "--baseline", filepath.Join(site, "none.json"), "--format", format)
+		if code != exitError || out != "" || !strings.Contains(stderr, "does not compare with a baseline") {
+			t.Errorf("--format %s --baseline: exit %d, stdout %q, stderr %q; want 2 and why", format, code, out, stderr)
 		}
 	}
 }
