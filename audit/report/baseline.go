@@ -369,3 +369,55 @@ func (b *Baseline) lineAt(off int64) (int, bool) {
 	}
 	return line, true
 }
+
+// CountedBySeverity counts the findings that decide an audit's outcome (its exit status, the
+// nagios state, --quiet), by severity: every finding, or against a baseline only the new ones.
+func CountedBySeverity(r *audit.Report, b *Baseline) (map[policy.Severity]int, error) {
+	if b != nil {
+		return b.NewBySeverity, nil
+	}
+	return r.CountBySeverity()
+}
+
+// State is what the audit's finding i is against the baseline: "new" or "known"; "" where b is
+// nil, as every format writes it.
+func (b *Baseline) State(i int) string {
+	switch {
+	case b == nil:
+		return ""
+	case b.IsKnown(i):
+		return "known"
+	}
+	return "new"
+}
+
+// stateResolved is what a finding of the baseline the audit no longer has is.
+const stateResolved = "resolved"
+
+// eachResolved calls fn with each of the baseline's resolved findings and the report it is of:
+// r's roots and accounts, so that it is named and fingerprinted as r's findings are.
+func (b *Baseline) eachResolved(r *audit.Report, fn func(f *audit.Finding, base *audit.Report) error) error {
+	if b == nil {
+		return nil
+	}
+	base := &audit.Report{Roots: r.Roots, Accounts: r.Accounts}
+	return b.EachResolved(func(f *audit.Finding) error { return fn(f, base) })
+}
+
+// eachResolvedJSON calls fn with each of the baseline's resolved findings and its record as the
+// JSON report gives it, "baseline": "resolved".
+func (b *Baseline) eachResolvedJSON(r *audit.Report, fn func(f *audit.Finding, jf jsonFinding) error) error {
+	return b.eachResolved(r, func(f *audit.Finding, base *audit.Report) error {
+		jf := newJSONFinding(f, base)
+		jf.Baseline = stateResolved
+		return fn(f, jf)
+	})
+}
+
+// newJSONBaseline counts the findings against b as the JSON reports give it; nil where b is.
+func newJSONBaseline(b *Baseline) *jsonBaseline {
+	if b == nil {
+		return nil
+	}
+	return &jsonBaseline{File: b.File, New: b.New, Known: b.Known, Resolved: b.Resolved}
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/csv"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,23 +26,45 @@ var csvColumns = []string{"rule", "severity", "path", "type", "mode", "owner", "
 // carries none). Any other cell that would begin with = + - @, a tab or a CR gets a ' before
 // it, so no cell is ever run as a formula. The paths not read are not rows: the exit status and
 // the other formats say the audit is incomplete.
-func CSV(w io.Writer, r *audit.Report, _ Options) error {
+//
+// Against a baseline (opt.Baseline) the rows have one more column, baseline: "new" or "known"
+// for the audit's findings, and after them a row per finding of the baseline the audit no longer
+// has, as the baseline recorded it, "resolved". One table keeps one header for a script, and a
+// filter on the last column gives any of the three lists; without a baseline the columns are
+// what they always were.
+func CSV(w io.Writer, r *audit.Report, opt Options) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	cw := csv.NewWriter(bw)
-	if err := cw.Write(csvColumns); err != nil {
+	columns := csvColumns
+	if opt.Baseline != nil {
+		columns = append(slices.Clip(columns), "baseline")
+	}
+	if err := cw.Write(columns); err != nil {
 		return err
 	}
-	row := make([]string, len(csvColumns))
-	err := r.EachFinding(func(_ int, f *audit.Finding) error {
+	row := make([]string, len(columns))
+	write := func(f *audit.Finding, r *audit.Report, state string) error {
 		e := &f.Entry
 		owner, group := ownerNames(e, r.Accounts)
 		row[0], row[1], row[2] = string(f.Rule), f.Severity.String(), csvPath(e.Path)
 		row[3], row[4], row[5], row[6] = e.Type.String(), policy.OctalMode(e.Mode), owner, group
 		row[7], row[8] = Visible(f.Message), r.Fingerprint(f)
+		if len(row) > len(csvColumns) {
+			row[len(csvColumns)] = state
+		}
 		for i := range row {
 			row[i] = csvCell(row[i])
 		}
 		return cw.Write(row)
+	}
+	err := r.EachFinding(func(i int, f *audit.Finding) error {
+		return write(f, r, opt.Baseline.State(i))
+	})
+	if err != nil {
+		return err
+	}
+	err = opt.Baseline.eachResolved(r, func(f *audit.Finding, base *audit.Report) error {
+		return write(f, base, stateResolved)
 	})
 	if err != nil {
 		return err

@@ -218,25 +218,15 @@ func JSON(w io.Writer, r *audit.Report, opt Options) error {
 	lists := []streamList{{"findings", func(add func(any) error) error {
 		return r.EachFinding(func(i int, f *audit.Finding) error {
 			jf := newJSONFinding(f, r)
-			if b := opt.Baseline; b != nil {
-				jf.Baseline = "new"
-				if b.IsKnown(i) {
-					jf.Baseline = "known"
-				}
-			}
+			jf.Baseline = opt.Baseline.State(i)
 			return add(jf)
 		})
 	}}}
 	if b := opt.Baseline; b != nil {
-		out.Baseline = &jsonBaseline{File: b.File, New: b.New, Known: b.Known, Resolved: b.Resolved}
+		out.Baseline = newJSONBaseline(b)
 		out.Resolved = json.RawMessage(streamMark)
-		base := &audit.Report{Roots: r.Roots, Accounts: r.Accounts}
 		lists = append(lists, streamList{"resolved", func(add func(any) error) error {
-			return b.EachResolved(func(f *audit.Finding) error {
-				jf := newJSONFinding(f, base)
-				jf.Baseline = "resolved"
-				return add(jf)
-			})
+			return b.eachResolvedJSON(r, func(_ *audit.Finding, jf jsonFinding) error { return add(jf) })
 		}})
 	}
 	return streamDocument(w, out, 1, lists...)

@@ -35,6 +35,8 @@ type (
 		Record string `json:"record"`
 		jsonSummary
 		Complete bool `json:"complete"`
+		// Baseline counts the findings against the baseline, where there is one (--baseline).
+		Baseline *jsonBaseline `json:"baseline,omitempty"`
 	}
 )
 
@@ -44,7 +46,12 @@ type (
 // "error" record per path not read, a "skipped" record per directory not entered, and a
 // "summary" record last. A pipeline that sees no summary knows the report was cut short. Strings
 // never hold a raw line break (JSON escapes it), so a line is always one whole record.
-func JSONLines(w io.Writer, r *audit.Report, _ Options) error {
+//
+// Against a baseline (opt.Baseline) each finding record says "baseline": "new" or "known", as the
+// JSON report's findings do; a "resolved" record, in the JSON report's fields of a finding with
+// "baseline": "resolved", follows the findings for each of the baseline's findings the audit no
+// longer has; and the summary carries the counts (baseline: file, new, known, resolved).
+func JSONLines(w io.Writer, r *audit.Report, opt Options) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
@@ -53,9 +60,17 @@ func JSONLines(w io.Writer, r *audit.Report, _ Options) error {
 	}
 	// The counts by severity come from the findings' own pass, not one more reading of a spool.
 	counts := make(map[policy.Severity]int)
-	err := r.EachFinding(func(_ int, f *audit.Finding) error {
+	err := r.EachFinding(func(i int, f *audit.Finding) error {
 		counts[f.Severity]++
-		return enc.Encode(jsonlFinding{"finding", newJSONFinding(f, r)})
+		jf := newJSONFinding(f, r)
+		jf.Baseline = opt.Baseline.State(i)
+		return enc.Encode(jsonlFinding{"finding", jf})
+	})
+	if err != nil {
+		return err
+	}
+	err = opt.Baseline.eachResolvedJSON(r, func(_ *audit.Finding, jf jsonFinding) error {
+		return enc.Encode(jsonlFinding{stateResolved, jf})
 	})
 	if err != nil {
 		return err
@@ -70,7 +85,7 @@ func JSONLines(w io.Writer, r *audit.Report, _ Options) error {
 			return err
 		}
 	}
-	if err := enc.Encode(jsonlSummary{"summary", newJSONSummary(r, counts), r.Complete()}); err != nil {
+	if err := enc.Encode(jsonlSummary{"summary", newJSONSummary(r, counts), r.Complete(), newJSONBaseline(opt.Baseline)}); err != nil {
 		return err
 	}
 	return bw.Flush()

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/webperm/webperm/audit"
@@ -23,17 +24,39 @@ import (
 // invalid UTF-8 and characters that print as nothing escaped (Escape, Visible), as XML cannot
 // carry them even escaped, and the rest escaped as XML.
 //
+// Against a baseline (opt.Baseline) only a new finding fails: a known one is a skipped test
+// case whose message says so, so that a CI job stays green on what was accepted and still shows
+// it, and a root without new findings or errors has its passing case ("no new findings"). The
+// baseline's resolved findings are no test cases, as nothing was tested of them: each suite's
+// <properties> give the baseline's file and the root's new, known and resolved counts.
+//
 // The counts a <testsuite> begins with come from a first reading of the findings, which keeps
 // only a count per root; the second writes them as it reads them.
-func JUnit(w io.Writer, r *audit.Report, _ Options) error {
+func JUnit(w io.Writer, r *audit.Report, opt Options) error {
+	b := opt.Baseline
 	suites := newJUnitSuites(r)
 	at := rootCursor{roots: r.Roots}
-	err := r.EachFinding(func(_ int, f *audit.Finding) error {
-		suites[at.of(f.Entry.Path)].failures++
+	err := r.EachFinding(func(i int, f *audit.Finding) error {
+		s := &suites[at.of(f.Entry.Path)]
+		if b.State(i) == "known" {
+			s.known++
+		} else {
+			s.failures++
+		}
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	if b != nil {
+		at = rootCursor{roots: r.Roots}
+		err = b.EachResolved(func(f *audit.Finding) error {
+			suites[at.of(f.Entry.Path)].resolved++
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 	}
 	var total junitSuite
 	for i := range suites {
@@ -42,7 +65,7 @@ func JUnit(w io.Writer, r *audit.Report, _ Options) error {
 		}
 		total.add(&suites[i])
 	}
-	x := &junitWriter{bw: bufio.NewWriterSize(w, 64<<10), st: newTextStyles(io.Discard, false)}
+	x := &junitWriter{bw: bufio.NewWriterSize(w, 64<<10), st: newTextStyles(io.Discard, false), baseline: b}
 	x.bw.WriteString(xml.Header)
 	x.bw.WriteString("<testsuites")
 	x.attr("name", "webperm")
@@ -51,12 +74,16 @@ func JUnit(w io.Writer, r *audit.Report, _ Options) error {
 	open := 0
 	x.openSuite(&suites[0])
 	at = rootCursor{roots: r.Roots}
-	err = r.EachFinding(func(_ int, f *audit.Finding) error {
+	err = r.EachFinding(func(i int, f *audit.Finding) error {
 		for k := at.of(f.Entry.Path); open < k; open++ {
 			x.closeSuite(&suites[open], r.Roots)
 			x.openSuite(&suites[open+1])
 		}
-		x.finding(f, r)
+		if b.State(i) == "known" {
+			x.known(f, r)
+		} else {
+			x.finding(f, r)
+		}
 		return x.err()
 	})
 	if err != nil {
@@ -77,19 +104,24 @@ func JUnit(w io.Writer, r *audit.Report, _ Options) error {
 // enter, which the report holds already.
 type junitSuite struct {
 	root                      string
-	failures, errors, skipped int
+	failures, errors, skipped int // skipped: the directories not entered
 	passed                    int // 1 for the passing case of a root without findings or errors
-	notRead                   []*audit.WalkError
-	notEntered                []*walk.Skip
+	// known are the findings in the baseline, skipped cases too; resolved the baseline's
+	// findings the audit no longer has, no cases.
+	known, resolved int
+	notRead         []*audit.WalkError
+	notEntered      []*walk.Skip
 }
 
-func (s *junitSuite) tests() int { return s.failures + s.errors + s.skipped + s.passed }
+func (s *junitSuite) tests() int { return s.failures + s.errors + s.skipped + s.known + s.passed }
 
 func (s *junitSuite) add(o *junitSuite) {
 	s.failures += o.failures
 	s.errors += o.errors
 	s.skipped += o.skipped
 	s.passed += o.passed
+	s.known += o.known
+	s.resolved += o.resolved
 }
 
 // newJUnitSuites makes a suite per root (one for the report where it names none) with the paths
@@ -135,9 +167,10 @@ func (c *rootCursor) of(p string) int {
 
 // junitWriter writes the XML, escaping every string it is given.
 type junitWriter struct {
-	bw   *bufio.Writer
-	st   textStyles
-	body strings.Builder
+	bw       *bufio.Writer
+	st       textStyles
+	body     strings.Builder
+	baseline *Baseline // where the findings were compared with one
 }
 
 // err is the first error writing met: a bufio.Writer keeps it, and an empty write returns it.
@@ -159,14 +192,30 @@ func (x *junitWriter) attr(name, value string) {
 }
 
 func (x *junitWriter) counts(s *junitSuite) {
-	fmt.Fprintf(x.bw, ` tests="%d" failures="%d" errors="%d" skipped="%d"`, s.tests(), s.failures, s.errors, s.skipped)
+	fmt.Fprintf(x.bw, ` tests="%d" failures="%d" errors="%d" skipped="%d"`, s.tests(), s.failures, s.errors, s.skipped+s.known)
 }
 
+// openSuite opens a root's <testsuite>, with its counts against the baseline where there is one.
 func (x *junitWriter) openSuite(s *junitSuite) {
 	x.bw.WriteString("  <testsuite")
 	x.attr("name", Escape(s.root))
 	x.counts(s)
 	x.bw.WriteString(">\n")
+	if b := x.baseline; b != nil {
+		x.bw.WriteString("    <properties>\n")
+		x.property("baseline", Escape(b.File))
+		x.property("baseline.new", strconv.Itoa(s.failures))
+		x.property("baseline.known", strconv.Itoa(s.known))
+		x.property("baseline.resolved", strconv.Itoa(s.resolved))
+		x.bw.WriteString("    </properties>\n")
+	}
+}
+
+func (x *junitWriter) property(name, value string) {
+	x.bw.WriteString("      <property")
+	x.attr("name", name)
+	x.attr("value", value)
+	x.bw.WriteString("/>\n")
 }
 
 // closeSuite writes the suite's paths not read or entered, and its passing case if it has one.
@@ -189,7 +238,9 @@ func (x *junitWriter) closeSuite(s *junitSuite, roots []string) {
 		x.attr("message", fs+", "+sk.Reason)
 		x.bw.WriteString("/>\n    </testcase>\n")
 	}
-	if s.passed > 0 {
+	if s.passed > 0 && x.baseline != nil {
+		x.bw.WriteString(`    <testcase classname="webperm" name="no new findings"/>` + "\n")
+	} else if s.passed > 0 {
 		x.bw.WriteString(`    <testcase classname="webperm" name="no findings"/>` + "\n")
 	}
 	x.bw.WriteString("  </testsuite>\n")
@@ -220,4 +271,12 @@ func (x *junitWriter) finding(f *audit.Finding, r *audit.Report) {
 		x.bw.WriteByte('\n')
 	}
 	x.bw.WriteString("</failure>\n    </testcase>\n")
+}
+
+// known writes the test case of a finding the baseline has: skipped, and the message says why.
+func (x *junitWriter) known(f *audit.Finding, r *audit.Report) {
+	x.testcase(string(f.Rule), audit.RootRelative(f.Entry.Path, r.Roots))
+	x.bw.WriteString(`      <skipped`)
+	x.attr("message", "known: in the baseline "+Escape(x.baseline.File)+": "+f.Message)
+	x.bw.WriteString("/>\n    </testcase>\n")
 }

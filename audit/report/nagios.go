@@ -55,15 +55,26 @@ func NagiosStateOf(counts map[policy.Severity]int, complete bool, failOn policy.
 //
 // Names are escaped as the text report escapes them, and | as \x7c: the line stays one line, and
 // its first | the one before the performance data.
+//
+// Against a baseline (opt.Baseline) the state, the counts by severity and their thresholds are
+// those of the new findings only, as the exit status is, the summary ends with the counts
+// against the baseline, and the performance data adds them:
+//
+//	WEBPERM WARNING - 1 medium new finding in /srv/site (57 entries); baseline: 1 new, 3 known, 2 resolved | critical=0;;0;0 ... new=1;;;0 known=3;;;0 resolved=2;;;0
 func Nagios(w io.Writer, r *audit.Report, opt Options) error {
-	counts, err := r.CountBySeverity()
+	b := opt.Baseline
+	counts, err := CountedBySeverity(r, b)
 	if err != nil {
 		return err
 	}
+	noun := "finding"
+	if b != nil {
+		noun = "new finding"
+	}
 	state := NagiosStateOf(counts, r.Complete(), opt.FailOn)
-	var b strings.Builder
+	var sb strings.Builder
 	if n := len(r.Errors); n > 0 {
-		fmt.Fprintf(&b, "%s not read (%s: %s); ", count(n, "path", "paths"), Escape(r.Errors[0].Path), Visible(r.Errors[0].Err.Error()))
+		fmt.Fprintf(&sb, "%s not read (%s: %s); ", count(n, "path", "paths"), Escape(r.Errors[0].Path), Visible(r.Errors[0].Err.Error()))
 	}
 	var over []string
 	above, below := 0, 0
@@ -78,24 +89,27 @@ func Nagios(w io.Writer, r *audit.Report, opt Options) error {
 		}
 	}
 	if above == 0 {
-		b.WriteString("no findings at or above " + opt.FailOn.String())
+		sb.WriteString("no " + noun + "s at or above " + opt.FailOn.String())
 	} else {
-		b.WriteString(strings.Join(over, ", ") + " finding")
+		sb.WriteString(strings.Join(over, ", ") + " " + noun)
 		if above > 1 {
-			b.WriteString("s")
+			sb.WriteString("s")
 		}
 	}
 	if below > 0 {
-		fmt.Fprintf(&b, ", and %d below --fail-on,", below)
+		fmt.Fprintf(&sb, ", and %d below --fail-on,", below)
 	}
 	if len(r.Roots) == 1 {
-		b.WriteString(" in " + Escape(r.Roots[0]))
+		sb.WriteString(" in " + Escape(r.Roots[0]))
 	} else {
-		fmt.Fprintf(&b, " in %d roots", len(r.Roots))
+		fmt.Fprintf(&sb, " in %d roots", len(r.Roots))
 	}
-	fmt.Fprintf(&b, " (%s)", count(r.Entries, "entry", "entries"))
-	text := nagiosText(b.String()) + " |"
-	b.Reset()
+	fmt.Fprintf(&sb, " (%s)", count(r.Entries, "entry", "entries"))
+	if b != nil {
+		fmt.Fprintf(&sb, "; baseline: %d new, %d known, %d resolved", b.New, b.Known, b.Resolved)
+	}
+	text := nagiosText(sb.String()) + " |"
+	sb.Reset()
 	for _, sev := range policy.Severities() {
 		warn, crit := "", ""
 		switch {
@@ -105,10 +119,13 @@ func Nagios(w io.Writer, r *audit.Report, opt Options) error {
 		default:
 			warn = "0"
 		}
-		fmt.Fprintf(&b, " %s=%d;%s;%s;0", sev, counts[sev], warn, crit)
+		fmt.Fprintf(&sb, " %s=%d;%s;%s;0", sev, counts[sev], warn, crit)
 	}
-	fmt.Fprintf(&b, " entries=%d;;;0 unreadable=%d;;;0", r.Entries, len(r.Errors))
-	return writeNagios(w, state, text+b.String())
+	fmt.Fprintf(&sb, " entries=%d;;;0 unreadable=%d;;;0", r.Entries, len(r.Errors))
+	if b != nil {
+		fmt.Fprintf(&sb, " new=%d;;;0 known=%d;;;0 resolved=%d;;;0", b.New, b.Known, b.Resolved)
+	}
+	return writeNagios(w, state, text+sb.String())
 }
 
 // NagiosError writes the line of a run that could audit nothing: UNKNOWN, and why.

@@ -27,16 +27,21 @@ const (
 	promDuration    = "webperm_audit_duration_seconds"
 	promLastRun     = "webperm_last_run_timestamp_seconds"
 	promLastSuccess = "webperm_last_success_timestamp_seconds"
+	// Against a baseline (--baseline) only.
+	promBaselineFindings = "webperm_baseline_findings"
+	promBaselineResolved = "webperm_baseline_resolved"
 )
 
 var promHelp = map[string]string{
-	promSuccess:     "Whether the last run audited its roots: 1, or 0 where it could audit nothing (exit status 2) and so wrote no findings, entries or duration.",
-	promFindings:    "Findings of the last audit by root, severity and rule; a root and severity without any have one series without a rule, at 0.",
-	promEntries:     "Entries the last audit examined, roots included, over all roots.",
-	promUnreadable:  "Paths the last audit could not read: above 0, its findings may not be all there are.",
-	promDuration:    "How long the last audit took, from start to the end of the walk.",
-	promLastRun:     "When webperm last ran, whether it could audit or not, in seconds since the epoch.",
-	promLastSuccess: "When webperm last audited its roots, in seconds since the epoch; 0 where no run is known to have.",
+	promSuccess:          "Whether the last run audited its roots: 1, or 0 where it could audit nothing (exit status 2) and so wrote no findings, entries or duration.",
+	promFindings:         "Findings of the last audit by root, severity and rule; a root and severity without any have one series without a rule, at 0.",
+	promEntries:          "Entries the last audit examined, roots included, over all roots.",
+	promUnreadable:       "Paths the last audit could not read: above 0, its findings may not be all there are.",
+	promDuration:         "How long the last audit took, from start to the end of the walk.",
+	promLastRun:          "When webperm last ran, whether it could audit or not, in seconds since the epoch.",
+	promLastSuccess:      "When webperm last audited its roots, in seconds since the epoch; 0 where no run is known to have.",
+	promBaselineFindings: "Findings of the last audit by root, severity and state against the baseline (--baseline): new, or known (in the baseline); every series is there, at 0 where none.",
+	promBaselineResolved: "Findings of the baseline (--baseline) the last audit no longer has, by root.",
 }
 
 // Prometheus writes the report as node_exporter's textfile collector reads it: the text
@@ -47,9 +52,15 @@ var promHelp = map[string]string{
 // as many as roots times rules, however many findings there are. A finding above the roots is
 // counted with the first root it lies above, with whose walk it was reported.
 //
+// Against a baseline (opt.Baseline) webperm_findings still counts every finding, the state of
+// the roots, and webperm_baseline_findings{root,severity,state} counts them again as "new" or
+// "known" (a series for each, at 0 where none), webperm_baseline_resolved{root} the baseline's
+// findings the audit no longer has: an alert on new findings is
+// sum by (root) (webperm_baseline_findings{state="new"}) > 0.
+//
 // The times come from opt.Run; a zero time leaves its metric out, so the writer reads no clock.
 func Prometheus(w io.Writer, r *audit.Report, opt Options) error {
-	counts, err := findingsByRoot(r)
+	counts, states, err := findingsByRoot(r, opt.Baseline)
 	if err != nil {
 		return err
 	}
@@ -63,6 +74,11 @@ func Prometheus(w io.Writer, r *audit.Report, opt Options) error {
 			labels += `,rule="` + promLabel(string(c.rule)) + `"`
 		}
 		sample(bw, promFindings, labels, strconv.Itoa(c.n))
+	}
+	if b := opt.Baseline; b != nil {
+		if err := writeBaselineMetrics(bw, r, b, states); err != nil {
+			return err
+		}
 	}
 	gauge(bw, promEntries)
 	sample(bw, promEntries, "", strconv.Itoa(r.Entries))
@@ -174,23 +190,67 @@ type rootCount struct {
 	n        int
 }
 
+// stateCount keys the findings of one root and severity that are new or known against a baseline.
+type stateCount struct {
+	root     int
+	severity policy.Severity
+	state    string
+}
+
+// writeBaselineMetrics writes the counts against the baseline b: states, as findingsByRoot
+// counted them, a series for every root, severity and state; and the resolved findings by root,
+// from a reading of the baseline.
+func writeBaselineMetrics(bw *bufio.Writer, r *audit.Report, b *Baseline, states map[stateCount]int) error {
+	resolved := make([]int, len(r.Roots))
+	rootOf := newRootFinder(r.Roots)
+	err := b.EachResolved(func(f *audit.Finding) error {
+		if len(resolved) > 0 {
+			resolved[rootOf.find(f.Entry.Path)]++
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	gauge(bw, promBaselineFindings)
+	for root := range r.Roots {
+		for _, sev := range policy.Severities() {
+			for _, state := range []string{"new", "known"} {
+				labels := `root="` + promLabel(r.Roots[root]) + `",severity="` + sev.String() + `",state="` + state + `"`
+				sample(bw, promBaselineFindings, labels, strconv.Itoa(states[stateCount{root, sev, state}]))
+			}
+		}
+	}
+	gauge(bw, promBaselineResolved)
+	for root, n := range resolved {
+		sample(bw, promBaselineResolved, `root="`+promLabel(r.Roots[root])+`"`, strconv.Itoa(n))
+	}
+	return nil
+}
+
 // findingsByRoot counts r's findings by root, severity and rule, and adds a count of 0 for every
 // root and severity without any: roots in r.Roots' order, most severe first, rules by name. Its
-// memory is that of the counts, as many as roots times rules at most.
-func findingsByRoot(r *audit.Report) ([]rootCount, error) {
+// memory is that of the counts, as many as roots times rules at most. Against a baseline b it
+// counts them by root, severity and state (new or known) too, in the same reading.
+func findingsByRoot(r *audit.Report, b *Baseline) ([]rootCount, map[stateCount]int, error) {
 	type key struct {
 		root     int
 		severity policy.Severity
 		rule     policy.RuleID
 	}
 	counts := make(map[key]int)
+	states := make(map[stateCount]int)
 	rootOf := newRootFinder(r.Roots)
-	err := r.EachFinding(func(_ int, f *audit.Finding) error {
-		counts[key{rootOf.find(f.Entry.Path), f.Severity, f.Rule}]++
+	err := r.EachFinding(func(i int, f *audit.Finding) error {
+		root := rootOf.find(f.Entry.Path)
+		counts[key{root, f.Severity, f.Rule}]++
+		if b != nil {
+			states[stateCount{root, f.Severity, b.State(i)}]++
+		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]rootCount, 0, len(counts)+len(r.Roots)*len(policy.Severities()))
 	seen := make(map[key]bool)
@@ -208,7 +268,7 @@ func findingsByRoot(r *audit.Report) ([]rootCount, error) {
 	slices.SortFunc(out, func(a, b rootCount) int {
 		return cmp.Or(cmp.Compare(a.root, b.root), cmp.Compare(b.severity, a.severity), strings.Compare(string(a.rule), string(b.rule)))
 	})
-	return out, nil
+	return out, states, nil
 }
 
 // rootFinder tells which root a finding's path belongs to: the innermost root that holds it, or

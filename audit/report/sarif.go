@@ -119,6 +119,9 @@ type sarifResult struct {
 	Message             sarifText         `json:"message"`
 	Locations           []sarifLocation   `json:"locations"`
 	PartialFingerprints sarifFingerprints `json:"partialFingerprints"`
+	// BaselineState is what the result is against a baseline (--baseline), as SARIF names it
+	// (§3.27.24): new, unchanged (known), or absent (resolved: the baseline's, gone since).
+	BaselineState string `json:"baselineState,omitempty"`
 	// Properties are the JSON report's finding, every field of it.
 	Properties jsonFinding `json:"properties"`
 }
@@ -151,7 +154,12 @@ type sarifRunProperties struct {
 	Policy  string          `json:"policy"`
 	Entries int             `json:"entries"`
 	Waived  int             `json:"waived"`
+	// Baseline counts the results against the baseline, as the JSON report does.
+	Baseline *jsonBaseline `json:"baseline,omitempty"`
 }
+
+// sarifBaselineStates are SARIF's names of a finding's state against a baseline.
+var sarifBaselineStates = map[string]string{"new": "new", "known": "unchanged", stateResolved: "absent"}
 
 // SARIF writes the report as a SARIF 2.1.0 log of one run, for code scanning and the other CI
 // systems that read it: a rule descriptor per rule of the catalog, a result per finding located
@@ -159,6 +167,11 @@ type sarifRunProperties struct {
 // root, to the file system's (FILESYSTEM), and the paths that could not be read as the
 // invocation's notifications. The results are written as the report gives them, so its memory is
 // the same for ten findings or ten million.
+//
+// Against a baseline (opt.Baseline) each result has SARIF's baselineState, "new" or "unchanged"
+// (known), and the baseline's findings the audit no longer has follow as results of their own,
+// as the baseline recorded them, "absent"; the run's properties carry the counts. A fingerprint
+// names the facts a rule judges, so a known finding is never "updated".
 func SARIF(w io.Writer, r *audit.Report, opt Options) error {
 	bases := make([]string, len(r.Roots))
 	run := sarifRun{
@@ -170,7 +183,7 @@ func SARIF(w io.Writer, r *audit.Report, opt Options) error {
 		Results:            json.RawMessage(streamMark),
 		Properties: sarifRunProperties{
 			Roots: r.Roots, WebUser: r.WebUser, PHPUser: r.PHPUser, Policy: r.Policy,
-			Entries: r.Entries, Waived: r.Waived(),
+			Entries: r.Entries, Waived: r.Waived(), Baseline: newJSONBaseline(opt.Baseline),
 		},
 	}
 	for i, root := range r.Roots {
@@ -203,22 +216,33 @@ func SARIF(w io.Writer, r *audit.Report, opt Options) error {
 	for i, info := range policy.Catalog {
 		index[info.ID] = i
 	}
+	result := func(f *audit.Finding, jf jsonFinding) sarifResult {
+		res := sarifResult{
+			RuleID:              string(f.Rule),
+			Level:               sarifLevel(f.Severity),
+			Message:             sarifText{f.Message},
+			Locations:           sarifLocations(f.Entry.Path, r.Roots, bases),
+			PartialFingerprints: sarifFingerprints{jf.Fingerprint},
+			BaselineState:       sarifBaselineStates[jf.Baseline],
+			Properties:          jf,
+		}
+		// A rule the catalog lacks has no descriptor to point at; its id still names it.
+		if i, ok := index[f.Rule]; ok {
+			res.RuleIndex = &i
+		}
+		return res
+	}
 	return streamDocument(w, doc, 3, streamList{"results", func(add func(any) error) error {
-		return r.EachFinding(func(_ int, f *audit.Finding) error {
+		err := r.EachFinding(func(i int, f *audit.Finding) error {
 			jf := newJSONFinding(f, r)
-			res := sarifResult{
-				RuleID:              string(f.Rule),
-				Level:               sarifLevel(f.Severity),
-				Message:             sarifText{f.Message},
-				Locations:           sarifLocations(f.Entry.Path, r.Roots, bases),
-				PartialFingerprints: sarifFingerprints{jf.Fingerprint},
-				Properties:          jf,
-			}
-			// A rule the catalog lacks has no descriptor to point at; its id still names it.
-			if i, ok := index[f.Rule]; ok {
-				res.RuleIndex = &i
-			}
-			return add(res)
+			jf.Baseline = opt.Baseline.State(i)
+			return add(result(f, jf))
+		})
+		if err != nil {
+			return err
+		}
+		return opt.Baseline.eachResolvedJSON(r, func(f *audit.Finding, jf jsonFinding) error {
+			return add(result(f, jf))
 		})
 	}})
 }

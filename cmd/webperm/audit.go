@@ -193,7 +193,7 @@ func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 	opt := report.Options{Color: color, Expand: fl.expand, Baseline: base, ToolVersion: webpermVersion(), FailOn: failOn, Run: report.Run{Started: started, Finished: time.Now()}}
 	var outcome error
 	if fl.format == "nagios" {
-		outcome = nagiosOutcome(rep, failOn)
+		outcome = nagiosOutcome(rep, failOn, base)
 	} else {
 		outcome = auditOutcome(rep, failOn, base)
 	}
@@ -364,12 +364,9 @@ func auditOutcome(rep *audit.Report, failOn policy.Severity, base *report.Baseli
 	if !rep.Complete() {
 		return errIncomplete
 	}
-	counts, err := rep.CountBySeverity()
+	counts, err := report.CountedBySeverity(rep, base)
 	if err != nil {
 		return err // the spooled findings could not be read back
-	}
-	if base != nil {
-		counts = base.NewBySeverity
 	}
 	for sev, n := range counts {
 		if sev >= failOn && n > 0 {
@@ -392,9 +389,9 @@ func openBaseline(file string, rep *audit.Report) (*report.Baseline, error) {
 }
 
 // nagiosOutcome is auditOutcome under --format nagios, whose exit status is the plugin's state:
-// nil for OK, else a nagiosState.
-func nagiosOutcome(rep *audit.Report, failOn policy.Severity) error {
-	counts, err := rep.CountBySeverity()
+// nil for OK, else a nagiosState. Against a baseline the state is that of the new findings.
+func nagiosOutcome(rep *audit.Report, failOn policy.Severity, base *report.Baseline) error {
+	counts, err := report.CountedBySeverity(rep, base)
 	if err != nil {
 		return err
 	}

@@ -32,17 +32,39 @@ func auditSite(t *testing.T, site string, args ...string) (int, string, string) 
 	return webperm(t, append(append([]string{"audit", "--root", demoSysroot, "--web-user", "www-data"}, args...), site)...)
 }
 
-// The nightly run: a baseline taken, the site changed, the audit says what is new, what is known
-// and what was resolved, and only new findings set the exit status.
-func TestBaselineNewKnownResolved(t *testing.T) {
-	site := tree(t, `
+// baselineSite is a site with three findings, two of which changeSite changes.
+const baselineSite = `
 d 0755 0:0 .
 f 0644 0:0 index.html
 f 0666 0:0 open.html
 f 0666 0:0 fixed.html
 d 0755 0:0 lib
 f 0600 0:0 lib/a.php
-`)
+`
+
+// changeSite changes baselineSite as a week on a server might: a world-writable file fixed, a
+// script made unreadable another way, a new world-writable file. Against a baseline of before,
+// the audit has world-writable new.html and web-unreadable lib/a.php new, world-writable
+// open.html known, and world-writable fixed.html and web-unreadable lib/a.php (0600) resolved.
+func changeSite(t *testing.T, site string) {
+	t.Helper()
+	for p, m := range map[string]os.FileMode{"fixed.html": 0o644, "lib/a.php": 0o640} {
+		if err := os.Chmod(filepath.Join(site, p), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(site, "new.html"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(site, "new.html"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The nightly run: a baseline taken, the site changed, the audit says what is new, what is known
+// and what was resolved, and only new findings set the exit status.
+func TestBaselineNewKnownResolved(t *testing.T) {
+	site := tree(t, baselineSite)
 	base := filepath.Join(t.TempDir(), "baseline.json")
 	if code, _, stderr := auditSite(t, site, "--format", "json", "-o", base); code != exitFindings {
 		t.Fatalf("taking the baseline: exit %d, %s", code, stderr)
@@ -57,18 +79,7 @@ f 0600 0:0 lib/a.php
 		t.Errorf("unchanged site, text: exit %d\n%s", code, out)
 	}
 
-	// A new world-writable file, a fixed one, and a script made unreadable another way.
-	for p, m := range map[string]os.FileMode{"fixed.html": 0o644, "lib/a.php": 0o640} {
-		if err := os.Chmod(filepath.Join(site, p), m); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(site, "new.html"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(filepath.Join(site, "new.html"), 0o666); err != nil {
-		t.Fatal(err)
-	}
+	changeSite(t, site)
 	code, out, stderr := auditSite(t, site, "--baseline", base, "--format", "json")
 	if code != exitFindings {
 		t.Fatalf("changed site: exit %d, %s", code, stderr)
