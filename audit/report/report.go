@@ -31,6 +31,7 @@ type Writer func(w io.Writer, r *audit.Report, opt Options) error
 var writers = map[string]Writer{
 	"text": Text,
 	"json": JSON,
+	"html": HTML,
 }
 
 // Lookup returns the writer of a format name.

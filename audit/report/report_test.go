@@ -144,7 +144,7 @@ func TestLookup(t *testing.T) {
 	if _, err := Lookup("yaml"); err == nil || err.Error() != `unknown format "yaml"` {
 		t.Errorf("Lookup(yaml): %v", err)
 	}
-	if strings.Join(Formats(), ",") != "json,text" {
+	if strings.Join(Formats(), ",") != "html,json,text" {
 		t.Errorf("Formats() = %v", Formats())
 	}
 }

@@ -81,6 +81,7 @@ func TestGoldenDemo(t *testing.T) {
 	for _, tc := range []struct{ golden, command, format string }{
 		{"demo.text", "audit", "text"},
 		{"demo.json", "audit", "json"},
+		{"demo.html", "audit", "html"},
 		{"demo-plan.sh", "plan", "sh"},
 		{"demo-plan.json", "plan", "json"},
 	} {
