@@ -98,6 +98,7 @@
 		var i = 0, count = 0;
 		table.setAttribute("data-state", "busy");
 		shown.setAttribute("data-state", "busy");
+		busy.textContent = reorder ? "sorting…" : "filtering…";
 		if (body.parentNode === table) {
 			table.replaceChild(placeholder, body);
 		}
