@@ -249,10 +249,14 @@ func newTopDirs(withRoots bool) *topDirs {
 
 func (t *topDirs) add(f *audit.Finding, roots []string) {
 	name := topDir(&f.Entry, roots, t.withRoots)
-	if _, ok := t.counts[name]; !ok && len(t.counts) >= topDirsMax {
+	if _, ok := t.counts[name]; ok {
+		t.counts[name]++
+		return
+	}
+	if len(t.counts) >= topDirsMax {
 		t.fold(topDirsMax / 2)
 	}
-	t.counts[name]++
+	t.counts[strings.Clone(name)] = 1 // not the whole path it may be cut from
 }
 
 // fold folds the n directories with the fewest findings into other.
