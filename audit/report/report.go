@@ -59,6 +59,7 @@ var writers = map[string]Writer{
 	"junit":      JUnit,
 	"prometheus": Prometheus,
 	"nagios":     Nagios,
+	"html":       HTML,
 }
 
 // baselineFormats are the formats that say what is new against a baseline (Options.Baseline).

@@ -149,7 +149,7 @@ func TestLookup(t *testing.T) {
 	if !slices.IsSorted(formats) {
 		t.Errorf("Formats() = %v: not sorted", formats)
 	}
-	for _, f := range []string{"csv", "json", "jsonl", "junit", "nagios", "prometheus", "sarif", "text"} {
+	for _, f := range []string{"csv", "html", "json", "jsonl", "junit", "nagios", "prometheus", "sarif", "text"} {
 		if w, err := Lookup(f); w == nil || err != nil || !slices.Contains(formats, f) {
 			t.Errorf("format %s: Lookup %v, Formats() %v", f, err, formats)
 		}

@@ -212,24 +212,34 @@ func (rs *ruleSummaries) add(f *audit.Finding) {
 	s.lowest = min(s.lowest, f.Severity)
 }
 
+// sorted lists the rules most severe first, then by how many findings each has, then by name.
+func (rs *ruleSummaries) sorted() []*ruleSummary {
+	slices.SortStableFunc(rs.rules, func(a, b *ruleSummary) int {
+		return cmp.Or(cmp.Compare(b.worst, a.worst), cmp.Compare(b.count, a.count), strings.Compare(string(a.rule), string(b.rule)))
+	})
+	return rs.rules
+}
+
+// severities is the severity of a rule's findings, or the range they span: "info..medium".
+func (s *ruleSummary) severities() string {
+	if s.lowest != s.worst {
+		return s.lowest.String() + ".." + s.worst.String()
+	}
+	return s.worst.String()
+}
+
 // writeSummary ends the report with one line per rule that has findings, most severe first, and
 // how many subtrees were shown as one finding.
 func writeSummary(b *strings.Builder, rs *ruleSummaries, groups int, st textStyles) {
-	rules := rs.rules
+	rules := rs.sorted()
 	if len(rules) == 0 {
 		return
 	}
-	slices.SortStableFunc(rules, func(a, b *ruleSummary) int {
-		return cmp.Or(cmp.Compare(b.worst, a.worst), cmp.Compare(b.count, a.count), strings.Compare(string(a.rule), string(b.rule)))
-	})
 	fmt.Fprintf(b, "\n%s\n", st.title.Render("by rule"))
 	ruleW, countW, sevW := 0, 0, 0
 	sevs := make([]string, len(rules))
 	for i, s := range rules {
-		sevs[i] = s.worst.String()
-		if s.lowest != s.worst {
-			sevs[i] = s.lowest.String() + ".." + s.worst.String()
-		}
+		sevs[i] = s.severities()
 		ruleW = max(ruleW, len(s.rule))
 		countW = max(countW, len(thousands(s.count)))
 		sevW = max(sevW, len(sevs[i]))
@@ -252,6 +262,38 @@ func writeHeader(b *strings.Builder, r *audit.Report, counts map[policy.Severity
 	field := func(label, value string) {
 		fmt.Fprintf(b, "  %s %s\n", st.label.Render(fmt.Sprintf("%-9s", label)), value)
 	}
+	for _, f := range headerFields(r) {
+		field(f.label, f.value)
+	}
+	var parts []string
+	total := 0
+	for _, sev := range policy.Severities() {
+		total += counts[sev]
+		s := fmt.Sprintf("%s %d", sev, counts[sev])
+		if counts[sev] > 0 {
+			s = st.severity[sev].Render(s)
+		}
+		parts = append(parts, s)
+	}
+	field("findings", fmt.Sprintf("%d: %s", total, strings.Join(parts, ", ")))
+	for _, w := range r.Waivers {
+		state := fmt.Sprintf("waived %d until %s", w.Findings, w.Expires)
+		if w.Expired {
+			state = st.severity[policy.High].Render(fmt.Sprintf("expired %s: %d reported again", w.Expires, w.Findings))
+		}
+		field("waiver", waiverLine(w, state))
+	}
+}
+
+// headerField is one line of what a report says first about an audit: a label and its value,
+// escaped for a terminal or a mail.
+type headerField struct{ label, value string }
+
+// headerFields say what was audited, against what and for whom, and how much of it was read: the
+// header the text and HTML reports share, before their counts of findings.
+func headerFields(r *audit.Report) []headerField {
+	var fields []headerField
+	field := func(label, value string) { fields = append(fields, headerField{label, value}) }
 	roots := make([]string, len(r.Roots))
 	for i, root := range r.Roots {
 		roots[i] = Escape(root)
@@ -310,24 +352,13 @@ func writeHeader(b *strings.Builder, r *audit.Report, counts map[policy.Severity
 	if r.NoXattrs {
 		field("xattrs", "not read (--no-xattrs): access is judged by the mode bits alone; ACLs, SELinux labels and file capabilities are not seen")
 	}
-	var parts []string
-	total := 0
-	for _, sev := range policy.Severities() {
-		total += counts[sev]
-		s := fmt.Sprintf("%s %d", sev, counts[sev])
-		if counts[sev] > 0 {
-			s = st.severity[sev].Render(s)
-		}
-		parts = append(parts, s)
-	}
-	field("findings", fmt.Sprintf("%d: %s", total, strings.Join(parts, ", ")))
-	for _, w := range r.Waivers {
-		state := fmt.Sprintf("waived %d until %s", w.Findings, w.Expires)
-		if w.Expired {
-			state = st.severity[policy.High].Render(fmt.Sprintf("expired %s: %d reported again", w.Expires, w.Findings))
-		}
-		field("waiver", fmt.Sprintf("%s on %s (%s): %s; %s", w.Rule, Escape(strings.Join(w.Paths, ", ")), Escape(w.Origin), state, Escape(w.Reason)))
-	}
+	return fields
+}
+
+// waiverLine says what a waiver covers and why, with its state: how many findings it waived
+// until when, or that it expired.
+func waiverLine(w *audit.WaiverUse, state string) string {
+	return fmt.Sprintf("%s on %s (%s): %s; %s", w.Rule, Escape(strings.Join(w.Paths, ", ")), Escape(w.Origin), state, Escape(w.Reason))
 }
 
 // excludedLine says how many entries the exclusions left out, and which globs, each with where it

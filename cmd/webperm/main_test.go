@@ -107,6 +107,7 @@ func TestGoldenDemo(t *testing.T) {
 		{"demo.jsonl", "audit", "jsonl", exitFindings},
 		{"demo.csv", "audit", "csv", exitFindings},
 		{"demo.junit.xml", "audit", "junit", exitFindings},
+		{"demo.html", "audit", "html", exitFindings},
 		{"demo-plan.sh", "plan", "sh", exitFindings},
 		{"demo-plan.json", "plan", "json", exitFindings},
 	} {
