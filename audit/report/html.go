@@ -63,11 +63,17 @@ const chartBars = 20
 // Names are text, never markup: html/template escapes every value, and control characters and
 // invalid UTF-8 are shown escaped as the text report shows them. The findings are read twice,
 // once for the counts and once for the table's rows, written as they come.
-func HTML(w io.Writer, r *audit.Report, _ Options) error {
+func HTML(w io.Writer, r *audit.Report, opt Options) error {
+	// Against a baseline the page counts and lists the new findings, as the text report does,
+	// and the resolved ones after them.
+	b := opt.Baseline
 	var rules ruleSummaries
 	counts := make(map[policy.Severity]int)
 	tops := newTopDirs(len(r.Roots) > 1)
-	err := r.EachFinding(func(_ int, f *audit.Finding) error {
+	err := r.EachFinding(func(i int, f *audit.Finding) error {
+		if b.IsKnown(i) {
+			return nil
+		}
 		counts[f.Severity]++
 		rules.add(f)
 		tops.add(f, r.Roots)
@@ -76,18 +82,39 @@ func HTML(w io.Writer, r *audit.Report, _ Options) error {
 	if err != nil {
 		return err
 	}
-	page := newHTMLHead(r, counts, &rules, tops)
+	page := newHTMLHead(r, counts, &rules, tops, b)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	if err := htmlPage.ExecuteTemplate(bw, "head", page); err != nil {
 		return err
 	}
 	var row htmlRow
-	err = r.EachFinding(func(_ int, f *audit.Finding) error {
+	err = r.EachFinding(func(i int, f *audit.Finding) error {
+		if b.IsKnown(i) {
+			return nil
+		}
 		row.set(f, r)
 		return htmlPage.ExecuteTemplate(bw, "row", &row)
 	})
 	if err != nil {
 		return err
+	}
+	if err := htmlPage.ExecuteTemplate(bw, "findings-end", page); err != nil {
+		return err
+	}
+	if b != nil && b.Resolved > 0 {
+		if err := htmlPage.ExecuteTemplate(bw, "resolved-head", page); err != nil {
+			return err
+		}
+		err := b.eachResolved(r, func(f *audit.Finding, base *audit.Report) error {
+			row.set(f, base)
+			return htmlPage.ExecuteTemplate(bw, "row", &row)
+		})
+		if err != nil {
+			return err
+		}
+		if err := htmlPage.ExecuteTemplate(bw, "resolved-end", page); err != nil {
+			return err
+		}
 	}
 	if err := htmlPage.ExecuteTemplate(bw, "tail", page); err != nil {
 		return err
@@ -111,6 +138,9 @@ type htmlHead struct {
 	Chart      htmlChart
 	Errors     []htmlError
 	Skipped    []htmlSkip
+	// Baseline is what the findings were compared with, where they were: the page lists the new
+	// ones, then the baseline's resolved ones.
+	Baseline *jsonBaseline
 }
 
 type htmlField struct{ Label, Value string }
@@ -151,7 +181,7 @@ type htmlError struct{ Path, Error string }
 
 type htmlSkip struct{ Path, FsType, Reason string }
 
-func newHTMLHead(r *audit.Report, counts map[policy.Severity]int, rules *ruleSummaries, tops *topDirs) *htmlHead {
+func newHTMLHead(r *audit.Report, counts map[policy.Severity]int, rules *ruleSummaries, tops *topDirs, b *Baseline) *htmlHead {
 	h := &htmlHead{
 		Title:    "webperm audit of " + strings.Join(escapeAll(r.Roots), ", "),
 		CSP:      htmlCSP,
@@ -160,9 +190,14 @@ func newHTMLHead(r *audit.Report, counts map[policy.Severity]int, rules *ruleSum
 		Findings: r.NumFindings(),
 		Entries:  r.Entries,
 		Waived:   r.Waived(),
+		Baseline: newJSONBaseline(b),
 	}
 	for _, f := range headerFields(r) {
 		h.Fields = append(h.Fields, htmlField{f.label, f.value})
+	}
+	if b != nil {
+		h.Findings = b.New
+		h.Fields = append(h.Fields, htmlField{"baseline", baselineLine(b)})
 	}
 	for _, w := range r.Waivers {
 		state := "waived " + thousands(w.Findings) + " until " + w.Expires
@@ -182,11 +217,7 @@ func newHTMLHead(r *audit.Report, counts map[policy.Severity]int, rules *ruleSum
 		h.Errors = append(h.Errors, htmlError{Path: Escape(e.Path), Error: Escape(e.Err.Error())})
 	}
 	for _, s := range r.Skipped {
-		fs := s.FsType
-		if fs == "" {
-			fs = "file system unknown"
-		}
-		h.Skipped = append(h.Skipped, htmlSkip{Path: Escape(s.Path), FsType: Escape(fs), Reason: s.Reason})
+		h.Skipped = append(h.Skipped, htmlSkip{Path: Escape(s.Path), FsType: Escape(fsName(s)), Reason: s.Reason})
 	}
 	return h
 }

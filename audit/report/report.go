@@ -65,7 +65,7 @@ var writers = map[string]Writer{
 // baselineFormats are the formats that say what is new against a baseline (Options.Baseline).
 // A format is listed once its writer does: --baseline with any other is refused, rather than
 // the writer ignoring the baseline and reporting known findings as if they were new.
-var baselineFormats = []string{"csv", "json", "jsonl", "junit", "nagios", "prometheus", "sarif", "text"}
+var baselineFormats = []string{"csv", "html", "json", "jsonl", "junit", "nagios", "prometheus", "sarif", "text"}
 
 // ComparesWithBaseline says whether the format says what is new against a baseline.
 func ComparesWithBaseline(format string) bool { return slices.Contains(baselineFormats, format) }

@@ -144,8 +144,13 @@ func Text(w io.Writer, r *audit.Report, opt Options) error {
 
 // writeBaselineLine says what the findings were compared with, and what changed since.
 func writeBaselineLine(pb *strings.Builder, b *Baseline, st textStyles) {
-	line := fmt.Sprintf("%s: %d new, %d known (not listed), %d resolved", Escape(b.File), b.New, b.Known, b.Resolved)
-	fmt.Fprintf(pb, "  %s %s\n", st.label.Render(fmt.Sprintf("%-9s", "baseline")), line)
+	fmt.Fprintf(pb, "  %s %s\n", st.label.Render(fmt.Sprintf("%-9s", "baseline")), baselineLine(b))
+}
+
+// baselineLine says what the findings were compared with, and what changed since: the text and
+// HTML reports' header line.
+func baselineLine(b *Baseline) string {
+	return fmt.Sprintf("%s: %d new, %d known (not listed), %d resolved", Escape(b.File), b.New, b.Known, b.Resolved)
 }
 
 // writeResolved lists the baseline's findings the audit no longer has.
