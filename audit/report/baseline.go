@@ -291,7 +291,21 @@ func (b *Baseline) finding(jf *jsonFinding, i int) (audit.Finding, error) {
 	}
 	f := audit.Finding{Rule: jf.Rule, Severity: jf.Severity, Message: jf.Message}
 	e := &f.Entry
-	e.Path, e.LinkTarget = p, jf.LinkTarget
+	e.Path, e.LinkTarget, e.Label = p, jf.LinkTarget, jf.SELinux
+	if jf.LinkTargetBase64 != "" {
+		raw, err := base64.StdEncoding.DecodeString(jf.LinkTargetBase64)
+		if err != nil {
+			return audit.Finding{}, b.findingFault(i, "link_target_base64: %v", err)
+		}
+		e.LinkTarget = string(raw)
+	}
+	if jf.ACL != "" {
+		acl, err := walk.ParseACLText(jf.ACL)
+		if err != nil {
+			return audit.Finding{}, b.findingFault(i, "%v", err)
+		}
+		e.ACL = acl
+	}
 	if err := e.Type.UnmarshalText([]byte(jf.Type)); err != nil {
 		return audit.Finding{}, b.findingFault(i, "%v", err)
 	}
