@@ -21,6 +21,16 @@ type runLock struct {
 	fd int
 }
 
+// errLockHeld is the error of a run that found the lock held by another: that run is not over,
+// and the monitoring it feeds is its to write.
+var errLockHeld = errors.New("the lock is held")
+
+// lockHeldError says who holds the lock, and is errLockHeld.
+type lockHeldError struct{ msg string }
+
+func (e *lockHeldError) Error() string        { return e.msg }
+func (e *lockHeldError) Is(target error) bool { return target == errLockHeld }
+
 // maxLockContent is the most a lock file may hold: a pid and a newline, with room to spare. A
 // file that holds more is not a lock file, and --lock must never truncate /etc/passwd.
 const maxLockContent = 32
@@ -81,7 +91,7 @@ func (l *runLock) take(path, name string) error {
 		if pid, ok := l.pid(); ok {
 			holder = fmt.Sprintf("another webperm (pid %d)", pid)
 		}
-		return withHint(fmt.Errorf("--lock %s: %s holds it: that run is not over", name, holder),
+		return withHint(&lockHeldError{fmt.Sprintf("--lock %s: %s holds it: that run is not over", name, holder)},
 			"let it finish: the lock is released when it exits, killed or not; a run that must not overlap with it waits for the next one")
 	}
 	content, ok := l.read()
