@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -114,7 +115,7 @@ func (b *Baseline) compare(r *audit.Report) error {
 		}
 	}
 	for m.have {
-		m.resolved()
+		m.resolved(m.at, m.key.path)
 		if err := m.next(); err != nil {
 			return err
 		}
@@ -162,6 +163,9 @@ type merge struct {
 	at   int
 	key  orderKey
 	fp   string
+	// notRead are the paths the audit could not read, each true where it lies in a root, so
+	// that nothing below it was read either.
+	notRead map[string]bool
 }
 
 // next reads the baseline's next finding.
@@ -181,13 +185,58 @@ func (m *merge) next() error {
 	return nil
 }
 
-func (m *merge) resolved() { m.b.Resolved++ }
+// resolved judges the baseline's finding at, of path p, which the audit does not have: resolved,
+// unless the audit could not read p or a directory of a root that holds it, where the finding
+// may well be there still. Such a finding is neither resolved nor listed, as the audit cannot
+// say: a SARIF consumer would close its alert ("absent"), monitoring would count it fixed.
+func (m *merge) resolved(at int, p string) {
+	if m.unread(p) {
+		m.b.matched.add(at) // not listed among the resolved
+		return
+	}
+	m.b.Resolved++
+}
+
+// unread says whether the audit could not read p: p itself, or a directory below a root that
+// holds it (a directory on the way to a root that could not be examined is only itself unread:
+// the root below it was walked). p's directories are looked up one by one among the paths not
+// read, which the report holds already.
+func (m *merge) unread(p string) bool {
+	if len(m.r.Errors) == 0 {
+		return false
+	}
+	if m.notRead == nil {
+		m.notRead = make(map[string]bool, len(m.r.Errors))
+		for i := range m.r.Errors {
+			e := m.r.Errors[i].Path
+			m.notRead[e] = m.notRead[e] || m.withinRoot(e)
+		}
+	}
+	if _, ok := m.notRead[p]; ok {
+		return true
+	}
+	for d := p; ; {
+		parent := filepath.Dir(d)
+		if parent == d {
+			return false
+		}
+		if below, ok := m.notRead[parent]; ok && below {
+			return true
+		}
+		d = parent
+	}
+}
+
+func (m *merge) withinRoot(p string) bool {
+	i, _ := audit.RootOf(p, m.r.Roots)
+	return i >= 0
+}
 
 // settle judges group, the audit's findings of one path, whose place is key: the baseline's
 // findings before it are resolved, those of the same path known where a fingerprint matches.
 func (m *merge) settle(key orderKey, group []ours) error {
 	for m.have && m.key.less(key) {
-		m.resolved()
+		m.resolved(m.at, m.key.path)
 		if err := m.next(); err != nil {
 			return err
 		}
@@ -214,7 +263,9 @@ func (m *merge) settle(key orderKey, group []ours) error {
 		m.b.NewBySeverity[o.sev]++
 	}
 	for _, at := range same {
-		m.b.Resolved += len(at)
+		for _, i := range at {
+			m.resolved(i, key.path)
+		}
 	}
 	return nil
 }

@@ -367,3 +367,42 @@ func TestBaselineKnowsFactsTheJSONCarries(t *testing.T) {
 		t.Errorf("against its own report: %d new, %d known, %d resolved; want 0, %d, 0", b.New, b.Known, b.Resolved, len(r.Findings))
 	}
 }
+
+// TestBaselineUnreadIsNotResolved compares a run that could not read a directory, or one file,
+// with a baseline that has findings there: the audit cannot say they are gone, so they are not
+// resolved (SARIF's "absent" closes a code scanning alert; monitoring counts them fixed), while a
+// finding of a path it read and no longer has is.
+func TestBaselineUnreadIsNotResolved(t *testing.T) {
+	root := "/srv/site"
+	finding := func(name string) audit.Finding {
+		return audit.Finding{Rule: policy.WorldWritable, Severity: policy.Critical, Message: "world-writable",
+			Entry: walk.Entry{Path: name, Type: walk.TypeFile, Mode: 0o666, OwnerKnown: true}}
+	}
+	before := &audit.Report{Roots: []string{root}, Findings: []audit.Finding{
+		finding("/srv"), finding(root + "/a.php"), finding(root + "/fixed.php"), finding(root + "/locked/b.php"),
+		finding(root + "/locked/deep/c.php"), finding(root + "/lost.php"), finding(root + "/locked.php"),
+	}}
+	file := writeBaseline(t, t.TempDir(), before)
+	after := &audit.Report{Roots: []string{root}, Findings: []audit.Finding{finding(root + "/a.php")},
+		Errors: []audit.WalkError{
+			{Path: "/srv", Err: unix.EACCES}, // on the way: only itself unread
+			{Path: root + "/locked", Err: unix.EACCES},
+			{Path: root + "/lost.php", Err: unix.EIO},
+		}}
+	b, err := OpenBaseline(file, after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var resolved []string
+	if err := b.EachResolved(func(f *audit.Finding) error {
+		resolved = append(resolved, f.Entry.Path)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{root + "/fixed.php", root + "/locked.php"}
+	if !slices.Equal(resolved, want) || b.Resolved != len(want) || b.Known != 1 || b.New != 0 {
+		t.Errorf("%d new, %d known, %d resolved %q; want 0, 1, %d %q", b.New, b.Known, b.Resolved, resolved, len(want), want)
+	}
+}
