@@ -154,7 +154,7 @@ policy. It never follows a symlink below PATH (PATH itself may be one) and chang
 	return c
 }
 
-// runAudit audits, writes the report, and with --textfile-dir the metrics. A run that fails
+// runAudit audits, writes with --textfile-dir the metrics, then the report. A run that fails
 // leaves writing the metrics of its failure to run (auditFailed), as failures are known there.
 func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *auditFlags) error {
 	started := time.Now()
@@ -197,6 +197,13 @@ func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 	} else {
 		outcome = auditOutcome(rep, failOn, base)
 	}
+	// The metrics first: a run whose metrics cannot be written fails (exit 2, or a nagios
+	// plugin's one UNKNOWN line) before its report is out, so it writes no report to disagree.
+	if fl.textfileDir != "" {
+		if err := writeTextfile(fl.textfileDir, func(w io.Writer) error { return report.Prometheus(w, rep, opt) }); err != nil {
+			return err
+		}
+	}
 	// A monitoring plugin always says its state, even OK.
 	quiet := toStdout && fl.quiet && outcome == nil && fl.format != "nagios"
 	if !quiet {
@@ -207,11 +214,6 @@ func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 			return nil
 		}
 		if err := writeOutput(stdout, stderr, fl.output, "the report", content, safefile.ReportMode); err != nil {
-			return err
-		}
-	}
-	if fl.textfileDir != "" {
-		if err := writeTextfile(fl.textfileDir, func(w io.Writer) error { return report.Prometheus(w, rep, opt) }); err != nil {
 			return err
 		}
 	}

@@ -391,3 +391,28 @@ func TestTextfileDirLeftToTheLockHolder(t *testing.T) {
 		t.Errorf("nagios with the lock held: exit %d, %q; want 3 and an UNKNOWN line", code, out)
 	}
 }
+
+// Metrics that cannot be written (here webperm.prom is a directory, as a mistaken mkdir leaves
+// it) fail the run before its report is out: a nagios plugin printed its CRITICAL line, then an
+// UNKNOWN one, and exited 3, so Nagios showed "CRITICAL" in a state of UNKNOWN; and -o's report
+// was replaced by a run that exits 2, which changes nothing on disk.
+func TestTextfileFailureBeforeTheReport(t *testing.T) {
+	site := tree(t, "d 0755 0:0 .\nf 0644 0:0 index.html\nf 0666 0:0 open.html\n")
+	dir := fixture.TempDir(t)
+	if err := os.Mkdir(filepath.Join(dir, textfileName), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	common := []string{"audit", "--root", demoSysroot, "--web-user", "www-data", "--textfile-dir", dir}
+	code, out, errOut := webperm(t, append(common, "--format", "nagios", site)...)
+	if code != int(report.NagiosUnknown) || strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, "WEBPERM UNKNOWN - --textfile-dir: ") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 3 and one UNKNOWN line", code, out, errOut)
+	}
+	report := filepath.Join(fixture.TempDir(t), "report.json")
+	code, _, errOut = webperm(t, append(common, "--format", "json", "-o", report, site)...)
+	if code != exitError || !strings.Contains(errOut, "--textfile-dir") {
+		t.Errorf("exit %d, stderr %q; want 2 and the metrics' error", code, errOut)
+	}
+	if _, err := os.Lstat(report); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a run that exits 2 wrote its report: %v", err)
+	}
+}
