@@ -406,3 +406,29 @@ func TestBaselineUnreadIsNotResolved(t *testing.T) {
 		t.Errorf("%d new, %d known, %d resolved %q; want 0, 1, %d %q", b.New, b.Known, b.Resolved, resolved, len(want), want)
 	}
 }
+
+// TestBaselineOfARootNotUTF8 compares a report of a root whose name is not UTF-8 (a Latin-1
+// "café" of an old host) with its own JSON report: the roots are the same, and so are the
+// findings. The JSON report's roots held U+FFFD in the name's place, so such a root's baseline
+// was refused as one of other roots on every run, and a root that is named with U+FFFD itself
+// took another's baseline for its own.
+func TestBaselineOfARootNotUTF8(t *testing.T) {
+	root := "/srv/caf\xe9"
+	finding := audit.Finding{Rule: policy.WorldWritable, Severity: policy.Critical, Message: "world-writable",
+		Entry: walk.Entry{Path: root + "/index.html", Type: walk.TypeFile, Mode: 0o666}}
+	r := &audit.Report{Roots: []string{"/srv/plain", root}, Findings: []audit.Finding{finding}}
+	file := writeBaseline(t, t.TempDir(), r)
+	b, err := OpenBaseline(file, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Known != 1 || b.New != 0 || b.Resolved != 0 {
+		t.Errorf("against its own report: %d new, %d known, %d resolved; want 0, 1, 0", b.New, b.Known, b.Resolved)
+	}
+	b.Close()
+	other := &audit.Report{Roots: []string{"/srv/plain", "/srv/caf\uFFFD"}}
+	if b, err := OpenBaseline(file, other); !errors.Is(err, ErrBaseline) {
+		b.Close()
+		t.Errorf("a baseline of %q taken for one of %q: %v", root, other.Roots[1], err)
+	}
+}

@@ -50,6 +50,9 @@ type jsonExclusion struct {
 type jsonHead struct {
 	Schema string   `json:"schema"`
 	Roots  []string `json:"roots"`
+	// RootsBase64 carry, in roots' order, the exact bytes of each root that is not valid UTF-8
+	// ("" for the others), where any is not: a baseline must know its roots.
+	RootsBase64 []string `json:"roots_base64,omitempty"`
 	// Given are the paths the roots were given as, in roots' order, where one differs from its
 	// root; RootNotes say what of note was followed on the way to a root.
 	Given     []string       `json:"given,omitempty"`
@@ -248,6 +251,14 @@ func newJSONHead(r *audit.Report, schema string) jsonHead {
 		Policy:   r.Policy,
 		Complete: r.Complete(),
 		NoXattrs: r.NoXattrs,
+	}
+	for i, root := range r.Roots {
+		if raw := RawBytes(root); raw != "" {
+			if h.RootsBase64 == nil {
+				h.RootsBase64 = make([]string, len(r.Roots))
+			}
+			h.RootsBase64[i] = raw
+		}
 	}
 	h.Given, h.RootNotes = jsonOrigins(r)
 	for _, p := range r.Presets {
