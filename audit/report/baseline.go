@@ -132,13 +132,22 @@ func quoteAll(paths []string) string {
 	return strings.Join(q, ", ")
 }
 
+// ErrNestedRoots is a baseline refused for roots one of which lies in another: however it was
+// taken, no baseline can be compared with those roots.
+var ErrNestedRoots = errors.New("nested roots")
+
+type nestedRootsError struct{ error }
+
+func (e nestedRootsError) Unwrap() error        { return e.error }
+func (e nestedRootsError) Is(target error) bool { return target == ErrNestedRoots }
+
 // checkNotNested refuses roots one of which lies in another: an entry of the inner one is then
 // in the walk of both, and the two reports' orders cannot be merged.
 func checkNotNested(roots []string) error {
 	for i, a := range roots {
 		for j, b := range roots {
 			if i != j && walk.Within(a, b) {
-				return fmt.Errorf("%w: the root %q lies in the root %q: a baseline compares roots that do not hold one another", ErrBaseline, a, b)
+				return nestedRootsError{fmt.Errorf("%w: the root %q lies in the root %q: a baseline compares roots that do not hold one another", ErrBaseline, a, b)}
 			}
 		}
 	}

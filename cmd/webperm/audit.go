@@ -384,6 +384,9 @@ func openBaseline(file string, rep *audit.Report) (*report.Baseline, error) {
 		return nil, nil
 	}
 	base, err := report.OpenBaseline(file, rep)
+	if errors.Is(err, report.ErrNestedRoots) {
+		return nil, withHint(err, "leave the inner root out (the outer one's walk audits it), or audit it on its own with a baseline of its own")
+	}
 	if err != nil {
 		return nil, withHint(err, "a baseline is a JSON report of the same roots; accept the current state as the new one with: webperm audit --format json -o %s %s", report.Escape(file), report.Escape(strings.Join(rep.Roots, " ")))
 	}

@@ -187,3 +187,21 @@ func TestBaselineOfSpooledFindings(t *testing.T) {
 		t.Errorf("baseline %+v, resolved %+v: want %d known and d24/f199.html resolved", b, run.Resolved, dirs*files-1)
 	}
 }
+
+// Roots one of which lies in another cannot be compared with a baseline, however it was taken:
+// the hint said to take the baseline again of the same roots, which is refused the same way.
+func TestBaselineNestedRootsHint(t *testing.T) {
+	site := tree(t, "d 0755 0:0 .\nf 0644 0:0 index.html\nd 0755 0:0 sub\nf 0666 0:0 sub/open.html\n")
+	base := filepath.Join(t.TempDir(), "baseline.json")
+	inner := filepath.Join(site, "sub")
+	if code, _, stderr := auditSite(t, site, "--format", "json", "-o", base, inner); code != exitFindings {
+		t.Fatalf("taking the baseline: exit %d, %s", code, stderr)
+	}
+	code, _, stderr := auditSite(t, site, "--baseline", base, inner)
+	if code != exitError || !strings.Contains(stderr, "lies in the root") {
+		t.Fatalf("exit %d, stderr %q; want 2 and the nested roots named", code, stderr)
+	}
+	if strings.Contains(stderr, "-o "+base) || !strings.Contains(stderr, "hint: ") {
+		t.Errorf("the hint would take the same refused baseline again, or is missing: %s", stderr)
+	}
+}
