@@ -53,10 +53,9 @@ func (s bitset) has(i int) bool { return i/64 < len(s) && s[i/64]&(1<<(i%64)) !=
 // OpenBaseline reads the JSON report in file and compares r with it. The caller closes it. An
 // error wraps ErrBaseline and names the file, and the line where the file is at fault.
 func OpenBaseline(file string, r *audit.Report) (*Baseline, error) {
-	// Looked at before it is opened: a FIFO or device is refused, never waited on.
-	f, err := safefile.OpenRegular(file, math.MaxInt64, true)
+	f, err := openBaselineFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("%w %s: %w", ErrBaseline, file, err)
+		return nil, err
 	}
 	b := &Baseline{File: file, f: f, NewBySeverity: map[policy.Severity]int{}}
 	if err := b.compare(r); err != nil {
@@ -64,6 +63,17 @@ func OpenBaseline(file string, r *audit.Report) (*Baseline, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// openBaselineFile opens a baseline, looked at before it is opened: a FIFO or device is refused,
+// never waited on. The error names the file on one line: wrapping both ErrBaseline and the
+// cause, it would be two errors, which webperm prints one a line, the file with neither.
+func openBaselineFile(file string) (*os.File, error) {
+	f, err := safefile.OpenRegular(file, math.MaxInt64, true)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %s", ErrBaseline, file, err)
+	}
+	return f, nil
 }
 
 // Close lets go of the baseline's file.
