@@ -65,6 +65,20 @@ func OpenBaseline(file string, r *audit.Report) (*Baseline, error) {
 	return b, nil
 }
 
+// CheckBaseline reads the head of the JSON report in file, up to its findings, as OpenBaseline
+// does: a baseline that cannot be read, or is no JSON report of webperm, is known before an
+// audit that may take hours. An error is OpenBaseline's.
+func CheckBaseline(file string) error {
+	f, err := openBaselineFile(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	b := &Baseline{File: file, f: f}
+	_, err = b.open()
+	return err
+}
+
 // openBaselineFile opens a baseline, looked at before it is opened: a FIFO or device is refused,
 // never waited on. The error names the file on one line: wrapping both ErrBaseline and the
 // cause, it would be two errors, which webperm prints one a line, the file with neither.

@@ -180,6 +180,12 @@ func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 			return err
 		}
 	}
+	if fl.baseline != "" {
+		// Before the audit, which may take hours: the roots are compared once it is done.
+		if err := report.CheckBaseline(fl.baseline); err != nil {
+			return withHint(err, "--baseline names a JSON report of the same roots, as webperm audit --format json -o FILE PATH... writes it")
+		}
+	}
 	rep, failOn, err := fl.scan.run(ctx, "audit", args, false, true)
 	if err != nil {
 		return err

@@ -206,3 +206,27 @@ func TestBaselineNestedRootsHint(t *testing.T) {
 		t.Errorf("the hint would take the same refused baseline again, or is missing: %s", stderr)
 	}
 }
+
+// A baseline that cannot be read, or is no JSON report of webperm, is refused before the audit:
+// a nightly audit of a large host takes hours, and a typo in --baseline cost all of them before
+// it was exit 2. Here the root is missing too: the error must be the baseline's, which is
+// looked at first.
+func TestBaselineRefusedBeforeTheAudit(t *testing.T) {
+	dir := t.TempDir()
+	notReport := filepath.Join(dir, "not-a-report.json")
+	if err := os.WriteFile(notReport, []byte(`{"schema": "something/else", "findings": []}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missingRoot := filepath.Join(dir, "no-site")
+	for _, tc := range []struct{ name, baseline, want string }{
+		{"missing", filepath.Join(dir, "typo.json"), "no such file"},
+		{"not a report", notReport, "schema"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := auditSite(t, missingRoot, "--baseline", tc.baseline)
+			if code != exitError || !strings.HasPrefix(stderr, "webperm: baseline "+tc.baseline) || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q: want 2 and the baseline refused first", code, stderr)
+			}
+		})
+	}
+}
