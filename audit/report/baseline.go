@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -52,10 +53,9 @@ func (s bitset) has(i int) bool { return i/64 < len(s) && s[i/64]&(1<<(i%64)) !=
 // OpenBaseline reads the JSON report in file and compares r with it. The caller closes it. An
 // error wraps ErrBaseline and names the file, and the line where the file is at fault.
 func OpenBaseline(file string, r *audit.Report) (*Baseline, error) {
-	// Looked at before it is opened: a FIFO or device is refused, never waited on.
-	f, err := safefile.OpenRegular(file, math.MaxInt64, true)
+	f, err := openBaselineFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("%w %s: %w", ErrBaseline, file, err)
+		return nil, err
 	}
 	b := &Baseline{File: file, f: f, NewBySeverity: map[policy.Severity]int{}}
 	if err := b.compare(r); err != nil {
@@ -63,6 +63,31 @@ func OpenBaseline(file string, r *audit.Report) (*Baseline, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// CheckBaseline reads the head of the JSON report in file, up to its findings, as OpenBaseline
+// does: a baseline that cannot be read, or is no JSON report of webperm, is known before an
+// audit that may take hours. An error is OpenBaseline's.
+func CheckBaseline(file string) error {
+	f, err := openBaselineFile(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	b := &Baseline{File: file, f: f}
+	_, err = b.open()
+	return err
+}
+
+// openBaselineFile opens a baseline, looked at before it is opened: a FIFO or device is refused,
+// never waited on. The error names the file on one line: wrapping both ErrBaseline and the
+// cause, it would be two errors, which webperm prints one a line, the file with neither.
+func openBaselineFile(file string) (*os.File, error) {
+	f, err := safefile.OpenRegular(file, math.MaxInt64, true)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %s", ErrBaseline, file, err)
+	}
+	return f, nil
 }
 
 // Close lets go of the baseline's file.
@@ -114,7 +139,7 @@ func (b *Baseline) compare(r *audit.Report) error {
 		}
 	}
 	for m.have {
-		m.resolved()
+		m.resolved(m.at, m.key.path)
 		if err := m.next(); err != nil {
 			return err
 		}
@@ -131,13 +156,22 @@ func quoteAll(paths []string) string {
 	return strings.Join(q, ", ")
 }
 
+// ErrNestedRoots is a baseline refused for roots one of which lies in another: however it was
+// taken, no baseline can be compared with those roots.
+var ErrNestedRoots = errors.New("nested roots")
+
+type nestedRootsError struct{ error }
+
+func (e nestedRootsError) Unwrap() error        { return e.error }
+func (e nestedRootsError) Is(target error) bool { return target == ErrNestedRoots }
+
 // checkNotNested refuses roots one of which lies in another: an entry of the inner one is then
 // in the walk of both, and the two reports' orders cannot be merged.
 func checkNotNested(roots []string) error {
 	for i, a := range roots {
 		for j, b := range roots {
 			if i != j && walk.Within(a, b) {
-				return fmt.Errorf("%w: the root %q lies in the root %q: a baseline compares roots that do not hold one another", ErrBaseline, a, b)
+				return nestedRootsError{fmt.Errorf("%w: the root %q lies in the root %q: a baseline compares roots that do not hold one another", ErrBaseline, a, b)}
 			}
 		}
 	}
@@ -162,6 +196,9 @@ type merge struct {
 	at   int
 	key  orderKey
 	fp   string
+	// notRead are the paths the audit could not read, each true where it lies in a root, so
+	// that nothing below it was read either.
+	notRead map[string]bool
 }
 
 // next reads the baseline's next finding.
@@ -181,13 +218,58 @@ func (m *merge) next() error {
 	return nil
 }
 
-func (m *merge) resolved() { m.b.Resolved++ }
+// resolved judges the baseline's finding at, of path p, which the audit does not have: resolved,
+// unless the audit could not read p or a directory of a root that holds it, where the finding
+// may well be there still. Such a finding is neither resolved nor listed, as the audit cannot
+// say: a SARIF consumer would close its alert ("absent"), monitoring would count it fixed.
+func (m *merge) resolved(at int, p string) {
+	if m.unread(p) {
+		m.b.matched.add(at) // not listed among the resolved
+		return
+	}
+	m.b.Resolved++
+}
+
+// unread says whether the audit could not read p: p itself, or a directory below a root that
+// holds it (a directory on the way to a root that could not be examined is only itself unread:
+// the root below it was walked). p's directories are looked up one by one among the paths not
+// read, which the report holds already.
+func (m *merge) unread(p string) bool {
+	if len(m.r.Errors) == 0 {
+		return false
+	}
+	if m.notRead == nil {
+		m.notRead = make(map[string]bool, len(m.r.Errors))
+		for i := range m.r.Errors {
+			e := m.r.Errors[i].Path
+			m.notRead[e] = m.notRead[e] || m.withinRoot(e)
+		}
+	}
+	if _, ok := m.notRead[p]; ok {
+		return true
+	}
+	for d := p; ; {
+		parent := filepath.Dir(d)
+		if parent == d {
+			return false
+		}
+		if below, ok := m.notRead[parent]; ok && below {
+			return true
+		}
+		d = parent
+	}
+}
+
+func (m *merge) withinRoot(p string) bool {
+	i, _ := audit.RootOf(p, m.r.Roots)
+	return i >= 0
+}
 
 // settle judges group, the audit's findings of one path, whose place is key: the baseline's
 // findings before it are resolved, those of the same path known where a fingerprint matches.
 func (m *merge) settle(key orderKey, group []ours) error {
 	for m.have && m.key.less(key) {
-		m.resolved()
+		m.resolved(m.at, m.key.path)
 		if err := m.next(); err != nil {
 			return err
 		}
@@ -214,7 +296,9 @@ func (m *merge) settle(key orderKey, group []ours) error {
 		m.b.NewBySeverity[o.sev]++
 	}
 	for _, at := range same {
-		m.b.Resolved += len(at)
+		for _, i := range at {
+			m.resolved(i, key.path)
+		}
 	}
 	return nil
 }
@@ -291,7 +375,21 @@ func (b *Baseline) finding(jf *jsonFinding, i int) (audit.Finding, error) {
 	}
 	f := audit.Finding{Rule: jf.Rule, Severity: jf.Severity, Message: jf.Message}
 	e := &f.Entry
-	e.Path, e.LinkTarget = p, jf.LinkTarget
+	e.Path, e.LinkTarget, e.Label = p, jf.LinkTarget, jf.SELinux
+	if jf.LinkTargetBase64 != "" {
+		raw, err := base64.StdEncoding.DecodeString(jf.LinkTargetBase64)
+		if err != nil {
+			return audit.Finding{}, b.findingFault(i, "link_target_base64: %v", err)
+		}
+		e.LinkTarget = string(raw)
+	}
+	if jf.ACL != "" {
+		acl, err := walk.ParseACLText(jf.ACL)
+		if err != nil {
+			return audit.Finding{}, b.findingFault(i, "%v", err)
+		}
+		e.ACL = acl
+	}
 	if err := e.Type.UnmarshalText([]byte(jf.Type)); err != nil {
 		return audit.Finding{}, b.findingFault(i, "%v", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/afero"
 	"github.com/webperm/webperm/audit"
 	"github.com/webperm/webperm/audit/access"
+	"github.com/webperm/webperm/audit/walk"
 	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/policy"
 	"golang.org/x/sys/unix"
@@ -318,3 +319,116 @@ func TestComparePaths(t *testing.T) {
 }
 
 func mkfifo(path string) error { return unix.Mkfifo(path, 0o600) }
+
+// TestBaselineKnowsFactsTheJSONCarries audits nothing but compares a report with its own JSON
+// report: every finding must be known, whatever facts its fingerprint holds. A finding whose rule
+// judges an entry's ACL, SELinux label or a symlink's target (a name of any bytes, as a site user
+// may give one) was new every night and resolved every night, since the baseline's findings were
+// rebuilt without them.
+func TestBaselineKnowsFactsTheJSONCarries(t *testing.T) {
+	dir := t.TempDir()
+	root := "/srv/site"
+	acl := &walk.ACL{Entries: []walk.ACLEntry{
+		{Tag: walk.ACLUserObj, Perm: 6}, {Tag: walk.ACLUser, ID: 33, Perm: 7}, {Tag: walk.ACLGroupObj, Perm: 4},
+		{Tag: walk.ACLGroup, ID: 1000, Perm: 2}, {Tag: walk.ACLMask, Perm: 7}, {Tag: walk.ACLOther, Perm: 0},
+	}}
+	entry := func(name string, typ walk.Type) walk.Entry {
+		return walk.Entry{Path: root + "/" + name, Type: typ, Mode: 0o644, UID: 1000, GID: 1000, OwnerKnown: true}
+	}
+	withACL := entry("acl.php", walk.TypeFile)
+	withACL.ACL = acl
+	labelled := entry("label.php", walk.TypeFile)
+	labelled.Label = "system_u:object_r:httpd_sys_rw_content_t:s0"
+	capable := entry("cap.bin", walk.TypeFile)
+	capable.ACL = acl
+	dangling := entry("link-bad", walk.TypeSymlink)
+	dangling.LinkTarget = "/nowhere/\xff\xfe\n\"x"
+	escaping := entry("link-out", walk.TypeSymlink)
+	escaping.LinkTarget = "../../etc/\x80passwd"
+	r := &audit.Report{Roots: []string{root}, Findings: []audit.Finding{
+		{Rule: policy.ACLExtendsAccess, Severity: policy.High, Entry: withACL, Message: "acl"},
+		{Rule: policy.SensitiveExposed, Severity: policy.High, Entry: capable, Message: "facts of every kind"},
+		{Rule: policy.SELinuxLabel, Severity: policy.Medium, Entry: labelled, Message: "label"},
+		{Rule: policy.DanglingSymlink, Severity: policy.Low, Entry: dangling, Message: "dangling"},
+		{Rule: policy.SymlinkEscapesRoot, Severity: policy.Medium, Entry: escaping, Message: "escapes"},
+	}}
+	r.Findings[1].Rule = "some-rule-of-a-later-version" // held to every fact
+	b, err := OpenBaseline(writeBaseline(t, dir, r), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for i, f := range r.Findings {
+		if !b.IsKnown(i) {
+			t.Errorf("%s of %q is new against its own report", f.Rule, f.Entry.Path)
+		}
+	}
+	if b.New != 0 || b.Known != len(r.Findings) || b.Resolved != 0 {
+		t.Errorf("against its own report: %d new, %d known, %d resolved; want 0, %d, 0", b.New, b.Known, b.Resolved, len(r.Findings))
+	}
+}
+
+// TestBaselineUnreadIsNotResolved compares a run that could not read a directory, or one file,
+// with a baseline that has findings there: the audit cannot say they are gone, so they are not
+// resolved (SARIF's "absent" closes a code scanning alert; monitoring counts them fixed), while a
+// finding of a path it read and no longer has is.
+func TestBaselineUnreadIsNotResolved(t *testing.T) {
+	root := "/srv/site"
+	finding := func(name string) audit.Finding {
+		return audit.Finding{Rule: policy.WorldWritable, Severity: policy.Critical, Message: "world-writable",
+			Entry: walk.Entry{Path: name, Type: walk.TypeFile, Mode: 0o666, OwnerKnown: true}}
+	}
+	before := &audit.Report{Roots: []string{root}, Findings: []audit.Finding{
+		finding("/srv"), finding(root + "/a.php"), finding(root + "/fixed.php"), finding(root + "/locked/b.php"),
+		finding(root + "/locked/deep/c.php"), finding(root + "/lost.php"), finding(root + "/locked.php"),
+	}}
+	file := writeBaseline(t, t.TempDir(), before)
+	after := &audit.Report{Roots: []string{root}, Findings: []audit.Finding{finding(root + "/a.php")},
+		Errors: []audit.WalkError{
+			{Path: "/srv", Err: unix.EACCES}, // on the way: only itself unread
+			{Path: root + "/locked", Err: unix.EACCES},
+			{Path: root + "/lost.php", Err: unix.EIO},
+		}}
+	b, err := OpenBaseline(file, after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var resolved []string
+	if err := b.EachResolved(func(f *audit.Finding) error {
+		resolved = append(resolved, f.Entry.Path)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{root + "/fixed.php", root + "/locked.php"}
+	if !slices.Equal(resolved, want) || b.Resolved != len(want) || b.Known != 1 || b.New != 0 {
+		t.Errorf("%d new, %d known, %d resolved %q; want 0, 1, %d %q", b.New, b.Known, b.Resolved, resolved, len(want), want)
+	}
+}
+
+// TestBaselineOfARootNotUTF8 compares a report of a root whose name is not UTF-8 (a Latin-1
+// "café" of an old host) with its own JSON report: the roots are the same, and so are the
+// findings. The JSON report's roots held U+FFFD in the name's place, so such a root's baseline
+// was refused as one of other roots on every run, and a root that is named with U+FFFD itself
+// took another's baseline for its own.
+func TestBaselineOfARootNotUTF8(t *testing.T) {
+	root := "/srv/caf\xe9"
+	finding := audit.Finding{Rule: policy.WorldWritable, Severity: policy.Critical, Message: "world-writable",
+		Entry: walk.Entry{Path: root + "/index.html", Type: walk.TypeFile, Mode: 0o666}}
+	r := &audit.Report{Roots: []string{"/srv/plain", root}, Findings: []audit.Finding{finding}}
+	file := writeBaseline(t, t.TempDir(), r)
+	b, err := OpenBaseline(file, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Known != 1 || b.New != 0 || b.Resolved != 0 {
+		t.Errorf("against its own report: %d new, %d known, %d resolved; want 0, 1, 0", b.New, b.Known, b.Resolved)
+	}
+	b.Close()
+	other := &audit.Report{Roots: []string{"/srv/plain", "/srv/caf\uFFFD"}}
+	if b, err := OpenBaseline(file, other); !errors.Is(err, ErrBaseline) {
+		b.Close()
+		t.Errorf("a baseline of %q taken for one of %q: %v", root, other.Roots[1], err)
+	}
+}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ func (b *Baseline) open() (*baselineReader, error) {
 		return nil, err
 	}
 	schema := false
+	var rootsBase64 []string
 	for rd.dec.More() {
 		key, err := rd.key()
 		if err != nil {
@@ -44,12 +46,19 @@ func (b *Baseline) open() (*baselineReader, error) {
 			if err := rd.value(&b.roots); err != nil {
 				return nil, err
 			}
+		case "roots_base64":
+			if err := rd.value(&rootsBase64); err != nil {
+				return nil, err
+			}
 		case "findings":
 			switch {
 			case !schema:
 				return nil, rd.fault("findings before the schema: not a JSON report of webperm")
 			case b.roots == nil:
 				return nil, rd.fault("findings before the roots: not a JSON report of webperm")
+			}
+			if err := rd.rawRoots(rootsBase64); err != nil {
+				return nil, err
 			}
 			if err := rd.delim('[', "a list of findings"); err != nil {
 				return nil, err
@@ -62,6 +71,28 @@ func (b *Baseline) open() (*baselineReader, error) {
 		}
 	}
 	return nil, rd.fault("no findings: not a JSON report of webperm")
+}
+
+// rawRoots puts in the baseline's roots the exact bytes roots_base64 gives of those that are not
+// UTF-8.
+func (rd *baselineReader) rawRoots(encoded []string) error {
+	if encoded == nil {
+		return nil
+	}
+	if len(encoded) != len(rd.b.roots) {
+		return rd.fault("roots_base64 has %d roots, roots %d: not a JSON report of webperm", len(encoded), len(rd.b.roots))
+	}
+	for i, e := range encoded {
+		if e == "" {
+			continue
+		}
+		raw, err := base64.StdEncoding.DecodeString(e)
+		if err != nil {
+			return rd.fault("roots_base64: %v", err)
+		}
+		rd.b.roots[i] = string(raw)
+	}
+	return nil
 }
 
 // next reads the next finding and its index; ok is false once the list has ended.

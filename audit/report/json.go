@@ -50,6 +50,9 @@ type jsonExclusion struct {
 type jsonHead struct {
 	Schema string   `json:"schema"`
 	Roots  []string `json:"roots"`
+	// RootsBase64 carry, in roots' order, the exact bytes of each root that is not valid UTF-8
+	// ("" for the others), where any is not: a baseline must know its roots.
+	RootsBase64 []string `json:"roots_base64,omitempty"`
 	// Given are the paths the roots were given as, in roots' order, where one differs from its
 	// root; RootNotes say what of note was followed on the way to a root.
 	Given     []string       `json:"given,omitempty"`
@@ -150,18 +153,21 @@ type jsonFinding struct {
 	Path     string          `json:"path"`
 	// PathBase64 carries the exact bytes of a path that is not valid UTF-8, which JSON strings
 	// cannot hold: encoding/json replaces such bytes with U+FFFD in Path.
-	PathBase64 string   `json:"path_base64,omitempty"`
-	Type       string   `json:"type"`
-	Mode       string   `json:"mode"`
-	UID        *uint32  `json:"uid,omitempty"`
-	GID        *uint32  `json:"gid,omitempty"`
-	Owner      string   `json:"owner,omitempty"`
-	Group      string   `json:"group,omitempty"`
-	LinkTarget string   `json:"link_target,omitempty"`
-	ACL        string   `json:"acl,omitempty"`     // getfacl's short form, where the entry has an access ACL
-	SELinux    string   `json:"selinux,omitempty"` // the SELinux context, where the entry has one
-	Message    string   `json:"message"`
-	Fix        *jsonFix `json:"fix,omitempty"`
+	PathBase64 string  `json:"path_base64,omitempty"`
+	Type       string  `json:"type"`
+	Mode       string  `json:"mode"`
+	UID        *uint32 `json:"uid,omitempty"`
+	GID        *uint32 `json:"gid,omitempty"`
+	Owner      string  `json:"owner,omitempty"`
+	Group      string  `json:"group,omitempty"`
+	LinkTarget string  `json:"link_target,omitempty"`
+	// LinkTargetBase64 carries a link target that is not valid UTF-8, as PathBase64 a path: a
+	// baseline fingerprints the symlink rules' findings with the target's exact bytes.
+	LinkTargetBase64 string   `json:"link_target_base64,omitempty"`
+	ACL              string   `json:"acl,omitempty"`     // getfacl's short form, where the entry has an access ACL
+	SELinux          string   `json:"selinux,omitempty"` // the SELinux context, where the entry has one
+	Message          string   `json:"message"`
+	Fix              *jsonFix `json:"fix,omitempty"`
 	// ExpiredWaiver is the waiver that accepted this finding until its last day passed.
 	ExpiredWaiver *jsonWaiverRef `json:"expired_waiver,omitempty"`
 	// Capabilities are a file's capabilities in getcap's form ("cap_net_bind_service=ep"),
@@ -245,6 +251,14 @@ func newJSONHead(r *audit.Report, schema string) jsonHead {
 		Policy:   r.Policy,
 		Complete: r.Complete(),
 		NoXattrs: r.NoXattrs,
+	}
+	for i, root := range r.Roots {
+		if raw := RawBytes(root); raw != "" {
+			if h.RootsBase64 == nil {
+				h.RootsBase64 = make([]string, len(r.Roots))
+			}
+			h.RootsBase64[i] = raw
+		}
 	}
 	h.Given, h.RootNotes = jsonOrigins(r)
 	for _, p := range r.Presets {
@@ -365,18 +379,19 @@ func jsonOrigins(r *audit.Report) (given []string, notes []jsonRootNote) {
 func newJSONFinding(f *audit.Finding, r *audit.Report) jsonFinding {
 	e, a := &f.Entry, r.Accounts
 	jf := jsonFinding{
-		Fingerprint: r.Fingerprint(f),
-		Rule:        f.Rule,
-		Severity:    f.Severity,
-		Path:        e.Path,
-		PathBase64:  RawBytes(e.Path),
-		Type:        e.Type.String(),
-		Mode:        policy.OctalMode(e.Mode),
-		LinkTarget:  e.LinkTarget,
-		SELinux:     e.Label,
-		Message:     f.Message,
-		Package:     f.Package,
-		Entries:     f.Entries,
+		Fingerprint:      r.Fingerprint(f),
+		Rule:             f.Rule,
+		Severity:         f.Severity,
+		Path:             e.Path,
+		PathBase64:       RawBytes(e.Path),
+		Type:             e.Type.String(),
+		Mode:             policy.OctalMode(e.Mode),
+		LinkTarget:       e.LinkTarget,
+		LinkTargetBase64: RawBytes(e.LinkTarget),
+		SELinux:          e.Label,
+		Message:          f.Message,
+		Package:          f.Package,
+		Entries:          f.Entries,
 	}
 	if e.ACL != nil {
 		jf.ACL = e.ACL.String()

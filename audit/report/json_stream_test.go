@@ -2,10 +2,12 @@ package report
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/webperm/webperm/audit"
 	"github.com/webperm/webperm/audit/access"
@@ -16,22 +18,23 @@ import (
 // oldJSONReport is jsonReport as it was before the findings were streamed (5887a43^): the list
 // encoded with the rest by one json.Encoder.
 type oldJSONReport struct {
-	Schema     string          `json:"schema"`
-	Roots      []string        `json:"roots"`
-	Given      []string        `json:"given,omitempty"`
-	RootNotes  []jsonRootNote  `json:"root_notes,omitempty"`
-	WebUser    *access.WebUser `json:"web_user"`
-	PHPUser    *access.WebUser `json:"php_user,omitempty"`
-	Policy     string          `json:"policy"`
-	Presets    []jsonPreset    `json:"presets,omitempty"`
-	SiteOwners []jsonSiteOwner `json:"site_owners,omitempty"`
-	Waivers    []jsonWaiver    `json:"waivers,omitempty"`
-	Complete   bool            `json:"complete"`
-	NoXattrs   bool            `json:"no_xattrs,omitempty"`
-	Summary    jsonSummary     `json:"summary"`
-	Findings   []jsonFinding   `json:"findings"`
-	Errors     []jsonError     `json:"errors"`
-	Skipped    []jsonSkip      `json:"skipped,omitempty"`
+	Schema      string          `json:"schema"`
+	Roots       []string        `json:"roots"`
+	RootsBase64 []string        `json:"roots_base64,omitempty"` // added since, where a root is not UTF-8
+	Given       []string        `json:"given,omitempty"`
+	RootNotes   []jsonRootNote  `json:"root_notes,omitempty"`
+	WebUser     *access.WebUser `json:"web_user"`
+	PHPUser     *access.WebUser `json:"php_user,omitempty"`
+	Policy      string          `json:"policy"`
+	Presets     []jsonPreset    `json:"presets,omitempty"`
+	SiteOwners  []jsonSiteOwner `json:"site_owners,omitempty"`
+	Waivers     []jsonWaiver    `json:"waivers,omitempty"`
+	Complete    bool            `json:"complete"`
+	NoXattrs    bool            `json:"no_xattrs,omitempty"`
+	Summary     jsonSummary     `json:"summary"`
+	Findings    []jsonFinding   `json:"findings"`
+	Errors      []jsonError     `json:"errors"`
+	Skipped     []jsonSkip      `json:"skipped,omitempty"`
 }
 
 // oldJSON is JSON as it was before the findings were streamed: the oracle the streamed
@@ -42,6 +45,14 @@ func oldJSON(w io.Writer, r *audit.Report) error {
 		Complete: r.Complete(), NoXattrs: r.NoXattrs,
 		Findings: make([]jsonFinding, 0, len(r.Findings)),
 		Errors:   make([]jsonError, 0, len(r.Errors)),
+	}
+	for i, root := range r.Roots {
+		if !utf8.ValidString(root) {
+			if out.RootsBase64 == nil {
+				out.RootsBase64 = make([]string, len(r.Roots))
+			}
+			out.RootsBase64[i] = base64.StdEncoding.EncodeToString([]byte(root))
+		}
 	}
 	out.Given, out.RootNotes = jsonOrigins(r)
 	out.Summary = jsonSummary{Entries: r.Entries, Findings: len(r.Findings), Waived: r.Waived(), Errors: len(r.Errors)}

@@ -138,6 +138,51 @@ func (a *ACL) Named() []ACLEntry {
 	return named
 }
 
+// ParseACLText reads an ACL as String writes it ("user::rw-,user:33:r--,mask::r--,..."), as a
+// report records it: a baseline's findings are fingerprinted with the ACL they were found with.
+func ParseACLText(s string) (*ACL, error) {
+	a := &ACL{}
+	for _, part := range strings.Split(s, ",") {
+		tag, rest, ok1 := strings.Cut(part, ":")
+		id, perm, ok2 := strings.Cut(rest, ":")
+		if !ok1 || !ok2 || len(perm) != 3 {
+			return nil, fmt.Errorf("acl %q: %q is not an entry such as user:33:r-x", s, part)
+		}
+		var e ACLEntry
+		switch tag {
+		case "user":
+			e.Tag = ACLUserObj
+		case "group":
+			e.Tag = ACLGroupObj
+		case "mask":
+			e.Tag = ACLMask
+		case "other":
+			e.Tag = ACLOther
+		default:
+			return nil, fmt.Errorf("acl %q: %q is not an entry such as user:33:r-x", s, part)
+		}
+		if id != "" {
+			n, err := strconv.ParseUint(id, 10, 32)
+			if err != nil || (e.Tag != ACLUserObj && e.Tag != ACLGroupObj) {
+				return nil, fmt.Errorf("acl %q: %q is not an entry such as user:33:r-x", s, part)
+			}
+			e.ID = uint32(n)
+			e.Tag <<= 1 // ACLUser, ACLGroup
+		}
+		for i, r := range "rwx" {
+			switch perm[i] {
+			case byte(r):
+				e.Perm |= PermRead >> i
+			case '-':
+			default:
+				return nil, fmt.Errorf("acl %q: %q is not an entry such as user:33:r-x", s, part)
+			}
+		}
+		a.Entries = append(a.Entries, e)
+	}
+	return a, nil
+}
+
 // String writes the ACL as getfacl -c does on one line: "user::rw-,user:33:r--,mask::r--,...".
 func (a *ACL) String() string {
 	parts := make([]string, 0, len(a.Entries))

@@ -2,6 +2,7 @@ package walk
 
 import (
 	"encoding/binary"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -42,5 +43,25 @@ func TestParseACL(t *testing.T) {
 				t.Errorf("error %v, want one containing %q", err, bad.err)
 			}
 		})
+	}
+}
+
+// TestParseACLTextReadsString reads back what String writes, and refuses what it never writes.
+func TestParseACLTextReadsString(t *testing.T) {
+	a := &ACL{Entries: []ACLEntry{
+		{Tag: ACLUserObj, Perm: 7}, {Tag: ACLUser, ID: 33, Perm: 5}, {Tag: ACLGroupObj, Perm: 4},
+		{Tag: ACLGroup, ID: 4294967295, Perm: 2}, {Tag: ACLMask, Perm: 6}, {Tag: ACLOther, Perm: 1},
+	}}
+	got, err := ParseACLText(a.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Entries, a.Entries) {
+		t.Errorf("ParseACLText(%q) = %v, want %v", a.String(), got.Entries, a.Entries)
+	}
+	for _, bad := range []string{"", "user::rw", "user::rwz", "mask:33:rwx", "other:x:r--", "owner::rwx", "user:-1:r--", "user::r--,"} {
+		if _, err := ParseACLText(bad); err == nil {
+			t.Errorf("ParseACLText(%q) took it", bad)
+		}
 	}
 }

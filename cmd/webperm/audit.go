@@ -154,7 +154,7 @@ policy. It never follows a symlink below PATH (PATH itself may be one) and chang
 	return c
 }
 
-// runAudit audits, writes the report, and with --textfile-dir the metrics. A run that fails
+// runAudit audits, writes with --textfile-dir the metrics, then the report. A run that fails
 // leaves writing the metrics of its failure to run (auditFailed), as failures are known there.
 func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *auditFlags) error {
 	started := time.Now()
@@ -180,6 +180,12 @@ func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 			return err
 		}
 	}
+	if fl.baseline != "" {
+		// Before the audit, which may take hours: the roots are compared once it is done.
+		if err := report.CheckBaseline(fl.baseline); err != nil {
+			return withHint(err, "--baseline names a JSON report of the same roots, as webperm audit --format json -o FILE PATH... writes it")
+		}
+	}
 	rep, failOn, err := fl.scan.run(ctx, "audit", args, false, true)
 	if err != nil {
 		return err
@@ -197,6 +203,13 @@ func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 	} else {
 		outcome = auditOutcome(rep, failOn, base)
 	}
+	// The metrics first: a run whose metrics cannot be written fails (exit 2, or a nagios
+	// plugin's one UNKNOWN line) before its report is out, so it writes no report to disagree.
+	if fl.textfileDir != "" {
+		if err := writeTextfile(fl.textfileDir, func(w io.Writer) error { return report.Prometheus(w, rep, opt) }); err != nil {
+			return err
+		}
+	}
 	// A monitoring plugin always says its state, even OK.
 	quiet := toStdout && fl.quiet && outcome == nil && fl.format != "nagios"
 	if !quiet {
@@ -207,11 +220,6 @@ func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 			return nil
 		}
 		if err := writeOutput(stdout, stderr, fl.output, "the report", content, safefile.ReportMode); err != nil {
-			return err
-		}
-	}
-	if fl.textfileDir != "" {
-		if err := writeTextfile(fl.textfileDir, func(w io.Writer) error { return report.Prometheus(w, rep, opt) }); err != nil {
 			return err
 		}
 	}
@@ -382,6 +390,9 @@ func openBaseline(file string, rep *audit.Report) (*report.Baseline, error) {
 		return nil, nil
 	}
 	base, err := report.OpenBaseline(file, rep)
+	if errors.Is(err, report.ErrNestedRoots) {
+		return nil, withHint(err, "leave the inner root out (the outer one's walk audits it), or audit it on its own with a baseline of its own")
+	}
 	if err != nil {
 		return nil, withHint(err, "a baseline is a JSON report of the same roots; accept the current state as the new one with: webperm audit --format json -o %s %s", report.Escape(file), report.Escape(strings.Join(rep.Roots, " ")))
 	}

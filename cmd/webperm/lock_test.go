@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/webperm/webperm/internal/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -180,5 +181,52 @@ func TestLockOnPlanAndFix(t *testing.T) {
 		if want := "webperm: --lock " + lock + ": another webperm holds it"; code != exitError || !strings.HasPrefix(errOut, want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", args, code, errOut, want)
 		}
+	}
+}
+
+// flock needs no more than a file open for reading: whoever can open the lock, or give it its
+// name first, can hold it and keep every run out, night after night. So the lock is refused in a
+// sticky directory anyone may write (/tmp, /run/lock, where /var/lock leads), where another user
+// can create it first; and where it is another user's, or a file of root's others may read.
+func TestLockNoOneElseCanHold(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the lock's directory and owner are checked as root runs webperm")
+	}
+	site := tree(t, "d 0755 0:0 .\n")
+	sticky := filepath.Join(fixture.TempDir(t), "lock")
+	if err := os.Mkdir(sticky, 0o700); err != nil || os.Chmod(sticky, os.ModeSticky|0o777) != nil {
+		t.Fatal(err)
+	}
+	dir := fixture.TempDir(t)
+	theirs := filepath.Join(dir, "theirs.lock")
+	readable := filepath.Join(dir, "readable.lock")
+	for _, name := range []string{theirs, readable} {
+		if err := os.WriteFile(name, nil, 0o600); err != nil || os.Chmod(name, 0o644) != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chown(theirs, 1000, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(theirs, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, lock, want string }{
+		{"in a sticky directory anyone may write", filepath.Join(sticky, "webperm.lock"), "the directory " + sticky + " is writable by others"},
+		{"another user's", theirs, "owned by uid 1000"},
+		{"one others may read", readable, "others may open it (mode 0644)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := webperm(t, "audit", "--root", demoSysroot, "--web-user", "www-data", "--lock", tt.lock, site)
+			if code != exitError || out != "" || !strings.HasPrefix(errOut, "webperm: --lock "+tt.lock+": ") || !strings.Contains(errOut, tt.want) || !strings.Contains(errOut, "webperm: hint: ") {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2, %q and a hint", code, out, errOut, tt.want)
+			}
+			if strings.Contains(errOut, "/var/lock") {
+				t.Errorf("the hint names /var/lock, which is /run/lock, sticky and anyone's: %s", errOut)
+			}
+		})
+	}
+	if _, err := os.Lstat(filepath.Join(sticky, "webperm.lock")); err == nil {
+		t.Error("a lock was created in a directory anyone may write")
 	}
 }

@@ -74,12 +74,13 @@ func describeTextfileError(dir string, err error) error {
 
 // auditFailed tells the monitoring an audit's command line asked for that the audit failed with
 // err: with --textfile-dir it writes the metrics of a failed run, keeping the time of the last
-// success from the file it replaces; with --format nagios it writes the UNKNOWN line where the
+// success from the file it replaces (unless another run holds --lock: the metrics are its own); with --format nagios it writes the UNKNOWN line where the
 // report would have gone (stdout, where -o cannot take it), and says so. The flags are read from
 // args, as an error may have stopped their parsing before it reached them.
 func auditFailed(f *pflag.FlagSet, args []string, stdout, stderr io.Writer, err error) (nagios bool) {
 	var te *textfileError
-	if dir := flagValue(f, args, "textfile-dir"); dir != "" && !errors.As(err, &te) {
+	// A run kept out by --lock leaves the metrics to the run that holds it, which is auditing.
+	if dir := flagValue(f, args, "textfile-dir"); dir != "" && !errors.As(err, &te) && !errors.Is(err, errLockHeld) {
 		opt := report.Options{Run: report.Run{Finished: time.Now(), LastSuccess: lastSuccess(dir, stderr)}}
 		if err := writeTextfile(dir, func(w io.Writer) error { return report.PrometheusFailed(w, opt) }); err != nil {
 			printError(stderr, err)

@@ -355,3 +355,64 @@ func TestNagiosFailureLine(t *testing.T) {
 		}
 	}
 }
+
+// A run that finds --lock held audited nothing, but the run that holds it is auditing: the
+// metrics are that run's to write. Written by the run kept out, webperm_success 0 fired
+// WebpermAuditFailed and took every webperm_findings series away, resolving the findings' alerts,
+// each time cron started a run while a long one was still going.
+func TestTextfileDirLeftToTheLockHolder(t *testing.T) {
+	site := tree(t, "d 0755 0:0 .\nf 0644 0:0 index.html\nf 0666 0:0 open.html\n")
+	dir := fixture.TempDir(t)
+	prom := filepath.Join(dir, textfileName)
+	lock := filepath.Join(fixture.TempDir(t), "webperm.lock")
+	args := []string{"audit", "--root", demoSysroot, "--web-user", "www-data", "--quiet", "--lock", lock, "--textfile-dir", dir, site}
+	if code, _, errOut := webperm(t, args...); code != exitFindings {
+		t.Fatalf("exit %d, want 1: %s", code, errOut)
+	}
+	before := readFile(t, prom)
+	fd, err := unix.Open(lock, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := webperm(t, args...)
+	if code != exitError || !strings.Contains(errOut, "holds it") {
+		t.Fatalf("exit %d, stderr %q; want 2, the lock held", code, errOut)
+	}
+	if after := readFile(t, prom); after != before {
+		t.Errorf("the run kept out by the lock replaced the metrics of the last run:\n%s\nwith:\n%s", before, after)
+	}
+	// Under --format nagios, the run kept out still says so in its line: UNKNOWN.
+	code, out, _ := webperm(t, append([]string{"audit", "--format", "nagios"}, args[1:]...)...)
+	if code != int(report.NagiosUnknown) || !strings.HasPrefix(out, "WEBPERM UNKNOWN - ") {
+		t.Errorf("nagios with the lock held: exit %d, %q; want 3 and an UNKNOWN line", code, out)
+	}
+}
+
+// Metrics that cannot be written (here webperm.prom is a directory, as a mistaken mkdir leaves
+// it) fail the run before its report is out: a nagios plugin printed its CRITICAL line, then an
+// UNKNOWN one, and exited 3, so Nagios showed "CRITICAL" in a state of UNKNOWN; and -o's report
+// was replaced by a run that exits 2, which changes nothing on disk.
+func TestTextfileFailureBeforeTheReport(t *testing.T) {
+	site := tree(t, "d 0755 0:0 .\nf 0644 0:0 index.html\nf 0666 0:0 open.html\n")
+	dir := fixture.TempDir(t)
+	if err := os.Mkdir(filepath.Join(dir, textfileName), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	common := []string{"audit", "--root", demoSysroot, "--web-user", "www-data", "--textfile-dir", dir}
+	code, out, errOut := webperm(t, append(common, "--format", "nagios", site)...)
+	if code != int(report.NagiosUnknown) || strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, "WEBPERM UNKNOWN - --textfile-dir: ") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 3 and one UNKNOWN line", code, out, errOut)
+	}
+	report := filepath.Join(fixture.TempDir(t), "report.json")
+	code, _, errOut = webperm(t, append(common, "--format", "json", "-o", report, site)...)
+	if code != exitError || !strings.Contains(errOut, "--textfile-dir") {
+		t.Errorf("exit %d, stderr %q; want 2 and the metrics' error", code, errOut)
+	}
+	if _, err := os.Lstat(report); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a run that exits 2 wrote its report: %v", err)
+	}
+}
