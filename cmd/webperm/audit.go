@@ -181,6 +181,9 @@ func runAudit(ctx context.Context, stdout, stderr io.Writer, args []string, fl *
 		}
 	}
 	if fl.baseline != "" {
+		if err := checkBaselineTrusted(fl.baseline); err != nil {
+			return withHint(err, "keep the baseline where only you can write, e.g. /var/lib/webperm/baseline.json")
+		}
 		// Before the audit, which may take hours: the roots are compared once it is done.
 		if err := report.CheckBaseline(fl.baseline); err != nil {
 			return withHint(err, "--baseline names a JSON report of the same roots, as webperm audit --format json -o FILE PATH... writes it")
@@ -382,6 +385,30 @@ func auditOutcome(rep *audit.Report, failOn policy.Severity, base *report.Baseli
 		}
 	}
 	return nil
+}
+
+// checkBaselineTrusted checks that no one but the user running webperm could have written the
+// baseline at file: whoever writes it decides which findings are known, which no exit status,
+// --quiet mail or alert then counts, so a site's user who could write a nightly job's baseline
+// could hide what is wrong in the site. It must not be a symlink, must be the running user's and
+// writable by no one else, in a directory no one else can change (safefile.CheckDir).
+func checkBaselineTrusted(file string) error {
+	const stake = "could hide findings from the report"
+	fi, err := os.Lstat(file)
+	switch {
+	case err != nil:
+		return nil // report.CheckBaseline says what is wrong
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("--baseline %s: a symlink: webperm compares only with a file of its own, as whoever can change where it leads %s", report.Escape(file), stake)
+	}
+	if why := safefile.Controlled(fi); why != "" {
+		return fmt.Errorf("--baseline %s %s: whoever can write it %s", report.Escape(file), why, stake)
+	}
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return err
+	}
+	return checkDirFor(filepath.Dir(abs), "--baseline's directory", stake)
 }
 
 // openBaseline compares rep with the JSON report in file, where --baseline names one.

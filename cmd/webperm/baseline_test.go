@@ -230,3 +230,75 @@ func TestBaselineRefusedBeforeTheAudit(t *testing.T) {
 		})
 	}
 }
+
+// A baseline another user could have written is refused before the audit, exit 2: whoever writes
+// it decides which findings are known, and a site's user would hide the site's faults from the
+// nightly job.
+func TestBaselineOthersCouldWriteIsRefused(t *testing.T) {
+	site := tree(t, "d 0755 0:0 .\nf 0666 0:0 index.html\n")
+	dir := t.TempDir()
+	base := filepath.Join(dir, "baseline.json")
+	if code, _, stderr := auditSite(t, site, "--format", "json", "-o", base); code != exitFindings {
+		t.Fatalf("taking the baseline: exit %d, %s", code, stderr)
+	}
+	if code, _, stderr := auditSite(t, site, "--baseline", base, "-q"); code != exitClean {
+		t.Fatalf("a baseline of one's own: exit %d, %s", code, stderr)
+	}
+	data, err := os.ReadFile(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// place writes the baseline to name in a directory of mode dirMode, the file of mode mode.
+	place := func(t *testing.T, sub string, dirMode, mode os.FileMode) string {
+		d := filepath.Join(t.TempDir(), sub)
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Join(d, "baseline.json")
+		if err := os.WriteFile(name, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(name, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(d, dirMode); err != nil {
+			t.Fatal(err)
+		}
+		return name
+	}
+	cases := []struct {
+		name, want string
+		file       func(t *testing.T) string
+	}{
+		{"writable by others", "is writable by others (mode 0666)", func(t *testing.T) string { return place(t, "w", 0o755, 0o666) }},
+		{"in a directory others can write", "--baseline's directory", func(t *testing.T) string { return place(t, "d", 0o777, 0o644) }},
+		{"a symlink", "a symlink", func(t *testing.T) string {
+			link := filepath.Join(t.TempDir(), "link.json")
+			if err := os.Symlink(base, link); err != nil {
+				t.Fatal(err)
+			}
+			return link
+		}},
+	}
+	if os.Geteuid() == 0 {
+		cases = append(cases, struct {
+			name, want string
+			file       func(t *testing.T) string
+		}{"a site user's", "is owned by uid 1000", func(t *testing.T) string {
+			name := place(t, "u", 0o755, 0o644)
+			if err := os.Chown(name, 1000, 1000); err != nil {
+				t.Fatal(err)
+			}
+			return name
+		}})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			file := tc.file(t)
+			code, out, stderr := auditSite(t, site, "--baseline", file, "-q")
+			if code != exitError || out != "" || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "could hide findings") || !strings.Contains(stderr, "hint: ") {
+				t.Errorf("exit %d, stdout %q, stderr %q: want 2, %q and why", code, out, stderr, tc.want)
+			}
+		})
+	}
+}

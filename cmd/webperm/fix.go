@@ -435,6 +435,11 @@ func openTrusted(name, what string) (*os.File, error) {
 // checkTrustedDir checks that no one but the user running webperm (or root) can replace what is
 // in dir, or dir itself (safefile.CheckDir).
 func checkTrustedDir(dir, what string) error {
+	return checkDirFor(dir, what, "could have it change anything")
+}
+
+// checkDirFor is checkTrustedDir for a file whose writer could do what stake says with it.
+func checkDirFor(dir, what, stake string) error {
 	err := safefile.CheckDir(dir)
 	var de *safefile.DirError
 	switch {
@@ -443,9 +448,9 @@ func checkTrustedDir(dir, what string) error {
 	case !errors.As(err, &de):
 		return fmt.Errorf("%s %s: %w", what, report.Escape(dir), err)
 	case de.Path == dir:
-		return fmt.Errorf("%s %s %s: whoever can write it could have it change anything", what, report.Escape(dir), de.Reason)
+		return fmt.Errorf("%s %s %s: whoever can write it %s", what, report.Escape(dir), de.Reason, stake)
 	}
-	return fmt.Errorf("%s %s lies in %s, which %s: whoever can change that could have it change anything", what, report.Escape(dir), report.Escape(de.Path), de.Reason)
+	return fmt.Errorf("%s %s lies in %s, which %s: whoever can change that %s", what, report.Escape(dir), report.Escape(de.Path), de.Reason, stake)
 }
 
 // checkOwned checks fi, the plan or journal at path: owned by the user running webperm and
