@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/webperm/webperm/audit"
@@ -33,9 +32,15 @@ type Baseline struct {
 	New, Known, Resolved int
 	NewBySeverity        map[policy.Severity]int
 	f                    *os.File
-	roots                []string
-	known                bitset // by the audit's finding index
-	matched              bitset // by the baseline's finding index
+	// Roots are the baseline's roots: this audit's, or where a root was given as a symlink that
+	// leads elsewhere now (a deploy's current release), the directory it led to then.
+	Roots []string
+	// given are the paths the baseline's roots were given as, where one differed from its root;
+	// noXattrs says the baseline's audit read no ACL or label.
+	given    []string
+	noXattrs bool
+	known    bitset // by the audit's finding index
+	matched  bitset // by the baseline's finding index
 }
 
 // bitset is a set of small non-negative integers.
@@ -106,13 +111,17 @@ func (b *Baseline) compare(r *audit.Report) error {
 	if err != nil {
 		return err
 	}
-	if !slices.Equal(b.roots, r.Roots) {
-		return fmt.Errorf("%w %s was made for the roots %s, and this audit's are %s", ErrBaseline, b.File, quoteAll(b.roots), quoteAll(r.Roots))
+	if !b.sameRoots(r) {
+		return fmt.Errorf("%w %s was made for the roots %s, and this audit's are %s", ErrBaseline, b.File, quoteAll(b.Roots), quoteAll(r.Roots))
+	}
+	if b.noXattrs != r.NoXattrs {
+		with := map[bool]string{true: "without ACLs, SELinux labels and capabilities (--no-xattrs)", false: "with ACLs, SELinux labels and capabilities"}
+		return fmt.Errorf("%w %s was made %s, and this audit is %s: its findings of those would all be new or resolved", ErrBaseline, b.File, with[b.noXattrs], with[r.NoXattrs])
 	}
 	if err := checkNotNested(r.Roots); err != nil {
 		return err
 	}
-	m := merge{b: b, rd: rd, r: r, base: newSectioner(b.roots), ours: newSectioner(r.Roots)}
+	m := merge{b: b, rd: rd, r: r, base: newSectioner(b.Roots), ours: newSectioner(r.Roots)}
 	if err := m.next(); err != nil {
 		return err
 	}
@@ -139,12 +148,36 @@ func (b *Baseline) compare(r *audit.Report) error {
 		}
 	}
 	for m.have {
-		m.resolved(m.at, m.key.path)
+		m.resolved(m.at, m.key, m.dir)
 		if err := m.next(); err != nil {
 			return err
 		}
 	}
 	return rd.end()
+}
+
+// sameRoots says whether the baseline is of r's roots: the same directories, or, root by root,
+// given as the same path: /var/www/current, a symlink a deploy points at each new release, is
+// the same site whichever release it leads to, and its findings are compared by their paths
+// below it.
+func (b *Baseline) sameRoots(r *audit.Report) bool {
+	if len(b.Roots) != len(r.Roots) {
+		return false
+	}
+	for i, root := range r.Roots {
+		given := root
+		if i < len(r.Origins) {
+			given = r.Origins[i].Given
+		}
+		then := b.Roots[i]
+		if i < len(b.given) {
+			then = b.given[i]
+		}
+		if root != b.Roots[i] && given != then {
+			return false
+		}
+	}
+	return true
 }
 
 // quoteAll lists paths for a message, escaped and quoted.
@@ -196,9 +229,12 @@ type merge struct {
 	at   int
 	key  orderKey
 	fp   string
+	dir  bool // the finding is of a directory
 	// notRead are the paths the audit could not read, each true where it lies in a root, so
 	// that nothing below it was read either.
 	notRead map[string]bool
+	// excluder is the audit's exclusions, compiled once a finding of the baseline needs them.
+	excluder *policy.Excluder
 }
 
 // next reads the baseline's next finding.
@@ -212,22 +248,45 @@ func (m *merge) next() error {
 	if err != nil {
 		return err
 	}
-	m.have, m.at = true, i
+	m.have, m.at, m.dir = true, i, f.Entry.Type == walk.TypeDir
 	m.key = m.base.key(f.Entry.Path)
-	m.fp = (&audit.Report{Roots: m.b.roots}).Fingerprint(&f)
+	m.fp = (&audit.Report{Roots: m.b.Roots}).Fingerprint(&f)
 	return nil
 }
 
-// resolved judges the baseline's finding at, of path p, which the audit does not have: resolved,
-// unless the audit could not read p or a directory of a root that holds it, where the finding
-// may well be there still. Such a finding is neither resolved nor listed, as the audit cannot
-// say: a SARIF consumer would close its alert ("absent"), monitoring would count it fixed.
-func (m *merge) resolved(at int, p string) {
-	if m.unread(p) {
+// resolved judges the baseline's finding at, whose place is k (a directory where dir is set),
+// which the audit does not have: resolved, unless the audit did not look where it is: it could
+// not read its path or a directory of a root that holds it, or an exclusion of the audit's
+// leaves out its path or one of those directories. There the finding may well be still. Such a
+// finding is neither resolved nor listed, as the audit cannot say: a SARIF consumer would close
+// its alert ("absent"), monitoring would count it fixed.
+func (m *merge) resolved(at int, k orderKey, dir bool) {
+	if m.unread(k.in(m.r.Roots)) || m.excluded(k, dir) {
 		m.b.matched.add(at) // not listed among the resolved
 		return
 	}
 	m.b.Resolved++
+}
+
+// excluded says whether the audit's exclusions leave out the entry at k, a directory where dir
+// is set, or a directory below its root on the way to it.
+func (m *merge) excluded(k orderKey, dir bool) bool {
+	if !k.inside || k.path == "" || len(m.r.Exclude) == 0 {
+		return false
+	}
+	if m.excluder == nil {
+		m.excluder = policy.NewExcluder(m.r.Exclude)
+	}
+	abs := k.in(m.r.Roots)
+	if m.excluder.Excludes(k.path, abs, dir) {
+		return true
+	}
+	for rel, p := filepath.Dir(k.path), filepath.Dir(abs); rel != "."; rel, p = filepath.Dir(rel), filepath.Dir(p) {
+		if m.excluder.Excludes(rel, p, true) {
+			return true
+		}
+	}
+	return false
 }
 
 // unread says whether the audit could not read p: p itself, or a directory below a root that
@@ -269,17 +328,19 @@ func (m *merge) withinRoot(p string) bool {
 // findings before it are resolved, those of the same path known where a fingerprint matches.
 func (m *merge) settle(key orderKey, group []ours) error {
 	for m.have && m.key.less(key) {
-		m.resolved(m.at, m.key.path)
+		m.resolved(m.at, m.key, m.dir)
 		if err := m.next(); err != nil {
 			return err
 		}
 	}
 	var same map[string][]int
+	sameDir := false // the baseline's entry at key is a directory
 	for m.have && m.key == key {
 		if same == nil {
 			same = map[string][]int{}
 		}
 		same[m.fp] = append(same[m.fp], m.at)
+		sameDir = m.dir
 		if err := m.next(); err != nil {
 			return err
 		}
@@ -297,26 +358,45 @@ func (m *merge) settle(key orderKey, group []ours) error {
 	}
 	for _, at := range same {
 		for _, i := range at {
-			m.resolved(i, key.path)
+			m.resolved(i, key, sameDir)
 		}
 	}
 	return nil
 }
 
-// orderKey places a finding in walk order: the root whose walk reports it, then its path.
+// orderKey places a finding in walk order: the root whose walk reports it, then whether it lies
+// in that root, then its path: relative to the root where it does ("" for the root itself), so
+// that the same entry has the same key in two reports whose root was given as one symlink that
+// led to two releases; absolute for a directory on the way to the root, which the walk reports
+// first, from / down.
 type orderKey struct {
-	root int
-	path string
+	root   int
+	inside bool
+	path   string
 }
 
-// less says whether k comes before o in walk order: by root, then by path a component at a
-// time, as the walk visits names in byte order and a directory's whole subtree before its next
-// sibling ("a", "a/b", "a.txt").
+// less says whether k comes before o in walk order: by root, the root's ancestors before the root,
+// then by path a component at a time, as the walk visits names in byte order and a directory's
+// whole subtree before its next sibling ("a", "a/b", "a.txt").
 func (k orderKey) less(o orderKey) bool {
-	if k.root != o.root {
+	switch {
+	case k.root != o.root:
 		return k.root < o.root
+	case k.inside != o.inside:
+		return o.inside
 	}
 	return comparePaths(k.path, o.path) < 0
+}
+
+// in is the path of k's entry in the tree of roots.
+func (k orderKey) in(roots []string) string {
+	switch {
+	case !k.inside:
+		return k.path
+	case k.path == "":
+		return roots[k.root]
+	}
+	return filepath.Join(roots[k.root], k.path)
 }
 
 // comparePaths orders paths a component at a time: as bytes, with '/' before every other byte.
@@ -357,7 +437,16 @@ func (s *sectioner) key(p string) orderKey {
 			break
 		}
 	}
-	return orderKey{root: s.at, path: p}
+	root := s.roots[s.at]
+	switch {
+	case !walk.Within(p, root):
+		return orderKey{root: s.at, path: p}
+	case p == root:
+		return orderKey{root: s.at, inside: true}
+	case root == "/":
+		return orderKey{root: s.at, inside: true, path: p[1:]}
+	}
+	return orderKey{root: s.at, inside: true, path: p[len(root)+1:]}
 }
 
 // finding turns the baseline's finding i into what a fingerprint is made of.

@@ -43,7 +43,15 @@ func (b *Baseline) open() (*baselineReader, error) {
 			}
 			schema = true
 		case "roots":
-			if err := rd.value(&b.roots); err != nil {
+			if err := rd.value(&b.Roots); err != nil {
+				return nil, err
+			}
+		case "given":
+			if err := rd.value(&b.given); err != nil {
+				return nil, err
+			}
+		case "no_xattrs":
+			if err := rd.value(&b.noXattrs); err != nil {
 				return nil, err
 			}
 		case "roots_base64":
@@ -54,7 +62,7 @@ func (b *Baseline) open() (*baselineReader, error) {
 			switch {
 			case !schema:
 				return nil, rd.fault("findings before the schema: not a JSON report of webperm")
-			case b.roots == nil:
+			case b.Roots == nil:
 				return nil, rd.fault("findings before the roots: not a JSON report of webperm")
 			}
 			if err := rd.rawRoots(rootsBase64); err != nil {
@@ -79,8 +87,8 @@ func (rd *baselineReader) rawRoots(encoded []string) error {
 	if encoded == nil {
 		return nil
 	}
-	if len(encoded) != len(rd.b.roots) {
-		return rd.fault("roots_base64 has %d roots, roots %d: not a JSON report of webperm", len(encoded), len(rd.b.roots))
+	if len(encoded) != len(rd.b.Roots) {
+		return rd.fault("roots_base64 has %d roots, roots %d: not a JSON report of webperm", len(encoded), len(rd.b.Roots))
 	}
 	for i, e := range encoded {
 		if e == "" {
@@ -90,7 +98,7 @@ func (rd *baselineReader) rawRoots(encoded []string) error {
 		if err != nil {
 			return rd.fault("roots_base64: %v", err)
 		}
-		rd.b.roots[i] = string(raw)
+		rd.b.Roots[i] = string(raw)
 	}
 	return nil
 }

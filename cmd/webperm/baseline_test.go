@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/webperm/webperm/internal/fixture"
 )
 
 // baselineRun is a JSON report against a baseline, as the tests read it.
@@ -300,5 +302,107 @@ func TestBaselineOthersCouldWriteIsRefused(t *testing.T) {
 				t.Errorf("exit %d, stdout %q, stderr %q: want 2, %q and why", code, out, stderr, tc.want)
 			}
 		})
+	}
+}
+
+// A deploy points /var/www/current at each new release: the baseline of current compares with
+// the next release by the paths below it, while a root given otherwise is still refused.
+func TestBaselineOfARepointedRoot(t *testing.T) {
+	base := t.TempDir()
+	releases := filepath.Join(fixture.TempDir(t), "releases")
+	for _, r := range []string{"r1", "r2"} {
+		dir := filepath.Join(releases, r)
+		for _, d := range []string{dir, filepath.Join(dir, "lib")} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for name, mode := range map[string]os.FileMode{"index.html": 0o644, "open.html": 0o666, "lib/a.php": 0o644} {
+			if r == "r2" && name == "lib/a.php" {
+				mode = 0o666 // the new release breaks one more
+			}
+			p := filepath.Join(dir, name)
+			if err := os.WriteFile(p, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(p, mode); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	current := filepath.Join(releases, "..", "current")
+	if err := os.Symlink(filepath.Join(releases, "r1"), current); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(base, "baseline.json")
+	if code, _, stderr := auditSite(t, current, "--format", "json", "-o", file); code != exitFindings {
+		t.Fatalf("taking the baseline: exit %d, %s", code, stderr)
+	}
+	if err := os.Remove(current); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(releases, "r2"), current); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := auditSite(t, current, "--format", "json", "--baseline", file)
+	if code != exitFindings {
+		t.Fatalf("the next release: exit %d, %s", code, stderr)
+	}
+	var run baselineRun
+	if err := json.Unmarshal([]byte(out), &run); err != nil {
+		t.Fatal(err)
+	}
+	status := map[string]string{}
+	for _, f := range run.Findings {
+		status[f.Rule+" "+filepath.Base(f.Path)] = f.Baseline
+	}
+	if status["world-writable open.html"] != "known" || status["world-writable a.php"] != "new" || run.Baseline.Resolved != 0 {
+		t.Errorf("the next release against the last: %v, %d resolved; want open.html known, a.php new, none resolved", status, run.Baseline.Resolved)
+	}
+	// The release given by its own path is another root.
+	if code, _, stderr := auditSite(t, filepath.Join(releases, "r2"), "--baseline", file); code != exitError || !strings.Contains(stderr, "was made for the roots") {
+		t.Errorf("another root: exit %d, %s; want 2", code, stderr)
+	}
+}
+
+// A baseline's findings where this audit did not look, below an exclusion it was given, are not
+// resolved: the audit cannot say.
+func TestBaselineExcludedIsNotResolved(t *testing.T) {
+	site := tree(t, baselineSite)
+	file := filepath.Join(t.TempDir(), "baseline.json")
+	if code, _, stderr := auditSite(t, site, "--format", "json", "-o", file); code != exitFindings {
+		t.Fatalf("taking the baseline: exit %d, %s", code, stderr)
+	}
+	for _, exclude := range []string{"lib/", "a.php", "lib/**"} {
+		code, out, stderr := auditSite(t, site, "--format", "json", "--baseline", file, "--exclude", exclude)
+		if code != exitClean {
+			t.Fatalf("--exclude %s: exit %d, %s", exclude, code, stderr)
+		}
+		var run baselineRun
+		if err := json.Unmarshal([]byte(out), &run); err != nil {
+			t.Fatal(err)
+		}
+		if run.Baseline.Resolved != 0 || len(run.Resolved) != 0 {
+			t.Errorf("--exclude %s: %d resolved %v; want lib/a.php's finding left out, not resolved", exclude, run.Baseline.Resolved, run.Resolved)
+		}
+	}
+}
+
+// A baseline taken with --no-xattrs is refused for an audit that reads ACLs and labels, and the
+// other way round: their findings of ACLs and labels would all be new, or all resolved.
+func TestBaselineXattrsMismatch(t *testing.T) {
+	site := tree(t, baselineSite)
+	file := filepath.Join(t.TempDir(), "baseline.json")
+	if code, _, stderr := auditSite(t, site, "--format", "json", "--no-xattrs", "-o", file); code != exitFindings {
+		t.Fatalf("taking the baseline: exit %d, %s", code, stderr)
+	}
+	if code, _, stderr := auditSite(t, site, "--baseline", file); code != exitError || !strings.Contains(stderr, "--no-xattrs") {
+		t.Errorf("exit %d, %s; want 2 and why", code, stderr)
+	}
+	if code, _, stderr := auditSite(t, site, "--baseline", file, "--no-xattrs", "-q"); code != exitClean {
+		t.Errorf("both --no-xattrs: exit %d, %s; want 0", code, stderr)
 	}
 }
