@@ -16,8 +16,7 @@ import (
 var csvColumns = []string{"rule", "severity", "path", "type", "mode", "owner", "group", "message", "fingerprint"}
 
 // CSV writes one row per finding for a spreadsheet or a script, after a header row: the columns
-// of csvColumns, quoted as RFC 4180 says, rows ended by LF (as encoding/csv, awk and cut want;
-// spreadsheets read it too). No cell holds a line break or any other control character, so a
+// of csvColumns, quoted and ended by CRLF as RFC 4180 says. No cell holds a line break or any other control character, so a
 // row is also one line. A path that holds a control character or invalid UTF-8, or begins with
 // a double quote or a character a spreadsheet would take for a formula, is written Go-quoted
 // ("/srv/a\nb.php", strconv.Unquote gives its exact bytes back); any other is written as it is,
@@ -35,6 +34,7 @@ var csvColumns = []string{"rule", "severity", "path", "type", "mode", "owner", "
 func CSV(w io.Writer, r *audit.Report, opt Options) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	cw := csv.NewWriter(bw)
+	cw.UseCRLF = true
 	columns := csvColumns
 	if opt.Baseline != nil {
 		columns = append(slices.Clip(columns), "baseline")
