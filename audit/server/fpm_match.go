@@ -15,7 +15,8 @@ import (
 // the first pool listening there, or nil.
 //
 // A socket path matches the pool's path, /var/run and /run taken as one (a link on every current
-// distribution). A TCP address matches a pool on the same port whose address is the same, or
+// distribution); Debian's /run/php/php-fpm.sock, where no pool listens on it, matches the pool
+// its alternative leads to (see debianDefaultPool). A TCP address matches a pool on the same port whose address is the same, or
 // covers it: a bare port or [::] takes every local address, 0.0.0.0 every IPv4 one; localhost is
 // 127.0.0.1 and ::1. A wildcard pool is matched only from a loopback address or localhost: the
 // host's other addresses are not known here, and the handler may pass to another machine.
@@ -29,7 +30,45 @@ func MatchPool(pools []Pool, addr string) *Pool {
 			return &pools[i]
 		}
 	}
+	if c.unix == debianDefaultSocket {
+		return debianDefaultPool(pools)
+	}
 	return nil
+}
+
+// debianDefaultSocket is the socket Debian's php-fpm packages point, through the php-fpm.sock
+// alternative, at the socket of the pool file www.conf of the newest PHP version running (its
+// php-fpm-socket-helper gives each version the priority of its number: 82 for 8.2).
+const debianDefaultSocket = "/run/php/php-fpm.sock"
+
+// debianDefaultPool is the pool of the newest version's /etc/php/VERSION/fpm/pool.d/www.conf,
+// where no pool listens on debianDefaultSocket itself. The alternative is made when the service
+// starts, so this is the pool it leads to once the newest version has started.
+func debianDefaultPool(pools []Pool) *Pool {
+	var best *Pool
+	for i := range pools {
+		p := &pools[i]
+		if p.Version == "" || p.Pos.File != "/etc/php/"+p.Version+"/fpm/pool.d/www.conf" || !listenIsUnix(p.Listen) {
+			continue
+		}
+		if best == nil || versionLess(best.Version, p.Version) {
+			best = p
+		}
+	}
+	return best
+}
+
+// versionLess compares dotted version numbers: 8.10 is newer than 8.9.
+func versionLess(a, b string) bool {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) && i < len(bs); i++ {
+		x, _ := strconv.Atoi(as[i])
+		y, _ := strconv.Atoi(bs[i])
+		if x != y {
+			return x < y
+		}
+	}
+	return len(as) < len(bs)
 }
 
 // fcgiEndpoint is a FastCGI address: a Unix socket's path, or a host and port.

@@ -98,3 +98,23 @@ func TestMatchPoolListenForms(t *testing.T) {
 		}
 	}
 }
+
+// Debian's /run/php/php-fpm.sock leads to the www.conf pool of the newest PHP version.
+func TestMatchPoolDebianDefaultSocket(t *testing.T) {
+	pools := []Pool{
+		{Name: "www", Listen: "/run/php/php8.10-fpm.sock", Version: "8.10", Pos: Pos{"/etc/php/8.10/fpm/pool.d/www.conf", 4}},
+		{Name: "www", Listen: "/run/php/php8.9-fpm.sock", Version: "8.9", Pos: Pos{"/etc/php/8.9/fpm/pool.d/www.conf", 4}},
+		{Name: "shop", Listen: "/run/php/shop.sock", Version: "9.0", Pos: Pos{"/etc/php/9.0/fpm/pool.d/shop.conf", 1}},
+		{Name: "www", Listen: "127.0.0.1:9000", Version: "9.1", Pos: Pos{"/etc/php/9.1/fpm/pool.d/www.conf", 4}},
+	}
+	if got := MatchPool(pools, "unix:/var/run/php/php-fpm.sock"); got != &pools[0] {
+		t.Errorf("matched %+v, want PHP 8.10's www", got)
+	}
+	if got := MatchPool(pools[2:], "unix:/run/php/php-fpm.sock"); got != nil {
+		t.Errorf("matched %+v, want none", got)
+	}
+	own := append([]Pool{{Name: "default", Listen: "/run/php/php-fpm.sock"}}, pools...)
+	if got := MatchPool(own, "unix:/run/php/php-fpm.sock"); got != &own[0] {
+		t.Errorf("matched %+v, want the pool listening there", got)
+	}
+}

@@ -138,6 +138,7 @@ func parseINIValue(s string) (*string, []string) {
 	afterQuote := true // blanks right after '=' or a closing quote are dropped
 	plain := 0         // unquoted pieces read
 	pieces := 0
+	boolWord := false // an unquoted piece is yes, no, on, off...: PHP reads it alone or not at all
 	for i := 0; i < len(s); {
 		switch c := s[i]; {
 		case c == ' ' || c == '\t':
@@ -206,13 +207,14 @@ func parseINIValue(s string) (*string, []string) {
 			pieces++
 			i += j + 1
 			continue
-		case strings.IndexByte("&|~()!", c) >= 0:
+		case strings.IndexByte("&|^~()!", c) >= 0:
 			msgs = append(msgs, fmt.Sprintf("uses %q, an operator of PHP's INI expressions: taken as written", string(c)))
 		}
 		j := i + 1
-		for j < len(s) && strings.IndexByte(" \t;\"'=&|~()!", s[j]) < 0 && !(s[j] == '$' && j+1 < len(s) && s[j+1] == '{') {
+		for j < len(s) && strings.IndexByte(" \t;\"'=&|^~()!", s[j]) < 0 && !(s[j] == '$' && j+1 < len(s) && s[j+1] == '{') {
 			j++
 		}
+		boolWord = boolWord || iniBool(s[i:j]) != nil
 		b.WriteString(pending)
 		b.WriteString(s[i:j])
 		pending, afterQuote = "", false
@@ -221,15 +223,26 @@ func parseINIValue(s string) (*string, []string) {
 		i = j
 	}
 	v := b.String()
-	if plain == 1 && pieces == 1 {
-		switch strings.ToLower(v) {
-		case "true", "on", "yes":
-			v = "1"
-		case "false", "off", "no", "none", "null":
-			v = ""
+	if boolWord {
+		if plain != 1 || pieces != 1 {
+			return nil, []string{"joins yes, no, on, off, true, false, none or null to other text" + refused}
 		}
+		v = *iniBool(v)
 	}
 	return &v, msgs
+}
+
+// iniBool gives what PHP's INI parser reads a boolean word as, or nil for another word.
+func iniBool(word string) *string {
+	var v string
+	switch strings.ToLower(word) {
+	case "true", "on", "yes":
+		v = "1"
+	case "false", "off", "no", "none", "null":
+	default:
+		return nil
+	}
+	return &v
 }
 
 // envMessage warns of the ${NAME} that s starts with.

@@ -34,6 +34,14 @@ func TestParseFPMValues(t *testing.T) {
 		{`Listen.Owner = nginx`, "Listen.Owner", "nginx"},
 		{`#user = b`, "#user", "b"},
 		{`a = ${HOME}/x`, "a", "${HOME}/x"},
+		{`a = Null`, "a", ""},
+		{`a = yes;c`, "a", "1"},
+		{`a = 'yes' x`, "a", "yes x"},
+		{`a = "yes"`, "a", "yes"},
+		{`a = 'x' y`, "a", "x y"},
+		{`a = "x" 'y'`, "a", "xy"},
+		{`a = ""`, "a", ""},
+		{`a = x{y}#z`, "a", "x{y}#z"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
@@ -45,6 +53,46 @@ func TestParseFPMValues(t *testing.T) {
 				t.Errorf("got %q = %q at %v, want %q = %q at f.conf:1", d.Key, d.Value, d.Pos, tt.key, tt.value)
 			}
 		})
+	}
+}
+
+// Lines PHP's INI parser refuses, and so php-fpm: each is left out with a warning naming its line.
+func TestParseFPMRefused(t *testing.T) {
+	tests := []struct{ line, text string }{
+		{`user`, `"user" has no '='`},
+		{`user ; = x`, `"user" has no '='`},
+		{`= x`, "not a name"},
+		{`listen = "/run/a.sock`, "unterminated double quote"},
+		{`listen = '/run/a.sock`, "unterminated single quote"},
+		{`a = x=y`, "second '='"},
+		{`a = x yes`, "joins yes"},
+		{`a = none x`, "joins yes"},
+		{`a = ${HOME`, "never closes it"},
+		{`a[x = 1`, "never closes it"},
+		{`[www`, "no closing ]"},
+		{`[w;x]`, "no closing ]"},
+		{"a\tb = c", `where '=' should be`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.line, func(t *testing.T) {
+			dirs, warns := ParseFPM("f.conf", []byte("; first\n"+tt.line+"\n"))
+			if len(dirs) != 0 {
+				t.Errorf("read %+v", dirs)
+			}
+			if len(warns) != 1 || warns[0].Pos.String() != "f.conf:2" || !strings.Contains(warns[0].Msg, tt.text) || !strings.HasSuffix(warns[0].Msg, refused) {
+				t.Errorf("warnings %v, want one at f.conf:2 saying %q", warns, tt.text)
+			}
+		})
+	}
+}
+
+// Values webperm reads but cannot take as php-fpm does: a warning, and the value as written.
+func TestParseFPMValueWarnings(t *testing.T) {
+	for _, line := range []string{`listen = ${SOCKET}`, `listen = "/run/${POOL}.sock"`, `listen.mode = 0660|0006`, `a = x^y`} {
+		dirs, warns := ParseFPM("f.conf", []byte(line))
+		if len(dirs) != 1 || len(warns) != 1 || warns[0].Pos.String() != "f.conf:1" {
+			t.Errorf("%s: read %+v, warnings %v", line, dirs, warns)
+		}
 	}
 }
 
