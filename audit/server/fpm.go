@@ -92,7 +92,7 @@ func ReadFPMConfigs(fsys afero.Fs, sysroot string) ([]FPMConfig, []Warning) {
 	var configs []FPMConfig
 	seen := map[string]bool{}
 	for _, l := range fpmLayouts {
-		for _, main := range r.glob(l.main, Pos{}) {
+		for _, main := range r.glob(l.main, Pos{File: l.main}) {
 			if seen[main] || strings.Contains(main, "/php-fpm.d/") {
 				continue
 			}
@@ -101,7 +101,7 @@ func ReadFPMConfigs(fsys afero.Fs, sysroot string) ([]FPMConfig, []Warning) {
 		}
 		// Pool directories whose main file is missing: php-fpm cannot start there, but an image
 		// may keep only the pools, and they are what webperm needs.
-		for _, pool := range r.glob(l.pools, Pos{}) {
+		for _, pool := range r.glob(l.pools, Pos{File: l.pools}) {
 			main := path.Join(path.Dir(path.Dir(pool)), path.Base(l.main))
 			if seen[main] || seen[path.Dir(pool)] {
 				continue
@@ -460,7 +460,9 @@ func (r *fpmReader) glob(pattern string, from Pos) []string {
 		return nil
 	}
 	paths := []string{"/"}
-	for _, elem := range strings.Split(strings.Trim(path.Clean(pattern), "/"), "/") {
+	elems := strings.Split(strings.Trim(path.Clean(pattern), "/"), "/")
+	listed := strings.ContainsAny(elems[len(elems)-1], `*?[\`) // the last names come from a listing
+	for _, elem := range elems {
 		var next []string
 		for _, dir := range paths {
 			if !strings.ContainsAny(elem, `*?[\`) {
@@ -487,6 +489,9 @@ func (r *fpmReader) glob(pattern string, from Pos) []string {
 	for _, p := range paths {
 		host, ok := r.hostPath(p)
 		if !ok {
+			if listed {
+				files = append(files, p) // a dangling link: glob(3) gives it, and php-fpm cannot open it
+			}
 			continue
 		}
 		if fi, err := r.fsys.Stat(host); err == nil && fi.IsDir() {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -271,6 +272,44 @@ func TestReadFPMSymlinkInsideRoot(t *testing.T) {
 	pools, warns := ReadFPM(afero.NewOsFs(), root)
 	if len(pools) != 1 || pools[0].User != "inside" || len(warns) != 0 {
 		t.Errorf("got %+v, warnings %v", pools, warns)
+	}
+}
+
+// A link that leads out of the image is followed inside it: a file of the host is never read.
+func TestReadFPMSymlinkNeverLeavesRoot(t *testing.T) {
+	if _, err := os.Stat("/etc/passwd"); err != nil {
+		t.Skip("the host has no /etc/passwd to be tempted by")
+	}
+	root := writeTree(t, map[string]string{
+		"/etc/php-fpm.conf":        "include=/etc/php-fpm.d/*.conf\n",
+		"/etc/php-fpm.d/evil.conf": "->/etc/passwd",
+		"/etc/php-fpm.d/up.conf":   "->../../../../../../../../etc/passwd",
+		"/etc/php-fpm.d/www.conf":  "[www]\nuser = www-data\nlisten = /run/www.sock\n",
+	})
+	configs, warns := ReadFPMConfigs(afero.NewOsFs(), root)
+	if len(configs) != 1 || !slices.Equal(configs[0].Files, []string{"/etc/php-fpm.conf", "/etc/php-fpm.d/www.conf"}) {
+		t.Errorf("read %+v", configs)
+	}
+	for _, f := range []string{"evil", "up"} {
+		if !hasWarning(warns, "/etc/php-fpm.conf:1", "cannot read /etc/php-fpm.d/"+f+".conf") {
+			t.Errorf("no warning of %s.conf in %v", f, warns)
+		}
+	}
+}
+
+// An include that matches thousands of files reads no more than fpmMaxFiles of them.
+func TestReadFPMIncludeBomb(t *testing.T) {
+	files := map[string]string{"/etc/php-fpm.conf": "include=/etc/php-fpm.d/*.conf\n"}
+	for i := 0; i < fpmMaxFiles+5; i++ {
+		name := fmt.Sprintf("p%04d", i)
+		files["/etc/php-fpm.d/"+name+".conf"] = "[" + name + "]\nuser = u\nlisten = /run/" + name + ".sock\n"
+	}
+	configs, warns := ReadFPMConfigs(afero.NewOsFs(), writeTree(t, files))
+	if len(configs) != 1 || len(configs[0].Files) != fpmMaxFiles || len(configs[0].Pools) != fpmMaxFiles-1 {
+		t.Fatalf("read %d files", len(configs[0].Files))
+	}
+	if !hasWarning(warns, "/etc/php-fpm.conf:1", "matches more than 1000 paths") || !hasWarning(warns, "/etc/php-fpm.conf:1", "more than 1000 files included") {
+		t.Errorf("warnings: %v", warns)
 	}
 }
 
