@@ -117,6 +117,10 @@ func parseFPMHeader(s string) (*FPMDirective, []string) {
 		return nil, []string{"a section header with no closing ]" + refused}
 	}
 	d := &FPMDirective{Header: true, Section: s[1:end]}
+	if n := len(d.Section); n >= 2 && (d.Section[0] == '"' || d.Section[0] == '\'') && d.Section[n-1] == d.Section[0] &&
+		!strings.ContainsAny(d.Section[1:n-1], "\"'$\\") {
+		d.Section = d.Section[1 : n-1] // ["www"], as PHP reads it
+	}
 	var msgs []string
 	if strings.ContainsAny(d.Section, "\"'$\\") {
 		msgs = append(msgs, fmt.Sprintf("section name %q holds quotes, $ or \\, which PHP's INI parser reads otherwise: taken as written", d.Section))

@@ -109,6 +109,12 @@ func TestParseFPMArrayAndHeader(t *testing.T) {
 	if !slices.Equal(dirs, want) {
 		t.Errorf("got %+v\nwant %+v", dirs, want)
 	}
+	for _, tt := range []struct{ line, name string }{{`["www"]`, "www"}, {`['w w']`, "w w"}, {`[]`, ""}, {`[ www ]`, " www "}, {`["a"b"]`, `"a"b"`}} {
+		dirs, _ := ParseFPM("p.conf", []byte(tt.line))
+		if len(dirs) != 1 || !dirs[0].Header || dirs[0].Section != tt.name {
+			t.Errorf("%s read as %+v, want section %q", tt.line, dirs, tt.name)
+		}
+	}
 }
 
 // writeTree writes files (system path → content) below a new sysroot and returns it.
@@ -457,5 +463,38 @@ func TestReadFPMDebianStock(t *testing.T) {
 	}
 	if p := MatchPool(cfg.Pools, "proxy:unix:/run/php/php"+version+"-fpm.sock|fcgi://localhost"); p == nil || p.Name != "www" {
 		t.Errorf("Debian's Apache handler matched %+v", p)
+	}
+}
+
+// A section stays open across include, as php-fpm keeps it; [WWW] reopens [www], whose name
+// $pool keeps as first written; a relative include lies below the prefix.
+func TestReadFPMFileSections(t *testing.T) {
+	fsys := afero.NewMemMapFs()
+	for p, content := range map[string]string{
+		"/opt/fpm/main.conf":     "[www]\nuser = a\ninclude = etc/more.conf\nlisten = /run/$pool.sock\n[global]\npid = /run/x.pid\n",
+		"/opt/fpm/etc/more.conf": "group = g\n[WWW]\nlisten.mode = 0600\n",
+	} {
+		if err := afero.WriteFile(fsys, p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, warns := ReadFPMFile(fsys, "/", "/opt/fpm/main.conf", "/opt/fpm")
+	if len(warns) != 0 {
+		t.Errorf("warnings: %v", warns)
+	}
+	if len(cfg.Pools) != 1 {
+		t.Fatalf("pools %+v", cfg.Pools)
+	}
+	if p := cfg.Pools[0]; p.Name != "www" || p.User != "a" || p.Group != "g" || p.ListenMode != "0600" || p.Listen != "/run/www.sock" {
+		t.Errorf("www: %+v", p)
+	}
+	var sections []string
+	for _, d := range cfg.Directives {
+		if !d.Header {
+			sections = append(sections, d.Section)
+		}
+	}
+	if want := []string{"www", "www", "www", "www", "www", "global"}; !slices.Equal(sections, want) {
+		t.Errorf("sections %v, want %v", sections, want)
 	}
 }
