@@ -71,9 +71,25 @@ type Alias struct {
 type Pool struct {
 	Name        string
 	User, Group string
-	// Listen is the socket path or address:port, as the pool file writes it.
+	// Listen is the socket path or address:port, as the pool file writes it ($pool expanded, a
+	// relative socket path made absolute as php-fpm does).
 	Listen string
 	// ListenOwner, ListenGroup and ListenMode are who may connect to a Unix socket.
 	ListenOwner, ListenGroup, ListenMode string
 	Pos                                  Pos
+
+	// Version is the PHP version whose php-fpm runs the pool, where the configuration's path says
+	// it: "8.2" for /etc/php/8.2/fpm (Debian) and /etc/php82 (Alpine); "" elsewhere.
+	Version string
+	// ListenACLUsers and ListenACLGroups (listen.acl_users, listen.acl_groups: comma-separated
+	// names) are who may connect to the socket where they are set: php-fpm then gives the socket
+	// these ACL entries and ignores ListenOwner and ListenGroup.
+	ListenACLUsers, ListenACLGroups string
+	// Chroot, Chdir and Prefix are the pool's chroot, chdir and prefix as written, $pool expanded;
+	// "" where unset. Under a chroot, every path a script names lies below Chroot.
+	Chroot, Chdir, Prefix string
+	// LimitExtensions (security.limit_extensions) are the extensions of the files the pool runs
+	// as scripts: php-fpm's default, .php and .phar, where unset; nil where it is set empty, which
+	// lets the pool run any file the web server passes it.
+	LimitExtensions []string
 }
