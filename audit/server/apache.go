@@ -258,9 +258,9 @@ type apacheScope struct {
 	listen   []*Directive
 	itk      *Directive // mpm-itk AssignUserID
 	suexec   *Directive
-	options  []*Directive // server-wide Options
-	dirs     []*Directive // <Directory> sections
-	php      string       // an FPM handler for .php
+	options  []*Directive            // server-wide Options
+	dirs     map[string][]*Directive // <Directory> sections naming one directory, by its clean path
+	php      string                  // an FPM handler for .php
 	phpPos   Pos
 }
 
@@ -295,7 +295,12 @@ func (sc *apacheScope) read(ds []*Directive) {
 		case d.Is("Options"):
 			sc.options = append(sc.options, d)
 		case d.Is("Directory"):
-			sc.dirs = append(sc.dirs, d)
+			if p, ok := dirPath(d); ok {
+				if sc.dirs == nil {
+					sc.dirs = map[string][]*Directive{}
+				}
+				sc.dirs[p] = append(sc.dirs[p], d)
+			}
 		}
 		if sc.php == "" {
 			if h, pos := phpHandler(d); h != "" {
@@ -343,12 +348,12 @@ func (sc *apacheScope) fill(s *Site, main *apacheScope, modules map[string]bool)
 	case modules["dir_module"]:
 		s.Index = []string{"index.html"}
 	}
-	dirs := append(append([]*Directive(nil), main.dirs...), sc.dirs...)
 	if s.Root != "" {
-		if idx, ok := directoryIndexAt(dirs, s.Root); ok {
+		dirs := sectionsAbove(s.Root, main.dirs, sc.dirs)
+		if idx, ok := directoryIndexAt(dirs); ok {
 			s.Index = idx
 		}
-		s.Autoindex = modules["autoindex_module"] && indexesAt(append(append([]*Directive(nil), main.options...), sc.options...), dirs, s.Root)
+		s.Autoindex = modules["autoindex_module"] && indexesAt(append(append([]*Directive(nil), main.options...), sc.options...), dirs)
 	}
 	if sc.itk != nil {
 		s.User, s.Group = sc.itk.Args[0], sc.itk.Args[1]
@@ -384,29 +389,21 @@ func dirPath(d *Directive) (string, bool) {
 	return path.Clean(d.Args[0]), true
 }
 
-// sectionsAbove are the <Directory> sections of dirs for root or a directory above it, shortest
-// path first, as Apache merges them.
-func sectionsAbove(dirs []*Directive, root string) []*Directive {
-	root = path.Clean(root)
+// sectionsAbove are the <Directory> sections for root or a directory above it, shortest path
+// first as Apache merges them, the main server's before the virtual host's at each path.
+func sectionsAbove(root string, main, vhost map[string][]*Directive) []*Directive {
 	var out []*Directive
-	for _, d := range dirs {
-		if p, ok := dirPath(d); ok && walk.Within(root, p) {
-			out = append(out, d)
-		}
+	for _, dir := range walk.PathTo(path.Clean(root)) {
+		out = append(append(out, main[dir]...), vhost[dir]...)
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, _ := dirPath(out[i])
-		b, _ := dirPath(out[j])
-		return len(a) < len(b)
-	})
 	return out
 }
 
-// directoryIndexAt is the DirectoryIndex the <Directory> sections for root or above set.
-func directoryIndexAt(dirs []*Directive, root string) ([]string, bool) {
+// directoryIndexAt is the DirectoryIndex the <Directory> sections dirs (sectionsAbove) set.
+func directoryIndexAt(dirs []*Directive) ([]string, bool) {
 	var idx []string
 	set := false
-	for _, d := range sectionsAbove(dirs, root) {
+	for _, d := range dirs {
 		var here []string
 		hereSet := false
 		for _, c := range d.Children {
@@ -429,10 +426,10 @@ func directoryIndexAt(dirs []*Directive, root string) ([]string, bool) {
 	return idx, set
 }
 
-// indexesAt says whether Options Indexes holds at root: server-wide Options, then those of the
-// <Directory> sections for root or above, shortest first. Options without + or - replace what
+// indexesAt says whether Options Indexes holds at a site's root: server-wide Options, then those
+// of the <Directory> sections dirs (sectionsAbove). Options without + or - replace what
 // came before; +Indexes and -Indexes change it.
-func indexesAt(server, dirs []*Directive, root string) bool {
+func indexesAt(server, dirs []*Directive) bool {
 	on := false
 	signed := func(a string) bool { return a != "" && (a[0] == '+' || a[0] == '-') }
 	apply := func(d *Directive) {
@@ -450,7 +447,7 @@ func indexesAt(server, dirs []*Directive, root string) bool {
 	for _, d := range server {
 		apply(d)
 	}
-	for _, sec := range sectionsAbove(dirs, root) {
+	for _, sec := range dirs {
 		for _, c := range sec.Children {
 			if c.Is("Options") {
 				apply(c)
@@ -480,6 +477,8 @@ func phpHandler(d *Directive) (string, Pos) {
 		return "", Pos{}
 	case d.Is("ProxyPassMatch") && len(d.Args) >= 2 && strings.Contains(strings.ToLower(d.Args[0]), "php"):
 		return fcgiAddress(d.Args[1]), d.Pos
+	case d.Is("VirtualHost"):
+		return "", Pos{} // its own handler is its own, not the main server's
 	}
 	for _, c := range d.Children {
 		if h, pos := phpHandler(c); h != "" {

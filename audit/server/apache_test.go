@@ -667,3 +667,39 @@ func TestApacheBadConfigs(t *testing.T) {
 		}
 	})
 }
+
+// TestApacheHandlerScope checks that a virtual host's PHP handler stays its own: the main server
+// and the other virtual hosts do not get it.
+func TestApacheHandlerScope(t *testing.T) {
+	root := writeSys(t, map[string]string{debMain: `Listen 80
+Listen 81
+<VirtualHost *:80>
+  DocumentRoot /srv/a
+  <Directory /srv/a>
+    <FilesMatch "\.php$">
+      SetHandler "proxy:unix:/run/php/a.sock|fcgi://localhost"
+    </FilesMatch>
+  </Directory>
+</VirtualHost>
+<VirtualHost *:80>
+  DocumentRoot /srv/b
+  ProxyPassMatch ^/(.*\.php(/.*)?)$ fcgi://127.0.0.1:9000/srv/b/$1
+</VirtualHost>
+<VirtualHost *:80>
+  DocumentRoot /srv/c
+  <FilesMatch "\.txt$">
+    SetHandler "proxy:unix:/run/php/c.sock|fcgi://localhost"
+  </FilesMatch>
+</VirtualHost>
+`})
+	cfg, warnings := readSys(t, root)
+	noWarnings(t, warnings)
+	var got []string
+	for _, s := range cfg.Sites {
+		got = append(got, s.Root+"="+s.PHP)
+	}
+	want := []string{"/srv/a=/run/php/a.sock", "/srv/b=127.0.0.1:9000", "/srv/c=", "="}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("handlers %q, want %q", got, want)
+	}
+}
