@@ -76,6 +76,12 @@ type ApacheConfig struct {
 //
 // On Debian's layout (a main file in /etc/apache2 or /etc/apache2-NAME) the envvars file beside
 // it is parsed (never run) for the variables apache2ctl would export.
+//
+// Not read yet: mod_macro's <Macro> and Use (kept as written), <IfDirective> and <IfSection>
+// (kept as sections, not evaluated), -D defines from the command line (APACHE_ARGUMENTS),
+// ScriptAlias and UserDir (not given as aliases), Options and DirectoryIndex of <Directory>
+// sections with wildcards or regular expressions, <DirectoryMatch> and <Location> (not used for a
+// site's Index and Autoindex), and which virtual host answers a name (every one is a Site).
 func ReadApache(fsys afero.Fs, sysroot string, mains ...string) (*ApacheConfig, []Warning) {
 	if len(mains) == 0 {
 		mains = ApacheMains

@@ -20,13 +20,15 @@ import (
 // Caps on what one reading of Apache's configuration takes, whatever the files say: a host's
 // real configuration, thousands of virtual hosts included, stays far below each.
 const (
-	apacheMaxIncludeDepth = 64             // Include within Include; Apache itself stops at 128
-	apacheMaxFiles        = 10_000         // files read in all
-	apacheMaxBytes        = 64 << 20       // bytes read in all (each file: safefile.ConfigLimit)
-	apacheMaxDirectives   = 500_000        // directives kept
-	apacheMaxKept         = 128 << 20      // bytes of names and arguments kept, ${VAR}s expanded
-	apacheMaxLine         = 64 << 10       // one logical line once its ${VAR}s are expanded
-	apacheMaxNesting      = 128            // sections open at once in one file
+	apacheMaxIncludeDepth = 64        // Include within Include; Apache itself stops at 128
+	apacheMaxFiles        = 10_000    // files read, or named again in a loop
+	apacheMaxBytes        = 64 << 20  // bytes read in all (each file: safefile.ConfigLimit)
+	apacheMaxDirectives   = 500_000   // directives kept
+	apacheMaxKept         = 128 << 20 // bytes of names and arguments kept, ${VAR}s expanded
+	apacheMaxLine         = 64 << 10  // one logical line once its ${VAR}s are expanded
+	apacheMaxNesting      = 128       // sections open at once in one file
+	apacheMaxWarnings     = 1000
+	apacheMaxListings     = 10_000         // directories listed for includes and globs
 	apacheMaxDirEntries   = 100_000        // names listed by one directory include or glob
 	apacheVersion         = "2.4.62"       // what <IfVersion> compares with: Debian 12's Apache
 	apacheDefaultRoot     = "/etc/apache2" // Debian's compiled-in ServerRoot
@@ -71,6 +73,7 @@ type apacheReader struct {
 	srvRoot  string
 	open     []string // real paths of the files being read, outermost first
 	files    int
+	listings int
 	bytes    int64
 	kept     int64
 	nodes    int
@@ -78,9 +81,18 @@ type apacheReader struct {
 	warnings []Warning
 }
 
+// stop ends the reading where a cap on the whole of it is reached; its warning is always kept.
+func (r *apacheReader) stop(pos Pos, format string, args ...any) {
+	r.warnings = append(r.warnings, Warning{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+	r.stopped = true
+}
+
 func (r *apacheReader) warn(pos Pos, format string, args ...any) {
-	if len(r.warnings) < 1000 {
+	switch n := len(r.warnings); {
+	case n < apacheMaxWarnings:
 		r.warnings = append(r.warnings, Warning{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+	case n == apacheMaxWarnings:
+		r.warnings = append(r.warnings, Warning{Pos: pos, Msg: fmt.Sprintf("more than %d warnings: the rest not kept", apacheMaxWarnings)})
 	}
 }
 
@@ -129,11 +141,13 @@ func (r *apacheReader) readFile(p string, parent *Directive, from Pos, depth int
 		r.warn(from, "includes nest deeper than %d files: %s and what it includes not read", apacheMaxIncludeDepth, p)
 		return
 	}
+	// Every file named counts, one refused as a loop too: a few files including each other many
+	// times over would otherwise take time without reading anything.
 	if r.files >= apacheMaxFiles {
-		r.warn(from, "more than %d configuration files: %s and the rest not read", apacheMaxFiles, p)
-		r.stopped = true
+		r.stop(from, "more than %d configuration files: %s and the rest not read", apacheMaxFiles, p)
 		return
 	}
+	r.files++
 	real, err := r.realPath(p)
 	if err == nil {
 		for _, o := range r.open {
@@ -151,10 +165,8 @@ func (r *apacheReader) readFile(p string, parent *Directive, from Pos, depth int
 		r.warn(from, "cannot read %s: %v", p, walk.UnwrapPath(err))
 		return
 	}
-	r.files++
 	if r.bytes += int64(len(data)); r.bytes > apacheMaxBytes {
-		r.warn(from, "more than %d MiB of configuration: %s and the rest not read", apacheMaxBytes>>20, p)
-		r.stopped = true
+		r.stop(from, "more than %d MiB of configuration: %s and the rest not read", apacheMaxBytes>>20, p)
 		return
 	}
 	r.open = append(r.open, real)
@@ -321,8 +333,7 @@ func (r *apacheReader) add(parent *Directive, d *Directive, pos Pos) bool {
 		r.kept += int64(len(a))
 	}
 	if r.nodes > apacheMaxDirectives || r.kept > apacheMaxKept {
-		r.warn(pos, "more than %d directives or %d MiB of them: the rest of the configuration not read", apacheMaxDirectives, apacheMaxKept>>20)
-		r.stopped = true
+		r.stop(pos, "more than %d directives or %d MiB of them: the rest of the configuration not read", apacheMaxDirectives, apacheMaxKept>>20)
 		return false
 	}
 	parent.Children = append(parent.Children, d)
@@ -350,7 +361,8 @@ func (r *apacheReader) args(rest string, pos Pos) ([]string, bool) {
 }
 
 // expand replaces ${NAME} with what Define, then the environment (envvars' exports), gives NAME.
-// An undefined one stays as written, with a warning, as Apache leaves it.
+// An undefined one stays as written, with a warning, as Apache leaves it. Apache expands the
+// whole line, the directive's name too; webperm expands the arguments only.
 func (r *apacheReader) expand(s string, pos Pos) string {
 	if !strings.Contains(s, "${") {
 		return s
@@ -505,7 +517,7 @@ func (r *apacheReader) includePath(p string, optional bool, parent *Directive, p
 	}
 	names, err := r.list(real)
 	if err != nil {
-		r.warn(pos, "cannot list %s: %v", p, err)
+		r.listError(pos, p, err)
 		return
 	}
 	for _, n := range names {
@@ -516,8 +528,25 @@ func (r *apacheReader) includePath(p string, optional bool, parent *Directive, p
 	}
 }
 
+// listError warns that dir could not be listed, and stops the reading where the cap on listings
+// was reached.
+func (r *apacheReader) listError(pos Pos, dir string, err error) {
+	if err == errTooManyListings {
+		if !r.stopped {
+			r.stop(pos, "%v", err)
+		}
+		return
+	}
+	r.warn(pos, "cannot list %s: %v", dir, err)
+}
+
+var errTooManyListings = fmt.Errorf("more than %d directories listed: the rest of the configuration not read", apacheMaxListings)
+
 // list gives the names in the directory real, sorted as Apache sorts them (byte order).
 func (r *apacheReader) list(real string) ([]string, error) {
+	if r.listings++; r.listings > apacheMaxListings {
+		return nil, errTooManyListings
+	}
 	f, err := r.fsys.Open(real)
 	if err != nil {
 		return nil, walk.UnwrapPath(err)
@@ -553,7 +582,9 @@ func (r *apacheReader) glob(pattern string, pos Pos) []string {
 			}
 			names, err := r.list(real)
 			if err != nil {
-				r.warn(pos, "cannot list %s: %v", dir, err)
+				if r.listError(pos, dir, err); r.stopped {
+					return nil
+				}
 				continue
 			}
 			for _, n := range names {
