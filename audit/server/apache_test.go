@@ -525,7 +525,7 @@ Group apache
 DocumentRoot "/var/www/html"
 `,
 		"/etc/httpd/conf.modules.d/15-php.conf": "LoadModule php7_module modules/libphp7.so\n",
-		"/etc/apache2/httpd.conf":               "User alpine\nListen 80\n",
+		"/etc/apache2/httpd.conf":               "User alpine\nGroup #82\nListen 80\n",
 	})
 	cfg, warnings := readSys(t, root)
 	noWarnings(t, warnings)
@@ -536,8 +536,11 @@ DocumentRoot "/var/www/html"
 		t.Errorf("sites: %+v", cfg.Sites)
 	}
 	cfg, _ = readSys(t, root, "/etc/apache2/apache2.conf", "/etc/apache2/httpd.conf")
-	if cfg.Main != "/etc/apache2/httpd.conf" || cfg.User != "alpine" || cfg.Sites[0].PHP != "" {
-		t.Errorf("alpine layout: main %q user %q sites %+v", cfg.Main, cfg.User, cfg.Sites)
+	if cfg.Main != "/etc/apache2/httpd.conf" || cfg.User != "alpine" || cfg.Group != "#82" || cfg.Sites[0].PHP != "" {
+		t.Errorf("alpine layout: main %q user %q group %q sites %+v", cfg.Main, cfg.User, cfg.Group, cfg.Sites)
+	}
+	if u, g := cfg.EffectiveUser(); u != "alpine" || g != "82" {
+		t.Errorf("effective user %q group %q, want alpine and gid 82", u, g)
 	}
 	if cfg, w := ReadApache(afero.NewOsFs(), t.TempDir()); cfg != nil || w != nil {
 		t.Errorf("no Apache: got %v, %v", cfg, w)
