@@ -20,14 +20,14 @@ import (
 // Caps on what one reading of Apache's configuration takes, whatever the files say: a host's
 // real configuration, thousands of virtual hosts included, stays far below each.
 const (
-	apacheMaxIncludeDepth = 64        // Include within Include; Apache itself stops at 128
-	apacheMaxFiles        = 10_000    // files read, or named again in a loop
-	apacheMaxBytes        = 64 << 20  // bytes read in all (each file: safefile.ConfigLimit)
-	apacheMaxDirectives   = 500_000   // directives kept
-	apacheMaxKept         = 128 << 20 // bytes of names and arguments kept, ${VAR}s expanded
-	apacheMaxLine         = 64 << 10  // one logical line once its ${VAR}s are expanded
-	apacheMaxNesting      = 128       // sections open at once in one file
-	apacheMaxWarnings     = 1000
+	apacheMaxIncludeDepth = 64             // Include within Include; Apache itself stops at 128
+	apacheMaxFiles        = 10_000         // files read, or named again in a loop
+	apacheMaxBytes        = 64 << 20       // bytes read in all (each file: safefile.ConfigLimit)
+	apacheMaxDirectives   = 500_000        // directives kept
+	apacheMaxKept         = 128 << 20      // bytes of names and arguments kept, ${VAR}s expanded
+	apacheMaxLine         = 64 << 10       // one logical line once its ${VAR}s are expanded
+	apacheMaxNesting      = 128            // sections open at once in one file
+	apacheMaxWarnings     = 1000           // kept; a cap reached is always said
 	apacheMaxListings     = 10_000         // directories listed for includes and globs
 	apacheMaxDirEntries   = 100_000        // names listed by one directory include or glob
 	apacheVersion         = "2.4.62"       // what <IfVersion> compares with: Debian 12's Apache
