@@ -723,3 +723,21 @@ Listen 81
 		t.Errorf("handlers %q, want %q", got, want)
 	}
 }
+
+// TestApacheIncludeInSection checks that a file included inside a virtual host gives its
+// directives to that virtual host, as Apache reads them there.
+func TestApacheIncludeInSection(t *testing.T) {
+	root := writeSys(t, map[string]string{
+		debMain:                        "Listen 80\n<VirtualHost *:80>\n  ServerName a.example\n  Include snippets/a.conf\n</VirtualHost>\n",
+		"/etc/apache2/snippets/a.conf": "DocumentRoot /srv/a\n<FilesMatch \\.php$>\n  SetHandler proxy:unix:/run/php/a.sock|fcgi://localhost\n</FilesMatch>\n",
+	})
+	cfg, warnings := readSys(t, root)
+	noWarnings(t, warnings)
+	vh := one(t, cfg.Root, "VirtualHost")
+	if len(vh.Children) != 3 || vh.Children[1].Pos != (Pos{"/etc/apache2/snippets/a.conf", 1}) {
+		t.Errorf("virtual host's children: %v", vh.Children)
+	}
+	if len(cfg.Sites) != 1 || cfg.Sites[0].Root != "/srv/a" || cfg.Sites[0].PHP != "/run/php/a.sock" {
+		t.Errorf("sites: %+v", cfg.Sites)
+	}
+}
