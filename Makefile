@@ -110,6 +110,7 @@ fuzz:
 	$(GO) test ./internal/rpmdb -run '^$$' -fuzz '^FuzzRPMHeader$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./audit -run '^$$' -fuzz '^FuzzSpoolRecord$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./audit/server -run '^$$' -fuzz '^FuzzParseFPM$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./audit/server -run '^$$' -fuzz '^FuzzParseApache$$' -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin

@@ -52,6 +52,9 @@ type Site struct {
 	// user (nginx user, Apache User/Group, Debian's ${APACHE_RUN_USER} from envvars), or the
 	// site's own under mpm-itk (AssignUserID).
 	User, Group string
+	// SuexecUser and SuexecGroup are whom Apache's suEXEC runs the site's CGI programs as
+	// (SuexecUserGroup); "" where it is not set. Static files are still served as User.
+	SuexecUser, SuexecGroup string
 	// PHP is how the site runs PHP: the FastCGI address its handler passes to (fastcgi_pass,
 	// SetHandler "proxy:unix:/run/php/php8.2-fpm.sock|fcgi://localhost"), or "module" for
 	// mod_php, "" for none; Pool is the FPM pool listening there, where one is known.
