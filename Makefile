@@ -109,6 +109,7 @@ fuzz:
 	$(GO) test ./internal/rpmdb -run '^$$' -fuzz '^FuzzRPMDB$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/rpmdb -run '^$$' -fuzz '^FuzzRPMHeader$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./audit -run '^$$' -fuzz '^FuzzSpoolRecord$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./audit/server -run '^$$' -fuzz '^FuzzParseNginx$$' -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin
