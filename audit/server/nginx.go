@@ -111,7 +111,7 @@ type NginxConfig struct {
 var nginxCaps = struct {
 	depth, files, directives, nesting int
 	bytes                             int64
-}{depth: 16, files: 10000, directives: 500000, nesting: 64, bytes: 64 << 20}
+}{depth: 16, files: 10000, directives: 300000, nesting: 64, bytes: 64 << 20}
 
 // ReadNginx reads nginx's configuration from fsys, where the audited system's root is sysroot
 // ("/" for the host): the first of mains that exists below sysroot (NginxMains where none are
@@ -119,7 +119,7 @@ var nginxCaps = struct {
 // A relative include is taken from the main file's directory, as nginx does. It gives nil where
 // no main file exists. Whatever cannot be read (an unreadable include, a block left open, a
 // directive nginx does not know, an include loop, a cap reached) is a warning naming file:line;
-// the rest is read.
+// the rest is read. A main file that cannot be read at all is a warning at its line 0.
 func ReadNginx(fsys afero.Fs, sysroot string, mains ...string) (*NginxConfig, []Warning) {
 	if len(mains) == 0 {
 		mains = NginxMains
@@ -139,7 +139,7 @@ func ReadNginx(fsys afero.Fs, sysroot string, mains ...string) (*NginxConfig, []
 		}
 		cfg := &NginxConfig{Main: m}
 		r.confDir = filepath.Dir(m)
-		cfg.Directives = r.readFile(m, nil, Pos{File: m}, 0)
+		cfg.Directives = r.readFile(m, nil, Pos{File: m}, 0, false)
 		cfg.Files = r.files
 		nginxSites(cfg, r)
 		return cfg, r.warnings
@@ -162,12 +162,18 @@ type nginxReader struct {
 	bytes      int64
 	directives int
 	stack      []string // real paths of the files being read, outermost first
-	capped     bool     // the file cap was reached and said so
+	capped     bool     // a cap on files, bytes or directives was reached: no more is read
 	warnings   []Warning
 }
 
 func (r *nginxReader) warn(pos Pos, format string, args ...any) {
 	r.warnings = append(r.warnings, Warning{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+}
+
+// stop reads no more files past name, a cap reached, and says so at at.
+func (r *nginxReader) stop(at Pos, name, format string, args ...any) {
+	r.warn(at, fmt.Sprintf(format, args...)+"; %s and the files after it not read", name)
+	r.capped = true
 }
 
 // resolve finds the real path of p, a path of the audited system, every symlink on the way
@@ -177,9 +183,9 @@ func (r *nginxReader) resolve(p string) (string, walk.Target) {
 }
 
 // readFile reads the file the system names name, included at depth by via (nil for the main
-// file), and gives its directives; at is where a failure to read it is told: via's place, or
-// the main file itself.
-func (r *nginxReader) readFile(name string, via *NginxDirective, at Pos, depth int) []*NginxDirective {
+// file), and gives its directives, data lines where inData (included in a types or map
+// block); at is where a failure to read it is told: via's place, or the main file itself.
+func (r *nginxReader) readFile(name string, via *NginxDirective, at Pos, depth int, inData bool) []*NginxDirective {
 	real, t := r.resolve(name)
 	switch t {
 	case walk.TargetExists:
@@ -203,11 +209,11 @@ func (r *nginxReader) readFile(name string, via *NginxDirective, at Pos, depth i
 		r.warn(at, "includes nested more than %d deep; %s not read", nginxCaps.depth, name)
 		return nil
 	}
+	if r.capped {
+		return nil
+	}
 	if len(r.files) >= nginxCaps.files {
-		if !r.capped {
-			r.warn(at, "more than %d files included; %s and those after it not read", nginxCaps.files, name)
-			r.capped = true
-		}
+		r.stop(at, name, "more than %d files included", nginxCaps.files)
 		return nil
 	}
 	data, err := safefile.ReadFs(r.fsys, real, safefile.ConfigLimit)
@@ -216,7 +222,7 @@ func (r *nginxReader) readFile(name string, via *NginxDirective, at Pos, depth i
 		return nil
 	}
 	if r.bytes += int64(len(data)); r.bytes > nginxCaps.bytes {
-		r.warn(at, "more than %d bytes of configuration read; %s not read", nginxCaps.bytes, name)
+		r.stop(at, name, "more than %d bytes of configuration read", nginxCaps.bytes)
 		return nil
 	}
 	r.files = append(r.files, name)
@@ -227,7 +233,8 @@ func (r *nginxReader) readFile(name string, via *NginxDirective, at Pos, depth i
 		return nil
 	}
 	if r.directives += len(scan.statements); r.directives > nginxCaps.directives {
-		r.warn(at, "more than %d directives read; %s not read", nginxCaps.directives, name)
+		r.files = r.files[:len(r.files)-1]
+		r.stop(at, name, "more than %d directives read", nginxCaps.directives)
 		return nil
 	}
 	if len(scan.stray) > 0 {
@@ -252,7 +259,7 @@ func (r *nginxReader) readFile(name string, via *NginxDirective, at Pos, depth i
 	r.stack = append(r.stack, real)
 	defer func() { r.stack = r.stack[:len(r.stack)-1] }()
 	next := 0
-	return r.convert(conf.GetDirectives(), name, scan, &next, via, depth, false)
+	return r.convert(conf.GetDirectives(), name, scan, &next, via, depth, inData)
 }
 
 // parseNginx parses text with gonginx, whose own panics are its error.
@@ -324,15 +331,17 @@ func (r *nginxReader) convert(ds []config.IDirective, name string, scan *nginxSc
 			}
 		}
 		out = append(out, d)
-		if d.Name == "include" && !inData && !d.IsBlock {
-			out = append(out, r.include(d, depth)...)
+		// nginx follows an include in a types or map block too, and takes its file's lines
+		// as data.
+		if d.Name == "include" && !d.IsBlock {
+			out = append(out, r.include(d, depth, inData)...)
 		}
 	}
 	return out
 }
 
 // include reads the files of the include d, in nginx's order, and gives their directives.
-func (r *nginxReader) include(d *NginxDirective, depth int) []*NginxDirective {
+func (r *nginxReader) include(d *NginxDirective, depth int, inData bool) []*NginxDirective {
 	if len(d.Args) != 1 {
 		r.warn(d.Pos, "include takes one file or pattern, not %d arguments: nginx refuses the configuration; not followed", len(d.Args))
 		return nil
@@ -359,7 +368,7 @@ func (r *nginxReader) include(d *NginxDirective, depth int) []*NginxDirective {
 	var out []*NginxDirective
 	for _, n := range names {
 		read := len(r.files)
-		ds := r.readFile(n, d, d.Pos, depth+1)
+		ds := r.readFile(n, d, d.Pos, depth+1, inData)
 		if len(r.files) > read {
 			d.Included = append(d.Included, n)
 		}
@@ -408,9 +417,11 @@ func (r *nginxReader) glob(pattern string) ([]string, error) {
 				if !last && !e.IsDir() && e.Mode()&fs.ModeSymlink == 0 {
 					continue
 				}
+				// Past the cap on files the first are read; past four times it, the
+				// listing itself is too large to keep.
 				matched = append(matched, filepath.Join(dir, n))
-				if len(matched) > nginxCaps.files {
-					return nil, fmt.Errorf("matches more than %d files", nginxCaps.files)
+				if len(matched) > 4*nginxCaps.files {
+					return nil, fmt.Errorf("matches more than %d files", 4*nginxCaps.files)
 				}
 			}
 		}

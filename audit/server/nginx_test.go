@@ -558,3 +558,86 @@ func TestUnquoteNginx(t *testing.T) {
 		}
 	}
 }
+
+// TestReadNginxDataInclude follows an include in a types block, as nginx does, and takes its
+// lines as MIME types, not directives.
+func TestReadNginxDataInclude(t *testing.T) {
+	fsys := afero.NewMemMapFs()
+	for name, text := range map[string]string{
+		"/etc/nginx/nginx.conf":  "http {\n  types {\n    include extra.types;\n  }\n}\n",
+		"/etc/nginx/extra.types": "application/x-thing thing;\n",
+	} {
+		if err := afero.WriteFile(fsys, name, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, ws := ReadNginx(fsys, "/")
+	if len(ws) > 0 {
+		t.Errorf("warnings:\n%s", warningsText(ws))
+	}
+	types := cfg.Directives[0].Find("types")
+	if len(types) != 1 || len(types[0].Block) != 2 || types[0].Block[1].Name != "application/x-thing" || types[0].Block[1].Pos != (Pos{"/etc/nginx/extra.types", 1}) {
+		t.Errorf("types %+v", types)
+	}
+}
+
+// TestReadNginxCaps stops at the caps on files, bytes and directives, with a warning, and keeps
+// what it read before.
+func TestReadNginxCaps(t *testing.T) {
+	saved := nginxCaps
+	t.Cleanup(func() { nginxCaps = saved })
+	fsys := afero.NewMemMapFs()
+	files := map[string]string{"/etc/nginx/nginx.conf": "http {\n  include sites/*;\n}\n"}
+	for i := range 5 {
+		files["/etc/nginx/sites/"+string(rune('a'+i))] = "server { root /srv/" + string(rune('a'+i)) + "; }\n"
+	}
+	for name, text := range files {
+		if err := afero.WriteFile(fsys, name, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		set   func()
+		warn  string
+		sites int
+	}{
+		{"files", func() { nginxCaps.files = 3 }, "/etc/nginx/nginx.conf:2: more than 3 files included; /etc/nginx/sites/c and the files after it not read", 2},
+		{"glob", func() { nginxCaps.files = 1 }, "/etc/nginx/nginx.conf:2: include sites/*: matches more than 4 files", 0},
+		// nginx.conf is 28 bytes, each site 24: the fourth file passes 100.
+		{"bytes", func() { nginxCaps.bytes = 100 }, "/etc/nginx/nginx.conf:2: more than 100 bytes of configuration read; /etc/nginx/sites/d and the files after it not read", 3},
+		// Two directives in nginx.conf, two in each site.
+		{"directives", func() { nginxCaps.directives = 7 }, "/etc/nginx/nginx.conf:2: more than 7 directives read; /etc/nginx/sites/c and the files after it not read", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nginxCaps = saved
+			tc.set()
+			cfg, ws := ReadNginx(fsys, "/")
+			if got := warningsText(ws); len(ws) != 1 || !strings.Contains(got, tc.warn) {
+				t.Errorf("not the one warning %q; got:\n%s", tc.warn, got)
+			}
+			if len(cfg.Sites) != tc.sites {
+				t.Errorf("%d sites, want %d", len(cfg.Sites), tc.sites)
+			}
+		})
+	}
+}
+
+// TestReadNginxMainFIFO refuses a main file that is a FIFO without blocking on it: a
+// configuration with nothing read, and a warning at the file's line 0.
+func TestReadNginxMainFIFO(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "etc/nginx"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(filepath.Join(root, "etc/nginx/nginx.conf"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, ws := ReadNginx(afero.NewOsFs(), root)
+	if cfg == nil || len(cfg.Directives) != 0 || len(cfg.Files) != 0 {
+		t.Fatalf("config %+v", cfg)
+	}
+	if len(ws) != 1 || ws[0].Pos != (Pos{File: "/etc/nginx/nginx.conf"}) || !strings.Contains(ws[0].Msg, "named pipe") {
+		t.Errorf("warnings:\n%s", warningsText(ws))
+	}
+}
