@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/spf13/afero"
+	"github.com/tufanbarisyildirim/gonginx/config"
 	"golang.org/x/sys/unix"
 )
 
@@ -639,5 +640,54 @@ func TestReadNginxMainFIFO(t *testing.T) {
 	}
 	if len(ws) != 1 || ws[0].Pos != (Pos{File: "/etc/nginx/nginx.conf"}) || !strings.Contains(ws[0].Msg, "named pipe") {
 		t.Errorf("warnings:\n%s", warningsText(ws))
+	}
+}
+
+// TestNginxScanAgreesWithGonginx finds, for every directive gonginx parses, the statement the
+// scan saw begin, on Debian's files and on tricky text: quotes over lines, ${var} in a word, a
+// directive over several lines, a lua block, comments, an if block.
+func TestNginxScanAgreesWithGonginx(t *testing.T) {
+	texts := map[string]string{
+		"tricky": "server_name\n  a.example\n  b.example;\nset $x \"multi\nline\";\nif ($host = ${x}y) {\n  return 403;\n}\n" +
+			"content_by_lua_block { local t = { a = 1 } }\nlocation ~ \\.php$ { # comment {\n  fastcgi_pass 'unix:/x';\n}\n" +
+			"a\\\"b c;\ncontent_by_lua_block\n{\n  x;\n}\ny `a;\nb`;\n",
+	}
+	if _, err := os.Stat("/etc/nginx/nginx.conf"); err == nil {
+		_ = filepath.WalkDir("/etc/nginx", func(p string, e fs.DirEntry, err error) error {
+			if err == nil && e.Type().IsRegular() {
+				texts[p] = mustRead(t, p)
+			}
+			return nil
+		})
+	}
+	for name, text := range texts {
+		scan := scanNginx(text, 64)
+		conf, err := parseNginx(text)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		next := 0
+		var lines []int
+		var walkAll func(ds []config.IDirective)
+		walkAll = func(ds []config.IDirective) {
+			for _, d := range ds {
+				before := next
+				line := scan.startLine(&next, d.GetName(), d.GetLine())
+				lines = append(lines, line)
+				if next == before {
+					t.Errorf("%s: directive %q ending on line %d not found by the scan (line %d taken)", name, d.GetName(), d.GetLine(), line)
+				}
+				if b := d.GetBlock(); b != nil {
+					walkAll(b.GetDirectives())
+				}
+			}
+		}
+		walkAll(conf.GetDirectives())
+		// server_name, set, if, return, content_by_lua_block, location, fastcgi_pass, a\"b,
+		// content_by_lua_block, y.
+		if want := []int{1, 4, 6, 7, 9, 10, 11, 13, 14, 18}; name == "tricky" && !slices.Equal(lines, want) {
+			t.Errorf("tricky text: directives begin on lines %v, want %v", lines, want)
+		}
 	}
 }
