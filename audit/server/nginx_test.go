@@ -27,6 +27,18 @@ func writeFiles(t *testing.T, root string, files map[string]string) {
 	}
 }
 
+// memFiles is a memory file system holding files (path → content).
+func memFiles(t *testing.T, files map[string]string) afero.Fs {
+	t.Helper()
+	fsys := afero.NewMemMapFs()
+	for name, text := range files {
+		if err := afero.WriteFile(fsys, name, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return fsys
+}
+
 // copySystemTree copies the host's tree at dir, symlinks as symlinks, below root.
 func copySystemTree(t *testing.T, root, dir string) {
 	t.Helper()
@@ -231,7 +243,6 @@ http {
 // TestReadNginxVhosts reads a configuration of several sites written with every directive the
 // reader knows, included through a glob, in a memory file system.
 func TestReadNginxVhosts(t *testing.T) {
-	fsys := afero.NewMemMapFs()
 	files := map[string]string{
 		"/etc/nginx/nginx.conf": `# no user: nginx's default
 events { worker_connections 64; }
@@ -288,11 +299,7 @@ server { server_name c.example; }
 		"/etc/nginx/fastcgi_params":       "fastcgi_param QUERY_STRING $query_string;\n",
 		"/etc/nginx/sites/.hidden/z.conf": "server { server_name hidden.example; }\n",
 	}
-	for name, text := range files {
-		if err := afero.WriteFile(fsys, name, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fsys := memFiles(t, files)
 	cfg, ws := ReadNginx(fsys, "/")
 	if len(ws) > 0 {
 		t.Errorf("warnings:\n%s", warningsText(ws))
@@ -440,12 +447,7 @@ func TestReadNginxBad(t *testing.T) {
 			[]string{"/etc/nginx/nginx.conf:65: blocks nested more than 64 deep"}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fsys := afero.NewMemMapFs()
-			for name, text := range tc.files {
-				if err := afero.WriteFile(fsys, name, []byte(text), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			fsys := memFiles(t, tc.files)
 			cfg, ws := ReadNginx(fsys, "/")
 			if cfg == nil {
 				t.Fatal("nothing read")
@@ -563,15 +565,10 @@ func TestUnquoteNginx(t *testing.T) {
 // TestReadNginxDataInclude follows an include in a types block, as nginx does, and takes its
 // lines as MIME types, not directives.
 func TestReadNginxDataInclude(t *testing.T) {
-	fsys := afero.NewMemMapFs()
-	for name, text := range map[string]string{
+	fsys := memFiles(t, map[string]string{
 		"/etc/nginx/nginx.conf":  "http {\n  types {\n    include extra.types;\n  }\n}\n",
 		"/etc/nginx/extra.types": "application/x-thing thing;\n",
-	} {
-		if err := afero.WriteFile(fsys, name, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	cfg, ws := ReadNginx(fsys, "/")
 	if len(ws) > 0 {
 		t.Errorf("warnings:\n%s", warningsText(ws))
@@ -587,16 +584,11 @@ func TestReadNginxDataInclude(t *testing.T) {
 func TestReadNginxCaps(t *testing.T) {
 	saved := nginxCaps
 	t.Cleanup(func() { nginxCaps = saved })
-	fsys := afero.NewMemMapFs()
 	files := map[string]string{"/etc/nginx/nginx.conf": "http {\n  include sites/*;\n}\n"}
 	for i := range 5 {
 		files["/etc/nginx/sites/"+string(rune('a'+i))] = "server { root /srv/" + string(rune('a'+i)) + "; }\n"
 	}
-	for name, text := range files {
-		if err := afero.WriteFile(fsys, name, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fsys := memFiles(t, files)
 	for _, tc := range []struct {
 		name  string
 		set   func()
