@@ -237,11 +237,17 @@ func (r *nginxReader) readFile(name string, via *NginxDirective, at Pos, depth i
 		r.stop(at, name, "more than %d directives read", nginxCaps.directives)
 		return nil
 	}
-	if len(scan.stray) > 0 {
+	if len(scan.stray) > 0 || len(scan.nameless) > 0 {
 		b := []byte(text)
 		for k, off := range scan.stray {
 			b[off] = ' '
 			r.warn(Pos{name, scan.strayLines[k]}, "unexpected \"}\", which closes no block: nginx refuses the configuration; read on as if it were not there")
+		}
+		for _, off := range scan.nameless {
+			b[off] = ' '
+		}
+		for _, line := range scan.namelessLines {
+			r.warn(Pos{name, line}, "block with no directive name: nginx refuses the configuration; its directives read as the enclosing block's")
 		}
 		text = string(b)
 	}

@@ -18,6 +18,11 @@ type nginxScan struct {
 	statements []nginxStatement // in the order they begin (a block before what it holds)
 	stray      []int            // byte offsets of the } that close no block
 	strayLines []int
+	// nameless holds the byte offsets of the braces of blocks with no directive name, which
+	// gonginx passes over and whose } it takes as its enclosing block's, and namelessLines
+	// the lines of their {.
+	nameless      []int
+	namelessLines []int
 	// open lists the lines of the blocks still open at the end of the file, outermost first;
 	// their statements end on the line after the last, where the reader closes them.
 	open    []int
@@ -32,9 +37,10 @@ type nginxScan struct {
 func scanNginx(text string, maxDepth int) *nginxScan {
 	s := &nginxScan{}
 	line := 1
-	var stack []int // indices in s.statements of the open blocks
-	cur := -1       // the statement being read, -1 between statements
-	lastWord := ""  // the last word read, for *_by_lua_block
+	type block struct{ stmt, off, line int } // stmt -1 for a block with no name
+	var stack []block
+	cur := -1      // the statement being read, -1 between statements
+	lastWord := "" // the last word read, for *_by_lua_block
 	for i := 0; i < len(text); {
 		c := text[i]
 		switch {
@@ -62,12 +68,7 @@ func scanNginx(text string, maxDepth int) *nginxScan {
 			i++
 		case c == '{':
 			lua := strings.HasSuffix(lastWord, "_by_lua_block")
-			if cur < 0 {
-				// A block with no name: gonginx takes no statement for it either.
-				cur = len(s.statements)
-				s.statements = append(s.statements, nginxStatement{start: line})
-			}
-			stack = append(stack, cur)
+			stack = append(stack, block{cur, i, line})
 			if len(stack) > maxDepth {
 				s.tooDeep = line
 				return s
@@ -84,11 +85,17 @@ func scanNginx(text string, maxDepth int) *nginxScan {
 				s.statements[cur].end = line
 				cur = -1
 			}
-			if len(stack) == 0 {
+			switch {
+			case len(stack) == 0:
 				s.stray = append(s.stray, i)
 				s.strayLines = append(s.strayLines, line)
-			} else {
-				s.statements[stack[len(stack)-1]].end = line
+			case stack[len(stack)-1].stmt < 0:
+				b := stack[len(stack)-1]
+				s.nameless = append(s.nameless, b.off, i)
+				s.namelessLines = append(s.namelessLines, b.line)
+				stack = stack[:len(stack)-1]
+			default:
+				s.statements[stack[len(stack)-1].stmt].end = line
 				stack = stack[:len(stack)-1]
 			}
 			lastWord = ""
@@ -140,9 +147,14 @@ func scanNginx(text string, maxDepth int) *nginxScan {
 		}
 	}
 	s.lines = line
-	for _, k := range stack {
-		s.open = append(s.open, s.statements[k].start)
-		s.statements[k].end = line + 1 // where the reader closes them: on a line after the last
+	for _, b := range stack {
+		if b.stmt < 0 {
+			s.nameless = append(s.nameless, b.off)
+			s.namelessLines = append(s.namelessLines, b.line)
+			continue
+		}
+		s.open = append(s.open, s.statements[b.stmt].start)
+		s.statements[b.stmt].end = line + 1 // where the reader closes them: on a line after the last
 	}
 	return s
 }

@@ -443,6 +443,8 @@ func TestReadNginxBad(t *testing.T) {
 			[]string{"/etc/nginx/nginx.conf:2: include takes one file"}, 0},
 		{"location with three arguments", map[string]string{"/etc/nginx/nginx.conf": "http { server {\n location ~ a b { root /x; }\n root /srv/y;\n} }\n"},
 			nil, 1},
+		{"block with no name", map[string]string{"/etc/nginx/nginx.conf": "user www-data;\n{\n  worker_processes 1;\n}\nhttp { server { root /srv/x; } }\n"},
+			[]string{"/etc/nginx/nginx.conf:2: block with no directive name"}, 1},
 		{"deep blocks", map[string]string{"/etc/nginx/nginx.conf": strings.Repeat("a {\n", 100) + strings.Repeat("}\n", 100)},
 			[]string{"/etc/nginx/nginx.conf:65: blocks nested more than 64 deep"}, 0},
 	} {
