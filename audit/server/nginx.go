@@ -280,8 +280,8 @@ func parseNginx(text string) (conf *config.Config, err error) {
 	return parser.NewStringParser(text, parser.WithSkipValidDirectivesErr(), parser.WithSkipComments()).Parse()
 }
 
-// gonginxWrappers are gonginx's types for some directives. webperm takes every directive as a
-// plain one: the types reorder an http block's directives (its servers after the rest), rebuild
+// init switches off gonginx's types for some directives: webperm takes every directive as a
+// plain one, since the types reorder an http block's directives (its servers after the rest), rebuild
 // an upstream's server lines, and make an include with two arguments or a location with three
 // fail the whole file. Emptying the tables (gonginx's own, with no other user in webperm) keeps
 // the directives as written; *_by_lua_block's, which gonginx's parser calls unconditionally,
@@ -296,9 +296,10 @@ func init() {
 	clear(config.IncludeWrappers)
 }
 
-// errorLine finds the line a gonginx error names, 1 where it names none.
+// lineInError finds the line in a gonginx error: "... on line 4, column 5".
 var lineInError = regexp.MustCompile(`\bline (\d+)`)
 
+// errorLine gives the line a gonginx error names, 1 where it names none.
 func errorLine(err error) int {
 	if m := lineInError.FindStringSubmatch(err.Error()); m != nil {
 		if n, e := strconv.Atoi(m[1]); e == nil && n > 0 {

@@ -685,3 +685,21 @@ func TestNginxScanAgreesWithGonginx(t *testing.T) {
 		}
 	}
 }
+
+// TestReadNginxParserPanic turns a panic of gonginx's, here one of a wrapper the test installs,
+// into a warning naming the file, and reads the other files.
+func TestReadNginxParserPanic(t *testing.T) {
+	config.BlockWrappers["boom"] = func(*config.Directive) (config.IDirective, error) { panic("boom") }
+	t.Cleanup(func() { delete(config.BlockWrappers, "boom") })
+	fsys := memFiles(t, map[string]string{
+		"/etc/nginx/nginx.conf": "user www-data;\nhttp {\n  include boom.conf;\n  server { root /srv/x; }\n}\n",
+		"/etc/nginx/boom.conf":  "boom { }\n",
+	})
+	cfg, ws := ReadNginx(fsys, "/")
+	if len(ws) != 1 || ws[0].Pos != (Pos{"/etc/nginx/boom.conf", 1}) || !strings.Contains(ws[0].Msg, "nginx parser failed (boom)") {
+		t.Errorf("warnings:\n%s", warningsText(ws))
+	}
+	if cfg == nil || len(cfg.Sites) != 1 || cfg.User != "www-data" {
+		t.Errorf("config %+v", cfg)
+	}
+}
