@@ -111,6 +111,7 @@ fuzz:
 	$(GO) test ./audit -run '^$$' -fuzz '^FuzzSpoolRecord$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./audit/server -run '^$$' -fuzz '^FuzzParseFPM$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./audit/server -run '^$$' -fuzz '^FuzzParseApache$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./audit/server -run '^$$' -fuzz '^FuzzParseNginx$$' -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin

@@ -10,8 +10,9 @@ import (
 
 // MatchPool finds the pool a site's PHP handler passes requests to: addr is the handler's
 // address as nginx's fastcgi_pass writes it (unix:/run/php/php8.2-fpm.sock, 127.0.0.1:9000,
-// localhost:9000, [::1]:9000, 9000) or Apache's SetHandler / ProxyPass
-// (proxy:unix:/run/php/php8.2-fpm.sock|fcgi://localhost, proxy:fcgi://127.0.0.1:9000). It gives
+// localhost:9000, [::1]:9000, 9000), Apache's SetHandler / ProxyPass
+// (proxy:unix:/run/php/php8.2-fpm.sock|fcgi://localhost, proxy:fcgi://127.0.0.1:9000), or a
+// socket's path alone (/run/php/php8.2-fpm.sock, as ReadApache gives a Site's PHP). It gives
 // the first pool listening there, or nil.
 //
 // A socket path matches the pool's path, /var/run and /run taken as one (a link on every current
@@ -85,6 +86,9 @@ func parseHandlerAddr(addr string) (fcgiEndpoint, bool) {
 	a := strings.TrimSpace(strings.Trim(strings.TrimSpace(addr), `"`))
 	if len(a) >= 6 && strings.EqualFold(a[:6], "proxy:") {
 		a = a[6:]
+	}
+	if path.IsAbs(a) {
+		a = "unix:" + a // a socket's path alone, as the Apache reader gives a Site's PHP
 	}
 	if len(a) >= 5 && strings.EqualFold(a[:5], "unix:") {
 		p, _, _ := strings.Cut(a[5:], "|") // Apache: unix:/path|fcgi://localhost

@@ -17,6 +17,10 @@ func TestMatchPool(t *testing.T) {
 		{Name: "remote", Listen: "php-fpm:9007"},
 	}
 	tests := []struct{ addr, want string }{
+		// a socket's path alone, as ReadApache gives a Site's PHP
+		{"/run/php/php8.2-fpm.sock", "sock"},
+		{"/var/run/php/legacy.sock", "varrun"},
+		{"/run/php/php7.4-fpm.sock", ""},
 		// nginx fastcgi_pass
 		{"unix:/run/php/php8.2-fpm.sock", "sock"},
 		{"unix:/var/run/php/php8.2-fpm.sock", "sock"},

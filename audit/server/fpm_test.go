@@ -151,7 +151,7 @@ func poolNamed(t *testing.T, pools []Pool, name string) Pool {
 }
 
 // hasWarning says whether warns holds one at pos whose message contains text.
-func hasWarning(warns []Warning, pos string, text string) bool {
+func fpmHasWarning(warns []Warning, pos string, text string) bool {
 	for _, w := range warns {
 		if w.Pos.String() == pos && strings.Contains(w.Msg, text) {
 			return true
@@ -263,7 +263,7 @@ func TestReadFPMIncludeGlob(t *testing.T) {
 	if want := []string{"/etc/php-fpm.conf", "/etc/php-fpm.d/a.conf", "/etc/php-fpm.d/b.conf"}; !slices.Equal(configs[0].Files, want) {
 		t.Errorf("files %v, want %v", configs[0].Files, want)
 	}
-	if !hasWarning(warns, "/etc/php-fpm.conf:2", "matches no file") || len(warns) != 1 {
+	if !fpmHasWarning(warns, "/etc/php-fpm.conf:2", "matches no file") || len(warns) != 1 {
 		t.Errorf("warnings: %v", warns)
 	}
 }
@@ -297,7 +297,7 @@ func TestReadFPMSymlinkNeverLeavesRoot(t *testing.T) {
 		t.Errorf("read %+v", configs)
 	}
 	for _, f := range []string{"evil", "up"} {
-		if !hasWarning(warns, "/etc/php-fpm.conf:1", "cannot read /etc/php-fpm.d/"+f+".conf") {
+		if !fpmHasWarning(warns, "/etc/php-fpm.conf:1", "cannot read /etc/php-fpm.d/"+f+".conf") {
 			t.Errorf("no warning of %s.conf in %v", f, warns)
 		}
 	}
@@ -314,7 +314,7 @@ func TestReadFPMIncludeBomb(t *testing.T) {
 	if len(configs) != 1 || len(configs[0].Files) != fpmMaxFiles || len(configs[0].Pools) != fpmMaxFiles-1 {
 		t.Fatalf("read %d files", len(configs[0].Files))
 	}
-	if !hasWarning(warns, "/etc/php-fpm.conf:1", "matches more than 1000 paths") || !hasWarning(warns, "/etc/php-fpm.conf:1", "more than 1000 files included") {
+	if !fpmHasWarning(warns, "/etc/php-fpm.conf:1", "matches more than 1000 paths") || !fpmHasWarning(warns, "/etc/php-fpm.conf:1", "more than 1000 files included") {
 		t.Errorf("warnings: %v", warns)
 	}
 }
@@ -364,7 +364,7 @@ func TestReadFPMBadConfigurations(t *testing.T) {
 		{"/etc/php-fpm.d/loop2.inc:1", "include loop: /etc/php-fpm.d/loop.conf includes itself"},
 		{"/etc/php-fpm.d/notes.conf:2", "not a name"},
 	} {
-		if !hasWarning(warns, want.pos, want.text) {
+		if !fpmHasWarning(warns, want.pos, want.text) {
 			t.Errorf("no warning %q at %s in:\n%v", want.text, want.pos, warns)
 		}
 	}
@@ -376,7 +376,7 @@ func TestReadFPMBadConfigurations(t *testing.T) {
 	if bad.User != "ok" || bad.Listen != "" {
 		t.Errorf("bad: %+v", bad)
 	}
-	if !hasWarning(warns, "/etc/php-fpm.d/bad.conf:1", `pool "bad" sets no listen address`) {
+	if !fpmHasWarning(warns, "/etc/php-fpm.d/bad.conf:1", `pool "bad" sets no listen address`) {
 		t.Errorf("no warning of bad's missing listen in %v", warns)
 	}
 	if odd := poolNamed(t, pools, " odd name "); odd.Listen != "/run/ odd name .sock" {
@@ -398,7 +398,7 @@ func TestReadFPMIncludeDepth(t *testing.T) {
 	if len(configs) != 1 || len(configs[0].Files) != fpmMaxDepth {
 		t.Fatalf("read %v", configs)
 	}
-	if !hasWarning(warns, "/etc/f4.inc:1", "more than 5 files deep") {
+	if !fpmHasWarning(warns, "/etc/f4.inc:1", "more than 5 files deep") {
 		t.Errorf("warnings: %v", warns)
 	}
 }
