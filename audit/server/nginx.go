@@ -104,14 +104,15 @@ type NginxConfig struct {
 }
 
 // nginxCaps bound what one configuration may make webperm read: includes nested, files, bytes,
-// directives, blocks nested in one file. Real ones are far below: Debian's stock configuration
+// directives, blocks nested in one file, directories listed for include patterns (each include
+// lists again: a pattern repeated over a large directory would otherwise take hours). Real ones are far below: Debian's stock configuration
 // is a dozen files, four includes deep at most, blocks five deep; a host of thousands of sites
 // stays under the file and byte caps. Past a cap, the rest is not read and a warning says so.
 // One file is at most safefile.ConfigLimit.
 var nginxCaps = struct {
-	depth, files, directives, nesting int
-	bytes                             int64
-}{depth: 16, files: 10000, directives: 300000, nesting: 64, bytes: 64 << 20}
+	depth, files, directives, nesting, listings int
+	bytes                                       int64
+}{depth: 16, files: 10000, directives: 300000, nesting: 64, listings: 10000, bytes: 64 << 20}
 
 // ReadNginx reads nginx's configuration from fsys, where the audited system's root is sysroot
 // ("/" for the host): the first of mains that exists below sysroot (NginxMains where none are
@@ -161,6 +162,7 @@ type nginxReader struct {
 	files      []string // read so far, as the system names them
 	bytes      int64
 	directives int
+	listings   int      // directories listed for include patterns
 	stack      []string // real paths of the files being read, outermost first
 	capped     bool     // a cap on files, bytes or directives was reached: no more is read
 	warnings   []Warning
@@ -362,10 +364,16 @@ func (r *nginxReader) include(d *NginxDirective, depth int, inData bool) []*Ngin
 		pattern = filepath.Join(r.confDir, pattern)
 	}
 	pattern = filepath.Clean(pattern)
+	if r.capped {
+		return nil
+	}
 	var names []string
 	if strings.ContainsAny(pattern, "*?[") {
 		var err error
-		if names, err = r.glob(pattern); err != nil {
+		if names, err = r.glob(pattern); err == errNginxListings {
+			r.stop(d.Pos, pattern, "more than %d directories listed for include patterns", nginxCaps.listings)
+			return nil
+		} else if err != nil {
 			r.warn(d.Pos, "include %s: %v; not followed", d.Args[0], err)
 			return nil
 		}
@@ -383,6 +391,8 @@ func (r *nginxReader) include(d *NginxDirective, depth int, inData bool) []*Ngin
 	}
 	return out
 }
+
+var errNginxListings = errors.New("too many directories listed")
 
 // glob gives the files of the audited system that pattern, an absolute clean path, matches, as
 // glob(3) does for nginx: a name beginning with a dot only where the pattern's name does, sorted
@@ -408,6 +418,9 @@ func (r *nginxReader) glob(pattern string) ([]string, error) {
 			real, t := r.resolve(dir)
 			if t != walk.TargetExists {
 				continue
+			}
+			if r.listings++; r.listings > nginxCaps.listings {
+				return nil, errNginxListings
 			}
 			entries, err := afero.ReadDir(r.fsys, real)
 			if err != nil {
