@@ -26,6 +26,11 @@ const (
 	fpmMaxFiles = 1000
 	// fpmMaxDirEntries caps the names read from one directory an include pattern lists.
 	fpmMaxDirEntries = 10000
+	// fpmMaxListings caps the directories include patterns list in all: each include lists
+	// again, and a pattern repeated over a large directory would otherwise take hours.
+	fpmMaxListings = 10000
+	// fpmMaxWarnings caps the warnings kept; that the cap was reached is said.
+	fpmMaxWarnings = 1000
 )
 
 // FPMConfig is what one php-fpm master reads: its main file and every file that includes, the
@@ -146,6 +151,8 @@ type fpmReader struct {
 	fsys  afero.Fs
 	root  string // sysroot, clean; "/" for the host
 	warns []Warning
+	// listings counts the directories include patterns listed, across every main file.
+	listings int
 
 	// What one main file's reading keeps, as php-fpm does across its includes.
 	cfg     *FPMConfig
@@ -165,7 +172,21 @@ func newFPMReader(fsys afero.Fs, sysroot string) *fpmReader {
 }
 
 func (r *fpmReader) warn(pos Pos, format string, args ...any) {
-	r.warns = append(r.warns, Warning{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+	r.addWarns(Warning{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+}
+
+// addWarns keeps ws, up to fpmMaxWarnings in all, and says once that the rest were left out.
+func (r *fpmReader) addWarns(ws ...Warning) {
+	for _, w := range ws {
+		switch n := len(r.warns); {
+		case n < fpmMaxWarnings:
+			r.warns = append(r.warns, w)
+		case n == fpmMaxWarnings:
+			r.warns = append(r.warns, Warning{Pos: w.Pos, Msg: fmt.Sprintf("more than %d warnings: the rest not kept", fpmMaxWarnings)})
+		default:
+			return
+		}
+	}
 }
 
 // readConfig reads a main file, or with pattern set the pool files it matches as one main
@@ -212,7 +233,7 @@ func (r *fpmReader) readFile(file string, from Pos) {
 	r.stack = append(r.stack, file)
 	defer func() { r.stack = r.stack[:len(r.stack)-1] }()
 	dirs, warns := ParseFPM(file, data)
-	r.warns = append(r.warns, warns...)
+	r.addWarns(warns...)
 	for _, d := range dirs {
 		r.apply(d)
 	}
@@ -511,6 +532,13 @@ func (r *fpmReader) readDirNames(dir string, from Pos) []string {
 	// Only a directory is opened: opening a FIFO would block. O_DIRECTORY refuses anything else
 	// where the backend honours it.
 	if fi, err := r.fsys.Stat(host); err != nil || !fi.IsDir() {
+		return nil
+	}
+	if r.listings++; r.listings > fpmMaxListings {
+		if r.listings == fpmMaxListings+1 {
+			// Said even past the cap on warnings: the configuration is read in part.
+			r.warns = append(r.warns, Warning{Pos: from, Msg: fmt.Sprintf("more than %d directories listed for include patterns: %s and the rest not listed", fpmMaxListings, dir)})
+		}
 		return nil
 	}
 	d, err := r.fsys.OpenFile(host, os.O_RDONLY|syscall.O_DIRECTORY, 0)

@@ -61,3 +61,27 @@ func TestReadNginxGlobListingsCapped(t *testing.T) {
 		t.Errorf("no warning of the cap on listings:\n%s", warningsText(ws))
 	}
 }
+
+// The same for PHP-FPM: a pool file repeating an include over a large directory is listed a
+// bounded number of times, and its warnings are bounded too.
+func TestReadFPMGlobListingsCapped(t *testing.T) {
+	root := t.TempDir()
+	files := map[string]string{
+		"/etc/php/8.2/fpm/php-fpm.conf": "[global]\n" + manyIncludes(30000, func(int) string { return "include=/x/nomatch*" }),
+	}
+	for i := 0; i < 10; i++ {
+		files[fmt.Sprintf("/x/f%d", i)] = ""
+	}
+	writeFiles(t, root, files)
+	fsys := &countingFs{OsFs: &afero.OsFs{}}
+	_, ws := ReadFPMConfigs(fsys, root)
+	if fsys.dirOpens > 2*fpmMaxListings {
+		t.Errorf("%d directories listed for 30000 includes, want at most about %d", fsys.dirOpens, fpmMaxListings)
+	}
+	if len(ws) > fpmMaxWarnings+10 {
+		t.Errorf("%d warnings kept, want at most about %d", len(ws), fpmMaxWarnings)
+	}
+	if !strings.Contains(warningsText(ws), "directories listed") {
+		t.Errorf("no warning of the cap on listings:\n%s", warningsText(ws[:min(len(ws), 5)]))
+	}
+}
