@@ -31,6 +31,10 @@ const (
 	fpmMaxListings = 10000
 	// fpmMaxWarnings caps the warnings kept; that the cap was reached is said.
 	fpmMaxWarnings = 1000
+	// fpmMaxTotalFiles and fpmMaxTotalBytes cap the files and bytes read for all the main files
+	// together: fpmMaxFiles is per main file, and an image may hold a thousand of them.
+	fpmMaxTotalFiles = 10000
+	fpmMaxTotalBytes = 64 << 20
 )
 
 // FPMConfig is what one php-fpm master reads: its main file and every file that includes, the
@@ -153,6 +157,11 @@ type fpmReader struct {
 	warns []Warning
 	// listings counts the directories include patterns listed, across every main file.
 	listings int
+	// totalFiles and totalBytes count what was read for every main file; past either cap,
+	// capped, nothing more is read.
+	totalFiles int
+	totalBytes int64
+	capped     bool
 
 	// What one main file's reading keeps, as php-fpm does across its includes.
 	cfg     *FPMConfig
@@ -173,6 +182,13 @@ func newFPMReader(fsys afero.Fs, sysroot string) *fpmReader {
 
 func (r *fpmReader) warn(pos Pos, format string, args ...any) {
 	r.addWarns(Warning{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+}
+
+// stop says a cap on the whole reading was reached, even past the cap on warnings, and reads
+// nothing more.
+func (r *fpmReader) stop(pos Pos, format string, args ...any) {
+	r.warns = append(r.warns, Warning{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+	r.capped = true
 }
 
 // addWarns keeps ws, up to fpmMaxWarnings in all, and says once that the rest were left out.
@@ -224,9 +240,20 @@ func (r *fpmReader) readFile(file string, from Pos) {
 		}
 		return
 	}
+	if r.capped {
+		return
+	}
+	if r.totalFiles++; r.totalFiles > fpmMaxTotalFiles {
+		r.stop(from, "more than %d files read in all: %s and the files after it not read", fpmMaxTotalFiles, file)
+		return
+	}
 	data, err := r.read(file)
 	if err != nil {
 		r.warn(from, "cannot read %s: %v", file, err)
+		return
+	}
+	if r.totalBytes += int64(len(data)); r.totalBytes > fpmMaxTotalBytes {
+		r.stop(from, "more than %d MiB of configuration read in all: %s and the files after it not read", fpmMaxTotalBytes>>20, file)
 		return
 	}
 	r.cfg.Files = append(r.cfg.Files, file)

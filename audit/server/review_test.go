@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -83,5 +84,61 @@ func TestReadFPMGlobListingsCapped(t *testing.T) {
 	}
 	if !strings.Contains(warningsText(ws), "directories listed") {
 		t.Errorf("no warning of the cap on listings:\n%s", warningsText(ws[:min(len(ws), 5)]))
+	}
+}
+
+// countingFiles counts the regular files opened below a temporary root.
+type countingFiles struct {
+	*afero.OsFs
+	files int
+}
+
+func (c *countingFiles) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
+	if fi, err := os.Stat(name); err == nil && fi.Mode().IsRegular() {
+		c.files++
+	}
+	return c.OsFs.OpenFile(name, flag, perm)
+}
+
+func (c *countingFiles) Open(name string) (afero.File, error) {
+	return c.OpenFile(name, os.O_RDONLY, 0)
+}
+
+// Many main files (one per /etc/php/*/fpm) each including many pool files: the cap on files
+// holds across them all, not per main file, else a hostile image makes webperm read
+// fpmMaxFiles² files (a terabyte where each is safefile.ConfigLimit).
+func TestReadFPMFilesCappedAcrossMains(t *testing.T) {
+	root := t.TempDir()
+	files := map[string]string{
+		"/main.conf": "include=/x/*.conf\n",
+		"/pool.conf": "[p]\nuser = www-data\nlisten = /run/p.sock\n",
+	}
+	writeFiles(t, root, files)
+	for i := 0; i < 30; i++ {
+		dir := filepath.Join(root, "etc/php", fmt.Sprint(i), "fpm")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("/main.conf", filepath.Join(dir, "php-fpm.conf")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < fpmMaxFiles-1; i++ {
+		if err := os.Symlink("/pool.conf", filepath.Join(root, "x", fmt.Sprintf("%04d.conf", i))); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		} else if err != nil {
+			if err := os.MkdirAll(filepath.Join(root, "x"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			i--
+		}
+	}
+	fsys := &countingFiles{OsFs: &afero.OsFs{}}
+	_, ws := ReadFPMConfigs(fsys, root)
+	if fsys.files > fpmMaxTotalFiles+10 {
+		t.Errorf("%d files read, want at most about %d", fsys.files, fpmMaxTotalFiles)
+	}
+	if !strings.Contains(warningsText(ws), "files read in all") {
+		t.Errorf("no warning of the cap on files:\n%s", warningsText(ws[:min(len(ws), 5)]))
 	}
 }
