@@ -285,13 +285,7 @@ func (sc *apacheScope) read(ds []*Directive) {
 			sc.aliases = append(sc.aliases, Alias{URL: d.Args[0], Path: d.Args[1], Pos: d.Pos})
 		case d.Is("DirectoryIndex"):
 			sc.indexSet = true
-			for _, a := range d.Args {
-				if strings.EqualFold(a, "disabled") {
-					sc.index = nil
-					continue
-				}
-				sc.index = append(sc.index, a)
-			}
+			sc.index = addIndex(sc.index, d.Args)
 		case d.Is("Listen") && len(d.Args) >= 1:
 			sc.listen = append(sc.listen, d)
 		case d.Is("AssignUserID") && len(d.Args) == 2:
@@ -405,6 +399,15 @@ func sectionsAbove(root string, main, vhost map[string][]*Directive) []*Directiv
 	return out
 }
 
+// addIndex adds the arguments of a DirectoryIndex to the list idx its context has so far, as
+// mod_dir does: a lone "disabled" empties it; with other arguments, "disabled" is a file name.
+func addIndex(idx, args []string) []string {
+	if len(args) == 1 && strings.EqualFold(args[0], "disabled") {
+		return nil
+	}
+	return append(idx, args...)
+}
+
 // directoryIndexAt is the DirectoryIndex the <Directory> sections dirs (sectionsAbove) set.
 func directoryIndexAt(dirs []*Directive) ([]string, bool) {
 	var idx []string
@@ -417,13 +420,7 @@ func directoryIndexAt(dirs []*Directive) ([]string, bool) {
 				continue
 			}
 			hereSet = true
-			for _, a := range c.Args {
-				if strings.EqualFold(a, "disabled") {
-					here = nil
-					continue
-				}
-				here = append(here, a)
-			}
+			here = addIndex(here, c.Args)
 		}
 		if hereSet {
 			idx, set = here, true

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -140,5 +141,53 @@ func TestReadFPMFilesCappedAcrossMains(t *testing.T) {
 	}
 	if !strings.Contains(warningsText(ws), "files read in all") {
 		t.Errorf("no warning of the cap on files:\n%s", warningsText(ws[:min(len(ws), 5)]))
+	}
+}
+
+// Apache's mod_dir takes "disabled" as clearing the list only where it is a DirectoryIndex's only
+// argument; with other arguments, before or after, it is a file name like any other.
+func TestApacheDirectoryIndexDisabled(t *testing.T) {
+	root := writeSys(t, map[string]string{
+		debMain: `LoadModule dir_module mod_dir.so
+Listen 80
+Listen 8080
+DocumentRoot /var/www/main
+DirectoryIndex index.html disabled
+IncludeOptional sites-enabled/*.conf
+`,
+		"/etc/apache2/sites-enabled/a.conf": `<VirtualHost *:80>
+  ServerName a.example
+  DocumentRoot /srv/a
+  DirectoryIndex index.html
+  DirectoryIndex disabled
+  DirectoryIndex index.php
+  <Directory /srv/a/sub>
+    DirectoryIndex disabled default.html
+  </Directory>
+</VirtualHost>
+`,
+	})
+	cfg, warnings := readSys(t, root)
+	noWarnings(t, warnings)
+	var a, m *Site
+	for i := range cfg.Sites {
+		switch cfg.Sites[i].Root {
+		case "/srv/a":
+			a = &cfg.Sites[i]
+		case "/var/www/main":
+			m = &cfg.Sites[i]
+		}
+	}
+	if a == nil || m == nil {
+		t.Fatalf("sites %+v", cfg.Sites)
+	}
+	if want := []string{"index.html", "disabled"}; !reflect.DeepEqual(m.Index, want) {
+		t.Errorf("main server's index %q, want %q", m.Index, want)
+	}
+	if want := []string{"index.php"}; !reflect.DeepEqual(a.Index, want) {
+		t.Errorf("site a's index %q, want %q", a.Index, want)
+	}
+	if idx, _ := directoryIndexAt([]*Directive{{Children: []*Directive{{Name: "DirectoryIndex", Args: []string{"disabled", "default.html"}}}}}); !reflect.DeepEqual(idx, []string{"disabled", "default.html"}) {
+		t.Errorf("<Directory>'s index %q, want disabled and default.html", idx)
 	}
 }
