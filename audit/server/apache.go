@@ -213,7 +213,7 @@ func apacheSites(cfg *ApacheConfig, modules map[string]bool) []Site {
 		for _, a := range d.Args {
 			covered[vhostPort(a)] = true
 		}
-		vh.fill(&s, &main, modules)
+		vh.fill(&s, &main, modules, cfg.ServerRoot)
 		sites = append(sites, s)
 	}
 	var listen []string
@@ -233,7 +233,7 @@ func apacheSites(cfg *ApacheConfig, modules map[string]bool) []Site {
 	}
 	if len(listen) > 0 {
 		s := Site{Server: Apache, Listen: listen, Pos: pos, User: cfg.User, Group: cfg.Group}
-		(&apacheScope{}).fill(&s, &main, modules)
+		(&apacheScope{}).fill(&s, &main, modules, cfg.ServerRoot)
 		sites = append(sites, s)
 	}
 	return sites
@@ -326,8 +326,9 @@ func hostOnly(name string) string {
 	return name
 }
 
-// fill sets what a site gets from its virtual host's lines (sc) and the main server's.
-func (sc *apacheScope) fill(s *Site, main *apacheScope, modules map[string]bool) {
+// fill sets what a site gets from its virtual host's lines (sc) and the main server's. A
+// relative DocumentRoot is taken from serverRoot, as Apache does.
+func (sc *apacheScope) fill(s *Site, main *apacheScope, modules map[string]bool, serverRoot string) {
 	s.Names = sc.names
 	if len(s.Names) == 0 && len(main.names) > 0 {
 		s.Names = main.names[:1] // a virtual host without ServerName takes the main server's
@@ -337,6 +338,9 @@ func (sc *apacheScope) fill(s *Site, main *apacheScope, modules map[string]bool)
 		s.Root = sc.root.Arg(0)
 	case main.root != nil:
 		s.Root = main.root.Arg(0)
+	}
+	if s.Root != "" && !path.IsAbs(s.Root) {
+		s.Root = path.Join(serverRoot, s.Root)
 	}
 	// mod_alias tries a virtual host's aliases before the main server's.
 	s.Aliases = append(append([]Alias(nil), sc.aliases...), main.aliases...)

@@ -191,3 +191,28 @@ IncludeOptional sites-enabled/*.conf
 		t.Errorf("<Directory>'s index %q, want disabled and default.html", idx)
 	}
 }
+
+// A relative DocumentRoot is taken from ServerRoot, as Apache does (ap_server_root_relative):
+// left relative, the site's root would be looked up from webperm's working directory, on the
+// host, not below the audited system's root.
+func TestApacheRelativeDocumentRoot(t *testing.T) {
+	root := writeSys(t, map[string]string{
+		debMain: `Listen 80
+Listen 8080
+DocumentRoot htdocs
+<VirtualHost *:80>
+  ServerName a.example
+  DocumentRoot "sites/a"
+</VirtualHost>
+`,
+	})
+	cfg, warnings := readSys(t, root)
+	noWarnings(t, warnings)
+	var roots []string
+	for _, s := range cfg.Sites {
+		roots = append(roots, s.Root)
+	}
+	if want := []string{"/etc/apache2/sites/a", "/etc/apache2/htdocs"}; !reflect.DeepEqual(roots, want) {
+		t.Errorf("roots %q, want %q", roots, want)
+	}
+}
