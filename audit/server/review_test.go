@@ -216,3 +216,13 @@ DocumentRoot htdocs
 		t.Errorf("roots %q, want %q", roots, want)
 	}
 }
+
+// An envvars that doubles a variable again and again must not make webperm build a value of
+// gigabytes: a value longer than apacheMaxLine is not taken.
+func TestEnvvarsDoublingCapped(t *testing.T) {
+	text := "export A=0123456789abcdef\n" + strings.Repeat("A=$A$A\n", 20)
+	vars := parseEnvvars("/etc/apache2/envvars", text, nil)
+	if n := len(vars["A"].value); n > apacheMaxLine {
+		t.Errorf("A is %d bytes, want at most %d", n, apacheMaxLine)
+	}
+}
