@@ -186,8 +186,8 @@ func shellExpand(s string, vars map[string]envvar) (string, bool) {
 			}
 			continue
 		}
-		n := 0
-		for n < len(s) && isShellName(s[:n+1]) {
+		n := 0 // the longest shell name s begins with, found in one pass
+		for n < len(s) && (isShellName(s[n:n+1]) || n > 0 && '0' <= s[n] && s[n] <= '9') {
 			n++
 		}
 		if n == 0 {

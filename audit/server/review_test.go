@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/afero"
 )
@@ -224,5 +225,27 @@ func TestEnvvarsDoublingCapped(t *testing.T) {
 	vars := parseEnvvars("/etc/apache2/envvars", text, nil)
 	if n := len(vars["A"].value); n > apacheMaxLine {
 		t.Errorf("A is %d bytes, want at most %d", n, apacheMaxLine)
+	}
+}
+
+// A $NAME a megabyte long is read in linear time: checking every prefix of it anew took hours.
+func TestEnvvarsLongNameLinear(t *testing.T) {
+	text := "export A=$" + strings.Repeat("a", 300_000) + "\n"
+	done := make(chan map[string]envvar, 1)
+	go func() { done <- parseEnvvars("/etc/apache2/envvars", text, nil) }()
+	select {
+	case vars := <-done:
+		if v, ok := vars["A"]; !ok || v.value != "" {
+			t.Errorf("A = %+v, %v; want the empty value of an unset variable", v, ok)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a 300 KB variable name took more than 5 s")
+	}
+}
+
+func TestEnvvarsNameWithDigits(t *testing.T) {
+	vars := parseEnvvars("/etc/apache2/envvars", "A1=x\nB2c=y\nexport C=$A1-$B2c-$9\n", nil)
+	if got := vars["C"].value; got != "x-y-$9" {
+		t.Errorf("C = %q, want x-y-$9", got)
 	}
 }
