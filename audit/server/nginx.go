@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/afero"
 	"github.com/tufanbarisyildirim/gonginx/config"
@@ -392,6 +394,29 @@ func (r *nginxReader) include(d *NginxDirective, depth int, inData bool) []*Ngin
 	return out
 }
 
+// readDirOnly lists the directory real of fsys, sorted by name, as afero.ReadDir does, but never
+// opens anything else: a FIFO (a symlink's target, or a directory replaced while webperm reads)
+// would block the open until a writer comes. O_DIRECTORY refuses it where the backend honours
+// the flag, O_NONBLOCK keeps the open from waiting where it does not.
+func readDirOnly(fsys afero.Fs, real string) ([]fs.FileInfo, error) {
+	if fi, err := fsys.Stat(real); err != nil {
+		return nil, err
+	} else if !fi.IsDir() {
+		return nil, syscall.ENOTDIR
+	}
+	f, err := fsys.OpenFile(real, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	entries, err := f.Readdir(-1)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	return entries, nil
+}
+
 var errNginxListings = errors.New("too many directories listed")
 
 // glob gives the files of the audited system that pattern, an absolute clean path, matches, as
@@ -422,7 +447,7 @@ func (r *nginxReader) glob(pattern string) ([]string, error) {
 			if r.listings++; r.listings > nginxCaps.listings {
 				return nil, errNginxListings
 			}
-			entries, err := afero.ReadDir(r.fsys, real)
+			entries, err := readDirOnly(r.fsys, real)
 			if err != nil {
 				continue
 			}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/afero"
+	"golang.org/x/sys/unix"
 )
 
 // countingFs is the host's file system below a temporary root, counting the directories opened.
@@ -247,5 +248,35 @@ func TestEnvvarsNameWithDigits(t *testing.T) {
 	vars := parseEnvvars("/etc/apache2/envvars", "A1=x\nB2c=y\nexport C=$A1-$B2c-$9\n", nil)
 	if got := vars["C"].value; got != "x-y-$9" {
 		t.Errorf("C = %q, want x-y-$9", got)
+	}
+}
+
+// An include pattern whose directory part matches a symlink to a FIFO: listing it must not
+// open the FIFO, which blocks until a writer comes (for ever, in an image).
+func TestReadNginxGlobThroughFIFO(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{"/etc/nginx/nginx.conf": "include conf.d/*/*.conf;\n"})
+	if err := os.MkdirAll(filepath.Join(root, "etc/nginx/conf.d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(filepath.Join(root, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/fifo", filepath.Join(root, "etc/nginx/conf.d/x")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan []Warning, 1)
+	go func() {
+		_, ws := ReadNginx(afero.NewOsFs(), root)
+		done <- ws
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		// Unblock the reader so the test binary can end.
+		if f, err := os.OpenFile(filepath.Join(root, "fifo"), os.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+		t.Fatal("listing a symlink to a FIFO blocked")
 	}
 }
