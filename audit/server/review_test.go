@@ -280,3 +280,45 @@ func TestReadNginxGlobThroughFIFO(t *testing.T) {
 		t.Fatal("listing a symlink to a FIFO blocked")
 	}
 }
+
+// lyingFs reports the FIFO at fifo as a directory, as a directory replaced by a FIFO between
+// webperm's stat and its open would look.
+type lyingFs struct {
+	afero.OsFs
+	fifo string
+}
+
+type dirInfo struct{ os.FileInfo }
+
+func (dirInfo) IsDir() bool       { return true }
+func (dirInfo) Mode() os.FileMode { return os.ModeDir | 0o755 }
+
+func (l *lyingFs) Stat(name string) (os.FileInfo, error) {
+	fi, err := l.OsFs.Stat(name)
+	if err == nil && name == l.fifo {
+		return dirInfo{fi}, nil
+	}
+	return fi, err
+}
+
+// Apache's directory listings, too, never open a FIFO, even one swapped in after the stat.
+func TestApacheListRacingFIFO(t *testing.T) {
+	root := writeSys(t, map[string]string{debMain: "IncludeOptional conf.d/*/*.conf\n", "/etc/apache2/conf.d/.keep": ""})
+	fifo := filepath.Join(root, "etc/apache2/conf.d/x")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan []Warning, 1)
+	go func() {
+		_, ws := ReadApache(&lyingFs{fifo: fifo}, root)
+		done <- ws
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		if f, err := os.OpenFile(fifo, os.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+		t.Fatal("listing a FIFO taken for a directory blocked")
+	}
+}
