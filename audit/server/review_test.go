@@ -322,3 +322,22 @@ func TestApacheListRacingFIFO(t *testing.T) {
 		t.Fatal("listing a FIFO taken for a directory blocked")
 	}
 }
+
+// A relative root is taken by nginx from its prefix, which the configuration does not say
+// (Debian's is /usr/share/nginx, nginx.org's /etc/nginx): webperm says so where it reads one.
+func TestReadNginxRelativeRootWarned(t *testing.T) {
+	fsys := memFiles(t, map[string]string{"/etc/nginx/nginx.conf": "http {\n  server {\n    listen 80;\n    root html;\n  }\n}\n"})
+	cfg, ws := ReadNginx(fsys, "/")
+	if cfg == nil || len(cfg.Sites) != 1 || cfg.Sites[0].Root != "html" {
+		t.Fatalf("config %+v", cfg)
+	}
+	found := false
+	for _, w := range ws {
+		if w.Pos == (Pos{"/etc/nginx/nginx.conf", 4}) && strings.Contains(w.Msg, "prefix") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no warning at nginx.conf:4 of the relative root; got %v", ws)
+	}
+}
