@@ -341,3 +341,26 @@ func TestReadNginxRelativeRootWarned(t *testing.T) {
 		t.Errorf("no warning at nginx.conf:4 of the relative root; got %v", ws)
 	}
 }
+
+// One directory an include pattern lists gives at most nginxCaps.entries names: an image's
+// directory of millions of files would otherwise be held in memory whole.
+func TestReadNginxListingEntriesCapped(t *testing.T) {
+	defer func(old int) { nginxCaps.entries = old }(nginxCaps.entries)
+	nginxCaps.entries = 50
+	files := map[string]string{"/etc/nginx/nginx.conf": "include /x/*.conf;\n"}
+	for i := 0; i < 200; i++ {
+		files[fmt.Sprintf("/x/%03d.conf", i)] = "# empty\n"
+	}
+	root := t.TempDir()
+	writeFiles(t, root, files)
+	cfg, ws := ReadNginx(afero.NewOsFs(), root)
+	if cfg == nil {
+		t.Fatal("nothing read")
+	}
+	if n := len(cfg.Files); n > nginxCaps.entries+1 {
+		t.Errorf("%d files read from a listing capped at %d names", n, nginxCaps.entries)
+	}
+	if !strings.Contains(warningsText(ws), "more than 50 names") {
+		t.Errorf("no warning of the cap on names: %s", warningsText(ws))
+	}
+}
