@@ -213,7 +213,7 @@ func apacheSites(cfg *ApacheConfig, modules map[string]bool) []Site {
 		for _, a := range d.Args {
 			covered[vhostPort(a)] = true
 		}
-		vh.fill(&s, &main, modules)
+		vh.fill(&s, &main, modules, cfg.ServerRoot)
 		sites = append(sites, s)
 	}
 	var listen []string
@@ -233,7 +233,7 @@ func apacheSites(cfg *ApacheConfig, modules map[string]bool) []Site {
 	}
 	if len(listen) > 0 {
 		s := Site{Server: Apache, Listen: listen, Pos: pos, User: cfg.User, Group: cfg.Group}
-		(&apacheScope{}).fill(&s, &main, modules)
+		(&apacheScope{}).fill(&s, &main, modules, cfg.ServerRoot)
 		sites = append(sites, s)
 	}
 	return sites
@@ -285,13 +285,7 @@ func (sc *apacheScope) read(ds []*Directive) {
 			sc.aliases = append(sc.aliases, Alias{URL: d.Args[0], Path: d.Args[1], Pos: d.Pos})
 		case d.Is("DirectoryIndex"):
 			sc.indexSet = true
-			for _, a := range d.Args {
-				if strings.EqualFold(a, "disabled") {
-					sc.index = nil
-					continue
-				}
-				sc.index = append(sc.index, a)
-			}
+			sc.index = addIndex(sc.index, d.Args)
 		case d.Is("Listen") && len(d.Args) >= 1:
 			sc.listen = append(sc.listen, d)
 		case d.Is("AssignUserID") && len(d.Args) == 2:
@@ -332,8 +326,9 @@ func hostOnly(name string) string {
 	return name
 }
 
-// fill sets what a site gets from its virtual host's lines (sc) and the main server's.
-func (sc *apacheScope) fill(s *Site, main *apacheScope, modules map[string]bool) {
+// fill sets what a site gets from its virtual host's lines (sc) and the main server's. A
+// relative DocumentRoot is taken from serverRoot, as Apache does.
+func (sc *apacheScope) fill(s *Site, main *apacheScope, modules map[string]bool, serverRoot string) {
 	s.Names = sc.names
 	if len(s.Names) == 0 && len(main.names) > 0 {
 		s.Names = main.names[:1] // a virtual host without ServerName takes the main server's
@@ -343,6 +338,9 @@ func (sc *apacheScope) fill(s *Site, main *apacheScope, modules map[string]bool)
 		s.Root = sc.root.Arg(0)
 	case main.root != nil:
 		s.Root = main.root.Arg(0)
+	}
+	if s.Root != "" && !path.IsAbs(s.Root) {
+		s.Root = path.Join(serverRoot, s.Root)
 	}
 	// mod_alias tries a virtual host's aliases before the main server's.
 	s.Aliases = append(append([]Alias(nil), sc.aliases...), main.aliases...)
@@ -405,6 +403,15 @@ func sectionsAbove(root string, main, vhost map[string][]*Directive) []*Directiv
 	return out
 }
 
+// addIndex adds the arguments of a DirectoryIndex to the list idx its context has so far, as
+// mod_dir does: a lone "disabled" empties it; with other arguments, "disabled" is a file name.
+func addIndex(idx, args []string) []string {
+	if len(args) == 1 && strings.EqualFold(args[0], "disabled") {
+		return nil
+	}
+	return append(idx, args...)
+}
+
 // directoryIndexAt is the DirectoryIndex the <Directory> sections dirs (sectionsAbove) set.
 func directoryIndexAt(dirs []*Directive) ([]string, bool) {
 	var idx []string
@@ -417,13 +424,7 @@ func directoryIndexAt(dirs []*Directive) ([]string, bool) {
 				continue
 			}
 			hereSet = true
-			for _, a := range c.Args {
-				if strings.EqualFold(a, "disabled") {
-					here = nil
-					continue
-				}
-				here = append(here, a)
-			}
+			here = addIndex(here, c.Args)
 		}
 		if hereSet {
 			idx, set = here, true

@@ -103,10 +103,15 @@ func isShellName(s string) bool {
 }
 
 // shellValue reads the value at the start of raw, made of bare, single-quoted and double-quoted
-// parts up to a blank or a semicolon. It is false where a part uses what it does not handle.
+// parts up to a blank or a semicolon. It is false where a part uses what it does not handle, and
+// for a value longer than apacheMaxLine (a variable doubled line after line would otherwise
+// grow to gigabytes).
 func shellValue(raw string, vars map[string]envvar) (string, bool) {
 	var b strings.Builder
 	for raw != "" {
+		if b.Len() > apacheMaxLine {
+			return "", false
+		}
 		switch c := raw[0]; {
 		case c == ' ' || c == '\t' || c == ';':
 			return b.String(), true
@@ -141,7 +146,7 @@ func shellValue(raw string, vars map[string]envvar) (string, bool) {
 			raw = raw[end:]
 		}
 	}
-	return b.String(), true
+	return b.String(), b.Len() <= apacheMaxLine
 }
 
 // shellExpand replaces $NAME, ${NAME} and ${NAME:-default} in s; an unset NAME is empty, as in
@@ -152,10 +157,13 @@ func shellExpand(s string, vars map[string]envvar) (string, bool) {
 	}
 	var b strings.Builder
 	for {
+		if b.Len() > apacheMaxLine {
+			return "", false
+		}
 		i := strings.IndexByte(s, '$')
 		if i < 0 || i == len(s)-1 {
 			b.WriteString(s)
-			return b.String(), true
+			return b.String(), b.Len() <= apacheMaxLine
 		}
 		b.WriteString(s[:i])
 		s = s[i+1:]
@@ -178,8 +186,8 @@ func shellExpand(s string, vars map[string]envvar) (string, bool) {
 			}
 			continue
 		}
-		n := 0
-		for n < len(s) && isShellName(s[:n+1]) {
+		n := 0 // the longest shell name s begins with, found in one pass
+		for n < len(s) && (isShellName(s[n:n+1]) || n > 0 && '0' <= s[n] && s[n] <= '9') {
 			n++
 		}
 		if n == 0 {

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/afero"
 
@@ -547,7 +549,9 @@ func (r *apacheReader) list(real string) ([]string, error) {
 	if r.listings++; r.listings > apacheMaxListings {
 		return nil, errTooManyListings
 	}
-	f, err := r.fsys.Open(real)
+	// O_DIRECTORY and O_NONBLOCK: a FIFO swapped in for the directory since its stat must not
+	// block the open.
+	f, err := r.fsys.OpenFile(real, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, walk.UnwrapPath(err)
 	}

@@ -26,6 +26,15 @@ const (
 	fpmMaxFiles = 1000
 	// fpmMaxDirEntries caps the names read from one directory an include pattern lists.
 	fpmMaxDirEntries = 10000
+	// fpmMaxListings caps the directories include patterns list in all: each include lists
+	// again, and a pattern repeated over a large directory would otherwise take hours.
+	fpmMaxListings = 10000
+	// fpmMaxWarnings caps the warnings kept; that the cap was reached is said.
+	fpmMaxWarnings = 1000
+	// fpmMaxTotalFiles and fpmMaxTotalBytes cap the files and bytes read for all the main files
+	// together: fpmMaxFiles is per main file, and an image may hold a thousand of them.
+	fpmMaxTotalFiles = 10000
+	fpmMaxTotalBytes = 64 << 20
 )
 
 // FPMConfig is what one php-fpm master reads: its main file and every file that includes, the
@@ -146,6 +155,13 @@ type fpmReader struct {
 	fsys  afero.Fs
 	root  string // sysroot, clean; "/" for the host
 	warns []Warning
+	// listings counts the directories include patterns listed, across every main file.
+	listings int
+	// totalFiles and totalBytes count what was read for every main file; past either cap,
+	// capped, nothing more is read.
+	totalFiles int
+	totalBytes int64
+	capped     bool
 
 	// What one main file's reading keeps, as php-fpm does across its includes.
 	cfg     *FPMConfig
@@ -165,7 +181,28 @@ func newFPMReader(fsys afero.Fs, sysroot string) *fpmReader {
 }
 
 func (r *fpmReader) warn(pos Pos, format string, args ...any) {
+	r.addWarns(Warning{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+}
+
+// stop says a cap on the whole reading was reached, even past the cap on warnings, and reads
+// nothing more.
+func (r *fpmReader) stop(pos Pos, format string, args ...any) {
 	r.warns = append(r.warns, Warning{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+	r.capped = true
+}
+
+// addWarns keeps ws, up to fpmMaxWarnings in all, and says once that the rest were left out.
+func (r *fpmReader) addWarns(ws ...Warning) {
+	for _, w := range ws {
+		switch n := len(r.warns); {
+		case n < fpmMaxWarnings:
+			r.warns = append(r.warns, w)
+		case n == fpmMaxWarnings:
+			r.warns = append(r.warns, Warning{Pos: w.Pos, Msg: fmt.Sprintf("more than %d warnings: the rest not kept", fpmMaxWarnings)})
+		default:
+			return
+		}
+	}
 }
 
 // readConfig reads a main file, or with pattern set the pool files it matches as one main
@@ -203,16 +240,27 @@ func (r *fpmReader) readFile(file string, from Pos) {
 		}
 		return
 	}
+	if r.capped {
+		return
+	}
+	if r.totalFiles++; r.totalFiles > fpmMaxTotalFiles {
+		r.stop(from, "more than %d files read in all: %s and the files after it not read", fpmMaxTotalFiles, file)
+		return
+	}
 	data, err := r.read(file)
 	if err != nil {
 		r.warn(from, "cannot read %s: %v", file, err)
+		return
+	}
+	if r.totalBytes += int64(len(data)); r.totalBytes > fpmMaxTotalBytes {
+		r.stop(from, "more than %d MiB of configuration read in all: %s and the files after it not read", fpmMaxTotalBytes>>20, file)
 		return
 	}
 	r.cfg.Files = append(r.cfg.Files, file)
 	r.stack = append(r.stack, file)
 	defer func() { r.stack = r.stack[:len(r.stack)-1] }()
 	dirs, warns := ParseFPM(file, data)
-	r.warns = append(r.warns, warns...)
+	r.addWarns(warns...)
 	for _, d := range dirs {
 		r.apply(d)
 	}
@@ -511,6 +559,13 @@ func (r *fpmReader) readDirNames(dir string, from Pos) []string {
 	// Only a directory is opened: opening a FIFO would block. O_DIRECTORY refuses anything else
 	// where the backend honours it.
 	if fi, err := r.fsys.Stat(host); err != nil || !fi.IsDir() {
+		return nil
+	}
+	if r.listings++; r.listings > fpmMaxListings {
+		if r.listings == fpmMaxListings+1 {
+			// Said even past the cap on warnings: the configuration is read in part.
+			r.warns = append(r.warns, Warning{Pos: from, Msg: fmt.Sprintf("more than %d directories listed for include patterns: %s and the rest not listed", fpmMaxListings, dir)})
+		}
 		return nil
 	}
 	d, err := r.fsys.OpenFile(host, os.O_RDONLY|syscall.O_DIRECTORY, 0)

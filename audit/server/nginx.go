@@ -3,12 +3,15 @@ package server
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/afero"
 	"github.com/tufanbarisyildirim/gonginx/config"
@@ -104,14 +107,15 @@ type NginxConfig struct {
 }
 
 // nginxCaps bound what one configuration may make webperm read: includes nested, files, bytes,
-// directives, blocks nested in one file. Real ones are far below: Debian's stock configuration
+// directives, blocks nested in one file, directories listed for include patterns (each include
+// lists again: a pattern repeated over a large directory would otherwise take hours). Real ones are far below: Debian's stock configuration
 // is a dozen files, four includes deep at most, blocks five deep; a host of thousands of sites
 // stays under the file and byte caps. Past a cap, the rest is not read and a warning says so.
 // One file is at most safefile.ConfigLimit.
 var nginxCaps = struct {
-	depth, files, directives, nesting int
-	bytes                             int64
-}{depth: 16, files: 10000, directives: 300000, nesting: 64, bytes: 64 << 20}
+	depth, files, directives, nesting, listings, entries int
+	bytes                                                int64
+}{depth: 16, files: 10000, directives: 300000, nesting: 64, listings: 10000, entries: 100_000, bytes: 64 << 20}
 
 // ReadNginx reads nginx's configuration from fsys, where the audited system's root is sysroot
 // ("/" for the host): the first of mains that exists below sysroot (NginxMains where none are
@@ -161,6 +165,7 @@ type nginxReader struct {
 	files      []string // read so far, as the system names them
 	bytes      int64
 	directives int
+	listings   int      // directories listed for include patterns
 	stack      []string // real paths of the files being read, outermost first
 	capped     bool     // a cap on files, bytes or directives was reached: no more is read
 	warnings   []Warning
@@ -362,10 +367,16 @@ func (r *nginxReader) include(d *NginxDirective, depth int, inData bool) []*Ngin
 		pattern = filepath.Join(r.confDir, pattern)
 	}
 	pattern = filepath.Clean(pattern)
+	if r.capped {
+		return nil
+	}
 	var names []string
 	if strings.ContainsAny(pattern, "*?[") {
 		var err error
-		if names, err = r.glob(pattern); err != nil {
+		if names, err = r.glob(pattern, d.Pos); err == errNginxListings {
+			r.stop(d.Pos, pattern, "more than %d directories listed for include patterns", nginxCaps.listings)
+			return nil
+		} else if err != nil {
 			r.warn(d.Pos, "include %s: %v; not followed", d.Args[0], err)
 			return nil
 		}
@@ -384,10 +395,50 @@ func (r *nginxReader) include(d *NginxDirective, depth int, inData bool) []*Ngin
 	return out
 }
 
+var errNginxEntries = errors.New("too many names in one directory")
+
+// readDirOnly lists the directory real of fsys, sorted by name, as afero.ReadDir does, but never
+// opens anything else: a FIFO (a symlink's target, or a directory replaced while webperm reads)
+// would block the open until a writer comes. O_DIRECTORY refuses it where the backend honours
+// the flag, O_NONBLOCK keeps the open from waiting where it does not. It reads at most limit
+// names, the first the directory gives, and then also gives errNginxEntries.
+func readDirOnly(fsys afero.Fs, real string, limit int) ([]fs.FileInfo, error) {
+	if fi, err := fsys.Stat(real); err != nil {
+		return nil, err
+	} else if !fi.IsDir() {
+		return nil, syscall.ENOTDIR
+	}
+	f, err := fsys.OpenFile(real, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var entries []fs.FileInfo
+	var capped error
+	for {
+		batch, err := f.Readdir(256)
+		entries = append(entries, batch...)
+		if len(entries) > limit {
+			entries, capped = entries[:limit], errNginxEntries
+			break
+		}
+		if err == io.EOF || len(batch) == 0 {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	return entries, capped
+}
+
+var errNginxListings = errors.New("too many directories listed")
+
 // glob gives the files of the audited system that pattern, an absolute clean path, matches, as
 // glob(3) does for nginx: a name beginning with a dot only where the pattern's name does, sorted
 // byte by byte. A pattern that matches nothing gives nothing, and nginx reads nothing.
-func (r *nginxReader) glob(pattern string) ([]string, error) {
+func (r *nginxReader) glob(pattern string, at Pos) ([]string, error) {
 	parts := strings.Split(strings.TrimPrefix(pattern, "/"), "/")
 	for _, p := range parts {
 		if _, err := filepath.Match(p, ""); err != nil {
@@ -409,7 +460,14 @@ func (r *nginxReader) glob(pattern string) ([]string, error) {
 			if t != walk.TargetExists {
 				continue
 			}
-			entries, err := afero.ReadDir(r.fsys, real)
+			if r.listings++; r.listings > nginxCaps.listings {
+				return nil, errNginxListings
+			}
+			entries, err := readDirOnly(r.fsys, real, nginxCaps.entries)
+			if err == errNginxEntries {
+				r.warn(at, "%s holds more than %d names: the rest left out", dir, nginxCaps.entries)
+				err = nil
+			}
 			if err != nil {
 				continue
 			}

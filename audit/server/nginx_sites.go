@@ -23,13 +23,21 @@ func nginxSites(cfg *NginxConfig, r *nginxReader) {
 		}
 		break
 	}
+	relWarned := map[*NginxDirective]bool{} // relative roots warned of: an http block's once
 	for _, http := range cfg.Directives {
 		if http.Name != "http" || !http.IsBlock {
 			continue
 		}
 		for _, srv := range http.Block {
 			if srv.Name == "server" && srv.IsBlock {
-				cfg.Sites = append(cfg.Sites, nginxSite(cfg, http, srv))
+				site := nginxSite(cfg, http, srv)
+				if site.Root != "" && !strings.HasPrefix(site.Root, "/") && !strings.HasPrefix(site.Root, "$") {
+					if rt := inherited(http, srv, "root")[0]; !relWarned[rt] {
+						relWarned[rt] = true
+						r.warn(rt.Pos, "relative root %s: nginx takes it from its prefix, which the configuration does not say (Debian's is /usr/share/nginx, nginx.org's /etc/nginx); left as written", site.Root)
+					}
+				}
+				cfg.Sites = append(cfg.Sites, site)
 				cfg.Servers = append(cfg.Servers, srv)
 			}
 		}
