@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/webperm/webperm/internal/fixture"
 )
 
 // packagedApps are the web applications CI installs from Debian's packages, each with the trees
@@ -31,7 +33,7 @@ func dpkgFiles(t *testing.T) map[string]bool {
 	t.Helper()
 	lists, err := filepath.Glob("/var/lib/dpkg/info/*.list")
 	if err != nil || len(lists) == 0 {
-		unavailable(t, "no dpkg database in /var/lib/dpkg/info")
+		fixture.Unavailable(t, "no dpkg database in /var/lib/dpkg/info")
 	}
 	files := map[string]bool{}
 	for _, l := range lists {
@@ -54,13 +56,13 @@ func dpkgFiles(t *testing.T) map[string]bool {
 // each such change is left to a person, with the package named in the audit.
 func TestPackagedAppsPlansLeavePackageFiles(t *testing.T) {
 	if os.Geteuid() != 0 {
-		unavailable(t, "needs root: audits trees only root can read")
+		fixture.Unavailable(t, "needs root: audits trees only root can read")
 	}
 	bin := buildWebperm(t)
 	packaged := dpkgFiles(t)
 	for _, app := range packagedApps {
 		if _, err := os.Stat("/var/lib/dpkg/info/" + app.pkg + ".list"); err != nil {
-			unavailable(t, app.pkg+" is not installed: .ci/run installs it")
+			fixture.Unavailable(t, app.pkg+" is not installed: .ci/run installs it")
 		}
 		for _, tree := range app.trees {
 			t.Run(app.pkg+tree, func(t *testing.T) {
@@ -119,7 +121,7 @@ func TestPackagedAppsPlansLeavePackageFiles(t *testing.T) {
 // denies, and www-data could replace it anyway, so it is info with no fix, not a chown to make.
 func TestPackagedWikisNothingAboveInfo(t *testing.T) {
 	if os.Geteuid() != 0 {
-		unavailable(t, "needs root: audits trees only root can read")
+		fixture.Unavailable(t, "needs root: audits trees only root can read")
 	}
 	wikis := []struct {
 		pkg, tree string
@@ -132,7 +134,7 @@ func TestPackagedWikisNothingAboveInfo(t *testing.T) {
 	for _, w := range wikis {
 		t.Run(w.pkg, func(t *testing.T) {
 			if _, err := os.Stat("/var/lib/dpkg/info/" + w.pkg + ".list"); err != nil {
-				unavailable(t, w.pkg+" is not installed: .ci/run installs it")
+				fixture.Unavailable(t, w.pkg+" is not installed: .ci/run installs it")
 			}
 			r := runWebperm(t, bin, "audit", "--format", "json", "--preset", "auto", "--web-user", webUser, w.tree)
 			if r.code != 0 && r.code != 1 {

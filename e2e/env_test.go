@@ -10,11 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-)
 
-// requiredEnv names the variable CI sets, so that a CI machine which lost nginx or root fails the
-// test instead of skipping it and passing.
-const requiredEnv = "WEBPERM_E2E_REQUIRED"
+	"github.com/webperm/webperm/internal/fixture"
+)
 
 // webUser is the account both servers run as and the one webperm audits for.
 const webUser = "www-data"
@@ -27,32 +25,20 @@ type tools map[string]string
 func requireEnvironment(t *testing.T) tools {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		unavailable(t, "needs root: chown fixtures and start servers as www-data")
+		fixture.Unavailable(t, "needs root: chown fixtures and start servers as www-data")
 	}
 	found := tools{}
 	for _, name := range []string{"nginx", "apache2", "setfacl", "groupadd", "gpasswd", "groupdel"} {
-		p, err := findTool(name)
+		p, err := fixture.FindTool(name)
 		if err != nil {
-			unavailable(t, err.Error())
+			fixture.Unavailable(t, err.Error())
 		}
 		found[name] = p
 	}
 	if _, err := user.Lookup(webUser); err != nil {
-		unavailable(t, "no "+webUser+" user: "+err.Error())
+		fixture.Unavailable(t, "no "+webUser+" user: "+err.Error())
 	}
 	return found
-}
-
-// findTool looks in /usr/sbin too: a root shell that did not log in often lacks it in PATH.
-func findTool(name string) (string, error) {
-	if p, err := exec.LookPath(name); err == nil {
-		return filepath.Abs(p)
-	}
-	p := filepath.Join("/usr/sbin", name)
-	if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-		return p, nil
-	}
-	return "", fmt.Errorf("%s not found on PATH or in /usr/sbin", name)
 }
 
 // joinTestGroup creates a group of the test's own and makes www-data a member of it, so that a

@@ -10,15 +10,17 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/webperm/webperm/internal/fixture"
 )
 
 // runWebpermBounded runs webperm as runWebperm does, under timeout(1), which kills it after limit:
 // a run that blocks on a FIFO fails the test instead of hanging it.
 func runWebpermBounded(t *testing.T, limit time.Duration, bin string, args ...string) webpermRun {
 	t.Helper()
-	timeout, err := findTool("timeout")
+	timeout, err := fixture.FindTool("timeout")
 	if err != nil {
-		unavailable(t, err.Error())
+		fixture.Unavailable(t, err.Error())
 	}
 	r := runWebperm(t, timeout, append([]string{"--signal=KILL", fmt.Sprintf("%.3fs", limit.Seconds()), bin}, args...)...)
 	if r.code == 124 || r.code == 128+int(syscall.SIGKILL) { // timeout(1) says it timed out, or was killed

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/webperm/webperm/internal/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -16,12 +17,12 @@ import (
 // takes grows with the real files on the host, and is measured by make bench, not here.
 func TestAuditWholeHost(t *testing.T) {
 	if os.Geteuid() != 0 {
-		unavailable(t, "auditing / needs root, to read the whole host")
+		fixture.Unavailable(t, "auditing / needs root, to read the whole host")
 	}
 	for dir, magic := range map[string]int64{"/proc": unix.PROC_SUPER_MAGIC, "/sys": unix.SYSFS_MAGIC} {
 		var st unix.Statfs_t
 		if err := unix.Statfs(dir, &st); err != nil || int64(st.Type) != magic {
-			unavailable(t, dir+" is not mounted as the kernel's own file system here")
+			fixture.Unavailable(t, dir+" is not mounted as the kernel's own file system here")
 		}
 	}
 	bin := buildWebperm(t)

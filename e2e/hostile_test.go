@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/webperm/webperm/internal/fixture"
 )
 
 // hostile is a real unprivileged account of the test's own, the site user of a shared host who
@@ -29,13 +31,13 @@ type hostile struct {
 func newHostile(t *testing.T) *hostile {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		unavailable(t, "needs root: creates a user to attack webperm with")
+		fixture.Unavailable(t, "needs root: creates a user to attack webperm with")
 	}
 	var tl [2]string
 	for i, name := range []string{"useradd", "userdel"} {
-		p, err := findTool(name)
+		p, err := fixture.FindTool(name)
 		if err != nil {
-			unavailable(t, err.Error())
+			fixture.Unavailable(t, err.Error())
 		}
 		tl[i] = p
 	}
@@ -69,15 +71,6 @@ func newHostile(t *testing.T) *hostile {
 		t.Fatal(err)
 	}
 	return h
-}
-
-// unavailable skips t for reason, or fails it where CI requires the e2e tests to run.
-func unavailable(t *testing.T, reason string) {
-	t.Helper()
-	if os.Getenv(requiredEnv) == "1" {
-		t.Fatalf("%s=1, but the test cannot run: %s", requiredEnv, reason)
-	}
-	t.Skip(reason)
 }
 
 // command returns prog with args to run as the hostile user: its uid, its gid, no other group.

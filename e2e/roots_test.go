@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/webperm/webperm/internal/fixture"
 )
 
 // The attack on a root run's roots: the site user replaces public_html, or a component above
@@ -25,7 +27,7 @@ func newRootsFixture(t *testing.T) *rootsFixture {
 	t.Helper()
 	h := newHostile(t)
 	if _, err := user.Lookup(webUser); err != nil {
-		unavailable(t, "no "+webUser+" user: "+err.Error())
+		fixture.Unavailable(t, "no "+webUser+" user: "+err.Error())
 	}
 	f := &rootsFixture{h: h, bin: buildWebperm(t), journal: filepath.Join(t.TempDir(), "journal.jsonl")}
 	base := t.TempDir()
@@ -260,7 +262,7 @@ func TestSavedPlanRootKept(t *testing.T) {
 // nothing when asked to.
 func TestSystemRootsRefused(t *testing.T) {
 	if os.Geteuid() != 0 {
-		unavailable(t, "needs root: a root run is what must refuse")
+		fixture.Unavailable(t, "needs root: a root run is what must refuse")
 	}
 	bin := buildWebperm(t)
 	out := filepath.Join(t.TempDir(), "plan.sh")
@@ -278,7 +280,7 @@ func TestSystemRootsRefused(t *testing.T) {
 // TestEmptyPathRefused: "" is no path, least of all the current directory.
 func TestEmptyPathRefused(t *testing.T) {
 	if os.Geteuid() != 0 {
-		unavailable(t, "needs root: a root run is what must refuse")
+		fixture.Unavailable(t, "needs root: a root run is what must refuse")
 	}
 	bin := buildWebperm(t)
 	cwd := t.TempDir()

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/webperm/webperm/internal/fixture"
 )
 
 // A copy of what Debian's packages of an application installed, made into a system root of its
@@ -28,10 +30,10 @@ var systemData = []string{"/usr/share/javascript", "/usr/share/php", "/etc/passw
 func copyApp(t *testing.T, pkg string, trees []string, dpkg bool) *appCopy {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		unavailable(t, "needs root: copies trees with their owners and applies plans")
+		fixture.Unavailable(t, "needs root: copies trees with their owners and applies plans")
 	}
 	if _, err := os.Stat("/var/lib/dpkg/info/" + pkg + ".list"); err != nil {
-		unavailable(t, pkg+" is not installed: .ci/run installs it")
+		fixture.Unavailable(t, pkg+" is not installed: .ci/run installs it")
 	}
 	sys := filepath.Join(t.TempDir(), "sys")
 	if err := os.Mkdir(sys, 0o755); err != nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/webperm/webperm/internal/fixture"
 )
 
 // outsideEntries is how many files the root-owned tree outside the site holds, each named as a
@@ -19,9 +21,9 @@ func shells(t *testing.T) []string {
 	t.Helper()
 	var out []string
 	for _, name := range []string{"sh", "dash"} {
-		p, err := findTool(name)
+		p, err := fixture.FindTool(name)
 		if err != nil {
-			unavailable(t, err.Error())
+			fixture.Unavailable(t, err.Error())
 		}
 		out = append(out, p)
 	}

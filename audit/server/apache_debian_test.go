@@ -10,17 +10,8 @@ import (
 	"testing"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/internal/fixture"
 )
-
-// needHost skips the test, or fails it where CI requires what it needs (WEBPERM_E2E_REQUIRED=1,
-// as .ci/run sets it after installing the packages).
-func needHost(t *testing.T, reason string) {
-	t.Helper()
-	if os.Getenv("WEBPERM_E2E_REQUIRED") == "1" {
-		t.Fatal("WEBPERM_E2E_REQUIRED=1, but " + reason)
-	}
-	t.Skip(reason)
-}
 
 // copyTree copies the host's directory src to the same path below sysroot, symlinks as symlinks.
 func copyTree(t *testing.T, src, sysroot string) {
@@ -107,11 +98,11 @@ func activeLines(t *testing.T, file string) []snippetLine {
 // (resolved inside the sysroot, as a2enconf makes them for roundcube).
 func TestApacheDebian(t *testing.T) {
 	if _, err := os.Stat("/etc/apache2/apache2.conf"); err != nil {
-		needHost(t, "no /etc/apache2/apache2.conf: Debian's apache2 package is not installed")
+		fixture.Unavailable(t, "no /etc/apache2/apache2.conf: Debian's apache2 package is not installed")
 	}
 	for _, app := range debianApps {
 		if _, err := os.Stat(app.file); err != nil {
-			needHost(t, "no "+app.file+": Debian's "+app.pkg+" package is not installed")
+			fixture.Unavailable(t, "no "+app.file+": Debian's "+app.pkg+" package is not installed")
 		}
 	}
 	sysroot := t.TempDir()

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/spf13/afero"
+	"github.com/webperm/webperm/internal/fixture"
 )
 
 // TestParseFPMValues pins values as PHP 8.2's parse_ini_string (INI_SCANNER_NORMAL) gives them.
@@ -408,10 +409,7 @@ func TestReadFPMIncludeDepth(t *testing.T) {
 func TestReadFPMDebianStock(t *testing.T) {
 	mains, _ := filepath.Glob("/etc/php/*/fpm/php-fpm.conf")
 	if len(mains) == 0 {
-		if os.Getenv("WEBPERM_E2E_REQUIRED") == "1" {
-			t.Fatal("WEBPERM_E2E_REQUIRED=1, but php-fpm is not installed (Debian package php-fpm)")
-		}
-		t.Skip("php-fpm is not installed (Debian package php-fpm)")
+		fixture.Unavailable(t, "php-fpm is not installed (Debian package php-fpm)")
 	}
 	version := filepath.Base(filepath.Dir(filepath.Dir(mains[0])))
 	root := t.TempDir()

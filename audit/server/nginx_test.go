@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spf13/afero"
 	"github.com/tufanbarisyildirim/gonginx/config"
+	"github.com/webperm/webperm/internal/fixture"
 	"golang.org/x/sys/unix"
 )
 
@@ -75,10 +77,7 @@ func copySystemTree(t *testing.T, root, dir string) {
 func needDebianNginx(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat("/etc/nginx/sites-available/default"); err != nil {
-		if os.Getenv("WEBPERM_E2E_REQUIRED") != "" {
-			t.Fatalf("Debian's nginx configuration is missing (%v); CI installs nginx-light", err)
-		}
-		t.Skipf("Debian's nginx configuration is missing (%v): apt-get install nginx-light", err)
+		fixture.Unavailable(t, fmt.Sprintf("Debian's nginx configuration is missing (%v): apt-get install nginx-light", err))
 	}
 }
 

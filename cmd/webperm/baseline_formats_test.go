@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/webperm/webperm/audit/report"
+	"github.com/webperm/webperm/internal/fixture"
 	"github.com/webperm/webperm/internal/sarifcheck"
 )
 
@@ -165,7 +166,7 @@ var baselineFormats = map[string]baselineFormat{
 		return listed, [3]int{props["baseline.new"], props["baseline.known"], props["baseline.resolved"]}
 	},
 	"prometheus": func(t *testing.T, site, out string) ([]string, [3]int) {
-		if tool := promtool(t); tool != "" {
+		if tool := fixture.Tool(t, "promtool", "prometheus"); tool != "" {
 			checkMetrics(t, tool, out)
 		}
 		var counts [3]int

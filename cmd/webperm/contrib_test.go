@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/webperm/webperm/internal/fixture"
 )
 
 // contribSystemd holds the systemd units the README offers for a nightly audit.
@@ -65,13 +67,7 @@ func TestSystemdServiceCommandRuns(t *testing.T) {
 // systemd-analyze verify finds no fault in the units (with ExecStart= naming a binary that is
 // there: verify checks it is executable).
 func TestSystemdUnitsVerify(t *testing.T) {
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		if os.Getenv("WEBPERM_E2E_REQUIRED") == "1" {
-			t.Fatal("WEBPERM_E2E_REQUIRED=1, but systemd-analyze is missing (Debian package systemd)")
-		}
-		t.Skip("systemd-analyze is missing (Debian package systemd)")
-	}
+	analyze := fixture.Tool(t, "systemd-analyze", "systemd")
 	dir := t.TempDir()
 	for _, name := range []string{"webperm-audit.service", "webperm-audit.timer"} {
 		b, err := os.ReadFile(filepath.Join(contribSystemd, name))

@@ -19,12 +19,13 @@ import (
 	"time"
 
 	"github.com/webperm/webperm/audit/report"
+	"github.com/webperm/webperm/internal/fixture"
 )
 
 // The HTML report, rendered by a real browser, shows the counts of the JSON report, one row per
 // finding, and hostile file names as text: never as an element, never run.
 func TestHTMLReportInBrowser(t *testing.T) {
-	chromium := findChromium(t)
+	chromium := fixture.Tool(t, "chromium", "chromium")
 	root := demoTree(t)
 	hostile := []string{
 		"<script>alert(1)</script>.php", // a directory <script>alert(1)< holding script>.php
@@ -99,7 +100,7 @@ func TestHTMLReportInBrowser(t *testing.T) {
 // A report of 100,000 findings loads, shows the JSON report's counts and every row, and sorts and
 // filters them.
 func TestHTMLReportInBrowserManyFindings(t *testing.T) {
-	chromium := findChromium(t)
+	chromium := fixture.Tool(t, "chromium", "chromium")
 	const dirs, files = 50, 1000
 	site := writableScriptsSite(t, dirs, files)
 	page, js := htmlAndJSON(t, site)
@@ -140,21 +141,6 @@ func writableScriptsSite(t *testing.T, dirs, files int) string {
 		}
 	}
 	return site
-}
-
-// findChromium finds Debian's chromium, skipping the test where it is missing; under
-// WEBPERM_E2E_REQUIRED=1 (CI) it fails instead.
-func findChromium(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("chromium")
-	if err == nil {
-		return p
-	}
-	if os.Getenv("WEBPERM_E2E_REQUIRED") != "" {
-		t.Fatalf("chromium not found (%v): .ci/run installs it (Debian package chromium)", err)
-	}
-	t.Skipf("chromium not found (%v): the HTML report is not rendered; apt-get install chromium", err)
-	return ""
 }
 
 // reportCounts is what the HTML tests compare with: the JSON report's summary and findings.

@@ -16,20 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// promtool finds promtool (Debian package prometheus), skipping the test where it is missing,
-// or failing it under WEBPERM_E2E_REQUIRED=1, as CI installs it.
-func promtool(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("WEBPERM_E2E_REQUIRED") != "" {
-			t.Fatalf("promtool (Debian package prometheus) is required: %v", err)
-		}
-		t.Skipf("promtool (Debian package prometheus) not installed: %v", err)
-	}
-	return p
-}
-
 // checkMetrics runs promtool check metrics, which parses and lints the text format, on data.
 func checkMetrics(t *testing.T, promtool, data string) {
 	t.Helper()
@@ -58,7 +44,7 @@ func metric(t *testing.T, data, name string) string {
 // The demo site's metrics, a failed run's and a hostile root's all pass promtool, and so do the
 // example alert rules.
 func TestPromtoolChecks(t *testing.T) {
-	tool := promtool(t)
+	tool := fixture.Tool(t, "promtool", "prometheus")
 	t.Run("demo", func(t *testing.T) {
 		root := demoTree(t)
 		_, out, _ := webperm(t, "audit", "--root", demoSysroot, "--web-user", "www-data", "--format", "prometheus", root)
