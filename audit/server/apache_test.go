@@ -12,11 +12,18 @@ import (
 	"github.com/spf13/afero"
 )
 
-// writeSys writes files below a new sysroot: a value beginning with "->" makes a symlink to the
-// rest of it.
+// writeSys writes files below a new sysroot (writeBelow) and returns it.
 func writeSys(t *testing.T, files map[string]string) string {
 	t.Helper()
 	root := t.TempDir()
+	writeBelow(t, root, files)
+	return root
+}
+
+// writeBelow writes files (system path → content) below root: a content beginning with "->"
+// makes a symlink to the rest of it.
+func writeBelow(t *testing.T, root string, files map[string]string) {
+	t.Helper()
 	for p, content := range files {
 		full := filepath.Join(root, p)
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
@@ -32,7 +39,6 @@ func writeSys(t *testing.T, files map[string]string) string {
 			t.Fatal(err)
 		}
 	}
-	return root
 }
 
 // readSys reads the configuration below root, failing where there is none.

@@ -118,28 +118,6 @@ func TestParseFPMArrayAndHeader(t *testing.T) {
 	}
 }
 
-// writeTree writes files (system path → content) below a new sysroot and returns it.
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	root := t.TempDir()
-	for p, content := range files {
-		host := filepath.Join(root, p)
-		if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if target, ok := strings.CutPrefix(content, "->"); ok {
-			if err := os.Symlink(target, host); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.WriteFile(host, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
-}
-
 func poolNamed(t *testing.T, pools []Pool, name string) Pool {
 	t.Helper()
 	for _, p := range pools {
@@ -162,7 +140,7 @@ func fpmHasWarning(warns []Warning, pos string, text string) bool {
 }
 
 func TestReadFPMDebianTwoPools(t *testing.T) {
-	root := writeTree(t, map[string]string{
+	root := writeSys(t, map[string]string{
 		"/etc/php/8.2/fpm/php-fpm.conf": "[global]\npid = /run/php/php8.2-fpm.pid\ninclude=/etc/php/8.2/fpm/pool.d/*.conf\n",
 		"/etc/php/8.2/fpm/pool.d/alice.conf": "[alice]\nuser = alice\ngroup = \"alice\"\n" +
 			"listen = /run/php/php8.2-fpm-$pool.sock\nlisten.owner = www-data\nlisten.group = www-data\nlisten.mode = 0660\n" +
@@ -227,7 +205,7 @@ func TestReadFPMLayouts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pools, warns := ReadFPM(afero.NewOsFs(), writeTree(t, tt.files))
+			pools, warns := ReadFPM(afero.NewOsFs(), writeSys(t, tt.files))
 			if len(warns) != 0 {
 				t.Errorf("warnings: %v", warns)
 			}
@@ -242,7 +220,7 @@ func TestReadFPMLayouts(t *testing.T) {
 }
 
 func TestReadFPMIncludeGlob(t *testing.T) {
-	root := writeTree(t, map[string]string{
+	root := writeSys(t, map[string]string{
 		"/etc/php-fpm.conf":             "include=/etc/php-fpm.d/*.conf\ninclude=/etc/php-fpm.d/missing/*.conf\n",
 		"/etc/php-fpm.d/b.conf":         "[b]\nuser = b\nlisten = /run/b.sock\n",
 		"/etc/php-fpm.d/a.conf":         "[a]\nuser = a\nlisten = /run/a.sock\n",
@@ -271,7 +249,7 @@ func TestReadFPMIncludeGlob(t *testing.T) {
 
 // A pool file that is an absolute symlink in an image is read inside the image, never on the host.
 func TestReadFPMSymlinkInsideRoot(t *testing.T) {
-	root := writeTree(t, map[string]string{
+	root := writeSys(t, map[string]string{
 		"/etc/php-fpm.conf":       "include=/etc/php-fpm.d/*.conf\n",
 		"/etc/php-fpm.d/www.conf": "->/srv/pools/www.conf",
 		"/srv/pools/www.conf":     "[www]\nuser = inside\nlisten = /run/www.sock\n",
@@ -287,7 +265,7 @@ func TestReadFPMSymlinkNeverLeavesRoot(t *testing.T) {
 	if _, err := os.Stat("/etc/passwd"); err != nil {
 		t.Skip("the host has no /etc/passwd to be tempted by")
 	}
-	root := writeTree(t, map[string]string{
+	root := writeSys(t, map[string]string{
 		"/etc/php-fpm.conf":        "include=/etc/php-fpm.d/*.conf\n",
 		"/etc/php-fpm.d/evil.conf": "->/etc/passwd",
 		"/etc/php-fpm.d/up.conf":   "->../../../../../../../../etc/passwd",
@@ -311,7 +289,7 @@ func TestReadFPMIncludeBomb(t *testing.T) {
 		name := fmt.Sprintf("p%04d", i)
 		files["/etc/php-fpm.d/"+name+".conf"] = "[" + name + "]\nuser = u\nlisten = /run/" + name + ".sock\n"
 	}
-	configs, warns := ReadFPMConfigs(afero.NewOsFs(), writeTree(t, files))
+	configs, warns := ReadFPMConfigs(afero.NewOsFs(), writeSys(t, files))
 	if len(configs) != 1 || len(configs[0].Files) != fpmMaxFiles || len(configs[0].Pools) != fpmMaxFiles-1 {
 		t.Fatalf("read %d files", len(configs[0].Files))
 	}
@@ -321,7 +299,7 @@ func TestReadFPMIncludeBomb(t *testing.T) {
 }
 
 func TestReadFPMOrphanPools(t *testing.T) {
-	root := writeTree(t, map[string]string{
+	root := writeSys(t, map[string]string{
 		"/etc/php/8.3/fpm/pool.d/www.conf": "[www]\nuser = www-data\nlisten = /run/php/php8.3-fpm.sock\n",
 	})
 	pools, warns := ReadFPM(afero.NewOsFs(), root)
@@ -335,7 +313,7 @@ func TestReadFPMOrphanPools(t *testing.T) {
 
 func TestReadFPMBadConfigurations(t *testing.T) {
 	huge := "[huge]\n" + strings.Repeat("; padding padding padding padding\n", 40000)
-	root := writeTree(t, map[string]string{
+	root := writeSys(t, map[string]string{
 		"/etc/php-fpm.conf": "include=/etc/php-fpm.d/*.conf\n",
 		"/etc/php-fpm.d/bad.conf": "[bad]\n" +
 			"user\n" + // 2: no =
@@ -394,7 +372,7 @@ func TestReadFPMIncludeDepth(t *testing.T) {
 	for i := 1; i <= 6; i++ {
 		files["/etc/f"+string(rune('0'+i))+".inc"] = "include=/etc/f" + string(rune('0'+i+1)) + ".inc\n"
 	}
-	root := writeTree(t, files)
+	root := writeSys(t, files)
 	configs, warns := ReadFPMConfigs(afero.NewOsFs(), root)
 	if len(configs) != 1 || len(configs[0].Files) != fpmMaxDepth {
 		t.Fatalf("read %v", configs)

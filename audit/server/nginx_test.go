@@ -15,20 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// writeFiles writes files (system path → content) below root.
-func writeFiles(t *testing.T, root string, files map[string]string) {
-	t.Helper()
-	for name, text := range files {
-		p := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // memFiles is a memory file system holding files (path → content).
 func memFiles(t *testing.T, files map[string]string) afero.Fs {
 	t.Helper()
@@ -39,37 +25,6 @@ func memFiles(t *testing.T, files map[string]string) afero.Fs {
 		}
 	}
 	return fsys
-}
-
-// copySystemTree copies the host's tree at dir, symlinks as symlinks, below root.
-func copySystemTree(t *testing.T, root, dir string) {
-	t.Helper()
-	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(root, p)
-		switch {
-		case e.IsDir():
-			return os.MkdirAll(dst, 0o755)
-		case e.Type()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(target, dst)
-		case e.Type().IsRegular():
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(dst, data, 0o644)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // needDebianNginx skips the test where Debian's nginx configuration is not installed, and fails
@@ -111,9 +66,9 @@ func warningsText(ws []Warning) string {
 func TestReadNginxDebian(t *testing.T) {
 	needDebianNginx(t)
 	root := t.TempDir()
-	copySystemTree(t, root, "/etc/nginx")
+	copyTree(t, "/etc/nginx", root)
 	if _, err := os.Stat("/usr/share/nginx/modules-available"); err == nil {
-		copySystemTree(t, root, "/usr/share/nginx/modules-available")
+		copyTree(t, "/usr/share/nginx/modules-available", root)
 	}
 	// The host's default site is not the image's: a root the image's own file says.
 	if err := os.WriteFile(filepath.Join(root, "etc/nginx/sites-available/default"),
@@ -194,8 +149,8 @@ func mustRead(t *testing.T, p string) string {
 func TestReadNginxDebianPHP(t *testing.T) {
 	needDebianNginx(t)
 	root := t.TempDir()
-	copySystemTree(t, root, "/etc/nginx")
-	writeFiles(t, root, map[string]string{"/etc/nginx/nginx.conf": `user www-data;
+	copyTree(t, "/etc/nginx", root)
+	writeBelow(t, root, map[string]string{"/etc/nginx/nginx.conf": `user www-data;
 events {}
 http {
 	server {
@@ -478,8 +433,8 @@ func TestReadNginxHostile(t *testing.T) {
 	for i := range 20 {
 		deep["/etc/nginx/deep/"+string(rune('a'+i))+".conf"] = "include deep/" + string(rune('a'+i+1)) + ".conf;\n"
 	}
-	writeFiles(t, root, deep)
-	writeFiles(t, root, map[string]string{
+	writeBelow(t, root, deep)
+	writeBelow(t, root, map[string]string{
 		"/etc/nginx/nginx.conf": `user www-data;
 include fifo.conf;
 include big.conf;
@@ -518,7 +473,7 @@ http { server { root /srv/ok; } }
 
 	// On the host (sysroot /), a file of /proc is the kernel's, and refused.
 	host := t.TempDir()
-	writeFiles(t, host, map[string]string{"/nginx.conf": "include /proc/self/status;\n"})
+	writeBelow(t, host, map[string]string{"/nginx.conf": "include /proc/self/status;\n"})
 	main := filepath.Join(host, "nginx.conf")
 	cfg, ws = ReadNginx(afero.NewOsFs(), "/", main)
 	if cfg == nil || cfg.Main != main {

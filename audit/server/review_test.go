@@ -55,7 +55,7 @@ func TestReadNginxGlobListingsCapped(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		files[fmt.Sprintf("/x/f%d", i)] = ""
 	}
-	writeFiles(t, root, files)
+	writeBelow(t, root, files)
 	fsys := &countingFs{OsFs: &afero.OsFs{}}
 	_, ws := ReadNginx(fsys, root)
 	if fsys.dirOpens > 2*nginxCaps.listings {
@@ -76,7 +76,7 @@ func TestReadFPMGlobListingsCapped(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		files[fmt.Sprintf("/x/f%d", i)] = ""
 	}
-	writeFiles(t, root, files)
+	writeBelow(t, root, files)
 	fsys := &countingFs{OsFs: &afero.OsFs{}}
 	_, ws := ReadFPMConfigs(fsys, root)
 	if fsys.dirOpens > 2*fpmMaxListings {
@@ -116,7 +116,7 @@ func TestReadFPMFilesCappedAcrossMains(t *testing.T) {
 		"/main.conf": "include=/x/*.conf\n",
 		"/pool.conf": "[p]\nuser = www-data\nlisten = /run/p.sock\n",
 	}
-	writeFiles(t, root, files)
+	writeBelow(t, root, files)
 	for i := 0; i < 30; i++ {
 		dir := filepath.Join(root, "etc/php", fmt.Sprint(i), "fpm")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -255,7 +255,7 @@ func TestEnvvarsNameWithDigits(t *testing.T) {
 // open the FIFO, which blocks until a writer comes (for ever, in an image).
 func TestReadNginxGlobThroughFIFO(t *testing.T) {
 	root := t.TempDir()
-	writeFiles(t, root, map[string]string{"/etc/nginx/nginx.conf": "include conf.d/*/*.conf;\n"})
+	writeBelow(t, root, map[string]string{"/etc/nginx/nginx.conf": "include conf.d/*/*.conf;\n"})
 	if err := os.MkdirAll(filepath.Join(root, "etc/nginx/conf.d"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +352,7 @@ func TestReadNginxListingEntriesCapped(t *testing.T) {
 		files[fmt.Sprintf("/x/%03d.conf", i)] = "# empty\n"
 	}
 	root := t.TempDir()
-	writeFiles(t, root, files)
+	writeBelow(t, root, files)
 	cfg, ws := ReadNginx(afero.NewOsFs(), root)
 	if cfg == nil {
 		t.Fatal("nothing read")
