@@ -4,14 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/afero"
 
@@ -549,18 +546,10 @@ func (r *apacheReader) list(real string) ([]string, error) {
 	if r.listings++; r.listings > apacheMaxListings {
 		return nil, errTooManyListings
 	}
-	// O_DIRECTORY and O_NONBLOCK: a FIFO swapped in for the directory since its stat must not
-	// block the open.
-	f, err := r.fsys.OpenFile(real, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, walk.UnwrapPath(err)
-	}
-	defer f.Close()
-	names, err := f.Readdirnames(apacheMaxDirEntries)
+	names, _, err := listNames(r.fsys, real, apacheMaxDirEntries)
 	if err != nil && len(names) == 0 {
 		return nil, walk.UnwrapPath(err)
 	}
-	sort.Strings(names)
 	return names, nil
 }
 

@@ -2,13 +2,11 @@ package server
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/afero"
 
@@ -556,8 +554,7 @@ func (r *fpmReader) readDirNames(dir string, from Pos) []string {
 	if !ok {
 		return nil
 	}
-	// Only a directory is opened: opening a FIFO would block. O_DIRECTORY refuses anything else
-	// where the backend honours it.
+	// Only a directory is opened (openDir): opening a FIFO would block.
 	if fi, err := r.fsys.Stat(host); err != nil || !fi.IsDir() {
 		return nil
 	}
@@ -568,28 +565,12 @@ func (r *fpmReader) readDirNames(dir string, from Pos) []string {
 		}
 		return nil
 	}
-	d, err := r.fsys.OpenFile(host, os.O_RDONLY|syscall.O_DIRECTORY, 0)
+	names, more, err := listNames(r.fsys, host, fpmMaxDirEntries)
 	if err != nil {
-		r.warn(from, "cannot list %s: %v", dir, err)
-		return nil
+		r.warn(from, "cannot list %s: %v", dir, err) // the names read before the fault are kept
 	}
-	defer d.Close()
-	var names []string
-	for len(names) <= fpmMaxDirEntries {
-		batch, err := d.Readdirnames(256)
-		names = append(names, batch...)
-		if err == io.EOF || len(batch) == 0 {
-			break
-		}
-		if err != nil {
-			r.warn(from, "cannot list %s: %v", dir, err)
-			break
-		}
-	}
-	if len(names) > fpmMaxDirEntries {
+	if more {
 		r.warn(from, "%s holds more than %d names: the rest left out", dir, fpmMaxDirEntries)
-		names = names[:fpmMaxDirEntries]
 	}
-	slices.Sort(names)
 	return names
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -398,17 +397,15 @@ func (r *nginxReader) include(d *NginxDirective, depth int, inData bool) []*Ngin
 var errNginxEntries = errors.New("too many names in one directory")
 
 // readDirOnly lists the directory real of fsys, sorted by name, as afero.ReadDir does, but never
-// opens anything else: a FIFO (a symlink's target, or a directory replaced while webperm reads)
-// would block the open until a writer comes. O_DIRECTORY refuses it where the backend honours
-// the flag, O_NONBLOCK keeps the open from waiting where it does not. It reads at most limit
-// names, the first the directory gives, and then also gives errNginxEntries.
+// opens anything else (openDir). It reads at most limit names, the first the directory gives,
+// and then also gives errNginxEntries.
 func readDirOnly(fsys afero.Fs, real string, limit int) ([]fs.FileInfo, error) {
 	if fi, err := fsys.Stat(real); err != nil {
 		return nil, err
 	} else if !fi.IsDir() {
 		return nil, syscall.ENOTDIR
 	}
-	f, err := fsys.OpenFile(real, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NONBLOCK, 0)
+	f, err := openDir(fsys, real)
 	if err != nil {
 		return nil, err
 	}
