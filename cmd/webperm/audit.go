@@ -401,8 +401,8 @@ func checkBaselineTrusted(file string) error {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		return fmt.Errorf("--baseline %s: a symlink: webperm compares only with a file of its own, as whoever can change where it leads %s", report.Escape(file), stake)
 	}
-	if why := safefile.Controlled(fi); why != "" {
-		return fmt.Errorf("--baseline %s %s: whoever can write it %s", report.Escape(file), why, stake)
+	if err := checkOwnedFor(fi, file, "--baseline", stake); err != nil {
+		return err
 	}
 	abs, err := filepath.Abs(file)
 	if err != nil {

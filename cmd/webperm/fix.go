@@ -456,8 +456,13 @@ func checkDirFor(dir, what, stake string) error {
 // checkOwned checks fi, the plan or journal at path: owned by the user running webperm and
 // writable by no one else.
 func checkOwned(fi os.FileInfo, path, what string) error {
+	return checkOwnedFor(fi, path, what, "could have it change anything, so webperm acts only on its own")
+}
+
+// checkOwnedFor is checkOwned for a file whose writer could do what stake says with it.
+func checkOwnedFor(fi os.FileInfo, path, what, stake string) error {
 	if why := safefile.Controlled(fi); why != "" {
-		return fmt.Errorf("%s %s %s: whoever can write it could have it change anything, so webperm acts only on its own", what, report.Escape(path), why)
+		return fmt.Errorf("%s %s %s: whoever can write it %s", what, report.Escape(path), why, stake)
 	}
 	return nil
 }
